@@ -1,0 +1,137 @@
+/* Getters of the retrieved message: headers, recipients, text, raw data,
+ * and the S/MIME classification from Content-Type. */
+#include <string.h>
+
+#include "message-parse.h"
+#include "spop-private.h"
+
+static const char *str(const char *v)
+{
+	return v ? v : "";
+}
+
+SPI_EXPORT const char *spop_get_message_cc(spop_t *s) { return str(s->msg.cc); }
+SPI_EXPORT const char *spop_get_message_date(spop_t *s) { return str(s->msg.date); }
+SPI_EXPORT const char *spop_get_message_from(spop_t *s) { return str(s->msg.from); }
+SPI_EXPORT const char *spop_get_message_reply_to(spop_t *s) { return str(s->msg.reply_to); }
+SPI_EXPORT const char *spop_get_message_subject(spop_t *s) { return str(s->msg.subject); }
+SPI_EXPORT const char *spop_get_message_to(spop_t *s) { return str(s->msg.to); }
+
+SPI_EXPORT int spop_get_message_header_count(spop_t *s)
+{
+	return s->msg.headers ? (int)s->msg.headers->len : 0;
+}
+
+static struct spi_header *header_at(struct spop *s, int i)
+{
+	if (i < 0 || i >= spop_get_message_header_count(s))
+		return NULL;
+	return s->msg.headers->pdata[i];
+}
+
+SPI_EXPORT const char *spop_get_message_header_field(spop_t *s, int i)
+{
+	struct spi_header *h = header_at(s, i);
+
+	return h ? h->field : "";
+}
+
+SPI_EXPORT const char *spop_get_message_header_value(spop_t *s, int i)
+{
+	struct spi_header *h = header_at(s, i);
+
+	return h ? h->value : "";
+}
+
+/* The reference: the server is asked only when MessageNumber changed. */
+SPI_EXPORT const char *spop_get_message_headers_string(spop_t *s)
+{
+	if (s->conn && s->headers_cache_number != s->message_number &&
+	    !s->busy && !s->in_event)
+		spop_retrieve_headers(s);
+	return s->msg.headers_string ? s->msg.headers_string->str : "";
+}
+
+SPI_EXPORT int spop_get_message_text(spop_t *s, const char **data,
+				     size_t *len)
+{
+	if (s->conn && s->text_cache_number != s->message_number &&
+	    !s->busy && !s->in_event) {
+		int rc = spop_retrieve(s);
+		if (rc)
+			return rc;
+	}
+	*data = s->msg.text ? s->msg.text->str : "";
+	*len = s->msg.text ? s->msg.text->len : 0;
+	return 0;
+}
+
+SPI_EXPORT int spop_get_message(spop_t *s, const char **data, size_t *len)
+{
+	*data = s->msg.raw ? s->msg.raw->str : "";
+	*len = s->msg.raw ? s->msg.raw->len : 0;
+	return 0;
+}
+
+SPI_EXPORT int spop_get_message_recipient_count(spop_t *s)
+{
+	return s->msg.recipients ? (int)s->msg.recipients->len : 0;
+}
+
+static struct spi_recipient *recipient_at(struct spop *s, int i)
+{
+	if (i < 0 || i >= spop_get_message_recipient_count(s))
+		return NULL;
+	return s->msg.recipients->pdata[i];
+}
+
+SPI_EXPORT const char *spop_get_message_recipient_address(spop_t *s, int i)
+{
+	struct spi_recipient *r = recipient_at(s, i);
+
+	return r ? str(r->address) : "";
+}
+
+SPI_EXPORT const char *spop_get_message_recipient_name(spop_t *s, int i)
+{
+	struct spi_recipient *r = recipient_at(s, i);
+
+	return r ? str(r->name) : "";
+}
+
+/* Used only by SMTP, the reference says: always empty when receiving. */
+SPI_EXPORT const char *spop_get_message_recipient_options(spop_t *s, int i)
+{
+	return "";
+}
+
+SPI_EXPORT int spop_get_message_recipient_type(spop_t *s, int i)
+{
+	struct spi_recipient *r = recipient_at(s, i);
+
+	return r ? r->type : 0;
+}
+
+SPI_EXPORT int spop_get_message_encrypted(spop_t *s)
+{
+	return s->msg.content_type &&
+	       spi_content_type_is_encrypted(s->msg.content_type);
+}
+
+SPI_EXPORT int spop_get_message_signed(spop_t *s)
+{
+	return s->msg.content_type &&
+	       spi_content_type_is_signed(s->msg.content_type);
+}
+
+SPI_EXPORT int spop_check_message_encrypted(spop_t *s)
+{
+	spi_clear_error(s);
+	return spop_get_message_encrypted(s);
+}
+
+SPI_EXPORT int spop_check_message_signed(spop_t *s)
+{
+	spi_clear_error(s);
+	return spop_get_message_signed(s);
+}

@@ -1,0 +1,367 @@
+/* Retrieve and RetrieveHeaders: streams RETR/TOP replies line by line into
+ * the Header and Transfer events, the LocalFile (atomically) or the
+ * application's stream, and capped in-memory copies (Message, MessageText),
+ * so a message of any size passes through in constant memory. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "message-parse.h"
+#include "spop-private.h"
+
+struct sink {
+	FILE *file;
+	char *tmp_path; /* written here, renamed over LocalFile at the end */
+	bool stream;
+	int error;
+};
+
+struct retrieval {
+	struct sink sink;
+	bool in_headers;
+	bool headers_done;
+	GString *header_line; /* current header line being assembled */
+	int64_t bytes;
+	int64_t size; /* for PercentDone; 0 unknown */
+	int64_t limit;
+};
+
+void spi_message_clear(struct spi_message *m)
+{
+	if (m->headers)
+		g_ptr_array_free(m->headers, TRUE);
+	if (m->recipients)
+		g_ptr_array_free(m->recipients, TRUE);
+	if (m->headers_string)
+		g_string_free(m->headers_string, TRUE);
+	if (m->text)
+		g_string_free(m->text, TRUE);
+	if (m->raw)
+		g_string_free(m->raw, TRUE);
+	g_free(m->from);
+	g_free(m->to);
+	g_free(m->cc);
+	g_free(m->date);
+	g_free(m->subject);
+	g_free(m->reply_to);
+	g_free(m->content_type);
+	memset(m, 0, sizeof(*m));
+}
+
+static void header_free(gpointer p)
+{
+	struct spi_header *h = p;
+
+	g_free(h->field);
+	g_free(h->value);
+	g_free(h);
+}
+
+static void message_init(struct spi_message *m)
+{
+	spi_message_clear(m);
+	m->headers = g_ptr_array_new_with_free_func(header_free);
+	m->recipients = g_ptr_array_new_with_free_func(
+	    (GDestroyNotify)spi_recipient_free);
+	m->headers_string = g_string_new(NULL);
+	m->text = g_string_new(NULL);
+	m->raw = g_string_new(NULL);
+}
+
+/* ---- sink: LocalFile or stream ---- */
+
+static int sink_open(struct spop *s, struct sink *k)
+{
+	if (s->have_stream) {
+		k->stream = true;
+		return 0;
+	}
+	if (!s->local_file || !*s->local_file)
+		return 0;
+	char *dir = g_path_get_dirname(s->local_file);
+	char *base = g_path_get_basename(s->local_file);
+	k->tmp_path = g_strdup_printf("%s/.%s.XXXXXX", dir, base);
+	g_free(dir);
+	g_free(base);
+	int fd = g_mkstemp_full(k->tmp_path, O_WRONLY | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		int err = errno;
+		g_clear_pointer(&k->tmp_path, g_free);
+		return spi_fail(s, 302, "Cannot create LocalFile %s: %s.",
+				s->local_file, g_strerror(err));
+	}
+	k->file = fdopen(fd, "wb");
+	setvbuf(k->file, NULL, _IOFBF, 256 * 1024);
+	return 0;
+}
+
+static void sink_write(struct spop *s, struct sink *k, const char *data,
+		       size_t len)
+{
+	if (k->error || !len)
+		return;
+	if (k->file) {
+		if (fwrite(data, 1, len, k->file) != len)
+			k->error = spi_fail(s, 302, "Writing LocalFile %s "
+					    "failed: %s.", s->local_file,
+					    g_strerror(errno));
+		return;
+	}
+	while (k->stream && len) {
+		ssize_t n = s->stream.write(s->stream.user_data, data, len);
+		if (n <= 0) {
+			k->error = spi_fail(s, 302, "The message stream "
+					    "refused data (write returned "
+					    "%zd).", n);
+			return;
+		}
+		data += n;
+		len -= (size_t)n;
+	}
+}
+
+/* Commits the file only when everything arrived: nothing half-written is
+ * ever found under LocalFile's name. */
+static int sink_close(struct spop *s, struct sink *k, int rc)
+{
+	if (k->file) {
+		if (fflush(k->file) || fsync(fileno(k->file)))
+			if (!rc && !k->error)
+				k->error = spi_fail(s, 302, "Writing LocalFile "
+						    "%s failed: %s.",
+						    s->local_file,
+						    g_strerror(errno));
+		fclose(k->file);
+		if (!rc)
+			rc = k->error;
+		if (!rc && rename(k->tmp_path, s->local_file))
+			rc = spi_fail(s, 302, "Cannot rename %s to LocalFile "
+				      "%s: %s.", k->tmp_path, s->local_file,
+				      g_strerror(errno));
+		if (rc)
+			unlink(k->tmp_path);
+		g_free(k->tmp_path);
+	} else if (k->stream) {
+		if (s->stream.flush && s->stream.flush(s->stream.user_data) &&
+		    !rc)
+			k->error = spi_fail(s, 302, "Flushing the message "
+					    "stream failed.");
+		if (!rc)
+			rc = k->error;
+		if (s->cfg.close_stream_after_transfer) {
+			if (s->stream.close)
+				s->stream.close(s->stream.user_data);
+			s->have_stream = false;
+		}
+	}
+	return rc;
+}
+
+/* ---- line handling ---- */
+
+static void append_capped(GString *to, bool *truncated, int64_t limit,
+			  const char *data, size_t len)
+{
+	if (*truncated)
+		return;
+	if ((int64_t)(to->len + len) > limit) {
+		*truncated = true;
+		len = limit > (int64_t)to->len ? (size_t)(limit - to->len) : 0;
+	}
+	g_string_append_len(to, data, (gssize)len);
+}
+
+static int percent(struct retrieval *r)
+{
+	if (r->size <= 0)
+		return -1;
+	return (int)MIN(100, r->bytes * 100 / r->size);
+}
+
+static void deliver(struct spop *s, struct retrieval *r, const char *line,
+		    size_t len, bool eol)
+{
+	struct spi_message *m = &s->msg;
+
+	sink_write(s, &r->sink, line, len);
+	if (eol)
+		sink_write(s, &r->sink, "\r\n", 2);
+	append_capped(m->text, &m->text_truncated, r->limit, line, len);
+	if (eol)
+		append_capped(m->text, &m->text_truncated, r->limit, "\r\n",
+			      2);
+	spi_emit_transfer(s, r->bytes, percent(r), line, len, eol);
+}
+
+static void finish_header_line(struct spop *s, struct retrieval *r)
+{
+	struct spi_message *m = &s->msg;
+	const char *line = r->header_line->str;
+	size_t len = r->header_line->len;
+	char *field = NULL, *value = NULL;
+
+	g_string_append_len(m->headers_string, line, (gssize)len);
+	g_string_append(m->headers_string, "\r\n");
+	if (spi_header_is_continuation(line, len) && m->headers->len) {
+		struct spi_header *h =
+		    m->headers->pdata[m->headers->len - 1];
+		char *joined = spi_header_unfold_append(h->value, line, len);
+
+		g_free(h->value);
+		h->value = joined;
+		value = g_strstrip(g_strndup(line, len));
+		spi_emit_header(s, "", value);
+		g_free(value);
+	} else {
+		struct spi_header *h = g_new0(struct spi_header, 1);
+
+		if (!spi_header_split(line, len, &field, &value)) {
+			/* Malformed: kept, with an empty field, not lost. */
+			field = g_strdup("");
+			value = g_strndup(line, len);
+		}
+		h->field = field;
+		h->value = value;
+		g_ptr_array_add(m->headers, h);
+		spi_emit_header(s, field, value);
+	}
+	if (s->include_headers)
+		deliver(s, r, line, len, true);
+	g_string_truncate(r->header_line, 0);
+}
+
+static int on_line(struct spop *s, const char *line, size_t len, bool eol,
+		   void *ud)
+{
+	struct retrieval *r = ud;
+	struct spi_message *m = &s->msg;
+
+	r->bytes += (int64_t)len + (eol ? 2 : 0);
+	append_capped(m->raw, &m->raw_truncated, r->limit, line, len);
+	if (eol)
+		append_capped(m->raw, &m->raw_truncated, r->limit, "\r\n", 2);
+
+	if (r->in_headers) {
+		if (eol && len == 0 && r->header_line->len == 0) {
+			r->in_headers = false;
+			r->headers_done = true;
+			g_string_append(m->headers_string, "\r\n");
+			if (s->include_headers)
+				deliver(s, r, "", 0, true);
+			return r->sink.error;
+		}
+		/* Header lines are joined whole (bounded) before parsing. */
+		if (r->header_line->len + len < 1024 * 1024)
+			g_string_append_len(r->header_line, line, (gssize)len);
+		if (eol)
+			finish_header_line(s, r);
+		return r->sink.error;
+	}
+	deliver(s, r, line, len, eol);
+	return r->sink.error;
+}
+
+static char *header_value(struct spi_message *m, const char *name)
+{
+	for (guint i = 0; i < m->headers->len; i++) {
+		struct spi_header *h = m->headers->pdata[i];
+
+		if (!g_ascii_strcasecmp(h->field, name))
+			return g_strdup(h->value);
+	}
+	return g_strdup("");
+}
+
+static void derive_fields(struct spop *s)
+{
+	struct spi_message *m = &s->msg;
+	static const char *const rcpt[] = {"To", "Cc", "Bcc"};
+
+	m->from = header_value(m, "From");
+	m->to = header_value(m, "To");
+	m->cc = header_value(m, "Cc");
+	m->date = header_value(m, "Date");
+	m->reply_to = header_value(m, "Reply-To");
+	m->content_type = header_value(m, "Content-Type");
+	char *subject = header_value(m, "Subject");
+	if (s->cfg.auto_decode_subject) {
+		m->subject = spi_rfc2047_decode(subject);
+		g_free(subject);
+	} else {
+		m->subject = subject;
+	}
+	for (guint i = 0; i < m->headers->len; i++) {
+		struct spi_header *h = m->headers->pdata[i];
+
+		for (int t = 0; t < 3; t++)
+			if (!g_ascii_strcasecmp(h->field, rcpt[t]))
+				spi_parse_address_list(h->value, t,
+						       m->recipients);
+	}
+}
+
+static const char truncated_note[] =
+    "Message kept in memory only up to MessageMemoryLimit; LocalFile or a "
+    "stream has all of it.";
+
+int spi_message_retrieve(struct spop *s, bool headers_only)
+{
+	struct retrieval r = {0};
+	struct spi_reply reply;
+	bool body;
+	int rc = 0;
+	char *cmd;
+
+	r.limit = s->cfg.message_memory_limit;
+	r.in_headers = true;
+	r.header_line = g_string_new(NULL);
+	if (s->cfg.get_message_size && !headers_only) {
+		r.size = spi_query_size(s, &rc);
+		if (rc)
+			goto out_early;
+	}
+	if (headers_only)
+		cmd = g_strdup_printf("TOP %d 0", s->message_number);
+	else if (s->max_lines > 0)
+		cmd = g_strdup_printf("TOP %d %d", s->message_number,
+				      s->max_lines);
+	else
+		cmd = g_strdup_printf("RETR %d", s->message_number);
+
+	/* The reference: a partial retrieval writes nothing to LocalFile. */
+	if (!headers_only && !(s->max_lines > 0 && !s->have_stream))
+		rc = sink_open(s, &r.sink);
+	if (!rc)
+		rc = spi_pop3_send(s, cmd, (size_t)-1);
+	g_free(cmd);
+	if (!rc)
+		rc = spi_pop3_recv(s, &reply, &body);
+	if (rc) {
+		sink_close(s, &r.sink, rc);
+		goto out_early;
+	}
+
+	message_init(&s->msg);
+	s->text_cache_number = 0;
+	s->headers_cache_number = 0;
+	spi_emit_start_transfer(s);
+	rc = spi_pop3_read_body(s, on_line, &r);
+	if (r.header_line->len) /* a last header line without CRLF */
+		finish_header_line(s, &r);
+	spi_emit_end_transfer(s);
+	rc = sink_close(s, &r.sink, rc);
+	derive_fields(s);
+	if (!rc) {
+		s->headers_cache_number = s->message_number;
+		if (!headers_only)
+			s->text_cache_number = s->message_number;
+	}
+	if (s->msg.raw_truncated)
+		spi_trail(s, SPOP_TRAIL_INFO, truncated_note,
+			  strlen(truncated_note));
+out_early:
+	g_string_free(r.header_line, TRUE);
+	return rc;
+}

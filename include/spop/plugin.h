@@ -1,0 +1,441 @@
+/* libspop plugin SDK: the only header a plugin sees.
+ *
+ * This file is the specification of the plugin ABI. A plugin is one shared
+ * module exporting one symbol, SPOP_PLUGIN_ENTRY_SYMBOL, which returns a
+ * const descriptor. The core hands each call a struct spop_host: the
+ * host-services table through which a plugin reads settings, waits on its
+ * socket, talks to the POP3 server, logs and reports errors. No GLib type and
+ * no framework header crosses this boundary.
+ *
+ * Compatibility rules (never broken within one ABI major):
+ *  - every struct here carries a size and only grows at its end;
+ *  - enum values and error codes are never renumbered; 0 is never a kind;
+ *  - a member added in minor N is documented "since 1.N"; before using it a
+ *    plugin checks host->size (or the core checks ops->size) covers it.
+ *
+ * Return convention for every function pointer returning int: 0 on success,
+ * otherwise one of the reference's error codes (see spop.h, SPOP_ERR_*),
+ * after calling host->set_error() with a message naming what failed.
+ */
+#ifndef SPOP_PLUGIN_H
+#define SPOP_PLUGIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define SPOP_PLUGIN_ABI_MAJOR 1
+#define SPOP_PLUGIN_ABI_MINOR 0
+
+/* The one symbol every plugin module exports. */
+#define SPOP_PLUGIN_ENTRY_SYMBOL "spop_plugin_entry"
+
+#if defined(__GNUC__)
+#define SPOP_PLUGIN_EXPORT __attribute__((visibility("default")))
+#else
+#define SPOP_PLUGIN_EXPORT
+#endif
+
+/* Declares the entry point; use as SPOP_PLUGIN_DEFINE(my_descriptor). */
+#define SPOP_PLUGIN_DEFINE(descriptor)                                        \
+	SPOP_PLUGIN_EXPORT const struct spop_plugin_descriptor *spop_plugin_entry( \
+	    void);                                                                \
+	const struct spop_plugin_descriptor *spop_plugin_entry(void)              \
+	{                                                                         \
+		return &(descriptor);                                             \
+	}
+
+enum spop_plugin_kind {
+	SPOP_PLUGIN_TRANSPORT = 1, /* selected by FirewallType */
+	SPOP_PLUGIN_TLS = 2,	   /* selected by SSLProvider */
+	SPOP_PLUGIN_AUTH = 3,	   /* selected by AuthMechanism or by name */
+	SPOP_PLUGIN_CERTSTORE = 4, /* selected by *CertStoreType */
+	SPOP_PLUGIN_SMIME = 5,	   /* selected by Config SMIMEEngine */
+};
+
+/* Capability bits, per kind. The core decides from these, never from names. */
+#define SPOP_CAP_TRANSPORT_REMOTE_DNS (1u << 0) /* host name passed unresolved */
+#define SPOP_CAP_TRANSPORT_PROXY_AUTH (1u << 1) /* uses FirewallUser/Password */
+#define SPOP_CAP_TLS_1_3 (1u << 0)
+#define SPOP_CAP_TLS_CLIENT_CERT (1u << 1)
+#define SPOP_CAP_AUTH_SASL (1u << 0)	       /* ops->sasl_* are set */
+#define SPOP_CAP_AUTH_LOGIN (1u << 1)	       /* ops->login is set */
+#define SPOP_CAP_AUTH_NO_PASSWORD (1u << 2)    /* works without Password */
+#define SPOP_CAP_CERTSTORE_PRIVATE_KEYS (1u << 0) /* entries may carry keys */
+#define SPOP_CAP_CERTSTORE_BLOB (1u << 1)	  /* accepts in-memory data */
+#define SPOP_CAP_SMIME_DECRYPT (1u << 0)
+#define SPOP_CAP_SMIME_VERIFY (1u << 1)
+
+/* Descriptor returned by spop_plugin_entry(). Static, const, never freed. */
+struct spop_plugin_descriptor {
+	uint32_t abi_major;  /* SPOP_PLUGIN_ABI_MAJOR the plugin was built with */
+	uint32_t abi_minor;  /* SPOP_PLUGIN_ABI_MINOR the plugin was built with */
+	uint32_t size;	     /* sizeof(struct spop_plugin_descriptor) */
+	uint32_t kind;	     /* enum spop_plugin_kind */
+	const char *name;    /* must equal the NAME in the file name
+				spop-KIND-NAME.so; [a-z0-9-]+ */
+	const char *version; /* implementation version, free text */
+	const char *description; /* one line, for listings */
+	const int32_t *selectors; /* seed selector values served, e.g.
+				     FirewallType 3 for socks5; may be NULL */
+	uint32_t n_selectors;
+	uint32_t rank;		/* higher wins when two plugins serve a value */
+	uint64_t capabilities;	/* SPOP_CAP_* bits of this kind */
+	const void *ops;	/* the kind's ops table, e.g.
+				   struct spop_transport_ops; first member of
+				   every ops table is uint32_t size */
+	void *reserved[4];	/* zero */
+};
+
+typedef const struct spop_plugin_descriptor *(*spop_plugin_entry_fn)(void);
+
+/* ------------------------------------------------------------------------
+ * Host services: the core's upcall table, one per connection attempt.
+ * Pointers to strings returned by the host stay valid until the plugin
+ * call that received them returns, unless documented otherwise.
+ * --------------------------------------------------------------------- */
+
+#define SPOP_WAIT_READ 1
+#define SPOP_WAIT_WRITE 2
+
+/* PITrail directions (the reference's). */
+#define SPOP_TRAIL_CLIENT 0
+#define SPOP_TRAIL_SERVER 1
+#define SPOP_TRAIL_INFO 2
+
+/* Result of a name lookup; free with host->free(). */
+struct spop_address {
+	int family;		 /* AF_INET or AF_INET6 */
+	uint32_t addr_len;	 /* bytes used in addr */
+	unsigned char addr[128]; /* a struct sockaddr_in/_in6 with the port */
+};
+
+/* What the server certificate check reports (TLS plugins fill it). */
+struct spop_cert_report {
+	uint32_t size;
+	const unsigned char *der; /* leaf certificate */
+	size_t der_len;
+	const char *subject;
+	const char *issuer;
+	const char *status; /* "OK" or why verification failed */
+	int verified;	    /* 1 when chain and name checks passed */
+};
+
+struct spop_host {
+	uint32_t size;	    /* sizeof(struct spop_host) of the core */
+	uint32_t abi_minor; /* core's SPOP_PLUGIN_ABI_MINOR */
+	void *core;	    /* opaque; plugins never touch it */
+
+	/* Settings. setting() returns the value of a property or Config
+	 * setting by its seed name ("User", "FirewallHost", "UseIPv6"), or
+	 * NULL for an unknown name. setting_int() parses it; fallback when
+	 * unknown or not a number. */
+	const char *(*setting)(struct spop_host *host, const char *name);
+	long long (*setting_int)(struct spop_host *host, const char *name,
+				 long long fallback);
+
+	/* Waiting. Blocks until fd is ready for events (SPOP_WAIT_*). Honours
+	 * Timeout, AbsoluteTimeout, ConnectionTimeout and Interrupt. Returns
+	 * 0, 301 (timeout) or 10004 (interrupted), with the error set. */
+	int (*wait_fd)(struct spop_host *host, int fd, int events);
+
+	/* Name lookup honouring UseIPv6 (0 IPv4 only, 1 IPv6 only, 2 both,
+	 * IPv6 first), Timeout and Interrupt. A literal address is not looked
+	 * up. On success *list holds *count (>0) entries with port set; on
+	 * failure 11001/11002/11004 with the error naming the host. */
+	int (*resolve)(struct spop_host *host, const char *name, int port,
+		       struct spop_address **list, size_t *count);
+
+	/* Opens a TCP connection to name:port through the "direct" transport
+	 * (socket options, LocalHost binding, timeouts applied). Proxy
+	 * transports use it to reach the proxy. Returns 0 and *fd. */
+	int (*tcp_connect)(struct spop_host *host, const char *name, int port,
+			   int *fd);
+
+	/* Whole-buffer I/O on a connected fd, honouring Timeout, Interrupt
+	 * and MaxTransferRate; used by proxy handshakes before the framework
+	 * owns the stream. read_some returns bytes read (>0), or a negative
+	 * error code; EOF is -1120. write_all returns 0 or an error code. */
+	ssize_t (*read_some)(struct spop_host *host, int fd, void *buf,
+			     size_t len);
+	int (*write_all)(struct spop_host *host, int fd, const void *buf,
+			 size_t len);
+
+	/* POP3 exchange for protocol-level auth mechanisms (USER/PASS, APOP):
+	 * sends one command line (no CRLF) and reads its status line. In the
+	 * trail, everything after the first mask_from bytes is masked when
+	 * MaskSensitive is on (pass (size_t)-1 for nothing to mask). *reply
+	 * is the status line without CRLF. Returns 0 for +OK, 171 for -ERR
+	 * (error text carries the reply), or a connection error. */
+	int (*command)(struct spop_host *host, const char *line,
+		       size_t mask_from, const char **reply);
+
+	/* The server's greeting line and whether CAPA listed a capability
+	 * (case-insensitive first word, e.g. "SASL", "STLS"). */
+	const char *(*greeting)(struct spop_host *host);
+	int (*has_capability)(struct spop_host *host, const char *name);
+
+	/* Memory shared with the core: strings and buffers a plugin returns
+	 * through an out-parameter are allocated with alloc(); everything the
+	 * host hands out for the plugin to own is released with free(). */
+	void *(*alloc)(struct spop_host *host, size_t len);
+	void (*free)(struct spop_host *host, void *ptr);
+
+	/* Base64 (RFC 4648). encode returns a NUL-terminated string;
+	 * decode returns NULL on malformed input. Both allocated for free(). */
+	char *(*base64_encode)(struct spop_host *host, const void *data,
+			       size_t len);
+	void *(*base64_decode)(struct spop_host *host, const char *text,
+			       size_t *len);
+
+	/* Cryptographically strong random bytes; 0 or an error code. */
+	int (*random)(struct spop_host *host, void *buf, size_t len);
+
+	/* Trail and status. trail() emits a PITrail line (SPOP_TRAIL_*);
+	 * control characters are escaped by the host. connection_status()
+	 * fires ConnectionStatus; ssl_status() fires SSLStatus. */
+	void (*trail)(struct spop_host *host, int direction, const char *text);
+	void (*connection_status)(struct spop_host *host, const char *event,
+				  int code, const char *description);
+	void (*ssl_status)(struct spop_host *host, const char *message);
+
+	/* Server certificate decision: fires SSLServerAuthentication with
+	 * report's values and Accept = report->verified, applies
+	 * SSLAcceptServerCertEncoded. Returns 1 to continue, 0 to refuse. */
+	int (*server_certificate)(struct spop_host *host,
+				  const struct spop_cert_report *report);
+
+	/* Records the error message for the current method (printf-style)
+	 * and returns code, so plugins write: return host->set_error(...). */
+	int (*set_error)(struct spop_host *host, int code, const char *fmt, ...)
+#if defined(__GNUC__)
+	    __attribute__((format(printf, 3, 4)))
+#endif
+	    ;
+};
+
+/* ------------------------------------------------------------------------
+ * Transport (FirewallType). Produces a connected byte stream as a socket
+ * fd; after open() returns, the framework owns all reads and writes.
+ * --------------------------------------------------------------------- */
+struct spop_transport_ops {
+	uint32_t size; /* sizeof(struct spop_transport_ops) */
+
+	/* Connects to name:port (MailServer, MailPort). Proxy transports read
+	 * FirewallHost/Port/User/Password via host->setting(). A name starting
+	 * with '*' asks a SOCKS proxy to resolve it. On success *fd is a
+	 * connected, blocking-mode-agnostic socket owned by the framework
+	 * (closed by the framework), and *state is passed to close(). Errors:
+	 * 10061 refused, 10060/301 timeout, 11001 unknown host, 118 proxy. */
+	int (*open)(struct spop_host *host, const char *name, int port,
+		    int *fd, void **state);
+
+	/* Optional. Releases *state after the framework closed the fd. */
+	void (*close)(struct spop_host *host, void *state);
+};
+
+/* ------------------------------------------------------------------------
+ * TLS provider (SSLProvider). Wraps the framework's fd.
+ * I/O return values: >0 bytes, 0 end of stream (close_notify),
+ * SPOP_TLS_AGAIN_READ / SPOP_TLS_AGAIN_WRITE when the fd must become ready
+ * first (the framework waits and calls again), or a negative error code
+ * (-276 handshake, -284 decrypt, -1120 dropped) with the error set.
+ * --------------------------------------------------------------------- */
+#define SPOP_TLS_AGAIN_READ (-1)
+#define SPOP_TLS_AGAIN_WRITE (-2)
+
+struct spop_tls_info {
+	uint32_t size;
+	char version[32];     /* "TLS1.3" */
+	char cipher[128];     /* negotiated suite name */
+	int cipher_strength;  /* bits */
+	char key_exchange[64];
+	int key_exchange_strength;
+	unsigned char *peer_der; /* leaf certificate, host->alloc()'d */
+	size_t peer_der_len;
+};
+
+struct spop_tls_ops {
+	uint32_t size;
+
+	/* Creates a client session on fd for server_name (SNI and name
+	 * check). Reads SSL* settings via host->setting(). */
+	int (*session_new)(struct spop_host *host, int fd,
+			   const char *server_name, void **session);
+
+	/* Runs the handshake to completion (waiting with host->wait_fd),
+	 * reports the peer certificate through host->server_certificate();
+	 * 0, 276 handshake failure, 280 certificate refused. */
+	int (*handshake)(struct spop_host *host, void *session);
+
+	ssize_t (*read)(struct spop_host *host, void *session, void *buf,
+			size_t len);
+	ssize_t (*write)(struct spop_host *host, void *session,
+			 const void *buf, size_t len);
+
+	/* Bytes already decrypted and buffered (readable without waiting). */
+	size_t (*pending)(struct spop_host *host, void *session);
+
+	/* Fills info about the established session. */
+	int (*info)(struct spop_host *host, void *session,
+		    struct spop_tls_info *info);
+
+	/* Sends close_notify (best effort) and frees the session. */
+	void (*session_free)(struct spop_host *host, void *session);
+};
+
+/* ------------------------------------------------------------------------
+ * Authentication mechanism (AuthMechanism, or by name). Exactly one of the
+ * two styles is set:
+ *  - login: protocol-level mechanisms (USER/PASS, APOP) that speak POP3
+ *    through host->command();
+ *  - sasl_*: a SASL mechanism; the framework sends AUTH <sasl_name>, relays
+ *    base64 challenges and knows nothing of the mechanism.
+ * Credentials come from host->setting(): "User", "Password",
+ * "AuthorizationIdentity". Error texts must not reveal whether a user
+ * exists.
+ * --------------------------------------------------------------------- */
+struct spop_auth_ops {
+	uint32_t size;
+
+	/* SASL name sent after AUTH (e.g. "CRAM-MD5"); NULL for login style. */
+	const char *sasl_name;
+
+	/* Login style: runs the whole exchange. 0, 171 with the server reply,
+	 * or a connection error. */
+	int (*login)(struct spop_host *host);
+
+	/* SASL style. start() creates state and may produce an initial
+	 * response (*out NULL for none; an empty response is *out non-NULL
+	 * with *out_len 0). step() consumes a decoded server challenge and
+	 * produces the next response. Buffers are host->alloc()'d and owned
+	 * by the framework afterwards. done() frees state. */
+	int (*sasl_start)(struct spop_host *host, void **state,
+			  unsigned char **out, size_t *out_len);
+	int (*sasl_step)(struct spop_host *host, void *state,
+			 const unsigned char *challenge, size_t challenge_len,
+			 unsigned char **out, size_t *out_len);
+	void (*sasl_done)(struct spop_host *host, void *state);
+};
+
+/* ------------------------------------------------------------------------
+ * Certificate store (CertStoreType, SSLCertStoreType, SignerCertStoreType).
+ * A store yields entries: a certificate and, when the store holds it, a
+ * private key handle. Keys never leave a token: a handle signs and
+ * decrypts; raw key bytes are offered only where the store has them.
+ * --------------------------------------------------------------------- */
+#define SPOP_KEY_RSA_PKCS1 1 /* padding / scheme identifiers for key ops */
+#define SPOP_KEY_RSA_OAEP 2
+#define SPOP_KEY_RSA_PSS 3
+#define SPOP_KEY_ECDSA 4
+
+#define SPOP_HASH_SHA1 1
+#define SPOP_HASH_SHA224 2
+#define SPOP_HASH_SHA256 3
+#define SPOP_HASH_SHA384 4
+#define SPOP_HASH_SHA512 5
+#define SPOP_HASH_MD5 6
+
+struct spop_cert_entry {
+	uint32_t size;
+	const unsigned char *der; /* certificate, owned by the store */
+	size_t der_len;
+	void *key; /* key handle for the ops below, or NULL without a key */
+};
+
+struct spop_certstore_ops {
+	uint32_t size;
+
+	/* Optional: for CertStoreType 99 (Auto). Returns 1 when data (a file
+	 * name when is_file, else the blob) looks like this store's format. */
+	int (*probe)(struct spop_host *host, const unsigned char *data,
+		     size_t len, int is_file);
+
+	/* Opens a store. store is the CertStore value (file name or blob,
+	 * store_type tells which, as in the reference); password may be "".
+	 * 271 when it cannot be opened, naming the store. */
+	int (*open)(struct spop_host *host, int store_type,
+		    const unsigned char *store, size_t store_len,
+		    const char *password, void **handle);
+
+	/* Entry index (0-based) of an open store; 272 past the end. */
+	int (*entry)(struct spop_host *host, void *handle, size_t index,
+		     struct spop_cert_entry *entry);
+
+	/* Key operations on an entry's key handle. Output host->alloc()'d.
+	 * sign: digest of hash alg (SPOP_HASH_*) with scheme (SPOP_KEY_*).
+	 * decrypt: RSA ciphertext with padding (PKCS1 or OAEP, oaep_hash). */
+	int (*key_sign)(struct spop_host *host, void *key, int scheme,
+			int hash, const unsigned char *digest,
+			size_t digest_len, unsigned char **sig,
+			size_t *sig_len);
+	int (*key_decrypt)(struct spop_host *host, void *key, int padding,
+			   int oaep_hash, const unsigned char *in,
+			   size_t in_len, unsigned char **out, size_t *out_len);
+
+	/* Optional: raw private key as PKCS#8 DER for stores that hold the
+	 * key in memory (key agreement needs it); NULL slot or 273 for
+	 * tokens. */
+	int (*key_export)(struct spop_host *host, void *key,
+			  unsigned char **pkcs8, size_t *len);
+
+	void (*close)(struct spop_host *host, void *handle);
+};
+
+/* ------------------------------------------------------------------------
+ * S/MIME engine (Config SMIMEEngine). Works on whole MIME entities in
+ * memory; keys reach it only as certstore entries through the lookups.
+ * --------------------------------------------------------------------- */
+struct spop_smime_keys {
+	uint32_t size;
+	const struct spop_certstore_ops *store_ops; /* for key operations */
+	const struct spop_cert_entry *entries;	    /* candidate recipients */
+	size_t n_entries;
+	const unsigned char *const *signer_certs; /* extra certificates for */
+	const size_t *signer_cert_lens;		   /* verification */
+	size_t n_signer_certs;
+};
+
+struct spop_smime_result {
+	uint32_t size;
+	unsigned char *content; /* decrypted or unwrapped MIME entity */
+	size_t content_len;	/* (host->alloc()'d) */
+	int decrypted;
+	int verified;		 /* signature math holds */
+	unsigned char *signer_der; /* signer certificate, host->alloc()'d */
+	size_t signer_der_len;
+	unsigned char **chain_der; /* certificates carried in the message */
+	size_t *chain_len;
+	size_t n_chain;
+	char algorithm[64]; /* digest algorithm OID or name */
+};
+
+struct spop_smime_ops {
+	uint32_t size;
+
+	/* Decrypts an application/pkcs7-mime enveloped entity with one of
+	 * keys->entries. 284 decrypt failure, 272 no matching recipient. */
+	int (*decrypt)(struct spop_host *host, const unsigned char *entity,
+		       size_t len, const struct spop_smime_keys *keys,
+		       struct spop_smime_result *result);
+
+	/* Verifies multipart/signed or opaque signed-data; 280 on a bad
+	 * signature, naming the signer. */
+	int (*verify)(struct spop_host *host, const unsigned char *entity,
+		      size_t len, const struct spop_smime_keys *keys,
+		      struct spop_smime_result *result);
+
+	/* Frees what result points to. */
+	void (*result_clear)(struct spop_host *host,
+			     struct spop_smime_result *result);
+};
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SPOP_PLUGIN_H */

@@ -1,0 +1,315 @@
+/* libspop public API: a POP3 client (RFC 1939, RFC 2449) with S/MIME.
+ *
+ * Names follow the SPOP class reference: property Foo -> spop_get_foo() /
+ * spop_set_foo(); method Foo -> spop_foo(). Every property and Config
+ * setting is also reachable by its seed name through spop_config().
+ *
+ * Conventions:
+ *  - Functions returning int return 0 or the reference's error code; the
+ *    message naming what failed is spop_last_error(), the code
+ *    spop_last_error_code(), and the Error event fires too.
+ *  - Getters that return a value cannot fail; they set the last error to 0
+ *    unless documented (Query* methods talk to the server).
+ *  - Returned strings are UTF-8, owned by the object, valid until the next
+ *    call on it that changes that value.
+ *  - One spop_t is used by one thread at a time; spop_interrupt() is the
+ *    exception: safe from any thread and from inside an event.
+ *  - Calling a method from inside an event returns 174 (busy).
+ */
+#ifndef SPOP_SPOP_H
+#define SPOP_SPOP_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define SPOP_VERSION_MAJOR 0
+#define SPOP_VERSION_MINOR 1
+#define SPOP_VERSION_MICRO 0
+
+typedef struct spop spop_t;
+
+/* Error codes: the reference's numbers ("Trappable Errors"). */
+enum spop_error {
+	SPOP_OK = 0,
+	SPOP_ERR_PORT_ZERO = 116,	  /* MailPort cannot be zero */
+	SPOP_ERR_FIREWALL = 118,	  /* firewall (proxy) error */
+	SPOP_ERR_PROTOCOL = 171,	  /* POP protocol error; server reply */
+	SPOP_ERR_COMMUNICATION = 172,	  /* error communicating with server */
+	SPOP_ERR_NO_SERVER = 173,	  /* specify a valid MailServer */
+	SPOP_ERR_BUSY = 174,		  /* busy executing current method */
+	SPOP_ERR_PORT_CHANGE = 100,	  /* cannot change port while connected */
+	SPOP_ERR_HOST_CHANGE = 101,	  /* cannot change host while connected */
+	SPOP_ERR_INVALID_ADDRESS = 102,	  /* RemoteHost address invalid */
+	SPOP_ERR_ALREADY_CONNECTED = 104, /* already connected */
+	SPOP_ERR_LOCALPORT_CHANGE = 106,
+	SPOP_ERR_LOCALHOST_CHANGE = 107,
+	SPOP_ERR_MAXLINE_CHANGE = 112,
+	SPOP_ERR_WOULD_BLOCK = 135,
+	SPOP_ERR_STATE = 211, /* action impossible in present state */
+	SPOP_ERR_TIMEOUT = 301,
+	SPOP_ERR_FILE = 302, /* could not open file */
+	SPOP_ERR_CODEPAGE = 434,
+	SPOP_ERR_ALREADY_CONNECTING = 1105,
+	SPOP_ERR_NOT_CONNECTED = 1117, /* you need to connect first */
+	SPOP_ERR_DROPPED = 1120,       /* connection dropped by remote host */
+	SPOP_ERR_TLS_LIBRARY = 270,
+	SPOP_ERR_CERT_STORE = 271,
+	SPOP_ERR_CERT_NOT_FOUND = 272,
+	SPOP_ERR_CREDENTIALS = 273,
+	SPOP_ERR_CHAIN_NOT_FOUND = 274,
+	SPOP_ERR_CHAIN_VERIFY = 275,
+	SPOP_ERR_HANDSHAKE = 276,
+	SPOP_ERR_CERT_VERIFY = 280,
+	SPOP_ERR_NO_CLIENT_CERT = 281,
+	SPOP_ERR_NO_SERVER_CERT = 282,
+	SPOP_ERR_ENCRYPT = 283,
+	SPOP_ERR_DECRYPT = 284,
+	SPOP_ERR_INTERRUPTED = 10004,
+	SPOP_ERR_INVALID_ARGUMENT = 10022,
+	SPOP_ERR_ADDRESS_IN_USE = 10048,
+	SPOP_ERR_ADDRESS_NOT_AVAILABLE = 10049,
+	SPOP_ERR_NET_UNREACHABLE = 10051,
+	SPOP_ERR_CONNECTION_RESET = 10054,
+	SPOP_ERR_CONNECT_TIMEOUT = 10060,
+	SPOP_ERR_CONNECTION_REFUSED = 10061,
+	SPOP_ERR_HOST_UNREACHABLE = 10065,
+	SPOP_ERR_HOST_NOT_FOUND = 11001,
+	SPOP_ERR_HOST_NOT_FOUND_TRY_AGAIN = 11002,
+	SPOP_ERR_NO_RECOVERY = 11003,
+	SPOP_ERR_NO_DATA = 11004,
+	/* libspop's own codes (the reference has none for these). */
+	SPOP_ERR_PLUGIN_NOT_FOUND = 1201, /* no plugin serves the selection */
+	SPOP_ERR_PLUGIN_ABI = 1202,	  /* plugin of another ABI version */
+	SPOP_ERR_PLUGIN_INVALID = 1203,	  /* bad module or descriptor */
+	SPOP_ERR_UNKNOWN_SETTING = 1210,  /* Config name not known */
+	SPOP_ERR_INVALID_VALUE = 1211,	  /* value out of range or malformed */
+	SPOP_ERR_NOT_AVAILABLE = 1212,	  /* not available on this platform */
+};
+
+/* Returns the reference's short text for an error code ("Timeout."). */
+const char *spop_error_text(int code);
+
+/* ---- lifecycle and errors --------------------------------------------- */
+spop_t *spop_new(void);
+void spop_free(spop_t *s);
+int spop_last_error_code(const spop_t *s);
+const char *spop_last_error(const spop_t *s);
+
+/* ---- events --------------------------------------------------------------
+ * Parameter structs mirror the reference's event parameters. A callback
+ * may call spop_interrupt() and getters; a method call returns 174. */
+struct spop_connection_status_event {
+	const char *connection_event;
+	int status_code;
+	const char *description;
+};
+struct spop_end_transfer_event {
+	int direction; /* 1: from the server */
+};
+struct spop_error_event {
+	int error_code;
+	const char *description;
+};
+struct spop_header_event {
+	const char *field; /* "" for a continuation line */
+	const char *value;
+};
+struct spop_message_list_event {
+	int message_number;
+	const char *message_uid; /* "" for ListMessageSizes */
+	int64_t message_size;	 /* 0 for ListMessageUIDs */
+};
+struct spop_pitrail_event {
+	int direction; /* 0 client, 1 server, 2 info */
+	const char *message;
+};
+struct spop_start_transfer_event {
+	int direction;
+};
+struct spop_transfer_event {
+	int direction;
+	int64_t bytes_transferred; /* from the start, headers included */
+	int percent_done;	   /* -1 unless GetMessageSize is true */
+	const char *text;	   /* a line without CRLF, or a piece */
+	size_t text_len;
+	int eol; /* 0 when text is a piece of a longer line */
+};
+
+typedef void (*spop_connection_status_cb)(
+    spop_t *s, const struct spop_connection_status_event *e, void *ud);
+typedef void (*spop_end_transfer_cb)(spop_t *s,
+				     const struct spop_end_transfer_event *e,
+				     void *ud);
+typedef void (*spop_error_cb)(spop_t *s, const struct spop_error_event *e,
+			      void *ud);
+typedef void (*spop_header_cb)(spop_t *s, const struct spop_header_event *e,
+			       void *ud);
+typedef void (*spop_message_list_cb)(spop_t *s,
+				     const struct spop_message_list_event *e,
+				     void *ud);
+typedef void (*spop_pitrail_cb)(spop_t *s, const struct spop_pitrail_event *e,
+				void *ud);
+typedef void (*spop_start_transfer_cb)(
+    spop_t *s, const struct spop_start_transfer_event *e, void *ud);
+typedef void (*spop_transfer_cb)(spop_t *s,
+				 const struct spop_transfer_event *e, void *ud);
+
+/* Registers (or with cb NULL removes) the one handler of each event. */
+void spop_on_connection_status(spop_t *s, spop_connection_status_cb cb,
+			       void *ud);
+void spop_on_end_transfer(spop_t *s, spop_end_transfer_cb cb, void *ud);
+void spop_on_error(spop_t *s, spop_error_cb cb, void *ud);
+void spop_on_header(spop_t *s, spop_header_cb cb, void *ud);
+void spop_on_message_list(spop_t *s, spop_message_list_cb cb, void *ud);
+void spop_on_pitrail(spop_t *s, spop_pitrail_cb cb, void *ud);
+void spop_on_start_transfer(spop_t *s, spop_start_transfer_cb cb, void *ud);
+void spop_on_transfer(spop_t *s, spop_transfer_cb cb, void *ud);
+
+/* ---- properties ---------------------------------------------------------
+ * AuthMechanism values (the reference's). */
+enum spop_auth_mechanism {
+	SPOP_AM_USER_PASSWORD = 0,
+	SPOP_AM_CRAMMD5 = 1,
+	SPOP_AM_NTLM = 2,
+	SPOP_AM_APOP = 3,
+	SPOP_AM_SASLPLAIN = 4,
+	SPOP_AM_SASLDIGEST_MD5 = 5,
+	SPOP_AM_KERBEROS = 6,
+	SPOP_AM_XOAUTH2 = 7,
+};
+enum spop_recipient_type { SPOP_RT_TO = 0, SPOP_RT_CC = 1, SPOP_RT_BCC = 2 };
+
+int spop_get_auth_mechanism(spop_t *s);
+int spop_set_auth_mechanism(spop_t *s, int value);
+int spop_set_command(spop_t *s, const char *command); /* = SendCommand */
+int spop_get_connected(spop_t *s);
+int spop_set_connected(spop_t *s, int connected); /* Connect/Disconnect */
+int spop_get_idle(spop_t *s);
+int spop_get_include_headers(spop_t *s);
+int spop_set_include_headers(spop_t *s, int value);
+const char *spop_get_last_reply(spop_t *s);
+const char *spop_get_local_host(spop_t *s);
+int spop_set_local_host(spop_t *s, const char *value);
+/* LocalFile: the reference names it (IncludeHeaders, MaxLines,
+ * SetMessageStream) without a property entry; it is the file a retrieved
+ * message is written to, atomically. Setting it clears the message stream. */
+const char *spop_get_local_file(spop_t *s);
+int spop_set_local_file(spop_t *s, const char *path);
+int spop_get_mail_port(spop_t *s);
+int spop_set_mail_port(spop_t *s, int value);
+const char *spop_get_mail_server(spop_t *s);
+int spop_set_mail_server(spop_t *s, const char *value);
+int spop_get_max_lines(spop_t *s);
+int spop_set_max_lines(spop_t *s, int value);
+/* Message: raw message (dot-unstuffed, CRLF line ends) of the last
+ * Retrieve, up to Config MessageMemoryLimit bytes. */
+int spop_get_message(spop_t *s, const char **data, size_t *len);
+const char *spop_get_message_cc(spop_t *s);
+int spop_get_message_count(spop_t *s);
+const char *spop_get_message_date(spop_t *s);
+int spop_get_message_encrypted(spop_t *s);
+const char *spop_get_message_from(spop_t *s);
+int spop_get_message_header_count(spop_t *s);
+const char *spop_get_message_header_field(spop_t *s, int index);
+const char *spop_get_message_header_value(spop_t *s, int index);
+const char *spop_get_message_headers_string(spop_t *s);
+int spop_get_message_number(spop_t *s);
+int spop_set_message_number(spop_t *s, int value);
+int spop_get_message_recipient_count(spop_t *s);
+const char *spop_get_message_recipient_address(spop_t *s, int index);
+const char *spop_get_message_recipient_name(spop_t *s, int index);
+const char *spop_get_message_recipient_options(spop_t *s, int index);
+int spop_get_message_recipient_type(spop_t *s, int index);
+const char *spop_get_message_reply_to(spop_t *s);
+int spop_get_message_signed(spop_t *s);
+int64_t spop_get_message_size(spop_t *s);
+const char *spop_get_message_subject(spop_t *s);
+int spop_get_message_text(spop_t *s, const char **data, size_t *len);
+const char *spop_get_message_to(spop_t *s);
+const char *spop_get_message_uid(spop_t *s);
+const char *spop_get_password(spop_t *s);
+int spop_set_password(spop_t *s, const char *value);
+int spop_get_timeout(spop_t *s);
+int spop_set_timeout(spop_t *s, int seconds);
+int64_t spop_get_total_size(spop_t *s);
+const char *spop_get_user(spop_t *s);
+int spop_set_user(spop_t *s, const char *value);
+
+/* The server's CAPA answer (RFC 2449) of the current connection: one entry
+ * per capability line, e.g. "SASL PLAIN CRAM-MD5". */
+int spop_get_capability_count(spop_t *s);
+const char *spop_get_capability(spop_t *s, int index);
+const char *spop_get_greeting(spop_t *s);
+
+/* ---- streams -------------------------------------------------------------
+ * Mirrors the reference's stream type. Unused slots may be NULL (then the
+ * capability is false). Return values as the reference describes: write
+ * returns bytes written or -1; flush 0 or -1; seek the new position or -1. */
+struct spop_stream {
+	size_t size; /* sizeof(struct spop_stream) */
+	void *user_data;
+	int (*can_read)(void *user_data);
+	int (*can_seek)(void *user_data);
+	int (*can_write)(void *user_data);
+	int64_t (*length)(void *user_data);
+	void (*close)(void *user_data);
+	int (*flush)(void *user_data);
+	ssize_t (*read)(void *user_data, void *buffer, size_t count);
+	int64_t (*seek)(void *user_data, int64_t offset, int origin);
+	ssize_t (*write)(void *user_data, const void *buffer, size_t count);
+};
+
+/* Retrieved messages go to stream (copied struct) instead of LocalFile;
+ * NULL clears it. Closed after the transfer if CloseStreamAfterTransfer. */
+int spop_set_message_stream(spop_t *s, const struct spop_stream *stream);
+
+/* ---- methods ---------------------------------------------------------- */
+int spop_check_message_encrypted(spop_t *s); /* 1/0; error code aside */
+int spop_check_message_signed(spop_t *s);
+/* "Name=Value" sets and returns ""; "Name" returns the value. NULL on
+ * error (unknown setting 1210, bad value 1211). */
+const char *spop_config(spop_t *s, const char *configuration);
+int spop_connect(spop_t *s);
+int spop_delete(spop_t *s);
+int spop_disconnect(spop_t *s);
+int spop_do_events(spop_t *s);
+int spop_interrupt(spop_t *s);
+int spop_list_message_sizes(spop_t *s);
+int spop_list_message_uids(spop_t *s);
+/* "MM/dd/yyyy hh:mm:ss" in local time; NULL with 1211 on a bad date. */
+const char *spop_localize_date(spop_t *s, const char *date_time);
+int64_t spop_query_message_size(spop_t *s);
+const char *spop_query_message_uid(spop_t *s);
+int64_t spop_query_total_size(spop_t *s);
+int spop_reset(spop_t *s);
+int spop_retrieve(spop_t *s);
+int spop_retrieve_headers(spop_t *s);
+int spop_send_command(spop_t *s, const char *command);
+
+/* ---- plugins -------------------------------------------------------------
+ * Lists every plugin found on the search path (Config PluginPath, then
+ * SPOP_PLUGIN_PATH, then the install directory), loading each once per
+ * process. Modules that fail to load are listed with error set. */
+struct spop_plugin_info {
+	int kind;		 /* enum spop_plugin_kind of plugin.h */
+	const char *kind_name;	 /* "transport", "tls", "auth", ... */
+	const char *name;
+	const char *version;
+	const char *description;
+	const char *path;
+	const char *error; /* NULL when loadable */
+};
+typedef void (*spop_plugin_list_cb)(const struct spop_plugin_info *info,
+				    void *ud);
+int spop_list_plugins(spop_t *s, spop_plugin_list_cb cb, void *ud);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SPOP_SPOP_H */

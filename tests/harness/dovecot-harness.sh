@@ -1,0 +1,358 @@
+#!/bin/bash
+# Runs a private Dovecot POP3 server for the integration tests: config, users,
+# mailboxes, logs and sockets all live under one directory the caller gives,
+# on a free loopback port; the system Dovecot and /etc/dovecot are never used.
+#
+# usage: dovecot-harness.sh start DIR
+#        dovecot-harness.sh stop DIR
+#        dovecot-harness.sh reset-mailbox DIR USER
+#
+# After start: DIR/port (POP3 port), DIR/pid (master pid), DIR/mailbox.txt
+# (the main user's messages, see make-mailbox.sh), DIR/mailbox-USER.txt for
+# every user, DIR/log/dovecot.log. Must run as root: Dovecot's master does.
+
+set -eu
+
+# The test users, one "name:password:mailbox profile" per line (profiles are
+# those of make-mailbox.sh). HARNESS_USERS overrides them so that the C
+# harness, which has the same names in harness.h, stays the one place to
+# change them. Names and passwords must not contain ':' or white space.
+default_users='alice:alice-secret:main
+empty:empty-secret:empty
+bob:bob-secret:small'
+users=${HARNESS_USERS:-$default_users}
+
+here=$(cd "$(dirname "$0")" && pwd)
+start_timeout=10	# seconds until the port must answer +OK
+stop_timeout=10		# seconds until all Dovecot processes must be gone
+port_attempts=5		# another process may take the port we picked
+
+die() {
+	echo "dovecot-harness: $*" >&2
+	exit 1
+}
+
+# ---- config writer --------------------------------------------------------
+# One function per concern so that TLS (ssl_cert/ssl_key, an implicit-TLS
+# listener) slots in without touching the rest: conf_tls and the pop3s port
+# argument of conf_services are the places.
+
+conf_core() {
+	cat <<EOF
+# Private Dovecot for libspop tests; written by dovecot-harness.sh, do not edit.
+instance_name = $instance
+base_dir = $base_dir
+state_dir = $dir/state
+log_path = $dir/log/dovecot.log
+info_log_path = $dir/log/dovecot.log
+debug_log_path = $dir/log/dovecot.log
+protocols = pop3
+listen = 127.0.0.1
+# Keep nothing from the environment that could point at the system instance.
+import_environment = TZ
+EOF
+}
+
+conf_tls() {
+	echo 'ssl = no'
+}
+
+conf_auth() {
+	cat <<EOF
+disable_plaintext_auth = no
+auth_mechanisms = plain login cram-md5 digest-md5 apop scram-sha-1 scram-sha-256
+auth_verbose = yes
+# A wrong password is answered at once instead of after 2 s; nothing here is
+# exposed to guessing.
+auth_failure_delay = 0
+passdb {
+	driver = passwd-file
+	args = scheme=PLAIN $dir/etc/users
+}
+userdb {
+	driver = passwd-file
+	args = $dir/etc/users
+}
+EOF
+}
+
+conf_mail() {
+	cat <<EOF
+mail_location = maildir:$dir/mail/%u
+mail_uid = nobody
+mail_gid = nogroup
+first_valid_uid = 1
+first_valid_gid = 1
+default_internal_user = dovecot
+default_login_user = dovenull
+EOF
+}
+
+conf_pop3() {
+	cat <<EOF
+pop3_uidl_format = %08Xu%08Xv
+# Leaves read messages in new/ and unflagged, so read-only runs change
+# nothing; DELE+QUIT still expunges.
+pop3_no_flag_updates = yes
+EOF
+}
+
+# $1: POP3 port; $2: implicit-TLS port, 0 for none.
+conf_services() {
+	cat <<EOF
+service pop3-login {
+	inet_listener pop3 {
+		port = $1
+	}
+	inet_listener pop3s {
+		port = $2
+	}
+	# One long-lived login process: connects do not wait for a fork.
+	service_count = 0
+}
+# Auth looks for anvil's penalty socket under its fixed name and, when it is
+# missing, quietly skips the per-IP penalty that otherwise holds every login
+# from 127.0.0.1 (successful ones too) for 2..15 s after a failed one; the
+# suites fail logins on purpose and would crawl.
+service anvil {
+	unix_listener anvil-auth-penalty {
+		path = anvil-auth-penalty-disabled
+	}
+}
+EOF
+}
+
+write_config() {
+	{
+		conf_core
+		conf_tls
+		conf_auth
+		conf_mail
+		conf_pop3
+		conf_services "$1" "$2"
+	} >"$conf.tmp"
+	mv "$conf.tmp" "$conf"
+}
+
+# ---- helpers --------------------------------------------------------------
+
+set_dir() {
+	[ -n "${1:-}" ] || die "missing DIR"
+	dir=$(realpath -m -- "$1")
+	conf=$dir/etc/dovecot.conf
+	base_dir=$dir/run
+	# Unique per DIR: Dovecot tracks instances by name in its state_dir,
+	# and the name shows in process titles, which helps when debugging.
+	instance=spop-harness-$(printf '%s' "$dir" | cksum | cut -d' ' -f1)
+}
+
+# Prints a port on 127.0.0.1 that was free a moment ago; bash cannot bind,
+# perl-base is Essential on Debian.
+free_port() {
+	perl -MIO::Socket::INET -e '
+		my $s = IO::Socket::INET->new(LocalAddr => "127.0.0.1",
+			LocalPort => 0, Proto => "tcp", Listen => 1) or die "$!\n";
+		print $s->sockport, "\n";'
+}
+
+# True if $1 on 127.0.0.1 greets with +OK within about a second.
+answers_ok() {
+	local line
+	(
+		exec 3<>"/dev/tcp/127.0.0.1/$1" || exit 1
+		IFS= read -r -t 1 line <&3 || exit 1
+		case $line in "+OK"*) exit 0 ;; esac
+		exit 1
+	) 2>/dev/null
+}
+
+refuses() {
+	! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+# The master pid of this DIR's instance, if it runs. The command line must
+# name our config, so a recycled pid is never taken for ours.
+running_pid() {
+	local pid f
+	for f in "$dir/pid" "$base_dir/master.pid"; do
+		[ -r "$f" ] || continue
+		pid=$(cat "$f" 2>/dev/null) || continue
+		case $pid in '' | *[!0-9]*) continue ;; esac
+		if tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline" | grep -qF -- "$conf"; then
+			echo "$pid"
+			return 0
+		fi
+	done
+	return 1
+}
+
+# A zombie counts as gone: it holds no sockets or files, only a pid until
+# its (new) parent reaps it.
+live() {
+	local state
+	state=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d" " -f1)
+	[ -n "$state" ] && [ "$state" != Z ]
+}
+
+session_alive() {
+	ps -o stat= -s "$1" 2>/dev/null | grep -qv '^Z'
+}
+
+show_log() {
+	echo "---- $dir/log/dovecot.log ----" >&2
+	tail -n 50 "$dir/log/dovecot.log" >&2 2>/dev/null || true
+	echo "----" >&2
+}
+
+as_user() {	# $1 user, $2 group, command...
+	local u=$1 g=$2
+	shift 2
+	setpriv --reuid="$u" --regid="$g" --clear-groups -- "$@"
+}
+
+user_field() {	# $1 user, $2 field number
+	printf '%s\n' "$users" | awk -F: -v u="$1" -v f="$2" '$1 == u { print $f; found = 1 } END { exit !found }'
+}
+
+# (Re)creates the Maildir of user $1 from scratch, including Dovecot's index
+# and uidlist files, so Dovecot sees exactly the generated messages.
+make_mailbox() {
+	local user=$1 profile
+	profile=$(user_field "$user" 3) || die "unknown user '$user'"
+	rm -rf "$dir/mail/$user" "$dir/mail/.$user.tmp"
+	"$here/make-mailbox.sh" "$dir/mail/.$user.tmp" "$profile" "$dir/mailbox-$user.txt"
+	chown -R nobody:nogroup "$dir/mail/.$user.tmp"
+	# Appears complete or not at all for a session that logs in meanwhile.
+	mv "$dir/mail/.$user.tmp" "$dir/mail/$user"
+}
+
+# ---- commands -------------------------------------------------------------
+
+cmd_start() {
+	local u attempt port pid waited status main_user
+
+	[ "$(id -u)" -eq 0 ] || die "must run as root (Dovecot's master needs it)"
+	command -v dovecot >/dev/null || die "dovecot not found (dovecot-core, dovecot-pop3d)"
+	# Socket paths under base_dir must fit in sun_path (108 bytes); the
+	# longest here is base_dir/anvil-auth-penalty-disabled.
+	[ ${#base_dir} -le 75 ] || die "directory too deep for Dovecot's sockets: $base_dir (${#base_dir} > 75 bytes)"
+	# The path goes unquoted into dovecot.conf and passdb args.
+	case $dir in *[[:space:]\"\'\\#]*) die "unsupported characters in directory name: $dir" ;; esac
+
+	if running_pid >/dev/null; then
+		cmd_stop
+	fi
+	mkdir -p "$dir/run" "$dir/state" "$dir/log" "$dir/mail" "$dir/etc"
+	rm -f "$dir/port" "$dir/pid"
+	: >"$dir/log/dovecot.log"
+
+	# The mail user and Dovecot's internal user must reach the files.
+	as_user nobody nogroup test -x "$dir/mail" ||
+		die "$dir/mail is not reachable by user nobody (check the modes of its parents)"
+	as_user dovecot dovecot test -x "$dir/etc" ||
+		die "$dir/etc is not reachable by user dovecot (check the modes of its parents)"
+	chown nobody:nogroup "$dir/mail"
+
+	# passwd-file: user:password:uid:gid:gecos:home:shell; uid and gid come
+	# from mail_uid/mail_gid.
+	printf '%s\n' "$users" | awk -F: 'NF { print $1 ":{PLAIN}" $2 "::::::" }' >"$dir/etc/users"
+	chmod 644 "$dir/etc/users"
+
+	for u in $(printf '%s\n' "$users" | cut -d: -f1); do
+		make_mailbox "$u"
+	done
+	# DIR/mailbox.txt names the main mailbox, the one most tests read.
+	main_user=$(printf '%s\n' "$users" | awk -F: '$3 == "main" { print $1; exit }')
+	[ -z "$main_user" ] || ln -sfn "mailbox-$main_user.txt" "$dir/mailbox.txt"
+
+	for attempt in $(seq "$port_attempts"); do
+		port=$(free_port) || die "no free port on 127.0.0.1"
+		write_config "$port" 0
+		: >"$dir/log/dovecot.log"
+		status=0
+		# Under a socket-activated unit the master would look for its
+		# listeners in these. The daemon must not keep our caller's
+		# stdout/stderr open: whoever reads them would wait for it.
+		env -u LISTEN_FDS -u LISTEN_PID -u LISTEN_FDNAMES -u NOTIFY_SOCKET \
+			dovecot -c "$conf" </dev/null >>"$dir/log/dovecot.log" 2>&1 || status=$?
+		if [ $status -ne 0 ]; then
+			if grep -q 'Address already in use' "$dir/log/dovecot.log"; then
+				continue
+			fi
+			show_log
+			die "dovecot -c $conf failed (exit $status)"
+		fi
+		waited=0
+		until answers_ok "$port"; do
+			if [ $waited -ge $((start_timeout * 10)) ] || ! running_pid >/dev/null; then
+				show_log
+				cmd_stop || true
+				die "Dovecot did not greet with +OK on 127.0.0.1:$port"
+			fi
+			sleep 0.1
+			waited=$((waited + 1))
+		done
+		pid=$(cat "$base_dir/master.pid")
+		echo "$pid" >"$dir/pid"
+		echo "$port" >"$dir/port"
+		return 0
+	done
+	show_log
+	die "no port worked after $port_attempts attempts"
+}
+
+cmd_stop() {
+	local pid waited port=""
+
+	[ -f "$conf" ] || return 0
+	[ -r "$dir/port" ] && port=$(cat "$dir/port")
+	if pid=$(running_pid); then
+		# The same signal "doveadm -c $conf stop" sends, without its wait:
+		# doveadm polls kill(pid, 0), which also succeeds on a zombie, and
+		# the daemonized master's parent is pid 1, which may reap late
+		# (doveadm stop took 2.5 s instead of 1.1 s on the test VMs).
+		kill -TERM "$pid" 2>/dev/null || true
+		# The master leads its session; login and pop3 processes may
+		# outlive it briefly and still hold the listening socket.
+		waited=0
+		while live "$pid" || session_alive "$pid"; do
+			if [ $waited -ge $((stop_timeout * 10)) ]; then
+				kill -KILL "$pid" 2>/dev/null || true
+				echo "dovecot-harness: Dovecot (pid $pid) did not stop in ${stop_timeout}s; killed the master" >&2
+				break
+			fi
+			sleep 0.1
+			waited=$((waited + 1))
+		done
+	fi
+	rm -f "$dir/pid" "$dir/port"
+	if [ -n "$port" ] && ! refuses "$port"; then
+		die "port $port still accepts connections after stop"
+	fi
+	return 0
+}
+
+cmd_reset_mailbox() {
+	[ -n "${1:-}" ] || die "usage: reset-mailbox DIR USER"
+	[ -d "$dir/mail" ] || die "$dir was not started"
+	make_mailbox "$1"
+}
+
+case ${1:-} in
+start)
+	set_dir "${2:-}"
+	cmd_start
+	;;
+stop)
+	set_dir "${2:-}"
+	cmd_stop
+	;;
+reset-mailbox)
+	set_dir "${2:-}"
+	cmd_reset_mailbox "${3:-}"
+	;;
+*)
+	echo "usage: $0 start DIR | stop DIR | reset-mailbox DIR USER" >&2
+	exit 2
+	;;
+esac

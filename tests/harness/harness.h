@@ -1,0 +1,69 @@
+/* C API for CUnit suites that need a real POP3 server: starts and stops the
+ * private Dovecot of dovecot-harness.sh and reads what it generated. */
+#ifndef SPOP_TEST_HARNESS_H
+#define SPOP_TEST_HARNESS_H
+
+/* The test users. The harness hands these to the script, so this is the one
+ * place to change them (no ':' or white space). */
+#define HARNESS_MAIN_USER "alice"		/* the seven messages below */
+#define HARNESS_MAIN_PASSWORD "alice-secret"
+#define HARNESS_EMPTY_USER "empty"		/* no messages */
+#define HARNESS_EMPTY_PASSWORD "empty-secret"
+#define HARNESS_SMALL_USER "bob"		/* "bob-1".."bob-3"; tests may delete */
+#define HARNESS_SMALL_PASSWORD "bob-secret"
+
+/* Message numbers in the main mailbox; make-mailbox.sh fixes the order. */
+enum harness_message {
+	HARNESS_MSG_SIMPLE = 1,	/* quoted display name with a comma, Cc, Reply-To */
+	HARNESS_MSG_DOTS = 2,	/* dot-stuffing; last line has no newline */
+	HARNESS_MSG_LONG = 3,	/* 3000/10000/100000-byte lines, folded header */
+	HARNESS_MSG_8BIT = 4,	/* RFC 2047 Subject and From, 8-bit UTF-8 body */
+	HARNESS_MSG_SIGNED = 5,	/* multipart/signed, pkcs7-signature */
+	HARNESS_MSG_ENVELOPED = 6,	/* application/pkcs7-mime enveloped-data */
+	HARNESS_MSG_BIG = 7,	/* about 50 MiB, Subject "big" */
+};
+
+/* meson test treats this exit status as "skipped". */
+#define HARNESS_EXIT_SKIP 77
+
+struct harness_dovecot {
+	char dir[4096];	/* absolute; holds etc/, log/, mail/, mailbox.txt */
+	int port;	/* POP3 on 127.0.0.1; 0 when not running */
+};
+
+/* NULL if a private Dovecot can run here, else why not (not root, Dovecot
+ * not installed), for a suite to print before exiting HARNESS_EXIT_SKIP. */
+const char *harness_dovecot_unavailable(void);
+
+/* Starts a private Dovecot under dir (created; a relative dir is taken below
+ * HARNESS_WORK_DIR, the build directory of tests/harness), replacing one a
+ * crashed run left there. Returns 0, or -1 after printing why and Dovecot's
+ * log to stderr. An instance still running at exit() is stopped then. */
+int harness_dovecot_start(struct harness_dovecot *d, const char *dir);
+
+/* Stops it and waits until the port refuses connections; 0 or -1.
+ * Stopping a stopped instance succeeds. */
+int harness_dovecot_stop(struct harness_dovecot *d);
+
+/* Regenerates user's Maildir (messages and Dovecot's indexes), undoing
+ * deletions; 0 or -1. No session of that user may be open. */
+int harness_dovecot_reset_mailbox(struct harness_dovecot *d, const char *user);
+
+/* Size of message n (1-based) of the main user as POP3 LIST reports it (CRLF
+ * line ends, before dot-stuffing), from dir/mailbox.txt; -1 if unknown. */
+long long harness_message_size(struct harness_dovecot *d, int n);
+
+/* Number of messages generated for user, from dir/mailbox-USER.txt; -1 if
+ * unknown. */
+int harness_message_count(struct harness_dovecot *d, const char *user);
+
+/* Path of the Maildir file holding message n of user, as generated (LF line
+ * ends); NULL if unknown. Free with g_free(). */
+char *harness_message_file(struct harness_dovecot *d, const char *user, int n);
+
+/* A port on 127.0.0.1 where nothing listens, for connection-refused tests.
+ * The port stays bound (never listening) until exit, so nothing else can
+ * take it meanwhile; -1 on error. */
+int harness_closed_port(void);
+
+#endif

@@ -1,0 +1,146 @@
+/* Pins the layout of every struct that crosses the plugin ABI (LP64). A
+ * failure here means a change broke already-built plugins: add members at
+ * the end and bump SPOP_PLUGIN_ABI_MINOR instead. */
+#include <CUnit/Basic.h>
+#include <stddef.h>
+
+#include <spop/plugin.h>
+
+#define PIN(type, member, off) \
+	CU_ASSERT_EQUAL(offsetof(struct type, member), (size_t)(off))
+
+static void test_versions(void)
+{
+	CU_ASSERT_EQUAL(SPOP_PLUGIN_ABI_MAJOR, 1);
+	CU_ASSERT_EQUAL(SPOP_PLUGIN_ABI_MINOR, 0);
+	CU_ASSERT_EQUAL(SPOP_PLUGIN_TRANSPORT, 1);
+	CU_ASSERT_EQUAL(SPOP_PLUGIN_TLS, 2);
+	CU_ASSERT_EQUAL(SPOP_PLUGIN_AUTH, 3);
+	CU_ASSERT_EQUAL(SPOP_PLUGIN_CERTSTORE, 4);
+	CU_ASSERT_EQUAL(SPOP_PLUGIN_SMIME, 5);
+}
+
+static void test_descriptor(void)
+{
+	CU_ASSERT_EQUAL(sizeof(struct spop_plugin_descriptor), 104);
+	PIN(spop_plugin_descriptor, abi_major, 0);
+	PIN(spop_plugin_descriptor, abi_minor, 4);
+	PIN(spop_plugin_descriptor, size, 8);
+	PIN(spop_plugin_descriptor, kind, 12);
+	PIN(spop_plugin_descriptor, name, 16);
+	PIN(spop_plugin_descriptor, version, 24);
+	PIN(spop_plugin_descriptor, description, 32);
+	PIN(spop_plugin_descriptor, selectors, 40);
+	PIN(spop_plugin_descriptor, n_selectors, 48);
+	PIN(spop_plugin_descriptor, rank, 52);
+	PIN(spop_plugin_descriptor, capabilities, 56);
+	PIN(spop_plugin_descriptor, ops, 64);
+	PIN(spop_plugin_descriptor, reserved, 72);
+}
+
+static void test_host(void)
+{
+	CU_ASSERT_EQUAL(sizeof(struct spop_host), 16 + 20 * 8);
+	PIN(spop_host, size, 0);
+	PIN(spop_host, abi_minor, 4);
+	PIN(spop_host, core, 8);
+	PIN(spop_host, setting, 16);
+	PIN(spop_host, setting_int, 24);
+	PIN(spop_host, wait_fd, 32);
+	PIN(spop_host, resolve, 40);
+	PIN(spop_host, tcp_connect, 48);
+	PIN(spop_host, read_some, 56);
+	PIN(spop_host, write_all, 64);
+	PIN(spop_host, command, 72);
+	PIN(spop_host, greeting, 80);
+	PIN(spop_host, has_capability, 88);
+	PIN(spop_host, alloc, 96);
+	PIN(spop_host, free, 104);
+	PIN(spop_host, base64_encode, 112);
+	PIN(spop_host, base64_decode, 120);
+	PIN(spop_host, random, 128);
+	PIN(spop_host, trail, 136);
+	PIN(spop_host, connection_status, 144);
+	PIN(spop_host, ssl_status, 152);
+	PIN(spop_host, server_certificate, 160);
+	PIN(spop_host, set_error, 168);
+	CU_ASSERT_EQUAL(sizeof(struct spop_address), 136);
+	PIN(spop_address, addr_len, 4);
+	PIN(spop_address, addr, 8);
+	CU_ASSERT_EQUAL(sizeof(struct spop_cert_report), 56);
+	PIN(spop_cert_report, der, 8);
+	PIN(spop_cert_report, status, 40);
+	PIN(spop_cert_report, verified, 48);
+}
+
+static void test_ops_tables(void)
+{
+	CU_ASSERT_EQUAL(sizeof(struct spop_transport_ops), 24);
+	PIN(spop_transport_ops, open, 8);
+	PIN(spop_transport_ops, close, 16);
+
+	CU_ASSERT_EQUAL(sizeof(struct spop_tls_ops), 64);
+	PIN(spop_tls_ops, session_new, 8);
+	PIN(spop_tls_ops, handshake, 16);
+	PIN(spop_tls_ops, read, 24);
+	PIN(spop_tls_ops, write, 32);
+	PIN(spop_tls_ops, pending, 40);
+	PIN(spop_tls_ops, info, 48);
+	PIN(spop_tls_ops, session_free, 56);
+	CU_ASSERT_EQUAL(sizeof(struct spop_tls_info), 256);
+	PIN(spop_tls_info, version, 4);
+	PIN(spop_tls_info, cipher, 36);
+	PIN(spop_tls_info, cipher_strength, 164);
+	PIN(spop_tls_info, key_exchange, 168);
+	PIN(spop_tls_info, key_exchange_strength, 232);
+	PIN(spop_tls_info, peer_der, 240);
+	PIN(spop_tls_info, peer_der_len, 248);
+
+	CU_ASSERT_EQUAL(sizeof(struct spop_auth_ops), 48);
+	PIN(spop_auth_ops, sasl_name, 8);
+	PIN(spop_auth_ops, login, 16);
+	PIN(spop_auth_ops, sasl_start, 24);
+	PIN(spop_auth_ops, sasl_step, 32);
+	PIN(spop_auth_ops, sasl_done, 40);
+
+	CU_ASSERT_EQUAL(sizeof(struct spop_certstore_ops), 64);
+	PIN(spop_certstore_ops, probe, 8);
+	PIN(spop_certstore_ops, open, 16);
+	PIN(spop_certstore_ops, entry, 24);
+	PIN(spop_certstore_ops, key_sign, 32);
+	PIN(spop_certstore_ops, key_decrypt, 40);
+	PIN(spop_certstore_ops, key_export, 48);
+	PIN(spop_certstore_ops, close, 56);
+	CU_ASSERT_EQUAL(sizeof(struct spop_cert_entry), 32);
+	PIN(spop_cert_entry, der, 8);
+	PIN(spop_cert_entry, key, 24);
+
+	CU_ASSERT_EQUAL(sizeof(struct spop_smime_ops), 32);
+	PIN(spop_smime_ops, decrypt, 8);
+	PIN(spop_smime_ops, verify, 16);
+	PIN(spop_smime_ops, result_clear, 24);
+	CU_ASSERT_EQUAL(sizeof(struct spop_smime_keys), 56);
+	PIN(spop_smime_keys, store_ops, 8);
+	PIN(spop_smime_keys, n_signer_certs, 48);
+	CU_ASSERT_EQUAL(sizeof(struct spop_smime_result), 136);
+	PIN(spop_smime_result, content, 8);
+	PIN(spop_smime_result, decrypted, 24);
+	PIN(spop_smime_result, signer_der, 32);
+	PIN(spop_smime_result, n_chain, 64);
+	PIN(spop_smime_result, algorithm, 72);
+}
+
+int main(void)
+{
+	CU_initialize_registry();
+	CU_pSuite s = CU_add_suite("plugin-abi", NULL, NULL);
+	CU_add_test(s, "versions and kinds", test_versions);
+	CU_add_test(s, "descriptor layout", test_descriptor);
+	CU_add_test(s, "host services layout", test_host);
+	CU_add_test(s, "ops tables layout", test_ops_tables);
+	CU_basic_set_mode(CU_BRM_VERBOSE);
+	CU_basic_run_tests();
+	unsigned failed = CU_get_number_of_failures();
+	CU_cleanup_registry();
+	return failed ? 1 : 0;
+}

@@ -1,0 +1,182 @@
+/* Plugin loader: each broken fixture module gives its own hard error that
+ * names what was asked, the paths searched and what is available. */
+#include <CUnit/Basic.h>
+#include <string.h>
+
+#include "spop-private.h"
+
+static spop_t *s;
+
+static int setup(void)
+{
+	s = spop_new();
+	/* Fixtures first, then the real plugins through the environment. */
+	spop_config(s, "PluginPath=" FIXTURE_DIR);
+	g_setenv("SPOP_PLUGIN_PATH", PLUGIN_DIR, TRUE);
+	return 0;
+}
+
+static int teardown(void)
+{
+	spop_free(s);
+	return 0;
+}
+
+static int by_name(const char *name, const struct spop_plugin_descriptor **d)
+{
+	spi_clear_error(s);
+	return spi_plugin_by_name(s, SPOP_PLUGIN_AUTH, name, d);
+}
+
+#define ERROR_HAS(text) CU_ASSERT_PTR_NOT_NULL(strstr(spop_last_error(s), text))
+
+static void test_good(void)
+{
+	const struct spop_plugin_descriptor *d = NULL;
+
+	CU_ASSERT_EQUAL(by_name("good", &d), 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+	CU_ASSERT_STRING_EQUAL(d->name, "good");
+	CU_ASSERT_EQUAL(d->kind, SPOP_PLUGIN_AUTH);
+}
+
+static void test_bad_abi(void)
+{
+	const struct spop_plugin_descriptor *d = NULL;
+
+	CU_ASSERT_EQUAL(by_name("badabi", &d), 1202);
+	CU_ASSERT_PTR_NULL(d);
+	ERROR_HAS("ABI 99.0");
+	ERROR_HAS("supports ABI 1.0");
+	ERROR_HAS("spop-auth-badabi.so");
+}
+
+static void test_newer_minor(void)
+{
+	const struct spop_plugin_descriptor *d = NULL;
+
+	CU_ASSERT_EQUAL(by_name("newerminor", &d), 1202);
+	ERROR_HAS("needs plugin ABI 1.1, newer than this libspop's 1.0");
+}
+
+static void test_missing_symbol(void)
+{
+	const struct spop_plugin_descriptor *d = NULL;
+
+	CU_ASSERT_EQUAL(by_name("nosymbol", &d), 1203);
+	ERROR_HAS("does not export spop_plugin_entry");
+}
+
+static void test_name_mismatch(void)
+{
+	const struct spop_plugin_descriptor *d = NULL;
+
+	CU_ASSERT_EQUAL(by_name("misnamed", &d), 1203);
+	ERROR_HAS("declares auth plugin 'somethingelse'");
+	ERROR_HAS("file name says auth plugin 'misnamed'");
+}
+
+static void test_not_a_module(void)
+{
+	const struct spop_plugin_descriptor *d = NULL;
+
+	CU_ASSERT_EQUAL(by_name("notelf", &d), 1203);
+	ERROR_HAS("cannot load plugin module");
+}
+
+static void test_missing(void)
+{
+	const struct spop_plugin_descriptor *d = NULL;
+
+	CU_ASSERT_EQUAL(by_name("nonesuch", &d), 1201);
+	ERROR_HAS("No auth plugin named 'nonesuch'");
+	ERROR_HAS(FIXTURE_DIR);
+	ERROR_HAS(PLUGIN_DIR);
+	ERROR_HAS("available: ");
+	ERROR_HAS("apop");
+	ERROR_HAS("user");
+}
+
+static void test_selector(void)
+{
+	const struct spop_plugin_descriptor *d = NULL;
+
+	spi_clear_error(s);
+	CU_ASSERT_EQUAL(spi_plugin_select(s, SPOP_PLUGIN_AUTH, "AuthMechanism",
+					  42, &d), 0);
+	CU_ASSERT_STRING_EQUAL(d->name, "good");
+	CU_ASSERT_EQUAL(spi_plugin_select(s, SPOP_PLUGIN_AUTH, "AuthMechanism",
+					  3, &d), 0);
+	CU_ASSERT_STRING_EQUAL(d->name, "apop");
+	CU_ASSERT_EQUAL(spi_plugin_select(s, SPOP_PLUGIN_AUTH, "AuthMechanism",
+					  77, &d), 1201);
+	ERROR_HAS("No auth plugin serves AuthMechanism=77");
+	/* the broken fixtures are named so a user sees why they were skipped */
+	ERROR_HAS("spop-auth-badabi.so");
+}
+
+static void test_missing_transport_via_api(void)
+{
+	spop_t *o = spop_new();
+
+	spop_set_mail_server(o, "127.0.0.1");
+	CU_ASSERT_PTR_NOT_NULL(spop_config(o, "FirewallType=3"));
+	CU_ASSERT_STRING_EQUAL(spop_config(o, "FirewallPort"), "1080");
+	CU_ASSERT_EQUAL(spop_connect(o), 1201);
+	CU_ASSERT_PTR_NOT_NULL(strstr(spop_last_error(o),
+				      "No transport plugin serves "
+				      "FirewallType=3"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(spop_last_error(o), "direct"));
+	CU_ASSERT_FALSE(spop_get_connected(o));
+	spop_free(o);
+}
+
+struct listing {
+	int direct, good, badabi_error;
+};
+
+static void on_plugin(const struct spop_plugin_info *i, void *ud)
+{
+	struct listing *l = ud;
+
+	if (!strcmp(i->name, "direct") && !i->error &&
+	    !strcmp(i->kind_name, "transport"))
+		l->direct++;
+	if (!strcmp(i->name, "good") && !i->error)
+		l->good++;
+	if (strstr(i->path, "badabi") && i->error &&
+	    strstr(i->error, "ABI 99.0"))
+		l->badabi_error++;
+}
+
+static void test_listing(void)
+{
+	struct listing l = {0};
+
+	CU_ASSERT_EQUAL(spop_list_plugins(s, on_plugin, &l), 0);
+	CU_ASSERT_EQUAL(l.direct, 1);
+	CU_ASSERT_EQUAL(l.good, 1);
+	CU_ASSERT_EQUAL(l.badabi_error, 1);
+}
+
+int main(void)
+{
+	CU_initialize_registry();
+	CU_pSuite su = CU_add_suite("plugin-registry", setup, teardown);
+	CU_add_test(su, "good fixture loads", test_good);
+	CU_add_test(su, "wrong ABI major", test_bad_abi);
+	CU_add_test(su, "newer ABI minor", test_newer_minor);
+	CU_add_test(su, "missing entry symbol", test_missing_symbol);
+	CU_add_test(su, "name mismatch", test_name_mismatch);
+	CU_add_test(su, "not a shared object", test_not_a_module);
+	CU_add_test(su, "missing plugin", test_missing);
+	CU_add_test(su, "selection by seed value", test_selector);
+	CU_add_test(su, "missing transport via the API",
+		    test_missing_transport_via_api);
+	CU_add_test(su, "registry listing", test_listing);
+	CU_basic_set_mode(CU_BRM_VERBOSE);
+	CU_basic_run_tests();
+	unsigned failed = CU_get_number_of_failures();
+	CU_cleanup_registry();
+	return failed ? 1 : 0;
+}
