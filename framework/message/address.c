@@ -153,8 +153,7 @@ static char *prepare(const char *s)
 			 * but are common; GMime decodes them, so must we.
 			 * An unterminated quote is GMime's to recover from. */
 			if (in_angle || !in_name || end[-1] != '"' ||
-			    end - p < 2 ||
-			    !strstr(body, "=?")) {
+			    end - p < 2 || !strstr(body, "=?")) {
 				g_string_append_len(out, p, end - p);
 			} else {
 				decoded = spi_rfc2047_decode(body);
@@ -174,7 +173,8 @@ static char *prepare(const char *s)
 				g_string_append_len(out, p, end - p);
 			} else {
 				g_string_append_c(out, '(');
-				append_phrase(out, p + 1, (size_t)(end - p) - 2);
+				append_phrase(out, p + 1,
+					      (size_t)(end - p) - 2);
 				g_string_append_c(out, ')');
 			}
 			p = end;
@@ -188,7 +188,8 @@ static char *prepare(const char *s)
 		} else if (in_angle) {
 			g_string_append_c(out, *p++);
 		} else if (*p == ':' || *p == ';') {
-			g_string_append_c(out, *p == ';' && !in_group ? ',' : *p);
+			g_string_append_c(out,
+					  *p == ';' && !in_group ? ',' : *p);
 			in_group = *p++ == ':';
 		} else if (strchr(PHRASE_STOP, *p)) {
 			g_string_append_c(out, *p++);
@@ -215,9 +216,9 @@ static GMimeParserOptions *parser_options(void)
 		/* Mail in the wild breaks RFC 5322 often; read what can be
 		 * read rather than drop a recipient. */
 		g_mime_parser_options_set_address_compliance_mode(
-			options, GMIME_RFC_COMPLIANCE_LOOSE);
+		    options, GMIME_RFC_COMPLIANCE_LOOSE);
 		g_mime_parser_options_set_rfc2047_compliance_mode(
-			options, GMIME_RFC_COMPLIANCE_LOOSE);
+		    options, GMIME_RFC_COMPLIANCE_LOOSE);
 		g_once_init_leave(&done, 1);
 	}
 	return options;
@@ -237,14 +238,14 @@ static size_t collect(InternetAddressList *list, int type, GPtrArray *out)
 		a = internet_address_list_get_address(list, i);
 		if (INTERNET_ADDRESS_IS_GROUP(a)) {
 			n += collect(internet_address_group_get_members(
-					     INTERNET_ADDRESS_GROUP(a)),
+					 INTERNET_ADDRESS_GROUP(a)),
 				     type, out);
 			continue;
 		}
 		if (!INTERNET_ADDRESS_IS_MAILBOX(a))
 			continue;
 		addr = internet_address_mailbox_get_addr(
-			INTERNET_ADDRESS_MAILBOX(a));
+		    INTERNET_ADDRESS_MAILBOX(a));
 		if (!addr || !*addr)
 			continue;
 		name = internet_address_get_name(a);

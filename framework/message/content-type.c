@@ -19,12 +19,33 @@ static GMimeContentType *parse(const char *value)
 static int is_pkcs7_mime(GMimeContentType *ct)
 {
 	return g_mime_content_type_is_type(ct, "application", "pkcs7-mime") ||
-	       g_mime_content_type_is_type(ct, "application",
-					   "x-pkcs7-mime");
+	       g_mime_content_type_is_type(ct, "application", "x-pkcs7-mime");
 }
 
-/* Returns the parameter without surrounding whitespace (GMime removes the
- * quotes), or NULL when absent or empty. */
+/* Removes the comments at the end of s: GMime, in the loose mode that
+ * reads unquoted values with '/' or spaces, keeps "value (comment)" whole,
+ * and its strict mode cuts "application/pkcs7-signature" at the '/'. */
+static void strip_trailing_comments(char *s)
+{
+	size_t n;
+	int depth;
+
+	for (g_strchomp(s); (n = strlen(s)) > 0 && s[n - 1] == ')';
+	     g_strchomp(s)) {
+		for (depth = 0; n > 0; n--) {
+			if (s[n - 1] == ')')
+				depth++;
+			else if (s[n - 1] == '(' && --depth == 0)
+				break;
+		}
+		if (n == 0 || (n > 1 && !g_ascii_isspace(s[n - 2])))
+			return; /* part of the value: "a(b)" */
+		s[n - 1] = '\0';
+	}
+}
+
+/* Returns the parameter's value, unquoted by GMime, without comments and
+ * surrounding whitespace; NULL when absent or empty. */
 static char *param(GMimeContentType *ct, const char *name)
 {
 	const char *v = g_mime_content_type_get_parameter(ct, name);
@@ -32,7 +53,9 @@ static char *param(GMimeContentType *ct, const char *name)
 
 	if (!v)
 		return NULL;
-	s = g_strstrip(g_strdup(v));
+	s = g_strdup(v);
+	strip_trailing_comments(s);
+	g_strchug(s);
 	if (!*s)
 		g_clear_pointer(&s, g_free);
 	return s;
@@ -83,10 +106,9 @@ int spi_content_type_is_signed(const char *content_type)
 		/* Other protocols (application/pgp-signature) are signed,
 		 * but not S/MIME. */
 		v = param(ct, "protocol");
-		yes = v && (!g_ascii_strcasecmp(v,
-						"application/pkcs7-signature") ||
-			    !g_ascii_strcasecmp(
-				    v, "application/x-pkcs7-signature"));
+		yes = v &&
+		      (!g_ascii_strcasecmp(v, "application/pkcs7-signature") ||
+		       !g_ascii_strcasecmp(v, "application/x-pkcs7-signature"));
 		g_free(v);
 	} else if (is_pkcs7_mime(ct)) {
 		v = param(ct, "smime-type");

@@ -13,7 +13,7 @@ enum { TOK_END = 0, TOK_NUM, TOK_WORD, TOK_PUNCT };
 
 struct tok {
 	int kind;
-	const char *s;	/* not terminated */
+	const char *s; /* not terminated */
 	size_t len;
 };
 
@@ -113,13 +113,12 @@ static int name_index(const struct tok *t, const char *const *names, int n)
 	return -1;
 }
 
-static const char *const days[] = { "Monday", "Tuesday", "Wednesday",
-				    "Thursday", "Friday", "Saturday",
-				    "Sunday" };
-static const char *const months[] = { "January", "February", "March",
-				      "April", "May", "June", "July",
-				      "August", "September", "October",
-				      "November", "December" };
+static const char *const days[] = {"Monday",   "Tuesday", "Wednesday",
+				   "Thursday", "Friday",  "Saturday",
+				   "Sunday"};
+static const char *const months[] = {
+    "January", "February", "March",	"April",   "May",      "June",
+    "July",    "August",   "September", "October", "November", "December"};
 
 /* RFC 5322 sec. 4.3 obs-zone, in seconds east of UTC. Military letters
  * and unknown names are not listed: they count as -0000. */
@@ -127,9 +126,9 @@ static const struct {
 	const char *name;
 	int hours;
 } zones[] = {
-	{ "UT", 0 },   { "GMT", 0 },  { "Z", 0 },    { "EST", -5 },
-	{ "EDT", -4 }, { "CST", -6 }, { "CDT", -5 }, { "MST", -7 },
-	{ "MDT", -6 }, { "PST", -8 }, { "PDT", -7 },
+    {"UT", 0},	 {"GMT", 0},  {"Z", 0},	   {"EST", -5},
+    {"EDT", -4}, {"CST", -6}, {"CDT", -5}, {"MST", -7},
+    {"MDT", -6}, {"PST", -8}, {"PDT", -7},
 };
 
 /* Reads the zone starting at t; sets *offset in seconds east of UTC and
@@ -141,7 +140,7 @@ static int zone(const struct tok *t, int *offset)
 
 	*offset = 0;
 	if (t[0].kind == TOK_END)
-		return 0;	/* none: read as -0000 */
+		return 0; /* none: read as -0000 */
 	if (is_punct(&t[0], '+') || is_punct(&t[0], '-')) {
 		if (!number(&t[1], 4, 4, &v) || v % 100 > 59)
 			return -1;
@@ -210,7 +209,7 @@ static GDateTime *parse(const char *text)
 	utc = g_date_time_new_utc(year, month, day, hour, min,
 				  sec == 60 ? 59 : sec);
 	if (!utc)
-		return NULL;	/* 31 Feb and the like */
+		return NULL; /* 31 Feb and the like */
 	dt = g_date_time_add_seconds(utc, (sec == 60) - offset);
 	g_date_time_unref(utc);
 	return dt;
@@ -227,14 +226,12 @@ char *spi_localize_date(const char *rfc822_date)
 	local = g_date_time_to_local(utc);
 	g_date_time_unref(utc);
 	if (!local)
-		return NULL;	/* beyond year 9999 in this zone */
-	s = g_strdup_printf("%02d/%02d/%04d %02d:%02d:%02d",
-			    g_date_time_get_month(local),
-			    g_date_time_get_day_of_month(local),
-			    g_date_time_get_year(local),
-			    g_date_time_get_hour(local),
-			    g_date_time_get_minute(local),
-			    g_date_time_get_second(local));
+		return NULL; /* beyond year 9999 in this zone */
+	s = g_strdup_printf(
+	    "%02d/%02d/%04d %02d:%02d:%02d", g_date_time_get_month(local),
+	    g_date_time_get_day_of_month(local), g_date_time_get_year(local),
+	    g_date_time_get_hour(local), g_date_time_get_minute(local),
+	    g_date_time_get_second(local));
 	g_date_time_unref(local);
 	return s;
 }

@@ -16,8 +16,7 @@ static int is_ftext(unsigned char c)
 	return c >= 33 && c <= 126 && c != ':';
 }
 
-int spi_header_split(const char *line, size_t len, char **field,
-		     char **value)
+int spi_header_split(const char *line, size_t len, char **field, char **value)
 {
 	const char *colon, *name_end, *v, *end;
 	const char *p;

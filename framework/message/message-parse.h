@@ -56,8 +56,10 @@ struct spi_recipient {
  * struct spi_recipient * per mailbox to out, in order. Display names may be
  * quoted, contain encoded-words or come from a trailing comment
  * ("a@b (Ann)"); a group gives its members (an empty group gives nothing);
- * obsolete route syntax is tolerated. Garbage yields what GMime could make
- * of it, possibly nothing, never a crash. out should own its elements with
+ * obsolete route syntax is tolerated, and so is ';' between mailboxes
+ * outside a group ("a@x; b@y", as typed into some agents). Encoded-words in
+ * an addr-spec are never decoded. Garbage yields what GMime can make of it,
+ * possibly nothing, never a crash. out should own its elements with
  * spi_recipient_free as free function, or the caller frees them.
  * Returns the number appended; 0 for NULL value or out. */
 size_t spi_parse_address_list(const char *value, int type, GPtrArray *out);
@@ -106,8 +108,7 @@ int spi_header_is_continuation(const char *line, size_t len);
  * the line has no colon or the name is empty or holds anything but
  * printable US-ASCII (RFC 5322 ftext): a malformed header line, which the
  * caller keeps with an empty field. */
-int spi_header_split(const char *line, size_t len, char **field,
-		     char **value);
+int spi_header_split(const char *line, size_t len, char **field, char **value);
 
 /* Returns value (NULL counts as "") followed by the continuation line: any
  * CR or LF at the end of either is removed and the leading whitespace of

@@ -4,10 +4,12 @@
  * The decoder is ours rather than g_mime_utils_header_decode_text(): GMime
  * 3.2.13 (Debian 12) decodes adjacent B words of one charset with a single
  * base64 state, so "=?UTF-8?B?SGVsbG8=?= =?UTF-8?B?V29ybGQ=?=" gives "Hello"
- * (GMime issue #133, fixed upstream after 3.2.13) and unpadded words give
- * garbage; it also turns invalid base64 into "" and an unknown charset into
- * a guess instead of leaving the word as written. GMime still supplies the
- * charset alias table, which knows mail's odd names (ks_c_5601-1987...).
+ * (GMime issue #133) and unpadded words are lost or garbled; it also turns
+ * invalid base64 into "", bytes invalid in the charset into '?' and an
+ * unknown charset into a guess, where we leave the word as written. The
+ * cases are pinned in tests/unit/message/test-rfc2047.c. GMime still
+ * supplies the charset alias table, which knows mail's odd names
+ * (ks_c_5601-1987, gb2312 read as its superset GBK...).
  */
 #include <string.h>
 
@@ -41,10 +43,10 @@ char *spi_header_to_utf8(const char *value)
 
 /* Syntax of one encoded-word, pointers into the input. */
 struct eword {
-	const char *end;	/* just past the "?=" */
-	const char *charset;		/* without the RFC 2231 language */
+	const char *end;     /* just past the "?=" */
+	const char *charset; /* without the RFC 2231 language */
 	size_t charset_len;
-	char encoding;			/* 'B' or 'Q' */
+	char encoding; /* 'B' or 'Q' */
 	const char *text;
 	size_t text_len;
 };
@@ -201,7 +203,7 @@ enum tok_kind { TOK_TEXT = 1, TOK_WS, TOK_WORD };
 struct tok {
 	enum tok_kind kind;
 	const char *start, *end;
-	guint run;	/* TOK_WORD: index into the runs */
+	guint run; /* TOK_WORD: index into the runs */
 };
 
 /* A run is a sequence of encoded-words of one charset separated only by
@@ -209,8 +211,8 @@ struct tok {
 struct run {
 	char *charset;
 	GByteArray *bytes;
-	char *utf8;	/* NULL: undecodable, its words stay as written */
-	guint first;	/* token index of its first word */
+	char *utf8;  /* NULL: undecodable, its words stay as written */
+	guint first; /* token index of its first word */
 };
 
 static void run_clear(gpointer p)
@@ -234,7 +236,7 @@ static void tokenize(const char *s, GArray *toks, GArray *runs)
 {
 	GByteArray *bytes = g_byte_array_new();
 	const char *p = s;
-	int after_word = 0;	/* no text since the last word */
+	int after_word = 0; /* no text since the last word */
 	struct eword w;
 	struct tok t;
 	struct run r, *last;
@@ -257,8 +259,7 @@ static void tokenize(const char *s, GArray *toks, GArray *runs)
 				g_byte_array_append(last->bytes, bytes->data,
 						    bytes->len);
 			} else {
-				r.charset = g_strndup(w.charset,
-						      w.charset_len);
+				r.charset = g_strndup(w.charset, w.charset_len);
 				r.bytes = g_byte_array_new();
 				g_byte_array_append(r.bytes, bytes->data,
 						    bytes->len);
@@ -304,7 +305,7 @@ char *spi_rfc2047_decode(const char *value)
 
 	if (!utf8)
 		return NULL;
-	spi_gmime_init();	/* for its charset alias table */
+	spi_gmime_init(); /* for its charset alias table */
 	toks = g_array_new(FALSE, FALSE, sizeof(struct tok));
 	runs = g_array_new(FALSE, FALSE, sizeof(struct run));
 	g_array_set_clear_func(runs, run_clear);

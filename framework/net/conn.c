@@ -26,6 +26,11 @@ struct spi_conn {
 	long long rate_sent;
 };
 
+static int interrupted(struct spop *s)
+{
+	return spi_fail(s, 10004, "Interrupted by spop_interrupt().");
+}
+
 /* Waits for events on fd, the Interrupt fd, or the deadline. */
 int spi_conn_wait(struct spop *s, int fd, int events)
 {
@@ -37,8 +42,7 @@ int spi_conn_wait(struct spop *s, int fd, int events)
 
 	for (;;) {
 		if (g_cancellable_is_cancelled(s->cancel))
-			return spi_fail(s, 10004, "Interrupted by "
-					"spop_interrupt().");
+			return interrupted(s);
 		int ms = spi_deadline_remaining_ms(s);
 		if (ms == 0)
 			return spi_fail(s, 301, "No answer from %s:%d within "
@@ -81,6 +85,8 @@ int spi_fd_write_all(struct spop *s, int fd, const void *data, size_t len)
 	const char *p = data;
 
 	while (len) {
+		if (g_cancellable_is_cancelled(s->cancel))
+			return interrupted(s);
 		ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
 		if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
 			int rc = spi_conn_wait(s, fd, SPOP_WAIT_WRITE);
@@ -104,6 +110,10 @@ int spi_fd_write_all(struct spop *s, int fd, const void *data, size_t len)
 ssize_t spi_fd_read_some(struct spop *s, int fd, void *buf, size_t len)
 {
 	for (;;) {
+		/* Data may always be ready on a fast link, so Interrupt is
+		 * checked before every read, not only while waiting. */
+		if (g_cancellable_is_cancelled(s->cancel))
+			return -interrupted(s);
 		ssize_t n = recv(fd, buf, len, 0);
 		if (n > 0) {
 			spi_deadline_touch(s);

@@ -104,6 +104,7 @@ service pop3-login {
 	inet_listener pop3 {
 		port = $1
 	}
+	# Built in with port 995; 0 keeps it closed until TLS is set up.
 	inet_listener pop3s {
 		port = $2
 	}
@@ -195,6 +196,8 @@ live() {
 }
 
 session_alive() {
+	# pgrep cannot leave out zombies.
+	# shellcheck disable=SC2009
 	ps -o stat= -s "$1" 2>/dev/null | grep -qv '^Z'
 }
 
@@ -229,7 +232,7 @@ make_mailbox() {
 # ---- commands -------------------------------------------------------------
 
 cmd_start() {
-	local u attempt port pid waited status main_user
+	local u port pid waited status main_user
 
 	[ "$(id -u)" -eq 0 ] || die "must run as root (Dovecot's master needs it)"
 	command -v dovecot >/dev/null || die "dovecot not found (dovecot-core, dovecot-pop3d)"
@@ -265,7 +268,7 @@ cmd_start() {
 	main_user=$(printf '%s\n' "$users" | awk -F: '$3 == "main" { print $1; exit }')
 	[ -z "$main_user" ] || ln -sfn "mailbox-$main_user.txt" "$dir/mailbox.txt"
 
-	for attempt in $(seq "$port_attempts"); do
+	for _ in $(seq "$port_attempts"); do
 		port=$(free_port) || die "no free port on 127.0.0.1"
 		write_config "$port" 0
 		: >"$dir/log/dovecot.log"

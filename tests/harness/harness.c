@@ -31,26 +31,27 @@ static pid_t running_owner;
 
 static int run_script(const char *command, const char *dir, const char *arg)
 {
-	const char *argv[] = { SCRIPT, command, dir, arg, NULL };
+	const char *argv[] = {SCRIPT, command, dir, arg, NULL};
 	char *out = NULL, *err = NULL;
-	char **envp;
+	char **envp, *users;
 	GError *error = NULL;
 	int status, ok;
 
-	envp = g_get_environ();
-	envp = g_environ_setenv(envp, "HARNESS_USERS",
-				HARNESS_MAIN_USER ":" HARNESS_MAIN_PASSWORD ":main\n"
-				HARNESS_EMPTY_USER ":" HARNESS_EMPTY_PASSWORD ":empty\n"
-				HARNESS_SMALL_USER ":" HARNESS_SMALL_PASSWORD ":small",
-				TRUE);
-	ok = g_spawn_sync(NULL, (char **)argv, envp, G_SPAWN_DEFAULT, NULL, NULL,
-			  &out, &err, &status, &error);
+	/* name:password:profile, profiles as in make-mailbox.sh */
+	users = g_strdup_printf("%s:%s:main\n%s:%s:empty\n%s:%s:small",
+				HARNESS_MAIN_USER, HARNESS_MAIN_PASSWORD,
+				HARNESS_EMPTY_USER, HARNESS_EMPTY_PASSWORD,
+				HARNESS_SMALL_USER, HARNESS_SMALL_PASSWORD);
+	envp = g_environ_setenv(g_get_environ(), "HARNESS_USERS", users, TRUE);
+	g_free(users);
+	ok = g_spawn_sync(NULL, (char **)argv, envp, G_SPAWN_DEFAULT, NULL,
+			  NULL, &out, &err, &status, &error);
 	g_strfreev(envp);
 	if (ok)
 		ok = g_spawn_check_wait_status(status, &error);
 	if (!ok) {
-		fprintf(stderr, "harness: %s %s %s failed: %s\n%s%s", SCRIPT, command,
-			dir, error->message, out != NULL ? out : "",
+		fprintf(stderr, "harness: %s %s %s failed: %s\n%s%s", SCRIPT,
+			command, dir, error->message, out != NULL ? out : "",
 			err != NULL ? err : "");
 		g_error_free(error);
 	}
@@ -68,7 +69,8 @@ static void stop_leftovers(void)
 	if (running_dirs == NULL || getpid() != running_owner)
 		return;
 	for (i = 0; i < running_dirs->len; i++) {
-		g_strlcpy(d.dir, g_ptr_array_index(running_dirs, i), sizeof(d.dir));
+		g_strlcpy(d.dir, g_ptr_array_index(running_dirs, i),
+			  sizeof(d.dir));
 		run_script("stop", d.dir, NULL);
 	}
 	g_ptr_array_free(running_dirs, TRUE);
@@ -100,7 +102,8 @@ const char *harness_dovecot_unavailable(void)
 	char *path;
 
 	if (geteuid() != 0)
-		return "a private Dovecot needs root (its master process switches users)";
+		return "a private Dovecot needs root (its master switches "
+		       "users)";
 	path = g_find_program_in_path("dovecot");
 	if (path == NULL && access("/usr/sbin/dovecot", X_OK) != 0)
 		return "dovecot is not installed (dovecot-core, dovecot-pop3d)";
@@ -120,7 +123,9 @@ int harness_dovecot_start(struct harness_dovecot *d, const char *dir)
 	if (g_path_is_absolute(dir))
 		path = g_strdup(dir);
 	else
-		path = g_build_filename(HARNESS_WORK_DIR, dir, NULL);
+		/* A subdirectory of its own: beside the test executables a
+		 * name could be taken already. */
+		path = g_build_filename(HARNESS_WORK_DIR, "dovecot", dir, NULL);
 	if (g_strlcpy(d->dir, path, sizeof(d->dir)) >= sizeof(d->dir)) {
 		fprintf(stderr, "harness: directory name too long: %s\n", path);
 		g_free(path);
@@ -190,7 +195,8 @@ static int mailbox_lookup(struct harness_dovecot *d, const char *user, int n,
 			continue;
 		count++;
 		fields = g_strsplit(lines[i], "\t", 4);
-		if (n > 0 && g_strv_length(fields) == 4 && atoi(fields[0]) == n) {
+		if (n > 0 && g_strv_length(fields) == 4 &&
+		    atoi(fields[0]) == n) {
 			found = n;
 			if (fields_r != NULL) {
 				*fields_r = fields;
@@ -249,7 +255,8 @@ int harness_closed_port(void)
 	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) != 0 ||
 	    getsockname(fd, (struct sockaddr *)&sin, &len) != 0) {
-		fprintf(stderr, "harness: bind 127.0.0.1:0: %s\n", strerror(errno));
+		fprintf(stderr, "harness: bind 127.0.0.1:0: %s\n",
+			strerror(errno));
 		close(fd);
 		return -1;
 	}

@@ -5,29 +5,29 @@
 
 /* The test users. The harness hands these to the script, so this is the one
  * place to change them (no ':' or white space). */
-#define HARNESS_MAIN_USER "alice"		/* the seven messages below */
-#define HARNESS_MAIN_PASSWORD "alice-secret"
-#define HARNESS_EMPTY_USER "empty"		/* no messages */
+#define HARNESS_MAIN_USER      "alice" /* the seven messages below */
+#define HARNESS_MAIN_PASSWORD  "alice-secret"
+#define HARNESS_EMPTY_USER     "empty" /* no messages */
 #define HARNESS_EMPTY_PASSWORD "empty-secret"
-#define HARNESS_SMALL_USER "bob"		/* "bob-1".."bob-3"; tests may delete */
+#define HARNESS_SMALL_USER     "bob" /* "bob-1".."bob-3", deletable */
 #define HARNESS_SMALL_PASSWORD "bob-secret"
 
 /* Message numbers in the main mailbox; make-mailbox.sh fixes the order. */
 enum harness_message {
-	HARNESS_MSG_SIMPLE = 1,	/* quoted display name with a comma, Cc, Reply-To */
-	HARNESS_MSG_DOTS = 2,	/* dot-stuffing; last line has no newline */
-	HARNESS_MSG_LONG = 3,	/* 3000/10000/100000-byte lines, folded header */
-	HARNESS_MSG_8BIT = 4,	/* RFC 2047 Subject and From, 8-bit UTF-8 body */
-	HARNESS_MSG_SIGNED = 5,	/* multipart/signed, pkcs7-signature */
-	HARNESS_MSG_ENVELOPED = 6,	/* application/pkcs7-mime enveloped-data */
-	HARNESS_MSG_BIG = 7,	/* about 50 MiB, Subject "big" */
+	HARNESS_MSG_SIMPLE = 1,	   /* display name with a comma; Cc, Reply-To */
+	HARNESS_MSG_DOTS = 2,	   /* dot-stuffing; no newline at the end */
+	HARNESS_MSG_LONG = 3,	   /* 3000..100000-byte lines, folded header */
+	HARNESS_MSG_8BIT = 4,	   /* RFC 2047 Subject and From, UTF-8 body */
+	HARNESS_MSG_SIGNED = 5,	   /* multipart/signed, pkcs7-signature */
+	HARNESS_MSG_ENVELOPED = 6, /* application/pkcs7-mime enveloped-data */
+	HARNESS_MSG_BIG = 7,	   /* about 50 MiB, Subject "big" */
 };
 
 /* meson test treats this exit status as "skipped". */
 #define HARNESS_EXIT_SKIP 77
 
 struct harness_dovecot {
-	char dir[4096];	/* absolute; holds etc/, log/, mail/, mailbox.txt */
+	char dir[4096]; /* absolute; holds etc/, log/, mail/, mailbox.txt */
 	int port;	/* POP3 on 127.0.0.1; 0 when not running */
 };
 
@@ -36,9 +36,10 @@ struct harness_dovecot {
 const char *harness_dovecot_unavailable(void);
 
 /* Starts a private Dovecot under dir (created; a relative dir is taken below
- * HARNESS_WORK_DIR, the build directory of tests/harness), replacing one a
- * crashed run left there. Returns 0, or -1 after printing why and Dovecot's
- * log to stderr. An instance still running at exit() is stopped then. */
+ * HARNESS_WORK_DIR/dovecot, HARNESS_WORK_DIR being the build directory of
+ * tests/harness), replacing one a crashed run left there. Returns 0, or -1
+ * after printing why and Dovecot's log to stderr. An instance still running at
+ * exit() is stopped then. */
 int harness_dovecot_start(struct harness_dovecot *d, const char *dir);
 
 /* Stops it and waits until the port refuses connections; 0 or -1.

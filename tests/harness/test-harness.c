@@ -4,7 +4,6 @@
 #include "harness.h"
 
 #include <errno.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,13 +30,13 @@ struct conn {
 static int tcp_connect(int port)
 {
 	struct sockaddr_in sin;
-	struct timeval tv = { .tv_sec = 30 };
+	struct timeval tv = {.tv_sec = 30};
 	int fd, saved;
 
 	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -1;
-	/* A server that stops answering fails the test instead of hanging it. */
+	/* A silent server fails the test instead of hanging it. */
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	memset(&sin, 0, sizeof(sin));
 	sin.sin_family = AF_INET;
@@ -149,7 +148,8 @@ static gboolean read_multiline(struct conn *c, GString *wire, GString *data)
 			g_string_append_len(wire, line->str, line->len);
 		if (data != NULL) {
 			if (line->str[0] == '.')
-				g_string_append_len(data, line->str + 1, line->len - 1);
+				g_string_append_len(data, line->str + 1,
+						    line->len - 1);
 			else
 				g_string_append_len(data, line->str, line->len);
 		}
@@ -219,7 +219,8 @@ static char *top_subject(struct conn *c, int n)
 	    (p = strstr(head->str, "\r\nSubject: ")) != NULL) {
 		p += strlen("\r\nSubject: ");
 		end = strstr(p, "\r\n");
-		subject = g_strndup(p, end != NULL ? (gsize)(end - p) : strlen(p));
+		subject =
+		    g_strndup(p, end != NULL ? (gsize)(end - p) : strlen(p));
 	}
 	g_string_free(head, TRUE);
 	g_free(reply);
@@ -245,8 +246,8 @@ static void test_greeting_has_apop_timestamp(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
 	greeting = status_line(c);
 	/* RFC 1939: the timestamp is a msg-id, <...@...>, ending the line. */
-	CU_ASSERT_TRUE(g_regex_match_simple("^\\+OK .*<[^<>@\\s]+@[^<>@\\s]+>\r\n$",
-					    greeting, 0, 0));
+	CU_ASSERT_TRUE(g_regex_match_simple(
+	    "^\\+OK .*<[^<>@\\s]+@[^<>@\\s]+>\r\n$", greeting, 0, 0));
 	g_free(greeting);
 	quit(c);
 }
@@ -256,10 +257,10 @@ static void test_capa(void)
 	struct conn *c = greeted();
 	GString *capa = g_string_new(NULL);
 	char *reply = command(c, "CAPA");
-	const char *want[] = { "\r\nUSER\r\n", "\r\nTOP\r\n", "\r\nUIDL\r\n",
-			       "\r\nPIPELINING\r\n", "\r\nRESP-CODES\r\n" };
-	const char *mechs[] = { " PLAIN", " LOGIN", " CRAM-MD5", " DIGEST-MD5",
-				" SCRAM-SHA-1", " SCRAM-SHA-256" };
+	const char *want[] = {"\r\nUSER\r\n", "\r\nTOP\r\n", "\r\nUIDL\r\n",
+			      "\r\nPIPELINING\r\n", "\r\nRESP-CODES\r\n"};
+	const char *mechs[] = {" PLAIN",      " LOGIN",	      " CRAM-MD5",
+			       " DIGEST-MD5", " SCRAM-SHA-1", " SCRAM-SHA-256"};
 	char *sasl, *end;
 	size_t i;
 
@@ -272,6 +273,7 @@ static void test_capa(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(sasl);
 	sasl += 2;
 	end = strstr(sasl, "\r\n");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(end);
 	*end = '\0';
 	for (i = 0; i < G_N_ELEMENTS(mechs); i++)
 		CU_ASSERT_PTR_NOT_NULL(strstr(sasl, mechs[i]));
@@ -311,7 +313,8 @@ static void test_stat_and_list_match_mailbox_txt(void)
 	lines = g_strsplit(list->str, "\r\n", -1);
 	CU_ASSERT_EQUAL(g_strv_length(lines), (guint)expected + 1);
 	for (i = 0; lines[i] != NULL && lines[i][0] != '\0'; i++) {
-		CU_ASSERT_EQUAL_FATAL(sscanf(lines[i], "%lld %lld", &n, &listed), 2);
+		CU_ASSERT_EQUAL_FATAL(
+		    sscanf(lines[i], "%lld %lld", &n, &listed), 2);
 		CU_ASSERT_EQUAL(n, i + 1);
 		CU_ASSERT_EQUAL(listed, harness_message_size(&dovecot, i + 1));
 	}
@@ -334,7 +337,8 @@ static void test_retr_matches_files(void)
 	for (i = 1; i <= count; i++) {
 		path = harness_message_file(&dovecot, HARNESS_MAIN_USER, i);
 		CU_ASSERT_PTR_NOT_NULL_FATAL(path);
-		CU_ASSERT_TRUE_FATAL(g_file_get_contents(path, &file, &len, NULL));
+		CU_ASSERT_TRUE_FATAL(
+		    g_file_get_contents(path, &file, &len, NULL));
 		g_string_truncate(want, 0);
 		for (j = 0; j < len; j++) {
 			if (file[j] == '\n')
@@ -371,16 +375,15 @@ static void test_retr_dots_are_stuffed_on_the_wire(void)
 	struct conn *c = logged_in(HARNESS_MAIN_USER, HARNESS_MAIN_PASSWORD);
 	GString *wire = g_string_new(NULL);
 	char *reply = command(c, "RETR 2");
-	const char *body =
-		"\r\n\r\n"
-		"Lines below start with dots.\r\n"
-		"..leading dot\r\n"
-		"...\r\n"
-		"..x\r\n"
-		"..\r\n"
-		"between the lone dots\r\n"
-		"....three dots\r\n"
-		"last line without newline\r\n";
+	const char *body = "\r\n\r\n"
+			   "Lines below start with dots.\r\n"
+			   "..leading dot\r\n"
+			   "...\r\n"
+			   "..x\r\n"
+			   "..\r\n"
+			   "between the lone dots\r\n"
+			   "....three dots\r\n"
+			   "last line without newline\r\n";
 
 	CU_ASSERT_TRUE(is_ok(reply));
 	CU_ASSERT_TRUE(read_multiline(c, wire, NULL));
@@ -407,6 +410,91 @@ static void test_wrong_password_fails(void)
 	/* Right after a failure the right password still works (Dovecot's
 	 * per-IP penalty is off). */
 	c = logged_in(HARNESS_MAIN_USER, HARNESS_MAIN_PASSWORD);
+	quit(c);
+}
+
+/* APOP needs the plaintext password in the passdb ({PLAIN} here). */
+static void test_apop_login(void)
+{
+	struct conn *c = conn_open(dovecot.port);
+	char *greeting, *stamp, *end, *digest, *cmd, *reply;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	greeting = status_line(c);
+	stamp = strchr(greeting, '<');
+	CU_ASSERT_PTR_NOT_NULL_FATAL(stamp);
+	end = strchr(stamp, '>');
+	CU_ASSERT_PTR_NOT_NULL_FATAL(end);
+	end[1] = '\0';
+	end = g_strconcat(stamp, HARNESS_MAIN_PASSWORD, NULL);
+	digest = g_compute_checksum_for_string(G_CHECKSUM_MD5, end, -1);
+	cmd = g_strdup_printf("APOP %s %s", HARNESS_MAIN_USER, digest);
+	reply = command(c, cmd);
+	CU_ASSERT_STRING_EQUAL(reply, "+OK Logged in.\r\n");
+	g_free(reply);
+	g_free(cmd);
+	g_free(digest);
+	g_free(end);
+	g_free(greeting);
+	quit(c);
+}
+
+static void test_cram_md5_login(void)
+{
+	struct conn *c = greeted();
+	char *reply, *hmac, *answer, *b64, *line;
+	guchar *challenge;
+	gsize len;
+
+	reply = command(c, "AUTH CRAM-MD5");
+	CU_ASSERT_TRUE_FATAL(g_str_has_prefix(reply, "+ "));
+	g_strchomp(reply);
+	challenge = g_base64_decode(reply + 2, &len);
+	hmac = g_compute_hmac_for_data(
+	    G_CHECKSUM_MD5, (const guchar *)HARNESS_SMALL_PASSWORD,
+	    strlen(HARNESS_SMALL_PASSWORD), challenge, len);
+	answer = g_strconcat(HARNESS_SMALL_USER, " ", hmac, NULL);
+	b64 = g_base64_encode((const guchar *)answer, strlen(answer));
+	line = command(c, b64);
+	CU_ASSERT_STRING_EQUAL(line, "+OK Logged in.\r\n");
+	g_free(line);
+	g_free(b64);
+	g_free(answer);
+	g_free(hmac);
+	g_free(challenge);
+	g_free(reply);
+	quit(c);
+}
+
+/* pop3_uidl_format = %08Xu%08Xv: eight hex digits of the UID (1..n here,
+ * Dovecot writes them lower-case) and eight of the UIDVALIDITY. */
+static void test_uidl_format(void)
+{
+	struct conn *c = logged_in(HARNESS_MAIN_USER, HARNESS_MAIN_PASSWORD);
+	GString *uidl = g_string_new(NULL);
+	char **lines, *reply, *want, validity[9] = "";
+	int i, n;
+
+	reply = command(c, "UIDL");
+	CU_ASSERT_TRUE(is_ok(reply));
+	g_free(reply);
+	CU_ASSERT_TRUE(read_multiline(c, uidl, NULL));
+	lines = g_strsplit(uidl->str, "\r\n", -1);
+	n = harness_message_count(&dovecot, HARNESS_MAIN_USER);
+	CU_ASSERT_EQUAL(g_strv_length(lines), (guint)n + 1);
+	for (i = 0; lines[i] != NULL && lines[i][0] != '\0'; i++) {
+		CU_ASSERT_TRUE(g_regex_match_simple("^[0-9]+ [0-9a-f]{16}$",
+						    lines[i], 0, 0));
+		want = g_strdup_printf("%d %08x", i + 1, i + 1);
+		CU_ASSERT_TRUE(g_str_has_prefix(lines[i], want));
+		g_free(want);
+		if (i == 0 && strlen(lines[i]) >= 8)
+			g_strlcpy(validity, lines[i] + strlen(lines[i]) - 8,
+				  sizeof(validity));
+		CU_ASSERT_TRUE(g_str_has_suffix(lines[i], validity));
+	}
+	g_strfreev(lines);
+	g_string_free(uidl, TRUE);
 	quit(c);
 }
 
@@ -444,7 +532,8 @@ static void test_dele_quit_removes_and_reset_restores(void)
 	g_free(subject);
 	quit(c);
 
-	CU_ASSERT_EQUAL_FATAL(harness_dovecot_reset_mailbox(&dovecot, HARNESS_SMALL_USER), 0);
+	CU_ASSERT_EQUAL_FATAL(
+	    harness_dovecot_reset_mailbox(&dovecot, HARNESS_SMALL_USER), 0);
 	c = logged_in(HARNESS_SMALL_USER, HARNESS_SMALL_PASSWORD);
 	CU_ASSERT_TRUE(stat_counts(c, &count, &size));
 	CU_ASSERT_EQUAL(count, 3);
@@ -463,19 +552,37 @@ static void test_closed_port_refuses(void)
 	CU_ASSERT_EQUAL(errno, ECONNREFUSED);
 }
 
+/* FALSE for a zombie too: a stopped master may wait a while for pid 1 to
+ * reap it, but it serves nothing. */
+static gboolean process_live(long pid)
+{
+	char *path = g_strdup_printf("/proc/%ld/stat", pid), *text = NULL, *p;
+	gboolean live = FALSE;
+
+	if (g_file_get_contents(path, &text, NULL, NULL) &&
+	    (p = strrchr(text, ')')) != NULL)
+		live = p[1] == ' ' && p[2] != 'Z' && p[2] != '\0';
+	g_free(text);
+	g_free(path);
+	return live;
+}
+
 /* A crashed run leaves Dovecot running in its directory; the next start
  * there must replace it. */
 static void test_start_replaces_running_instance(void)
 {
-	char *pidfile = g_build_filename(dovecot.dir, "pid", NULL), *text = NULL;
+	char *pidfile = g_build_filename(dovecot.dir, "pid", NULL),
+	     *text = NULL;
 	long old_pid;
 	struct conn *c;
 
 	CU_ASSERT_TRUE_FATAL(g_file_get_contents(pidfile, &text, NULL, NULL));
 	old_pid = strtol(text, NULL, 10);
 	g_free(text);
+	CU_ASSERT_TRUE(process_live(old_pid));
 	CU_ASSERT_EQUAL_FATAL(harness_dovecot_start(&dovecot, dovecot.dir), 0);
-	CU_ASSERT_TRUE(old_pid > 0 && kill((pid_t)old_pid, 0) != 0);
+	CU_ASSERT_TRUE(old_pid > 0);
+	CU_ASSERT_FALSE(process_live(old_pid));
 	c = logged_in(HARNESS_MAIN_USER, HARNESS_MAIN_PASSWORD);
 	quit(c);
 	g_free(pidfile);
@@ -508,23 +615,39 @@ int main(void)
 		return CU_get_error();
 	suite = CU_add_suite("harness-dovecot", init_dovecot, clean_dovecot);
 	if (suite == NULL ||
-	    !CU_add_test(suite, "greeting has an APOP timestamp", test_greeting_has_apop_timestamp) ||
-	    !CU_add_test(suite, "CAPA lists USER, TOP, UIDL and the SASL mechanisms", test_capa) ||
-	    !CU_add_test(suite, "STAT and LIST match mailbox.txt", test_stat_and_list_match_mailbox_txt) ||
-	    !CU_add_test(suite, "RETR gives the Maildir files with CRLF", test_retr_matches_files) ||
-	    !CU_add_test(suite, "RETR dot-stuffs on the wire", test_retr_dots_are_stuffed_on_the_wire) ||
-	    !CU_add_test(suite, "wrong password fails", test_wrong_password_fails) ||
+	    !CU_add_test(suite, "greeting has an APOP timestamp",
+			 test_greeting_has_apop_timestamp) ||
+	    !CU_add_test(suite,
+			 "CAPA lists USER, TOP, UIDL and the SASL mechanisms",
+			 test_capa) ||
+	    !CU_add_test(suite, "STAT and LIST match mailbox.txt",
+			 test_stat_and_list_match_mailbox_txt) ||
+	    !CU_add_test(suite, "RETR gives the Maildir files with CRLF",
+			 test_retr_matches_files) ||
+	    !CU_add_test(suite, "RETR dot-stuffs on the wire",
+			 test_retr_dots_are_stuffed_on_the_wire) ||
+	    !CU_add_test(suite, "wrong password fails",
+			 test_wrong_password_fails) ||
+	    !CU_add_test(suite, "APOP login", test_apop_login) ||
+	    !CU_add_test(suite, "AUTH CRAM-MD5 login", test_cram_md5_login) ||
+	    !CU_add_test(suite, "UIDL follows pop3_uidl_format",
+			 test_uidl_format) ||
 	    !CU_add_test(suite, "empty mailbox", test_empty_mailbox) ||
-	    !CU_add_test(suite, "DELE+QUIT removes, reset-mailbox restores", test_dele_quit_removes_and_reset_restores) ||
-	    !CU_add_test(suite, "closed port refuses", test_closed_port_refuses) ||
-	    !CU_add_test(suite, "start replaces a running instance", test_start_replaces_running_instance) ||
-	    !CU_add_test(suite, "stop closes the port", test_stop_closes_port)) {
+	    !CU_add_test(suite, "DELE+QUIT removes, reset-mailbox restores",
+			 test_dele_quit_removes_and_reset_restores) ||
+	    !CU_add_test(suite, "closed port refuses",
+			 test_closed_port_refuses) ||
+	    !CU_add_test(suite, "start replaces a running instance",
+			 test_start_replaces_running_instance) ||
+	    !CU_add_test(suite, "stop closes the port",
+			 test_stop_closes_port)) {
 		CU_cleanup_registry();
 		return CU_get_error();
 	}
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
-	failed = CU_get_number_of_failures() + CU_get_number_of_suites_failed() +
+	failed = CU_get_number_of_failures() +
+		 CU_get_number_of_suites_failed() +
 		 CU_get_number_of_tests_failed();
 	CU_cleanup_registry();
 	return failed != 0 ? 1 : 0;

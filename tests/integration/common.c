@@ -1,0 +1,151 @@
+/* Integration fixture implementation: events are recorded as text so the
+ * assertions read like transcripts. */
+#include <stdlib.h>
+
+#include "common.h"
+
+struct harness_dovecot dovecot;
+
+static void on_trail(spop_t *s, const struct spop_pitrail_event *e, void *ud)
+{
+	struct recorder *r = ud;
+
+	g_string_append_printf(r->trail, "%c: %s\n", "CSI"[e->direction],
+			       e->message);
+}
+
+static void on_header(spop_t *s, const struct spop_header_event *e, void *ud)
+{
+	struct recorder *r = ud;
+
+	g_ptr_array_add(r->headers,
+			g_strdup_printf("%s: %s", e->field, e->value));
+}
+
+static void on_list(spop_t *s, const struct spop_message_list_event *e,
+		    void *ud)
+{
+	struct recorder *r = ud;
+
+	g_ptr_array_add(r->listed,
+			g_strdup_printf("%d %s %lld", e->message_number,
+					e->message_uid,
+					(long long)e->message_size));
+}
+
+static void on_start(spop_t *s, const struct spop_start_transfer_event *e,
+		     void *ud)
+{
+	((struct recorder *)ud)->start++;
+}
+
+static void on_end(spop_t *s, const struct spop_end_transfer_event *e,
+		   void *ud)
+{
+	((struct recorder *)ud)->end++;
+}
+
+static void on_transfer(spop_t *s, const struct spop_transfer_event *e,
+			void *ud)
+{
+	struct recorder *r = ud;
+
+	r->transfers++;
+	r->last_bytes = e->bytes_transferred;
+	r->last_percent = e->percent_done;
+	if (!e->eol)
+		r->non_eol++;
+	if (r->body) {
+		g_string_append_len(r->body, e->text, (gssize)e->text_len);
+		if (e->eol)
+			g_string_append(r->body, "\r\n");
+	}
+	if (r->transfers == 1) {
+		if (spop_retrieve(s) == 174)
+			r->busy_in_event++;
+		if (!spop_get_idle(s))
+			r->idle_in_event++;
+	}
+	if (r->watch_file && g_file_test(r->watch_file, G_FILE_TEST_EXISTS))
+		r->watch_file_seen++;
+	if (r->interrupt_after && r->transfers == r->interrupt_after)
+		spop_interrupt(s);
+}
+
+static void on_error(spop_t *s, const struct spop_error_event *e, void *ud)
+{
+	struct recorder *r = ud;
+
+	r->errors++;
+	r->last_error = e->error_code;
+}
+
+static void on_status(spop_t *s,
+		      const struct spop_connection_status_event *e, void *ud)
+{
+	((struct recorder *)ud)->statuses++;
+}
+
+void recorder_clear(struct recorder *r)
+{
+	if (r->trail)
+		g_string_free(r->trail, TRUE);
+	if (r->headers)
+		g_ptr_array_free(r->headers, TRUE);
+	if (r->listed)
+		g_ptr_array_free(r->listed, TRUE);
+	if (r->body)
+		g_string_free(r->body, TRUE);
+	memset(r, 0, sizeof(*r));
+	r->trail = g_string_new(NULL);
+	r->headers = g_ptr_array_new_with_free_func(g_free);
+	r->listed = g_ptr_array_new_with_free_func(g_free);
+}
+
+spop_t *client_new(const char *user, const char *password,
+		   struct recorder *r)
+{
+	spop_t *s = spop_new();
+	char port[16];
+
+	snprintf(port, sizeof(port), "%d", dovecot.port);
+	spop_set_mail_server(s, "127.0.0.1");
+	spop_set_mail_port(s, atoi(port));
+	spop_set_user(s, user);
+	spop_set_password(s, password);
+	spop_set_timeout(s, 30);
+	if (r) {
+		recorder_clear(r);
+		spop_on_pitrail(s, on_trail, r);
+		spop_on_header(s, on_header, r);
+		spop_on_message_list(s, on_list, r);
+		spop_on_start_transfer(s, on_start, r);
+		spop_on_end_transfer(s, on_end, r);
+		spop_on_transfer(s, on_transfer, r);
+		spop_on_error(s, on_error, r);
+		spop_on_connection_status(s, on_status, r);
+	}
+	return s;
+}
+
+GString *expected_message(int n, const char *user)
+{
+	char *path = harness_message_file(&dovecot, user, n);
+	char *data = NULL;
+	gsize len = 0;
+	GString *out = g_string_new(NULL);
+
+	if (path && g_file_get_contents(path, &data, &len, NULL)) {
+		for (gsize i = 0; i < len; i++) {
+			if (data[i] == '\n' && (i == 0 || data[i - 1] != '\r'))
+				g_string_append_c(out, '\r');
+			g_string_append_c(out, data[i]);
+		}
+		/* POP3 ends every message with a line end. */
+		if (len && data[len - 1] != '\n')
+			g_string_append(out, "\r\n");
+	}
+	g_free(data);
+	g_free(path);
+	return out;
+}

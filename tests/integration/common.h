@@ -1,0 +1,41 @@
+/* Shared fixture for integration suites: one private Dovecot per process and
+ * a client configured for it, with trail and event recorders. */
+#ifndef SPOP_TEST_COMMON_H
+#define SPOP_TEST_COMMON_H
+
+#include <CUnit/Basic.h>
+#include <glib.h>
+#include <spop/spop.h>
+#include <string.h>
+
+#include "harness.h"
+
+extern struct harness_dovecot dovecot;
+
+struct recorder {
+	GString *trail;	      /* "D: line\n" per PITrail event */
+	GPtrArray *headers;   /* "Field: Value" per Header event */
+	GPtrArray *listed;    /* "n uid size" per MessageList event */
+	int start, end, transfers, errors, statuses;
+	int64_t last_bytes;
+	int last_percent;
+	int non_eol;
+	int last_error;
+	GString *body;	      /* Transfer text, eol lines joined with \n */
+	int busy_in_event;    /* 174 seen calling a method inside an event */
+	int idle_in_event;
+	int interrupt_after;  /* call spop_interrupt at this Transfer count */
+	const char *watch_file; /* must not exist during the transfer */
+	int watch_file_seen;
+};
+
+spop_t *client_new(const char *user, const char *password,
+		   struct recorder *rec);
+void recorder_clear(struct recorder *rec);
+/* The generated message as POP3 serves it (LF -> CRLF). */
+GString *expected_message(int n, const char *user);
+
+#define ASSERT_OK(call) CU_ASSERT_EQUAL_FATAL((call), 0)
+#define ERROR_HAS(s, text) CU_ASSERT_PTR_NOT_NULL(strstr(spop_last_error(s), text))
+
+#endif

@@ -1,0 +1,421 @@
+/* Message retrieval against a private Dovecot: headers, recipients,
+ * RFC 2047, dot-unstuffing, long lines, TOP, LocalFile atomicity, streams,
+ * a 50 MB message in bounded memory, Interrupt and re-entrancy. */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common.h"
+
+static struct recorder rec;
+static char *work;
+
+static spop_t *connected(int n)
+{
+	spop_t *s = client_new(HARNESS_MAIN_USER, HARNESS_MAIN_PASSWORD, &rec);
+
+	if (spop_connect(s) || spop_set_message_number(s, n))
+		CU_FAIL_FATAL("connect");
+	return s;
+}
+
+static void test_simple_headers(void)
+{
+	spop_t *s = connected(HARNESS_MSG_SIMPLE);
+	GString *want = expected_message(HARNESS_MSG_SIMPLE, HARNESS_MAIN_USER);
+	const char *data;
+	size_t len;
+
+	ASSERT_OK(spop_retrieve(s));
+	CU_ASSERT_EQUAL(rec.start, 1);
+	CU_ASSERT_EQUAL(rec.end, 1);
+	/* Message is the raw message, byte for byte */
+	spop_get_message(s, &data, &len);
+	CU_ASSERT_EQUAL(len, want->len);
+	CU_ASSERT_EQUAL(memcmp(data, want->str, MIN(len, want->len)), 0);
+	CU_ASSERT_EQUAL((long long)len,
+			harness_message_size(&dovecot, HARNESS_MSG_SIMPLE));
+	/* BytesTransferred ends at MessageSize */
+	CU_ASSERT_EQUAL(rec.last_bytes, (int64_t)len);
+	CU_ASSERT_EQUAL(rec.last_percent, -1);
+	/* header events and arrays agree */
+	CU_ASSERT_EQUAL((int)rec.headers->len,
+			spop_get_message_header_count(s));
+	CU_ASSERT(spop_get_message_header_count(s) >= 6);
+	int from = -1;
+	for (int i = 0; i < spop_get_message_header_count(s); i++)
+		if (!strcmp(spop_get_message_header_field(s, i), "From"))
+			from = i;
+	CU_ASSERT_FATAL(from >= 0);
+	CU_ASSERT_STRING_EQUAL(spop_get_message_header_value(s, from),
+			       spop_get_message_from(s));
+	CU_ASSERT_PTR_NOT_NULL(strstr(spop_get_message_from(s),
+				      "alice@example.org"));
+	CU_ASSERT(strlen(spop_get_message_to(s)) > 0);
+	CU_ASSERT(strlen(spop_get_message_cc(s)) > 0);
+	CU_ASSERT(strlen(spop_get_message_reply_to(s)) > 0);
+	CU_ASSERT(strlen(spop_get_message_date(s)) > 0);
+	CU_ASSERT(strlen(spop_get_message_subject(s)) > 0);
+	CU_ASSERT_PTR_NOT_NULL(spop_localize_date(s, spop_get_message_date(s)));
+	/* recipients: To (2, one quoted name with a comma) then Cc */
+	CU_ASSERT(spop_get_message_recipient_count(s) >= 3);
+	int comma = 0, cc = 0;
+	for (int i = 0; i < spop_get_message_recipient_count(s); i++) {
+		if (strchr(spop_get_message_recipient_name(s, i), ','))
+			comma++;
+		if (spop_get_message_recipient_type(s, i) == SPOP_RT_CC)
+			cc++;
+		CU_ASSERT_PTR_NOT_NULL(
+		    strchr(spop_get_message_recipient_address(s, i), '@'));
+		CU_ASSERT_STRING_EQUAL(
+		    spop_get_message_recipient_options(s, i), "");
+	}
+	CU_ASSERT_EQUAL(comma, 1);
+	CU_ASSERT(cc >= 1);
+	/* MessageHeadersString is the header block; MessageText the body */
+	const char *hs = spop_get_message_headers_string(s);
+	CU_ASSERT(g_str_has_suffix(hs, "\r\n\r\n"));
+	CU_ASSERT_EQUAL(strncmp(hs, want->str, strlen(hs)), 0);
+	spop_get_message_text(s, &data, &len);
+	CU_ASSERT_STRING_EQUAL(data, want->str + strlen(hs));
+	CU_ASSERT_FALSE(spop_get_message_signed(s));
+	CU_ASSERT_FALSE(spop_check_message_encrypted(s));
+	/* re-entry from inside an event is refused with 174 */
+	CU_ASSERT_EQUAL(rec.busy_in_event, 1);
+	CU_ASSERT_EQUAL(rec.idle_in_event, 1);
+	CU_ASSERT_TRUE(spop_get_idle(s));
+	g_string_free(want, TRUE);
+	spop_disconnect(s);
+	spop_free(s);
+}
+
+static void test_dots(void)
+{
+	spop_t *s = connected(HARNESS_MSG_DOTS);
+	GString *want = expected_message(HARNESS_MSG_DOTS, HARNESS_MAIN_USER);
+	const char *data;
+	size_t len;
+
+	rec.body = g_string_new(NULL);
+	ASSERT_OK(spop_retrieve(s));
+	spop_get_message(s, &data, &len);
+	CU_ASSERT_EQUAL_FATAL(len, want->len);
+	CU_ASSERT_EQUAL(memcmp(data, want->str, len), 0);
+	/* Transfer events carry exactly the body */
+	const char *hs = spop_get_message_headers_string(s);
+	CU_ASSERT_STRING_EQUAL(rec.body->str, want->str + strlen(hs));
+	g_string_free(want, TRUE);
+	spop_free(s);
+}
+
+static void test_long_lines(void)
+{
+	spop_t *s = connected(HARNESS_MSG_LONG);
+	GString *want = expected_message(HARNESS_MSG_LONG, HARNESS_MAIN_USER);
+	const char *data;
+	size_t len;
+
+	rec.body = g_string_new(NULL);
+	ASSERT_OK(spop_retrieve(s));
+	spop_get_message(s, &data, &len);
+	CU_ASSERT_EQUAL_FATAL(len, want->len);
+	CU_ASSERT_EQUAL(memcmp(data, want->str, len), 0);
+	/* lines over MaxLineLength (2048) arrive in pieces with EOL false */
+	CU_ASSERT(rec.non_eol >= 1 + 4 + 48);
+	const char *hs = spop_get_message_headers_string(s);
+	CU_ASSERT_STRING_EQUAL(rec.body->str, want->str + strlen(hs));
+	/* folded header: continuation lines give Header events with "" */
+	int cont = 0;
+	for (guint i = 0; i < rec.headers->len; i++)
+		cont += g_str_has_prefix(rec.headers->pdata[i], ": ");
+	CU_ASSERT(cont >= 1);
+	for (int i = 0; i < spop_get_message_header_count(s); i++)
+		CU_ASSERT(strlen(spop_get_message_header_field(s, i)) > 0);
+	g_string_free(want, TRUE);
+	spop_free(s);
+}
+
+static void test_rfc2047_and_flags(void)
+{
+	spop_t *s = connected(HARNESS_MSG_8BIT);
+
+	ASSERT_OK(spop_retrieve(s));
+	CU_ASSERT_STRING_EQUAL(spop_get_message_subject(s),
+			       "Grüße aus Köln ✓");
+	spop_config(s, "AutoDecodeSubject=False");
+	ASSERT_OK(spop_retrieve(s));
+	CU_ASSERT(g_str_has_prefix(spop_get_message_subject(s), "=?"));
+	ASSERT_OK(spop_set_message_number(s, HARNESS_MSG_SIGNED));
+	ASSERT_OK(spop_retrieve_headers(s));
+	CU_ASSERT_TRUE(spop_get_message_signed(s));
+	CU_ASSERT_TRUE(spop_check_message_signed(s));
+	CU_ASSERT_FALSE(spop_get_message_encrypted(s));
+	ASSERT_OK(spop_set_message_number(s, HARNESS_MSG_ENVELOPED));
+	ASSERT_OK(spop_retrieve_headers(s));
+	CU_ASSERT_TRUE(spop_get_message_encrypted(s));
+	CU_ASSERT_FALSE(spop_get_message_signed(s));
+	spop_free(s);
+}
+
+static void test_top_and_headers_only(void)
+{
+	spop_t *s = connected(HARNESS_MSG_SIMPLE);
+	char *file = g_build_filename(work, "top.eml", NULL);
+	const char *data;
+	size_t len;
+
+	unlink(file);
+	/* RetrieveHeaders: TOP n 0, no body */
+	ASSERT_OK(spop_retrieve_headers(s));
+	CU_ASSERT_PTR_NOT_NULL(strstr(rec.trail->str, "C: TOP 1 0\n"));
+	CU_ASSERT(spop_get_message_header_count(s) >= 6);
+	spop_get_message_text(s, &data, &len);
+	/* the getter fetched the body: the number changed for the text */
+	CU_ASSERT(len > 0);
+	/* MaxLines: TOP n 2, and LocalFile is not written */
+	spop_set_local_file(s, file);
+	spop_set_max_lines(s, 2);
+	ASSERT_OK(spop_retrieve(s));
+	CU_ASSERT_PTR_NOT_NULL(strstr(rec.trail->str, "C: TOP 1 2\n"));
+	spop_get_message_text(s, &data, &len);
+	int lines = 0;
+	for (size_t i = 0; i < len; i++)
+		lines += data[i] == '\n';
+	CU_ASSERT_EQUAL(lines, 2);
+	CU_ASSERT_FALSE(g_file_test(file, G_FILE_TEST_EXISTS));
+	/* IncludeHeaders puts the headers first in MessageText and file */
+	spop_set_max_lines(s, 0);
+	spop_set_include_headers(s, 1);
+	ASSERT_OK(spop_retrieve(s));
+	GString *want = expected_message(HARNESS_MSG_SIMPLE, HARNESS_MAIN_USER);
+	spop_get_message_text(s, &data, &len);
+	CU_ASSERT_EQUAL(len, want->len);
+	char *contents;
+	gsize clen;
+	CU_ASSERT_TRUE(g_file_get_contents(file, &contents, &clen, NULL));
+	CU_ASSERT_EQUAL(clen, want->len);
+	CU_ASSERT_EQUAL(memcmp(contents, want->str, MIN(clen, want->len)), 0);
+	g_free(contents);
+	/* without IncludeHeaders the file holds the body */
+	spop_set_include_headers(s, 0);
+	ASSERT_OK(spop_retrieve(s));
+	CU_ASSERT_TRUE(g_file_get_contents(file, &contents, &clen, NULL));
+	CU_ASSERT_STRING_EQUAL(contents,
+			       want->str +
+				   strlen(spop_get_message_headers_string(s)));
+	g_free(contents);
+	g_string_free(want, TRUE);
+	g_free(file);
+	spop_free(s);
+}
+
+struct mem_stream {
+	GString *data;
+	int closed, flushed;
+};
+
+static ssize_t ms_write(void *ud, const void *buf, size_t n)
+{
+	g_string_append_len(((struct mem_stream *)ud)->data, buf, (gssize)n);
+	return (ssize_t)n;
+}
+static int ms_flush(void *ud)
+{
+	((struct mem_stream *)ud)->flushed++;
+	return 0;
+}
+static void ms_close(void *ud)
+{
+	((struct mem_stream *)ud)->closed++;
+}
+
+static void test_stream(void)
+{
+	spop_t *s = connected(HARNESS_MSG_DOTS);
+	struct mem_stream m = {g_string_new(NULL), 0, 0};
+	struct spop_stream st = {
+		.size = sizeof(st), .user_data = &m, .write = ms_write,
+		.flush = ms_flush, .close = ms_close,
+	};
+	GString *want = expected_message(HARNESS_MSG_DOTS, HARNESS_MAIN_USER);
+
+	ASSERT_OK(spop_set_message_stream(s, &st));
+	spop_set_include_headers(s, 1);
+	ASSERT_OK(spop_retrieve(s));
+	CU_ASSERT_EQUAL(m.data->len, want->len);
+	CU_ASSERT_EQUAL(memcmp(m.data->str, want->str,
+			       MIN(m.data->len, want->len)), 0);
+	CU_ASSERT_EQUAL(m.closed, 1);
+	CU_ASSERT_EQUAL(m.flushed, 1);
+	/* closed after the transfer: the next retrieve does not use it */
+	g_string_truncate(m.data, 0);
+	ASSERT_OK(spop_retrieve(s));
+	CU_ASSERT_EQUAL(m.data->len, 0);
+	/* CloseStreamAfterTransfer=False keeps it */
+	spop_config(s, "CloseStreamAfterTransfer=False");
+	ASSERT_OK(spop_set_message_stream(s, &st));
+	ASSERT_OK(spop_retrieve(s));
+	ASSERT_OK(spop_retrieve(s));
+	CU_ASSERT_EQUAL(m.data->len, 2 * want->len);
+	CU_ASSERT_EQUAL(m.closed, 1);
+	ASSERT_OK(spop_set_message_stream(s, NULL));
+	g_string_free(m.data, TRUE);
+	g_string_free(want, TRUE);
+	spop_free(s);
+}
+
+static int count_temp_files(void)
+{
+	GDir *d = g_dir_open(work, 0, NULL);
+	const char *n;
+	int c = 0;
+
+	while (d && (n = g_dir_read_name(d)))
+		c += n[0] == '.';
+	if (d)
+		g_dir_close(d);
+	return c;
+}
+
+static void test_big_to_local_file(void)
+{
+	spop_t *s = connected(HARNESS_MSG_BIG);
+	char *file = g_build_filename(work, "big.eml", NULL);
+	long long size = harness_message_size(&dovecot, HARNESS_MSG_BIG);
+	struct stat st;
+	const char *data;
+	size_t len;
+
+	unlink(file);
+	spop_config(s, "MessageMemoryLimit=1048576");
+	spop_config(s, "GetMessageSize=True");
+	spop_set_include_headers(s, 1);
+	spop_set_local_file(s, file);
+	rec.watch_file = file;
+	ASSERT_OK(spop_retrieve(s));
+	/* atomic: the name appeared only when complete */
+	CU_ASSERT_EQUAL(rec.watch_file_seen, 0);
+	CU_ASSERT_EQUAL(stat(file, &st), 0);
+	CU_ASSERT_EQUAL((long long)st.st_size, size);
+	CU_ASSERT_EQUAL(rec.last_bytes, size);
+	CU_ASSERT_EQUAL(rec.last_percent, 100);
+	/* in-memory copies are capped; the file has everything */
+	spop_get_message(s, &data, &len);
+	CU_ASSERT_EQUAL(len, 1048576);
+	spop_get_message_text(s, &data, &len);
+	CU_ASSERT_EQUAL(len, 1048576);
+	CU_ASSERT_STRING_EQUAL(spop_get_message_subject(s), "big");
+	/* the file is the message, byte for byte */
+	GString *want = expected_message(HARNESS_MSG_BIG, HARNESS_MAIN_USER);
+	char *contents;
+	gsize clen;
+	CU_ASSERT_TRUE(g_file_get_contents(file, &contents, &clen, NULL));
+	CU_ASSERT_EQUAL(clen, want->len);
+	CU_ASSERT_EQUAL(memcmp(contents, want->str, MIN(clen, want->len)), 0);
+	g_free(contents);
+	g_string_free(want, TRUE);
+	CU_ASSERT_EQUAL(count_temp_files(), 0);
+
+	/* Interrupt from inside an event: 10004, old file untouched, no
+	 * temporary left behind, connection dropped (stream out of sync) */
+	rec.transfers = 0;
+	rec.interrupt_after = 1000;
+	rec.watch_file = NULL;
+	CU_ASSERT_EQUAL(spop_retrieve(s), 10004);
+	CU_ASSERT_EQUAL(stat(file, &st), 0);
+	CU_ASSERT_EQUAL((long long)st.st_size, size);
+	CU_ASSERT_EQUAL(count_temp_files(), 0);
+	CU_ASSERT_FALSE(spop_get_connected(s));
+	g_free(file);
+	spop_free(s);
+}
+
+static void slow_transfer(spop_t *s, const struct spop_transfer_event *e,
+			  void *ud)
+{
+	usleep(100);
+}
+
+static void *interrupter(void *p)
+{
+	usleep(300 * 1000);
+	spop_interrupt(p);
+	return NULL;
+}
+
+static void test_interrupt_from_thread(void)
+{
+	spop_t *s = connected(HARNESS_MSG_BIG);
+	char *file = g_build_filename(work, "never.eml", NULL);
+	pthread_t t;
+
+	unlink(file);
+	spop_set_local_file(s, file);
+	spop_on_transfer(s, slow_transfer, NULL);
+	pthread_create(&t, NULL, interrupter, s);
+	gint64 t0 = g_get_monotonic_time();
+	CU_ASSERT_EQUAL(spop_retrieve(s), 10004);
+	pthread_join(t, NULL);
+	CU_ASSERT(g_get_monotonic_time() - t0 < 10 * G_USEC_PER_SEC);
+	CU_ASSERT_FALSE(g_file_test(file, G_FILE_TEST_EXISTS));
+	CU_ASSERT_EQUAL(count_temp_files(), 0);
+	/* the object is usable again */
+	ASSERT_OK(spop_connect(s));
+	spop_disconnect(s);
+	g_free(file);
+	spop_free(s);
+}
+
+static void test_bad_local_file(void)
+{
+	spop_t *s = connected(HARNESS_MSG_SIMPLE);
+
+	spop_set_local_file(s, "/nonexistent-dir/x.eml");
+	CU_ASSERT_EQUAL(spop_retrieve(s), 302);
+	ERROR_HAS(s, "/nonexistent-dir/x.eml");
+	/* nothing was sent, the session goes on */
+	CU_ASSERT_TRUE(spop_get_connected(s));
+	spop_set_local_file(s, "");
+	ASSERT_OK(spop_retrieve(s));
+	spop_free(s);
+}
+
+int main(void)
+{
+	const char *why = harness_dovecot_unavailable();
+
+	if (why) {
+		fprintf(stderr, "skipped: %s\n", why);
+		return HARNESS_EXIT_SKIP;
+	}
+	if (harness_dovecot_start(&dovecot, "retrieve"))
+		return 1;
+	work = g_build_filename(dovecot.dir, "out", NULL);
+	g_mkdir_with_parents(work, 0700);
+	CU_initialize_registry();
+	CU_pSuite su = CU_add_suite("retrieve", NULL, NULL);
+	CU_add_test(su, "headers, recipients, text", test_simple_headers);
+	CU_add_test(su, "dot-stuffed lines", test_dots);
+	CU_add_test(su, "long lines and folded headers", test_long_lines);
+	CU_add_test(su, "RFC 2047 subject, S/MIME flags",
+		    test_rfc2047_and_flags);
+	CU_add_test(su, "TOP, MaxLines, IncludeHeaders",
+		    test_top_and_headers_only);
+	CU_add_test(su, "message stream", test_stream);
+	CU_add_test(su, "50 MB to LocalFile, interrupt in event",
+		    test_big_to_local_file);
+	CU_add_test(su, "Interrupt from another thread",
+		    test_interrupt_from_thread);
+	CU_add_test(su, "LocalFile that cannot be created",
+		    test_bad_local_file);
+	CU_basic_set_mode(CU_BRM_VERBOSE);
+	CU_basic_run_tests();
+	unsigned failed = CU_get_number_of_failures();
+	CU_cleanup_registry();
+	harness_dovecot_stop(&dovecot);
+	g_free(work);
+	return failed ? 1 : 0;
+}

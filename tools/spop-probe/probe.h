@@ -1,0 +1,106 @@
+/* spop-probe internals shared by its files: the parsed command line, and the
+ * result of a run, which the session fills and a report prints. */
+#ifndef SPOP_PROBE_H
+#define SPOP_PROBE_H
+
+#include <stdint.h>
+
+#include <glib.h>
+
+/* Sentinel for integer options that were not given on the command line:
+ * GOption leaves the default untouched, and 0 or -1 are values a user may
+ * type (and be told off for). */
+#define PROBE_UNSET G_MININT
+
+struct probe_options {
+	char *server;
+	int port;
+	char *user;
+	char *password;
+	char *password_file;
+	char *auth;
+	char *tls;
+	char *ca_file;
+	char *accept_cert;
+	gboolean insecure;
+	char *proxy;
+	gboolean list;
+	char *retrieve;
+	gboolean headers_only;
+	int max_lines;
+	char *output;
+	gboolean decrypt;
+	gboolean verify;
+	char *cert;
+	char *cert_type;
+	char *cert_password;
+	char *cert_subject;
+	char *signer_cert;
+	int delete_number;
+	char **config;
+	gboolean trail;
+	gboolean json;
+	gboolean list_plugins;
+
+	/* Derived from the above once they are checked. */
+	int retrieve_number; /* 0: none, -1: all */
+	int auth_mechanism;  /* enum spop_auth_mechanism, or -1 for a name */
+	char *auth_name;     /* lower-case mechanism for the report */
+};
+
+struct probe_message {
+	int number;
+	char *uid;    /* NULL when unknown */
+	int64_t size; /* -1 when unknown */
+	gboolean retrieved;
+	char *from;
+	char *to;
+	char *cc;
+	char *subject;
+	char *date;
+	gboolean is_signed;
+	gboolean encrypted;
+	char *file; /* LocalFile written, NULL without --output */
+};
+
+struct probe_plugin {
+	char *kind;
+	char *name;
+	char *version;
+	char *description;
+	char *path;
+	char *error;
+};
+
+struct probe_error {
+	int code;
+	char *message;
+};
+
+struct probe_result {
+	char *greeting;
+	GPtrArray *capabilities; /* of char * */
+	gboolean auth_ok;
+	gboolean have_mailbox;
+	int count;
+	int64_t total_size;
+	GPtrArray *messages;   /* of struct probe_message *, by number */
+	GHashTable *by_number; /* number -> struct probe_message * */
+	int deleted;	       /* message number, 0 for none */
+	gboolean plugins_listed;
+	GPtrArray *plugins; /* of struct probe_plugin * */
+	GPtrArray *errors;  /* of struct probe_error *, first first */
+};
+
+/* session.c */
+void probe_result_init(struct probe_result *r);
+void probe_result_clear(struct probe_result *r);
+void probe_run(const struct probe_options *o, struct probe_result *r);
+
+/* report.c */
+void probe_report_json(const struct probe_options *o,
+		       const struct probe_result *r);
+void probe_report_text(const struct probe_options *o,
+		       const struct probe_result *r);
+
+#endif

@@ -1,0 +1,286 @@
+/* spop-probe's output: the JSON object of the command-line contract
+ * (DESIGN.md), or a report for people. Both print everything the run
+ * learnt, also when it failed part way. */
+#include <inttypes.h>
+#include <stdio.h>
+
+#include <glib.h>
+#include <json-glib/json-glib.h>
+
+#include "probe.h"
+
+/* ---- JSON -------------------------------------------------------------- */
+
+static void add_string(JsonBuilder *b, const char *key, const char *value)
+{
+	json_builder_set_member_name(b, key);
+	if (value)
+		json_builder_add_string_value(b, value);
+	else
+		json_builder_add_null_value(b);
+}
+
+static void add_int(JsonBuilder *b, const char *key, gint64 value)
+{
+	json_builder_set_member_name(b, key);
+	json_builder_add_int_value(b, value);
+}
+
+static void add_bool(JsonBuilder *b, const char *key, gboolean value)
+{
+	json_builder_set_member_name(b, key);
+	json_builder_add_boolean_value(b, value);
+}
+
+static void add_null(JsonBuilder *b, const char *key)
+{
+	json_builder_set_member_name(b, key);
+	json_builder_add_null_value(b);
+}
+
+static void json_server(JsonBuilder *b, const struct probe_result *r)
+{
+	json_builder_set_member_name(b, "server");
+	json_builder_begin_object(b);
+	add_string(b, "greeting", r->greeting);
+	json_builder_set_member_name(b, "capabilities");
+	json_builder_begin_array(b);
+	for (guint i = 0; i < r->capabilities->len; i++)
+		json_builder_add_string_value(b, r->capabilities->pdata[i]);
+	json_builder_end_array(b);
+	/* This release speaks plain text only; the fields are there so that
+	 * consumers need not change when TLS arrives. */
+	json_builder_set_member_name(b, "tls");
+	json_builder_begin_object(b);
+	add_null(b, "version");
+	add_null(b, "cipher");
+	add_null(b, "cert_subject");
+	add_null(b, "cert_issuer");
+	add_bool(b, "verified", FALSE);
+	add_string(b, "status", "none");
+	json_builder_end_object(b);
+	json_builder_end_object(b);
+}
+
+static void json_message(JsonBuilder *b, const struct probe_message *m)
+{
+	json_builder_begin_object(b);
+	add_int(b, "number", m->number);
+	add_string(b, "uid", m->uid);
+	if (m->size >= 0)
+		add_int(b, "size", m->size);
+	else
+		add_null(b, "size");
+	add_string(b, "from", m->from);
+	add_string(b, "to", m->to);
+	add_string(b, "cc", m->cc);
+	add_string(b, "subject", m->subject);
+	add_string(b, "date", m->date);
+	/* Unknown for a message that was only listed, not false. */
+	if (m->retrieved) {
+		add_bool(b, "signed", m->is_signed);
+		add_bool(b, "encrypted", m->encrypted);
+	} else {
+		add_null(b, "signed");
+		add_null(b, "encrypted");
+	}
+	add_string(b, "file", m->file);
+	add_null(b, "smime");
+	json_builder_end_object(b);
+}
+
+static void json_plugins(JsonBuilder *b, const struct probe_result *r)
+{
+	json_builder_set_member_name(b, "plugins");
+	json_builder_begin_array(b);
+	for (guint i = 0; i < r->plugins->len; i++) {
+		const struct probe_plugin *pl = r->plugins->pdata[i];
+
+		json_builder_begin_object(b);
+		add_string(b, "kind", pl->kind);
+		add_string(b, "name", pl->name);
+		add_string(b, "version", pl->version);
+		add_string(b, "description", pl->description);
+		add_string(b, "path", pl->path);
+		add_string(b, "error", pl->error);
+		json_builder_end_object(b);
+	}
+	json_builder_end_array(b);
+}
+
+static void json_error(JsonBuilder *b, const struct probe_result *r)
+{
+	const struct probe_error *e;
+
+	json_builder_set_member_name(b, "error");
+	if (!r->errors->len) {
+		json_builder_add_null_value(b);
+		return;
+	}
+	e = r->errors->pdata[0];
+	json_builder_begin_object(b);
+	add_int(b, "code", e->code);
+	add_string(b, "message", e->message);
+	json_builder_end_object(b);
+}
+
+void probe_report_json(const struct probe_options *o,
+		       const struct probe_result *r)
+{
+	JsonBuilder *b = json_builder_new();
+	JsonGenerator *gen;
+	JsonNode *root;
+	char *text;
+
+	json_builder_begin_object(b);
+	/* --list-plugins alone talks to no server: a server, auth and
+	 * mailbox section would only claim what never happened. */
+	if (o->server) {
+		json_server(b, r);
+		json_builder_set_member_name(b, "auth");
+		json_builder_begin_object(b);
+		add_string(b, "mechanism", o->auth_name);
+		add_bool(b, "ok", r->auth_ok);
+		json_builder_end_object(b);
+		json_builder_set_member_name(b, "mailbox");
+		json_builder_begin_object(b);
+		if (r->have_mailbox) {
+			add_int(b, "count", r->count);
+			add_int(b, "total_size", r->total_size);
+		} else {
+			add_null(b, "count");
+			add_null(b, "total_size");
+		}
+		json_builder_end_object(b);
+		json_builder_set_member_name(b, "messages");
+		json_builder_begin_array(b);
+		for (guint i = 0; i < r->messages->len; i++)
+			json_message(b, r->messages->pdata[i]);
+		json_builder_end_array(b);
+		json_builder_set_member_name(b, "deleted");
+		if (r->deleted)
+			json_builder_add_int_value(b, r->deleted);
+		else
+			json_builder_add_null_value(b);
+	}
+	if (r->plugins_listed)
+		json_plugins(b, r);
+	json_error(b, r);
+	json_builder_end_object(b);
+
+	root = json_builder_get_root(b);
+	gen = json_generator_new();
+	json_generator_set_pretty(gen, TRUE);
+	json_generator_set_root(gen, root);
+	text = json_generator_to_data(gen, NULL);
+	fputs(text, stdout);
+	fputs("\n", stdout);
+	g_free(text);
+	json_node_unref(root);
+	g_object_unref(gen);
+	g_object_unref(b);
+}
+
+/* ---- text -------------------------------------------------------------- */
+
+static const char *or_dash(const char *s)
+{
+	return s ? s : "-";
+}
+
+static void text_message(const struct probe_message *m)
+{
+	printf("\nmessage %d\n", m->number);
+	printf("  from       %s\n", or_dash(m->from));
+	printf("  to         %s\n", or_dash(m->to));
+	if (m->cc)
+		printf("  cc         %s\n", m->cc);
+	printf("  subject    %s\n", or_dash(m->subject));
+	printf("  date       %s\n", or_dash(m->date));
+	printf("  signed     %s\n", m->is_signed ? "yes" : "no");
+	printf("  encrypted  %s\n", m->encrypted ? "yes" : "no");
+	if (m->file)
+		printf("  file       %s\n", m->file);
+}
+
+static void text_messages(const struct probe_result *r)
+{
+	int uid_width = 3;
+
+	if (!r->messages->len)
+		return;
+	for (guint i = 0; i < r->messages->len; i++) {
+		const struct probe_message *m = r->messages->pdata[i];
+		int w = m->uid ? (int)g_utf8_strlen(m->uid, -1) : 1;
+
+		uid_width = MAX(uid_width, w);
+	}
+	printf("\n%6s  %-*s  %12s\n", "#", uid_width, "uid", "size");
+	for (guint i = 0; i < r->messages->len; i++) {
+		const struct probe_message *m = r->messages->pdata[i];
+		char size[32];
+
+		if (m->size >= 0)
+			g_snprintf(size, sizeof(size), "%" PRId64, m->size);
+		else
+			g_strlcpy(size, "-", sizeof(size));
+		printf("%6d  %-*s  %12s\n", m->number, uid_width,
+		       or_dash(m->uid), size);
+	}
+	for (guint i = 0; i < r->messages->len; i++) {
+		const struct probe_message *m = r->messages->pdata[i];
+
+		if (m->retrieved)
+			text_message(m);
+	}
+}
+
+static void text_plugins(const struct probe_result *r)
+{
+	printf("plugins      %u found\n", r->plugins->len);
+	for (guint i = 0; i < r->plugins->len; i++) {
+		const struct probe_plugin *pl = r->plugins->pdata[i];
+
+		printf("  %-10s %-12s %-8s %s\n", or_dash(pl->kind),
+		       or_dash(pl->name), or_dash(pl->version),
+		       or_dash(pl->description));
+		printf("  %-10s %s\n", "", or_dash(pl->path));
+		if (pl->error)
+			printf("  %-10s error: %s\n", "", pl->error);
+	}
+}
+
+void probe_report_text(const struct probe_options *o,
+		       const struct probe_result *r)
+{
+	if (r->plugins_listed)
+		text_plugins(r);
+	if (o->server) {
+		printf("server       %s\n", o->server);
+		printf("greeting     %s\n", or_dash(r->greeting));
+		printf("capabilities");
+		if (!r->capabilities->len)
+			printf(" -");
+		for (guint i = 0; i < r->capabilities->len; i++)
+			printf("%s%s\n", i ? "             " : " ",
+			       (const char *)r->capabilities->pdata[i]);
+		if (!r->capabilities->len)
+			printf("\n");
+		printf("tls          none\n");
+		printf("auth         %s, %s\n", o->auth_name,
+		       r->auth_ok ? "ok" : "failed");
+		if (r->have_mailbox)
+			printf("mailbox      %d messages, %" PRId64 " bytes\n",
+			       r->count, r->total_size);
+		text_messages(r);
+		if (r->deleted)
+			printf("\ndeleted message %d\n", r->deleted);
+	}
+	if (r->errors->len)
+		printf("\n");
+	for (guint i = 0; i < r->errors->len; i++) {
+		const struct probe_error *e = r->errors->pdata[i];
+
+		printf("error %d: %s\n", e->code, e->message);
+	}
+}

@@ -1,0 +1,394 @@
+/* spop-probe's conversation with the library: applies the options, connects,
+ * lists, retrieves and deletes, and records what it learnt in a
+ * struct probe_result. Every failing call is recorded and the steps that do
+ * not depend on it still run, so one bad message does not hide the rest. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <glib.h>
+#include <glib/gstdio.h>
+
+#include <spop/spop.h>
+
+#include "probe.h"
+
+static void message_free(gpointer p)
+{
+	struct probe_message *m = p;
+
+	g_free(m->uid);
+	g_free(m->from);
+	g_free(m->to);
+	g_free(m->cc);
+	g_free(m->subject);
+	g_free(m->date);
+	g_free(m->file);
+	g_free(m);
+}
+
+static void plugin_free(gpointer p)
+{
+	struct probe_plugin *pl = p;
+
+	g_free(pl->kind);
+	g_free(pl->name);
+	g_free(pl->version);
+	g_free(pl->description);
+	g_free(pl->path);
+	g_free(pl->error);
+	g_free(pl);
+}
+
+static void error_free(gpointer p)
+{
+	struct probe_error *e = p;
+
+	g_free(e->message);
+	g_free(e);
+}
+
+void probe_result_init(struct probe_result *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->capabilities = g_ptr_array_new_with_free_func(g_free);
+	r->messages = g_ptr_array_new_with_free_func(message_free);
+	r->by_number = g_hash_table_new(g_direct_hash, g_direct_equal);
+	r->plugins = g_ptr_array_new_with_free_func(plugin_free);
+	r->errors = g_ptr_array_new_with_free_func(error_free);
+}
+
+void probe_result_clear(struct probe_result *r)
+{
+	g_free(r->greeting);
+	g_ptr_array_unref(r->capabilities);
+	g_hash_table_destroy(r->by_number);
+	g_ptr_array_unref(r->messages);
+	g_ptr_array_unref(r->plugins);
+	g_ptr_array_unref(r->errors);
+	memset(r, 0, sizeof(*r));
+}
+
+static void add_error(struct probe_result *r, int code, const char *message)
+{
+	struct probe_error *e = g_new0(struct probe_error, 1);
+
+	e->code = code;
+	e->message = g_strdup(message);
+	g_ptr_array_add(r->errors, e);
+}
+
+/* Records the library's error after a call returned code. The detail
+ * string names the input that failed; the code's short text is the
+ * fallback should a call leave it empty. */
+static void library_error(struct probe_result *r, spop_t *s, int code)
+{
+	const char *msg = spop_last_error(s);
+
+	if (!msg || !*msg)
+		msg = spop_error_text(code);
+	add_error(r, code, msg ? msg : "");
+}
+
+/* An empty string is how the API says "none"; the report says null. */
+static char *dup_or_null(const char *text)
+{
+	return text && *text ? g_strdup(text) : NULL;
+}
+
+static struct probe_message *message_for(struct probe_result *r, int number)
+{
+	struct probe_message *m;
+
+	m = g_hash_table_lookup(r->by_number, GINT_TO_POINTER(number));
+	if (m)
+		return m;
+	m = g_new0(struct probe_message, 1);
+	m->number = number;
+	m->size = -1;
+	g_ptr_array_add(r->messages, m);
+	g_hash_table_insert(r->by_number, GINT_TO_POINTER(number), m);
+	return m;
+}
+
+static gint by_number(gconstpointer a, gconstpointer b)
+{
+	const struct probe_message *x = *(struct probe_message *const *)a;
+	const struct probe_message *y = *(struct probe_message *const *)b;
+
+	return (x->number > y->number) - (x->number < y->number);
+}
+
+/* ListMessageSizes and ListMessageUIDs each fire this once per message;
+ * merging by number gives one row per message whatever the order. */
+static void on_message_list(spop_t *s, const struct spop_message_list_event *e,
+			    void *ud)
+{
+	struct probe_message *m = message_for(ud, e->message_number);
+
+	if (e->message_uid && *e->message_uid) {
+		g_free(m->uid);
+		m->uid = g_strdup(e->message_uid);
+	} else {
+		m->size = e->message_size;
+	}
+}
+
+static void on_pitrail(spop_t *s, const struct spop_pitrail_event *e, void *ud)
+{
+	const char *prefix = e->direction == 0	 ? "C: "
+			     : e->direction == 1 ? "S: "
+						 : "*: ";
+	const char *p = e->message ? e->message : "";
+
+	/* One prefix per line, so a multi-line entry stays greppable. */
+	do {
+		size_t n = strcspn(p, "\r\n");
+
+		fprintf(stderr, "%s%.*s\n", prefix, (int)n, p);
+		p += n;
+		if (*p == '\r')
+			p++;
+		if (*p == '\n')
+			p++;
+	} while (*p);
+}
+
+static void on_plugin(const struct spop_plugin_info *info, void *ud)
+{
+	struct probe_result *r = ud;
+	struct probe_plugin *pl = g_new0(struct probe_plugin, 1);
+
+	pl->kind = g_strdup(info->kind_name);
+	pl->name = g_strdup(info->name);
+	pl->version = g_strdup(info->version);
+	pl->description = g_strdup(info->description);
+	pl->path = g_strdup(info->path);
+	pl->error = g_strdup(info->error);
+	g_ptr_array_add(r->plugins, pl);
+}
+
+/* Everything that must hold before the connection; false stops the run. */
+static gboolean configure(const struct probe_options *o, struct probe_result *r,
+			  spop_t *s)
+{
+	int rc;
+
+	if (o->server && (rc = spop_set_mail_server(s, o->server)) != 0)
+		goto failed;
+	if (o->port != PROBE_UNSET &&
+	    (rc = spop_set_mail_port(s, o->port)) != 0)
+		goto failed;
+	if (o->user && (rc = spop_set_user(s, o->user)) != 0)
+		goto failed;
+	if (o->password && (rc = spop_set_password(s, o->password)) != 0)
+		goto failed;
+	if (o->auth_mechanism >= 0) {
+		rc = spop_set_auth_mechanism(s, o->auth_mechanism);
+		if (rc)
+			goto failed;
+	} else {
+		char *setting =
+		    g_strdup_printf("AuthMechanismName=%s", o->auth);
+		const char *v = spop_config(s, setting);
+
+		g_free(setting);
+		if (!v) {
+			rc = spop_last_error_code(s);
+			goto failed;
+		}
+	}
+	/* --output promises the raw message; LocalFile holds only the body
+	 * unless IncludeHeaders is on (the reference's default is off). */
+	if (o->output && (rc = spop_set_include_headers(s, 1)) != 0)
+		goto failed;
+	if (o->max_lines != PROBE_UNSET &&
+	    (rc = spop_set_max_lines(s, o->max_lines)) != 0)
+		goto failed;
+	/* Last, so a setting given explicitly wins over the options above. */
+	for (char **c = o->config; c && *c; c++) {
+		if (!spop_config(s, *c)) {
+			rc = spop_last_error_code(s);
+			goto failed;
+		}
+	}
+	return TRUE;
+
+failed:
+	library_error(r, s, rc);
+	return FALSE;
+}
+
+static gboolean make_output_dir(const struct probe_options *o,
+				struct probe_result *r)
+{
+	char *msg;
+
+	/* Messages are private mail: only the owner may read the folder. */
+	if (g_mkdir_with_parents(o->output, 0700) == 0)
+		return TRUE;
+	msg = g_strdup_printf("cannot create output directory %s: %s",
+			      o->output, g_strerror(errno));
+	add_error(r, SPOP_ERR_FILE, msg);
+	g_free(msg);
+	return FALSE;
+}
+
+static void collect_server(struct probe_result *r, spop_t *s)
+{
+	int n;
+
+	r->greeting = dup_or_null(spop_get_greeting(s));
+	n = spop_get_capability_count(s);
+	for (int i = 0; i < n; i++) {
+		const char *cap = spop_get_capability(s, i);
+
+		if (cap)
+			g_ptr_array_add(r->capabilities, g_strdup(cap));
+	}
+}
+
+static void list_messages(struct probe_result *r, spop_t *s)
+{
+	int rc;
+
+	rc = spop_list_message_sizes(s);
+	if (rc)
+		library_error(r, s, rc);
+	rc = spop_list_message_uids(s);
+	if (rc)
+		library_error(r, s, rc);
+}
+
+static void retrieve_one(const struct probe_options *o, struct probe_result *r,
+			 spop_t *s, int number)
+{
+	struct probe_message *m;
+	char *path = NULL;
+	int rc;
+
+	rc = spop_set_message_number(s, number);
+	if (rc)
+		goto failed;
+	/* Only now: a number the server does not have gets no row. */
+	m = message_for(r, number);
+	if (o->output) {
+		char *name = g_strdup_printf("%d.eml", number);
+
+		path = g_build_filename(o->output, name, NULL);
+		g_free(name);
+		rc = spop_set_local_file(s, path);
+		if (rc)
+			goto failed;
+	}
+	rc = o->headers_only ? spop_retrieve_headers(s) : spop_retrieve(s);
+	if (rc)
+		goto failed;
+
+	m->retrieved = TRUE;
+	m->from = dup_or_null(spop_get_message_from(s));
+	m->to = dup_or_null(spop_get_message_to(s));
+	m->cc = dup_or_null(spop_get_message_cc(s));
+	m->subject = dup_or_null(spop_get_message_subject(s));
+	m->date = dup_or_null(spop_get_message_date(s));
+	m->is_signed = spop_get_message_signed(s) != 0;
+	m->encrypted = spop_get_message_encrypted(s) != 0;
+	/* Without --list the table would lack these; the getters ask the
+	 * server (UIDL n, LIST n) for the selected message. */
+	if (!m->uid)
+		m->uid = dup_or_null(spop_get_message_uid(s));
+	if (m->size < 0)
+		m->size = spop_get_message_size(s);
+	if (path && g_file_test(path, G_FILE_TEST_IS_REGULAR)) {
+		m->file = path;
+		path = NULL;
+	}
+	g_free(path);
+	return;
+
+failed:
+	library_error(r, s, rc);
+	g_free(path);
+}
+
+static void retrieve_messages(const struct probe_options *o,
+			      struct probe_result *r, spop_t *s)
+{
+	if (o->retrieve_number > 0) {
+		retrieve_one(o, r, s, o->retrieve_number);
+		return;
+	}
+	for (int n = 1; n <= r->count; n++)
+		retrieve_one(o, r, s, n);
+}
+
+static void delete_message(const struct probe_options *o,
+			   struct probe_result *r, spop_t *s)
+{
+	int rc;
+
+	rc = spop_set_message_number(s, o->delete_number);
+	if (!rc)
+		rc = spop_delete(s);
+	if (rc) {
+		library_error(r, s, rc);
+		return;
+	}
+	r->deleted = o->delete_number;
+}
+
+void probe_run(const struct probe_options *o, struct probe_result *r)
+{
+	spop_t *s;
+	int rc;
+
+	s = spop_new();
+	if (!s) {
+		add_error(r, SPOP_ERR_INVALID_ARGUMENT,
+			  "cannot create a libspop object");
+		return;
+	}
+	if (o->trail)
+		spop_on_pitrail(s, on_pitrail, NULL);
+	spop_on_message_list(s, on_message_list, r);
+
+	if (!configure(o, r, s))
+		goto out;
+	if (o->list_plugins) {
+		r->plugins_listed = TRUE;
+		rc = spop_list_plugins(s, on_plugin, r);
+		if (rc)
+			library_error(r, s, rc);
+	}
+	if (!o->server)
+		goto out;
+	if (o->output && !make_output_dir(o, r))
+		goto out;
+
+	rc = spop_connect(s);
+	/* The greeting and CAPA may be known even when the login failed. */
+	collect_server(r, s);
+	if (rc) {
+		library_error(r, s, rc);
+		goto out;
+	}
+	r->auth_ok = TRUE;
+	r->have_mailbox = TRUE;
+	r->count = spop_get_message_count(s);
+	r->total_size = spop_get_total_size(s);
+
+	if (o->list)
+		list_messages(r, s);
+	if (o->retrieve_number)
+		retrieve_messages(o, r, s);
+	if (o->delete_number != PROBE_UNSET)
+		delete_message(o, r, s);
+	/* QUIT is what commits a deletion, so its failure matters. */
+	rc = spop_disconnect(s);
+	if (rc)
+		library_error(r, s, rc);
+
+out:
+	g_ptr_array_sort(r->messages, by_number);
+	spop_free(s);
+}
