@@ -152,6 +152,10 @@ static int fill(struct spop *s)
 	struct spi_conn *c = s->conn;
 	size_t need = (size_t)s->cfg.max_line_length + 2;
 
+	if (!c->buf) {
+		c->cap = MAX(need, (size_t)READ_CHUNK);
+		c->buf = g_malloc(c->cap);
+	}
 	if (c->start > 0 && c->start == c->end)
 		c->start = c->end = 0;
 	if (c->cap - c->end < READ_CHUNK / 4) {
@@ -184,7 +188,7 @@ int spi_conn_read_line(struct spop *s, const char **line, size_t *len,
 		size_t avail = c->end - c->start;
 		size_t scan = MIN(avail, max + 2);
 		char *base = c->buf + c->start;
-		char *nl = memchr(base, '\n', scan);
+		char *nl = scan ? memchr(base, '\n', scan) : NULL;
 
 		if (nl && (size_t)(nl - base) <= max + 1) {
 			size_t n = (size_t)(nl - base);

@@ -20,6 +20,11 @@ struct spi_registry_entry {
 static GMutex registry_lock;
 static GHashTable *loaded; /* path -> struct spi_registry_entry* */
 
+static gint compare_names(gconstpointer a, gconstpointer b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
 static const char *const kind_names[] = {
 	NULL, "transport", "tls", "auth", "certstore", "smime",
 };
@@ -195,10 +200,10 @@ static void scan(struct spop *s, GPtrArray *dirs, int only_kind, visit_fn fn,
 			g_ptr_array_add(names, g_strdup(base));
 		g_dir_close(dir);
 		/* Directory order is arbitrary; sorted order is repeatable. */
-		g_ptr_array_sort(names, (GCompareFunc)g_strcmp0);
+		g_ptr_array_sort(names, compare_names);
 		bool stop = false;
 		for (guint j = 0; j < names->len && !stop; j++) {
-			const char *b = *(char **)&names->pdata[j];
+			const char *b = names->pdata[j];
 			int kind;
 			char *name;
 

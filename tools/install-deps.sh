@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages libspop builds and tests with, if missing.
+# Needs root only when something is missing.
+set -euo pipefail
+
+packages=(meson ninja-build pkg-config gcc libglib2.0-dev libgnutls28-dev
+	libgcrypt20-dev libgmime-3.0-dev libjson-glib-dev libcunit1-dev
+	dovecot-core dovecot-pop3d python3 tzdata)
+missing=()
+for p in "${packages[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||
+		missing+=("$p")
+done
+((${#missing[@]})) || exit 0
+if [ "$(id -u)" != 0 ]; then
+	echo "install-deps: missing packages ${missing[*]}; run as root" >&2
+	exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# Installing dovecot must not start the system's instance: the tests run
+# their own, and a machine's services are not ours to touch.
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+	printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+	chmod +x /usr/sbin/policy-rc.d
+	trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+fi
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
