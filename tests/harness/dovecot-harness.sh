@@ -231,11 +231,32 @@ make_mailbox() {
 
 # ---- commands -------------------------------------------------------------
 
+# A checkout may sit below a 0700 directory (mktemp -d) or too deep for
+# Dovecot's socket paths. Then the instance lives in a short, traversable
+# directory under /tmp, and DIR becomes a symlink to it, so callers still
+# find everything under DIR.
+relocate_if_needed() {
+	local parent real
+	parent=$(dirname -- "$dir")
+	mkdir -p -- "$parent"
+	if as_user nobody nogroup test -x "$parent" &&
+		as_user dovecot dovecot test -x "$parent" &&
+		[ ${#base_dir} -le 75 ]; then
+		return 0
+	fi
+	real=/tmp/spop-dovecot-$(printf '%s' "$dir" | cksum | cut -d' ' -f1)
+	rm -rf -- "$real" "$dir"
+	mkdir -m 0755 -- "$real"
+	ln -s -- "$real" "$dir"
+	set_dir "$dir"
+}
+
 cmd_start() {
 	local u port pid waited status main_user
 
 	[ "$(id -u)" -eq 0 ] || die "must run as root (Dovecot's master needs it)"
 	command -v dovecot >/dev/null || die "dovecot not found (dovecot-core, dovecot-pop3d)"
+	relocate_if_needed
 	# Socket paths under base_dir must fit in sun_path (108 bytes); the
 	# longest here is base_dir/anvil-auth-penalty-disabled.
 	[ ${#base_dir} -le 75 ] || die "directory too deep for Dovecot's sockets: $base_dir (${#base_dir} > 75 bytes)"
