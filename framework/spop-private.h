@@ -147,6 +147,12 @@ struct spop {
 	GPtrArray *host_strings; /* setting values handed to plugins */
 };
 
+/* Property getters never return NULL. */
+static inline const char *spi_str(const char *v)
+{
+	return v ? v : "";
+}
+
 /* ---- errors (core/errors.c) ---- */
 int spi_fail(struct spop *s, int code, const char *fmt, ...)
     G_GNUC_PRINTF(3, 4);

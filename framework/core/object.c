@@ -145,11 +145,6 @@ static void forget_session(struct spop *s)
 
 /* ---- simple properties ---- */
 
-static const char *str(const char *v)
-{
-	return v ? v : "";
-}
-
 static int set_string(struct spop *s, char **field, const char *value,
 		      const char *name, int locked_code)
 {
@@ -186,8 +181,8 @@ SPI_EXPORT int spop_set_include_headers(spop_t *s, int v)
 	s->include_headers = v != 0;
 	return 0;
 }
-SPI_EXPORT const char *spop_get_last_reply(spop_t *s) { return str(s->last_reply); }
-SPI_EXPORT const char *spop_get_local_host(spop_t *s) { return str(s->local_host); }
+SPI_EXPORT const char *spop_get_last_reply(spop_t *s) { return spi_str(s->last_reply); }
+SPI_EXPORT const char *spop_get_local_host(spop_t *s) { return spi_str(s->local_host); }
 SPI_EXPORT int spop_set_local_host(spop_t *s, const char *v)
 {
 	int rc = set_string(s, &s->local_host_set, v, "LocalHost", 107);
@@ -198,7 +193,7 @@ SPI_EXPORT int spop_set_local_host(spop_t *s, const char *v)
 	}
 	return rc;
 }
-SPI_EXPORT const char *spop_get_local_file(spop_t *s) { return str(s->local_file); }
+SPI_EXPORT const char *spop_get_local_file(spop_t *s) { return spi_str(s->local_file); }
 SPI_EXPORT int spop_set_local_file(spop_t *s, const char *path)
 {
 	set_string(s, &s->local_file, path, "LocalFile", 0);
@@ -219,7 +214,7 @@ SPI_EXPORT int spop_set_mail_port(spop_t *s, int v)
 	s->mail_port = v;
 	return 0;
 }
-SPI_EXPORT const char *spop_get_mail_server(spop_t *s) { return str(s->mail_server); }
+SPI_EXPORT const char *spop_get_mail_server(spop_t *s) { return spi_str(s->mail_server); }
 SPI_EXPORT int spop_set_mail_server(spop_t *s, const char *v)
 {
 	return set_string(s, &s->mail_server, v, "MailServer", 101);
@@ -242,7 +237,7 @@ SPI_EXPORT int spop_set_message_number(spop_t *s, int v)
 	s->message_number = v;
 	return 0;
 }
-SPI_EXPORT const char *spop_get_password(spop_t *s) { return str(s->password); }
+SPI_EXPORT const char *spop_get_password(spop_t *s) { return spi_str(s->password); }
 SPI_EXPORT int spop_set_password(spop_t *s, const char *v)
 {
 	if (s->password)
@@ -258,7 +253,7 @@ SPI_EXPORT int spop_set_timeout(spop_t *s, int v)
 	return 0;
 }
 SPI_EXPORT int64_t spop_get_total_size(spop_t *s) { return s->total_size; }
-SPI_EXPORT const char *spop_get_user(spop_t *s) { return str(s->user); }
+SPI_EXPORT const char *spop_get_user(spop_t *s) { return spi_str(s->user); }
 SPI_EXPORT int spop_set_user(spop_t *s, const char *v)
 {
 	return set_string(s, &s->user, v, "User", 0);
@@ -274,7 +269,7 @@ SPI_EXPORT const char *spop_get_capability(spop_t *s, int i)
 		return "";
 	return s->capabilities->pdata[i];
 }
-SPI_EXPORT const char *spop_get_greeting(spop_t *s) { return str(s->greeting); }
+SPI_EXPORT const char *spop_get_greeting(spop_t *s) { return spi_str(s->greeting); }
 
 SPI_EXPORT int spop_set_message_stream(spop_t *s,
 				       const struct spop_stream *stream)
@@ -488,7 +483,7 @@ SPI_EXPORT int64_t spop_query_message_size(spop_t *s)
 SPI_EXPORT const char *spop_query_message_uid(spop_t *s)
 {
 	if (s->conn && s->uid_cache_number == s->message_number)
-		return str(s->uid_cache);
+		return spi_str(s->uid_cache);
 	if (spi_enter(s))
 		return "";
 	int rc = need_connection(s, "QueryMessageUID");
@@ -504,7 +499,7 @@ SPI_EXPORT const char *spop_query_message_uid(spop_t *s)
 		g_free(v);
 	}
 	spi_leave(s, rc);
-	return rc ? "" : str(s->uid_cache);
+	return rc ? "" : spi_str(s->uid_cache);
 }
 
 SPI_EXPORT int64_t spop_query_total_size(spop_t *s)

@@ -5,17 +5,12 @@
 #include "message-parse.h"
 #include "spop-private.h"
 
-static const char *str(const char *v)
-{
-	return v ? v : "";
-}
-
-SPI_EXPORT const char *spop_get_message_cc(spop_t *s) { return str(s->msg.cc); }
-SPI_EXPORT const char *spop_get_message_date(spop_t *s) { return str(s->msg.date); }
-SPI_EXPORT const char *spop_get_message_from(spop_t *s) { return str(s->msg.from); }
-SPI_EXPORT const char *spop_get_message_reply_to(spop_t *s) { return str(s->msg.reply_to); }
-SPI_EXPORT const char *spop_get_message_subject(spop_t *s) { return str(s->msg.subject); }
-SPI_EXPORT const char *spop_get_message_to(spop_t *s) { return str(s->msg.to); }
+SPI_EXPORT const char *spop_get_message_cc(spop_t *s) { return spi_str(s->msg.cc); }
+SPI_EXPORT const char *spop_get_message_date(spop_t *s) { return spi_str(s->msg.date); }
+SPI_EXPORT const char *spop_get_message_from(spop_t *s) { return spi_str(s->msg.from); }
+SPI_EXPORT const char *spop_get_message_reply_to(spop_t *s) { return spi_str(s->msg.reply_to); }
+SPI_EXPORT const char *spop_get_message_subject(spop_t *s) { return spi_str(s->msg.subject); }
+SPI_EXPORT const char *spop_get_message_to(spop_t *s) { return spi_str(s->msg.to); }
 
 SPI_EXPORT int spop_get_message_header_count(spop_t *s)
 {
@@ -89,14 +84,14 @@ SPI_EXPORT const char *spop_get_message_recipient_address(spop_t *s, int i)
 {
 	struct spi_recipient *r = recipient_at(s, i);
 
-	return r ? str(r->address) : "";
+	return r ? spi_str(r->address) : "";
 }
 
 SPI_EXPORT const char *spop_get_message_recipient_name(spop_t *s, int i)
 {
 	struct spi_recipient *r = recipient_at(s, i);
 
-	return r ? str(r->name) : "";
+	return r ? spi_str(r->name) : "";
 }
 
 /* Used only by SMTP, the reference says: always empty when receiving. */

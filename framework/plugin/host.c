@@ -28,16 +28,21 @@ static const char *h_setting(struct spop_host *h, const char *name)
 static long long h_setting_int(struct spop_host *h, const char *name,
 			       long long fallback)
 {
-	const char *v = h_setting(h, name);
+	int rc;
+	char *v = spi_setting_get(CORE(h), name, &rc);
+	long long n = fallback;
 	char *end;
 	bool b;
 
-	if (!v || !*v)
-		return fallback;
-	if (!spi_parse_bool(v, &b))
-		return b;
-	long long n = strtoll(v, &end, 10);
-	return *end ? fallback : n;
+	/* Parsed here and freed: only setting() must keep its strings. */
+	if (rc)
+		spi_clear_error(CORE(h));
+	else if (!spi_parse_bool(v, &b))
+		n = b;
+	else if (*v && (n = strtoll(v, &end, 10), *end))
+		n = fallback;
+	g_free(v);
+	return n;
 }
 
 static int h_wait_fd(struct spop_host *h, int fd, int events)

@@ -318,25 +318,18 @@ int spi_plugin_by_name(struct spop *s, int kind, const char *name,
 	return select_common(s, kind, NULL, 0, name, out);
 }
 
-struct list_ctx {
-	spop_plugin_list_cb cb;
-	void *ud;
+struct listed {
+	struct spi_registry_entry *entry; /* lives as long as the process */
+	int kind;
+	char *name;
 };
 
 static bool list_visit(struct spi_registry_entry *e, int kind,
 		       const char *name, void *ud)
 {
-	struct list_ctx *c = ud;
-	struct spop_plugin_info info = {
-		.kind = kind,
-		.kind_name = spi_kind_name(kind),
-		.name = e->desc ? e->desc->name : name,
-		.version = e->desc ? e->desc->version : "",
-		.description = e->desc ? e->desc->description : "",
-		.path = e->path,
-		.error = e->error,
-	};
-	c->cb(&info, c->ud);
+	struct listed l = {e, kind, g_strdup(name)};
+
+	g_array_append_val(ud, l);
 	return false;
 }
 
@@ -345,10 +338,28 @@ SPI_EXPORT int spop_list_plugins(spop_t *s, spop_plugin_list_cb cb, void *ud)
 	if (!cb)
 		return spi_fail(s, 1211, "spop_list_plugins needs a callback.");
 	GPtrArray *dirs = search_dirs(s);
-	struct list_ctx c = {cb, ud};
+	GArray *found = g_array_new(FALSE, FALSE, sizeof(struct listed));
 
 	spi_clear_error(s);
-	scan(s, dirs, 0, list_visit, &c);
+	scan(s, dirs, 0, list_visit, found);
 	g_ptr_array_free(dirs, TRUE);
+	/* The callback runs outside the registry lock, so it may call back
+	 * into libspop (even list again) without deadlocking. */
+	for (guint i = 0; i < found->len; i++) {
+		struct listed *l = &g_array_index(found, struct listed, i);
+		const struct spop_plugin_descriptor *d = l->entry->desc;
+		struct spop_plugin_info info = {
+			.kind = l->kind,
+			.kind_name = spi_kind_name(l->kind),
+			.name = d ? d->name : l->name,
+			.version = d ? d->version : "",
+			.description = d ? d->description : "",
+			.path = l->entry->path,
+			.error = l->entry->error,
+		};
+		cb(&info, ud);
+		g_free(l->name);
+	}
+	g_array_free(found, TRUE);
 	return 0;
 }

@@ -13,7 +13,7 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 
-#include <CUnit/Basic.h>
+#include "test-runner.h"
 #include <glib.h>
 
 static struct harness_dovecot dovecot;
@@ -601,54 +601,36 @@ static void test_stop_closes_port(void)
 	CU_ASSERT_EQUAL(harness_dovecot_stop(&dovecot), 0);
 }
 
+static const struct test_case harness_cases0[] = {
+	{"greeting has an APOP timestamp", test_greeting_has_apop_timestamp},
+	{"CAPA lists USER, TOP, UIDL and the SASL mechanisms", test_capa},
+	{"STAT and LIST match mailbox.txt", test_stat_and_list_match_mailbox_txt},
+	{"RETR gives the Maildir files with CRLF", test_retr_matches_files},
+	{"RETR dot-stuffs on the wire", test_retr_dots_are_stuffed_on_the_wire},
+	{"wrong password fails", test_wrong_password_fails},
+	{"APOP login", test_apop_login},
+	{"AUTH CRAM-MD5 login", test_cram_md5_login},
+	{"UIDL follows pop3_uidl_format", test_uidl_format},
+	{"empty mailbox", test_empty_mailbox},
+	{"DELE+QUIT removes, reset-mailbox restores", test_dele_quit_removes_and_reset_restores},
+	{"closed port refuses", test_closed_port_refuses},
+	{"start replaces a running instance", test_start_replaces_running_instance},
+	{"stop closes the port", test_stop_closes_port},
+	{NULL, NULL},
+};
+
+static const struct test_suite suites[] = {
+	{"harness-dovecot", init_dovecot, clean_dovecot, harness_cases0},
+	{NULL, NULL, NULL, NULL},
+};
+
 int main(void)
 {
 	const char *why = harness_dovecot_unavailable();
-	CU_pSuite suite;
-	int failed;
 
 	if (why != NULL) {
 		printf("SKIP: %s\n", why);
 		return HARNESS_EXIT_SKIP;
 	}
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return CU_get_error();
-	suite = CU_add_suite("harness-dovecot", init_dovecot, clean_dovecot);
-	if (suite == NULL ||
-	    !CU_add_test(suite, "greeting has an APOP timestamp",
-			 test_greeting_has_apop_timestamp) ||
-	    !CU_add_test(suite,
-			 "CAPA lists USER, TOP, UIDL and the SASL mechanisms",
-			 test_capa) ||
-	    !CU_add_test(suite, "STAT and LIST match mailbox.txt",
-			 test_stat_and_list_match_mailbox_txt) ||
-	    !CU_add_test(suite, "RETR gives the Maildir files with CRLF",
-			 test_retr_matches_files) ||
-	    !CU_add_test(suite, "RETR dot-stuffs on the wire",
-			 test_retr_dots_are_stuffed_on_the_wire) ||
-	    !CU_add_test(suite, "wrong password fails",
-			 test_wrong_password_fails) ||
-	    !CU_add_test(suite, "APOP login", test_apop_login) ||
-	    !CU_add_test(suite, "AUTH CRAM-MD5 login", test_cram_md5_login) ||
-	    !CU_add_test(suite, "UIDL follows pop3_uidl_format",
-			 test_uidl_format) ||
-	    !CU_add_test(suite, "empty mailbox", test_empty_mailbox) ||
-	    !CU_add_test(suite, "DELE+QUIT removes, reset-mailbox restores",
-			 test_dele_quit_removes_and_reset_restores) ||
-	    !CU_add_test(suite, "closed port refuses",
-			 test_closed_port_refuses) ||
-	    !CU_add_test(suite, "start replaces a running instance",
-			 test_start_replaces_running_instance) ||
-	    !CU_add_test(suite, "stop closes the port",
-			 test_stop_closes_port)) {
-		CU_cleanup_registry();
-		return CU_get_error();
-	}
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_failures() +
-		 CU_get_number_of_suites_failed() +
-		 CU_get_number_of_tests_failed();
-	CU_cleanup_registry();
-	return failed != 0 ? 1 : 0;
+	return test_run(suites);
 }

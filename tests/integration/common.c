@@ -149,3 +149,18 @@ GString *expected_message(int n, const char *user)
 	g_free(path);
 	return out;
 }
+
+int integration_main(const char *name, const struct test_suite *suites)
+{
+	const char *why = harness_dovecot_unavailable();
+
+	if (why) {
+		fprintf(stderr, "skipped: %s\n", why);
+		return HARNESS_EXIT_SKIP;
+	}
+	if (harness_dovecot_start(&dovecot, name))
+		return 1;
+	int rc = test_run(suites);
+	harness_dovecot_stop(&dovecot);
+	return rc;
+}

@@ -3,7 +3,7 @@
 #ifndef SPOP_TEST_COMMON_H
 #define SPOP_TEST_COMMON_H
 
-#include <CUnit/Basic.h>
+#include "test-runner.h"
 #include <glib.h>
 #include <spop/spop.h>
 #include <string.h>
@@ -34,6 +34,10 @@ spop_t *client_new(const char *user, const char *password,
 void recorder_clear(struct recorder *rec);
 /* The generated message as POP3 serves it (LF -> CRLF). */
 GString *expected_message(int n, const char *user);
+
+/* main() of an integration suite: starts a private Dovecot under name
+ * (or exits 77, skipped, where none can run), runs suites, stops it. */
+int integration_main(const char *name, const struct test_suite *suites);
 
 #define ASSERT_OK(call) CU_ASSERT_EQUAL_FATAL((call), 0)
 #define ERROR_HAS(s, text) CU_ASSERT_PTR_NOT_NULL(strstr(spop_last_error(s), text))

@@ -22,6 +22,28 @@ static spop_t *connected(int n)
 	return s;
 }
 
+/* Retrieves message n and checks Message and the Transfer events against
+ * the generated file; returns the client for further checks. */
+static spop_t *retrieve_exactly(int n)
+{
+	spop_t *s = connected(n);
+	GString *want = expected_message(n, HARNESS_MAIN_USER);
+	const char *data;
+	size_t len;
+
+	rec.body = g_string_new(NULL);
+	if (spop_retrieve(s))
+		CU_FAIL_FATAL("retrieve");
+	spop_get_message(s, &data, &len);
+	CU_ASSERT_EQUAL_FATAL(len, want->len);
+	CU_ASSERT_EQUAL(memcmp(data, want->str, len), 0);
+	/* Transfer events carry exactly the body */
+	const char *hs = spop_get_message_headers_string(s);
+	CU_ASSERT_STRING_EQUAL(rec.body->str, want->str + strlen(hs));
+	g_string_free(want, TRUE);
+	return s;
+}
+
 static void test_simple_headers(void)
 {
 	spop_t *s = connected(HARNESS_MSG_SIMPLE);
@@ -94,39 +116,15 @@ static void test_simple_headers(void)
 
 static void test_dots(void)
 {
-	spop_t *s = connected(HARNESS_MSG_DOTS);
-	GString *want = expected_message(HARNESS_MSG_DOTS, HARNESS_MAIN_USER);
-	const char *data;
-	size_t len;
-
-	rec.body = g_string_new(NULL);
-	ASSERT_OK(spop_retrieve(s));
-	spop_get_message(s, &data, &len);
-	CU_ASSERT_EQUAL_FATAL(len, want->len);
-	CU_ASSERT_EQUAL(memcmp(data, want->str, len), 0);
-	/* Transfer events carry exactly the body */
-	const char *hs = spop_get_message_headers_string(s);
-	CU_ASSERT_STRING_EQUAL(rec.body->str, want->str + strlen(hs));
-	g_string_free(want, TRUE);
-	spop_free(s);
+	spop_free(retrieve_exactly(HARNESS_MSG_DOTS));
 }
 
 static void test_long_lines(void)
 {
-	spop_t *s = connected(HARNESS_MSG_LONG);
-	GString *want = expected_message(HARNESS_MSG_LONG, HARNESS_MAIN_USER);
-	const char *data;
-	size_t len;
+	spop_t *s = retrieve_exactly(HARNESS_MSG_LONG);
 
-	rec.body = g_string_new(NULL);
-	ASSERT_OK(spop_retrieve(s));
-	spop_get_message(s, &data, &len);
-	CU_ASSERT_EQUAL_FATAL(len, want->len);
-	CU_ASSERT_EQUAL(memcmp(data, want->str, len), 0);
 	/* lines over MaxLineLength (2048) arrive in pieces with EOL false */
 	CU_ASSERT(rec.non_eol >= 1 + 4 + 48);
-	const char *hs = spop_get_message_headers_string(s);
-	CU_ASSERT_STRING_EQUAL(rec.body->str, want->str + strlen(hs));
 	/* folded header: continuation lines give Header events with "" */
 	int cont = 0;
 	for (guint i = 0; i < rec.headers->len; i++)
@@ -134,7 +132,6 @@ static void test_long_lines(void)
 	CU_ASSERT(cont >= 1);
 	for (int i = 0; i < spop_get_message_header_count(s); i++)
 		CU_ASSERT(strlen(spop_get_message_header_field(s, i)) > 0);
-	g_string_free(want, TRUE);
 	spop_free(s);
 }
 
@@ -383,39 +380,37 @@ static void test_bad_local_file(void)
 	spop_free(s);
 }
 
+static int init_work(void)
+{
+	work = g_build_filename(dovecot.dir, "out", NULL);
+	return g_mkdir_with_parents(work, 0700);
+}
+
+static int clean_work(void)
+{
+	g_clear_pointer(&work, g_free);
+	return 0;
+}
+
+static const struct test_case retrieve_cases0[] = {
+	{"headers, recipients, text", test_simple_headers},
+	{"dot-stuffed lines", test_dots},
+	{"long lines and folded headers", test_long_lines},
+	{"RFC 2047 subject, S/MIME flags", test_rfc2047_and_flags},
+	{"TOP, MaxLines, IncludeHeaders", test_top_and_headers_only},
+	{"message stream", test_stream},
+	{"50 MB to LocalFile, interrupt in event", test_big_to_local_file},
+	{"Interrupt from another thread", test_interrupt_from_thread},
+	{"LocalFile that cannot be created", test_bad_local_file},
+	{NULL, NULL},
+};
+
+static const struct test_suite suites[] = {
+	{"retrieve", init_work, clean_work, retrieve_cases0},
+	{NULL, NULL, NULL, NULL},
+};
+
 int main(void)
 {
-	const char *why = harness_dovecot_unavailable();
-
-	if (why) {
-		fprintf(stderr, "skipped: %s\n", why);
-		return HARNESS_EXIT_SKIP;
-	}
-	if (harness_dovecot_start(&dovecot, "retrieve"))
-		return 1;
-	work = g_build_filename(dovecot.dir, "out", NULL);
-	g_mkdir_with_parents(work, 0700);
-	CU_initialize_registry();
-	CU_pSuite su = CU_add_suite("retrieve", NULL, NULL);
-	CU_add_test(su, "headers, recipients, text", test_simple_headers);
-	CU_add_test(su, "dot-stuffed lines", test_dots);
-	CU_add_test(su, "long lines and folded headers", test_long_lines);
-	CU_add_test(su, "RFC 2047 subject, S/MIME flags",
-		    test_rfc2047_and_flags);
-	CU_add_test(su, "TOP, MaxLines, IncludeHeaders",
-		    test_top_and_headers_only);
-	CU_add_test(su, "message stream", test_stream);
-	CU_add_test(su, "50 MB to LocalFile, interrupt in event",
-		    test_big_to_local_file);
-	CU_add_test(su, "Interrupt from another thread",
-		    test_interrupt_from_thread);
-	CU_add_test(su, "LocalFile that cannot be created",
-		    test_bad_local_file);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	unsigned failed = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	harness_dovecot_stop(&dovecot);
-	g_free(work);
-	return failed ? 1 : 0;
+	return integration_main("retrieve", suites);
 }

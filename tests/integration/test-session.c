@@ -410,40 +410,33 @@ static void test_do_events_notices_drop(void)
 	spop_free(s);
 }
 
+static const struct test_case session_cases0[] = {
+	{"connect with USER/PASS", test_connect_user_pass},
+	{"trail unmasked on request", test_unmasked_trail},
+	{"Connected property", test_connected_property},
+	{"APOP", test_apop},
+	{"wrong password gives 171", test_wrong_password},
+	{"connection errors", test_connection_errors},
+	{"IPv6 fallback and socket options", test_ipv6_fallback_and_binding},
+	{"LocalPort binding", test_local_port},
+	{"methods need a connection", test_not_connected},
+	{"LIST/UIDL and caching", test_lists_and_cache},
+	{"empty mailbox", test_empty_mailbox},
+	{"DELE with QUIT, RSET, drop", test_delete_semantics},
+	{"SendCommand", test_send_command},
+	{"CR/LF in User refused", test_crlf_in_user},
+	{"missing auth plugin", test_unknown_auth_plugin},
+	{"Interrupt while idle", test_interrupt_idle},
+	{"DoEvents", test_do_events_notices_drop},
+	{NULL, NULL},
+};
+
+static const struct test_suite suites[] = {
+	{"session", NULL, NULL, session_cases0},
+	{NULL, NULL, NULL, NULL},
+};
+
 int main(void)
 {
-	const char *why = harness_dovecot_unavailable();
-
-	if (why) {
-		fprintf(stderr, "skipped: %s\n", why);
-		return HARNESS_EXIT_SKIP;
-	}
-	if (harness_dovecot_start(&dovecot, "session"))
-		return 1;
-	CU_initialize_registry();
-	CU_pSuite su = CU_add_suite("session", NULL, NULL);
-	CU_add_test(su, "connect with USER/PASS", test_connect_user_pass);
-	CU_add_test(su, "trail unmasked on request", test_unmasked_trail);
-	CU_add_test(su, "Connected property", test_connected_property);
-	CU_add_test(su, "APOP", test_apop);
-	CU_add_test(su, "wrong password gives 171", test_wrong_password);
-	CU_add_test(su, "connection errors", test_connection_errors);
-	CU_add_test(su, "IPv6 fallback and socket options",
-		    test_ipv6_fallback_and_binding);
-	CU_add_test(su, "LocalPort binding", test_local_port);
-	CU_add_test(su, "methods need a connection", test_not_connected);
-	CU_add_test(su, "LIST/UIDL and caching", test_lists_and_cache);
-	CU_add_test(su, "empty mailbox", test_empty_mailbox);
-	CU_add_test(su, "DELE with QUIT, RSET, drop", test_delete_semantics);
-	CU_add_test(su, "SendCommand", test_send_command);
-	CU_add_test(su, "CR/LF in User refused", test_crlf_in_user);
-	CU_add_test(su, "missing auth plugin", test_unknown_auth_plugin);
-	CU_add_test(su, "Interrupt while idle", test_interrupt_idle);
-	CU_add_test(su, "DoEvents", test_do_events_notices_drop);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	unsigned failed = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	harness_dovecot_stop(&dovecot);
-	return failed ? 1 : 0;
+	return integration_main("session", suites);
 }

@@ -1,7 +1,7 @@
 /* Pins the layout of every struct that crosses the plugin ABI (LP64). A
  * failure here means a change broke already-built plugins: add members at
  * the end and bump SPOP_PLUGIN_ABI_MINOR instead. */
-#include <CUnit/Basic.h>
+#include "test-runner.h"
 #include <stddef.h>
 
 #include <spop/plugin.h>
@@ -130,17 +130,21 @@ static void test_ops_tables(void)
 	PIN(spop_smime_result, algorithm, 72);
 }
 
+static const struct test_case abi_cases0[] = {
+	{"versions and kinds", test_versions},
+	{"descriptor layout", test_descriptor},
+	{"host services layout", test_host},
+	{"ops tables layout", test_ops_tables},
+	{NULL, NULL},
+};
+
+static const struct test_suite suites[] = {
+	{"plugin-abi", NULL, NULL, abi_cases0},
+	{NULL, NULL, NULL, NULL},
+};
+
 int main(void)
 {
-	CU_initialize_registry();
-	CU_pSuite s = CU_add_suite("plugin-abi", NULL, NULL);
-	CU_add_test(s, "versions and kinds", test_versions);
-	CU_add_test(s, "descriptor layout", test_descriptor);
-	CU_add_test(s, "host services layout", test_host);
-	CU_add_test(s, "ops tables layout", test_ops_tables);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	unsigned failed = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failed ? 1 : 0;
+	int rc = test_run(suites);
+	return rc;
 }

@@ -1,6 +1,6 @@
 /* Plugin loader: each broken fixture module gives its own hard error that
  * names what was asked, the paths searched and what is available. */
-#include <CUnit/Basic.h>
+#include "test-runner.h"
 #include <string.h>
 
 #include "spop-private.h"
@@ -159,24 +159,27 @@ static void test_listing(void)
 	CU_ASSERT_EQUAL(l.badabi_error, 1);
 }
 
+static const struct test_case registry_cases0[] = {
+	{"good fixture loads", test_good},
+	{"wrong ABI major", test_bad_abi},
+	{"newer ABI minor", test_newer_minor},
+	{"missing entry symbol", test_missing_symbol},
+	{"name mismatch", test_name_mismatch},
+	{"not a shared object", test_not_a_module},
+	{"missing plugin", test_missing},
+	{"selection by seed value", test_selector},
+	{"missing transport via the API", test_missing_transport_via_api},
+	{"registry listing", test_listing},
+	{NULL, NULL},
+};
+
+static const struct test_suite suites[] = {
+	{"plugin-registry", setup, teardown, registry_cases0},
+	{NULL, NULL, NULL, NULL},
+};
+
 int main(void)
 {
-	CU_initialize_registry();
-	CU_pSuite su = CU_add_suite("plugin-registry", setup, teardown);
-	CU_add_test(su, "good fixture loads", test_good);
-	CU_add_test(su, "wrong ABI major", test_bad_abi);
-	CU_add_test(su, "newer ABI minor", test_newer_minor);
-	CU_add_test(su, "missing entry symbol", test_missing_symbol);
-	CU_add_test(su, "name mismatch", test_name_mismatch);
-	CU_add_test(su, "not a shared object", test_not_a_module);
-	CU_add_test(su, "missing plugin", test_missing);
-	CU_add_test(su, "selection by seed value", test_selector);
-	CU_add_test(su, "missing transport via the API",
-		    test_missing_transport_via_api);
-	CU_add_test(su, "registry listing", test_listing);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	unsigned failed = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failed ? 1 : 0;
+	int rc = test_run(suites);
+	return rc;
 }

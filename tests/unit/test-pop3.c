@@ -1,7 +1,7 @@
 /* POP3 engine units as data: status lines, which commands have bodies,
  * dot-unstuffing (also with the terminator split across reads), the line
  * reader's MaxLineLength pieces, masking, and Config parsing. */
-#include <CUnit/Basic.h>
+#include "test-runner.h"
 #include <errno.h>
 #include <pthread.h>
 #include <string.h>
@@ -345,29 +345,41 @@ static void test_escape(void)
 	g_free(e);
 }
 
+static const struct test_case pop3_cases0[] = {
+	{"status lines", test_reply_parse},
+	{"multi-line decision", test_multiline},
+	{"dot-unstuffing", test_unstuff},
+	{"trail masking offsets", test_mask_from},
+	{"control characters escaped", test_escape},
+	{NULL, NULL},
+};
+
+static const struct test_case pop3_cases1[] = {
+	{"body in one read", test_body_whole},
+	{"terminator split byte by byte", test_body_split_bytewise},
+	{"body in 3-byte reads", test_body_split_odd},
+	{"MaxLineLength pieces", test_long_line_pieces},
+	{"dropped mid-body", test_dropped_mid_body},
+	{"inactivity timeout", test_timeout},
+	{"CR/LF in a command refused", test_crlf_refused},
+	{NULL, NULL},
+};
+
+static const struct test_case pop3_cases2[] = {
+	{"settings table", test_config},
+	{"error table", test_errors},
+	{NULL, NULL},
+};
+
+static const struct test_suite suites[] = {
+	{"pop3-grammar", NULL, NULL, pop3_cases0},
+	{"pop3-engine", NULL, NULL, pop3_cases1},
+	{"config", NULL, NULL, pop3_cases2},
+	{NULL, NULL, NULL, NULL},
+};
+
 int main(void)
 {
-	CU_initialize_registry();
-	CU_pSuite p = CU_add_suite("pop3-grammar", NULL, NULL);
-	CU_add_test(p, "status lines", test_reply_parse);
-	CU_add_test(p, "multi-line decision", test_multiline);
-	CU_add_test(p, "dot-unstuffing", test_unstuff);
-	CU_add_test(p, "trail masking offsets", test_mask_from);
-	CU_add_test(p, "control characters escaped", test_escape);
-	CU_pSuite e = CU_add_suite("pop3-engine", NULL, NULL);
-	CU_add_test(e, "body in one read", test_body_whole);
-	CU_add_test(e, "terminator split byte by byte", test_body_split_bytewise);
-	CU_add_test(e, "body in 3-byte reads", test_body_split_odd);
-	CU_add_test(e, "MaxLineLength pieces", test_long_line_pieces);
-	CU_add_test(e, "dropped mid-body", test_dropped_mid_body);
-	CU_add_test(e, "inactivity timeout", test_timeout);
-	CU_add_test(e, "CR/LF in a command refused", test_crlf_refused);
-	CU_pSuite c = CU_add_suite("config", NULL, NULL);
-	CU_add_test(c, "settings table", test_config);
-	CU_add_test(c, "error table", test_errors);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	unsigned failed = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failed ? 1 : 0;
+	int rc = test_run(suites);
+	return rc;
 }

@@ -1,7 +1,7 @@
 /* Address-list parsing as data: names quoted, escaped, from comments and
  * from encoded-words; groups; routes; garbage. Includes examples of
  * RFC 5322 appendix A and the GMime 3.2.13 name decoding we work around. */
-#include <CUnit/Basic.h>
+#include "test-runner.h"
 #include <string.h>
 
 #include "message-parse.h"
@@ -257,21 +257,22 @@ static void test_garbage(void)
 	g_rand_free(rand);
 }
 
+static const struct test_case address_cases0[] = {
+	{"threads, first use", test_threads},
+	{"names, comments, groups, encoded-words", test_cases},
+	{"appends and counts", test_append},
+	{"garbage tolerated", test_garbage},
+	{NULL, NULL},
+};
+
+static const struct test_suite suites[] = {
+	{"address-list", NULL, NULL, address_cases0},
+	{NULL, NULL, NULL, NULL},
+};
+
 int main(void)
 {
-	CU_pSuite s;
-	unsigned failed;
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 2;
-	s = CU_add_suite("address-list", NULL, NULL);
-	CU_add_test(s, "threads, first use", test_threads);
-	CU_add_test(s, "names, comments, groups, encoded-words", test_cases);
-	CU_add_test(s, "appends and counts", test_append);
-	CU_add_test(s, "garbage tolerated", test_garbage);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failed ? 1 : 0;
+	int rc = test_run(suites);
+	return rc;
 }

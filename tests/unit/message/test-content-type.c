@@ -1,6 +1,6 @@
 /* The S/MIME reading of Content-Type as data: every rule of
  * spi_content_type_is_encrypted/_signed and the near misses. */
-#include <CUnit/Basic.h>
+#include "test-runner.h"
 #include <string.h>
 
 #include "message-parse.h"
@@ -93,18 +93,19 @@ static void test_cases(void)
 	CU_ASSERT_EQUAL(spi_content_type_is_signed(NULL), 0);
 }
 
+static const struct test_case content_type_cases0[] = {
+	{"S/MIME encrypted and signed", test_cases},
+	{NULL, NULL},
+};
+
+static const struct test_suite suites[] = {
+	{"content-type", NULL, NULL, content_type_cases0},
+	{NULL, NULL, NULL, NULL},
+};
+
 int main(void)
 {
-	CU_pSuite s;
-	unsigned failed;
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 2;
-	s = CU_add_suite("content-type", NULL, NULL);
-	CU_add_test(s, "S/MIME encrypted and signed", test_cases);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failed ? 1 : 0;
+	int rc = test_run(suites);
+	return rc;
 }

@@ -1,7 +1,7 @@
 /* LocalizeDate as data, under TZ=UTC and TZ=Europe/Berlin (both sides of
  * its DST changes), switching TZ inside one process to prove it is read
  * afresh. The RFC 5322 appendix A dates are among the cases. */
-#include <CUnit/Basic.h>
+#include "test-runner.h"
 #include <string.h>
 #include <time.h>
 
@@ -171,20 +171,21 @@ static void test_tz_switch(void)
 	run_cases("Europe/Berlin", berlin, 1);
 }
 
+static const struct test_case date_cases0[] = {
+	{"TZ=UTC", test_utc},
+	{"TZ=Europe/Berlin and its DST changes", test_berlin},
+	{"TZ changes are seen", test_tz_switch},
+	{NULL, NULL},
+};
+
+static const struct test_suite suites[] = {
+	{"localize-date", NULL, NULL, date_cases0},
+	{NULL, NULL, NULL, NULL},
+};
+
 int main(void)
 {
-	CU_pSuite s;
-	unsigned failed;
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 2;
-	s = CU_add_suite("localize-date", NULL, NULL);
-	CU_add_test(s, "TZ=UTC", test_utc);
-	CU_add_test(s, "TZ=Europe/Berlin and its DST changes", test_berlin);
-	CU_add_test(s, "TZ changes are seen", test_tz_switch);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failed ? 1 : 0;
+	int rc = test_run(suites);
+	return rc;
 }

@@ -1,6 +1,6 @@
 /* Header lines as data: continuation detection, splitting of good and odd
  * lines, unfolding, and the three together with RFC 2047 decoding. */
-#include <CUnit/Basic.h>
+#include "test-runner.h"
 #include <string.h>
 
 #include "message-parse.h"
@@ -165,21 +165,22 @@ static void test_together(void)
 	}
 }
 
+static const struct test_case header_fold_cases0[] = {
+	{"continuation lines", test_continuation},
+	{"field and value split", test_split},
+	{"unfolding", test_unfold},
+	{"split, unfold, decode together", test_together},
+	{NULL, NULL},
+};
+
+static const struct test_suite suites[] = {
+	{"header-fold", NULL, NULL, header_fold_cases0},
+	{NULL, NULL, NULL, NULL},
+};
+
 int main(void)
 {
-	CU_pSuite s;
-	unsigned failed;
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 2;
-	s = CU_add_suite("header-fold", NULL, NULL);
-	CU_add_test(s, "continuation lines", test_continuation);
-	CU_add_test(s, "field and value split", test_split);
-	CU_add_test(s, "unfolding", test_unfold);
-	CU_add_test(s, "split, unfold, decode together", test_together);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failed ? 1 : 0;
+	int rc = test_run(suites);
+	return rc;
 }

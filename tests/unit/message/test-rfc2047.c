@@ -1,7 +1,7 @@
 /* RFC 2047 decoding as data: charsets, both encodings, joining of adjacent
  * words, what must stay as written, and the 8-bit fallback. Includes the
  * examples of RFC 2047 sec. 8 and the GMime 3.2.13 cases we work around. */
-#include <CUnit/Basic.h>
+#include "test-runner.h"
 #include <string.h>
 
 #include "message-parse.h"
@@ -182,25 +182,25 @@ static void test_garbage(void)
 	g_rand_free(rand);
 }
 
+static const struct test_case rfc2047_cases0[] = {
+	{"B and Q encodings", test_encodings},
+	{"charsets and RFC 2231 language", test_charsets},
+	{"adjacent words joined, text kept", test_adjacent},
+	{"undecodable words left as written", test_left_as_written},
+	{"raw 8-bit read as ISO-8859-1", test_8bit},
+	{"spi_header_to_utf8", test_to_utf8},
+	{"random input gives UTF-8", test_garbage},
+	{NULL, NULL},
+};
+
+static const struct test_suite suites[] = {
+	{"rfc2047", NULL, NULL, rfc2047_cases0},
+	{NULL, NULL, NULL, NULL},
+};
+
 int main(void)
 {
-	CU_pSuite s;
-	unsigned failed;
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 2;
-	s = CU_add_suite("rfc2047", NULL, NULL);
-	CU_add_test(s, "B and Q encodings", test_encodings);
-	CU_add_test(s, "charsets and RFC 2231 language", test_charsets);
-	CU_add_test(s, "adjacent words joined, text kept", test_adjacent);
-	CU_add_test(s, "undecodable words left as written",
-		    test_left_as_written);
-	CU_add_test(s, "raw 8-bit read as ISO-8859-1", test_8bit);
-	CU_add_test(s, "spi_header_to_utf8", test_to_utf8);
-	CU_add_test(s, "random input gives UTF-8", test_garbage);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failed ? 1 : 0;
+	int rc = test_run(suites);
+	return rc;
 }
