@@ -308,8 +308,13 @@ SPI_EXPORT int spop_connect(spop_t *s)
 				       s->cfg.connection_timeout : s->timeout);
 		rc = spi_pop3_connect(s);
 	}
-	if (rc)
-		forget_session(s);
+	if (rc) {
+		/* The greeting and CAPA of a failed attempt stay readable:
+		 * they are what a user needs to see why login failed. */
+		s->message_count = 0;
+		s->total_size = 0;
+		invalidate_caches(s);
+	}
 	return spi_leave(s, rc);
 }
 

@@ -118,6 +118,9 @@ static void test_wrong_password(void)
 	CU_ASSERT_EQUAL(rec.errors, 1);
 	CU_ASSERT_FALSE(spop_get_connected(s));
 	CU_ASSERT_EQUAL(spop_get_message_count(s), 0);
+	/* what the server said before refusing stays for diagnosis */
+	CU_ASSERT(spop_get_capability_count(s) > 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(spop_get_greeting(s), "+OK"));
 	spop_free(s);
 }
 

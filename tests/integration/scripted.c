@@ -1,0 +1,103 @@
+/* The scripted peer: one thread, one connection, one script. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "scripted.h"
+
+static int read_line(int fd, char *out, size_t cap)
+{
+	size_t n = 0;
+	char c;
+
+	for (;;) {
+		struct pollfd p = {fd, POLLIN, 0};
+
+		/* bounded: a client that never sends must not hang the test */
+		if (poll(&p, 1, 10000) <= 0 || read(fd, &c, 1) != 1)
+			return -1;
+		if (c == '\n')
+			break;
+		if (c != '\r' && n + 1 < cap)
+			out[n++] = c;
+	}
+	out[n] = '\0';
+	return 0;
+}
+
+static void *serve(void *p)
+{
+	struct scripted *sc = p;
+	struct pollfd pl = {sc->listen_fd, POLLIN, 0};
+	int fd = -1;
+
+	if (poll(&pl, 1, 10000) <= 0 ||
+	    (fd = accept(sc->listen_fd, NULL, NULL)) < 0) {
+		sc->failed_step = 0;
+		return NULL;
+	}
+	for (int i = 0; sc->script[i].kind != STEP_END; i++) {
+		const struct step *st = &sc->script[i];
+		size_t len = st->len ? st->len : (st->text ? strlen(st->text) : 0);
+
+		switch (st->kind) {
+		case STEP_SEND:
+			if (send(fd, st->text, len, MSG_NOSIGNAL) != (ssize_t)len)
+				goto fail;
+			break;
+		case STEP_TRICKLE:
+			for (size_t k = 0; k < len; k++) {
+				if (send(fd, st->text + k, 1, MSG_NOSIGNAL) != 1)
+					goto fail;
+				usleep((useconds_t)st->ms * 1000);
+			}
+			break;
+		case STEP_EXPECT:
+			if (read_line(fd, sc->got, sizeof(sc->got)) ||
+			    strncmp(sc->got, st->text, strlen(st->text)))
+				goto fail;
+			break;
+		case STEP_SLEEP:
+			usleep((useconds_t)st->ms * 1000);
+			break;
+		case STEP_END:
+			break;
+		}
+		continue;
+fail:
+		sc->failed_step = i;
+		close(fd);
+		return NULL;
+	}
+	close(fd);
+	return NULL;
+}
+
+int scripted_start(struct scripted *sc, const struct step *script)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET};
+	socklen_t l = sizeof(a);
+
+	memset(sc, 0, sizeof(*sc));
+	sc->script = script;
+	sc->failed_step = -1;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sc->listen_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (sc->listen_fd < 0 ||
+	    bind(sc->listen_fd, (struct sockaddr *)&a, sizeof(a)) ||
+	    listen(sc->listen_fd, 1) ||
+	    getsockname(sc->listen_fd, (struct sockaddr *)&a, &l))
+		return -1;
+	sc->port = ntohs(a.sin_port);
+	return pthread_create(&sc->thread, NULL, serve, sc);
+}
+
+int scripted_finish(struct scripted *sc)
+{
+	pthread_join(sc->thread, NULL);
+	close(sc->listen_fd);
+	return sc->failed_step;
+}

@@ -1,0 +1,39 @@
+/* A scripted POP3 peer for misbehaviour no real server produces: stalls,
+ * trickles, malformed or hostile replies, drops mid-transfer. Real-server
+ * behaviour is tested against Dovecot, never here. */
+#ifndef SPOP_TEST_SCRIPTED_H
+#define SPOP_TEST_SCRIPTED_H
+
+#include <pthread.h>
+#include <stddef.h>
+
+enum step_kind {
+	STEP_END = 0, /* close the connection */
+	STEP_SEND,    /* send text */
+	STEP_EXPECT,  /* read one line; it must start with text */
+	STEP_TRICKLE, /* send text one byte every ms milliseconds */
+	STEP_SLEEP,   /* wait ms milliseconds */
+};
+
+struct step {
+	enum step_kind kind;
+	const char *text;
+	int ms;
+	size_t len; /* for SEND of binary or huge data; 0: strlen(text) */
+};
+
+struct scripted {
+	int port;
+	int listen_fd;
+	const struct step *script;
+	pthread_t thread;
+	int failed_step; /* -1 when the client did what the script expected */
+	char got[512];	 /* the line that did not match */
+};
+
+/* Starts a one-connection server on 127.0.0.1 playing script. */
+int scripted_start(struct scripted *sc, const struct step *script);
+/* Waits for the script to finish; returns failed_step. */
+int scripted_finish(struct scripted *sc);
+
+#endif

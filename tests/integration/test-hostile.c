@@ -1,0 +1,302 @@
+/* Misbehaving servers (scripted: no real server does these): stalls and
+ * trickles against Timeout and AbsoluteTimeout, malformed and hostile
+ * replies, drops mid-transfer. Each must give the reference's code and a
+ * message naming what failed, never a hang, crash or stray file. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "common.h"
+#include "scripted.h"
+
+static struct recorder rec;
+static struct scripted sc;
+
+#define GREETING "+OK ready <1.2@scripted>\r\n"
+/* greeting, CAPA refused (an RFC 1939-only server), USER/PASS, STAT */
+#define LOGIN(stat)                                                           \
+	{STEP_SEND, GREETING, 0, 0}, {STEP_EXPECT, "CAPA", 0, 0},             \
+	    {STEP_SEND, "-ERR unknown\r\n", 0, 0},                            \
+	    {STEP_EXPECT, "USER bob", 0, 0}, {STEP_SEND, "+OK\r\n", 0, 0},    \
+	    {STEP_EXPECT, "PASS pw", 0, 0}, {STEP_SEND, "+OK\r\n", 0, 0},     \
+	    {STEP_EXPECT, "STAT", 0, 0}, {STEP_SEND, stat, 0, 0}
+
+static spop_t *client_for(const struct step *script)
+{
+	CU_ASSERT_EQUAL_FATAL(scripted_start(&sc, script), 0);
+	spop_t *s = client_new("bob", "pw", &rec);
+	spop_set_mail_port(s, sc.port);
+	spop_set_timeout(s, 5);
+	return s;
+}
+
+static void finish(spop_t *s)
+{
+	spop_free(s);
+	int step = scripted_finish(&sc);
+	if (step >= 0)
+		fprintf(stderr, "script failed at step %d, got '%s'\n", step,
+			sc.got);
+	CU_ASSERT_EQUAL(step, -1);
+}
+
+static void test_silent_server(void)
+{
+	static const struct step script[] = {
+		{STEP_SLEEP, NULL, 2500, 0}, {STEP_END, NULL, 0, 0}};
+	spop_t *s = client_for(script);
+
+	spop_set_timeout(s, 1);
+	CU_ASSERT_EQUAL(spop_connect(s), 301);
+	ERROR_HAS(s, "127.0.0.1");
+	CU_ASSERT_FALSE(spop_get_connected(s));
+	CU_ASSERT_EQUAL(rec.last_error, 301);
+	finish(s);
+}
+
+/* A greeting trickled over ~2 s: never 1 s without data. */
+static const struct step trickle[] = {
+	{STEP_TRICKLE, "+OK slow <7@x>\r\n", 130, 0},
+	{STEP_EXPECT, "CAPA", 0, 0}, {STEP_SEND, "-ERR\r\n", 0, 0},
+	{STEP_EXPECT, "USER bob", 0, 0}, {STEP_SEND, "+OK\r\n", 0, 0},
+	{STEP_EXPECT, "PASS pw", 0, 0}, {STEP_SEND, "+OK\r\n", 0, 0},
+	{STEP_EXPECT, "STAT", 0, 0}, {STEP_SEND, "+OK 0 0\r\n", 0, 0},
+	{STEP_EXPECT, "QUIT", 0, 0}, {STEP_SEND, "+OK\r\n", 0, 0},
+	{STEP_END, NULL, 0, 0}};
+
+static void test_inactivity_timeout_extends(void)
+{
+	spop_t *s = client_for(trickle);
+
+	spop_set_timeout(s, 1);
+	ASSERT_OK(spop_connect(s));
+	CU_ASSERT_EQUAL(spop_get_message_count(s), 0);
+	ASSERT_OK(spop_disconnect(s));
+	finish(s);
+}
+
+static void test_absolute_timeout(void)
+{
+	spop_t *s = client_for(trickle);
+
+	spop_set_timeout(s, 1);
+	CU_ASSERT_PTR_NOT_NULL(spop_config(s, "AbsoluteTimeout=True"));
+	CU_ASSERT_EQUAL(spop_connect(s), 301);
+	CU_ASSERT_FALSE(spop_get_connected(s));
+	spop_free(s);
+	scripted_finish(&sc); /* the script fails when we hang up: expected */
+}
+
+static void test_not_pop3(void)
+{
+	static const struct step script[] = {
+		{STEP_SEND, "* OK IMAP4rev1 ready\r\n", 0, 0},
+		{STEP_END, NULL, 0, 0}};
+	spop_t *s = client_for(script);
+
+	CU_ASSERT_EQUAL(spop_connect(s), 171);
+	ERROR_HAS(s, "* OK IMAP4rev1 ready");
+	CU_ASSERT_FALSE(spop_get_connected(s));
+	finish(s);
+}
+
+static void test_err_greeting(void)
+{
+	static const struct step script[] = {
+		{STEP_SEND, "-ERR [SYS/TEMP] too busy\r\n", 0, 0},
+		{STEP_END, NULL, 0, 0}};
+	spop_t *s = client_for(script);
+
+	CU_ASSERT_EQUAL(spop_connect(s), 171);
+	ERROR_HAS(s, "too busy");
+	CU_ASSERT_STRING_EQUAL(spop_get_last_reply(s),
+			       "-ERR [SYS/TEMP] too busy");
+	finish(s);
+}
+
+static void test_apop_without_timestamp(void)
+{
+	static const char *const greetings[] = {
+		"+OK POP3 ready\r\n",
+		"+OK POP3 ready <no-at-sign>\r\n",
+		"+OK POP3 ready <a b@c>\r\n",
+		"+OK POP3 ready <@c>\r\n",
+	};
+	for (size_t i = 0; i < G_N_ELEMENTS(greetings); i++) {
+		const struct step script[] = {
+			{STEP_SEND, greetings[i], 0, 0},
+			{STEP_EXPECT, "CAPA", 0, 0},
+			{STEP_SEND, "-ERR\r\n", 0, 0},
+			{STEP_SLEEP, NULL, 200, 0},
+			{STEP_END, NULL, 0, 0}};
+		spop_t *s = client_for(script);
+
+		spop_set_auth_mechanism(s, SPOP_AM_APOP);
+		CU_ASSERT_EQUAL(spop_connect(s), 171);
+		ERROR_HAS(s, "APOP needs a <...@...> timestamp");
+		/* nothing was sent for APOP */
+		CU_ASSERT_PTR_NULL(strstr(rec.trail->str, "C: APOP"));
+		finish(s);
+	}
+}
+
+static void test_drop_after_greeting(void)
+{
+	static const struct step script[] = {
+		{STEP_SEND, GREETING, 0, 0}, {STEP_END, NULL, 0, 0}};
+	spop_t *s = client_for(script);
+
+	int rc = spop_connect(s);
+	/* the peer is gone: reset or closed, depending on timing */
+	CU_ASSERT(rc == 1120 || rc == 10054);
+	CU_ASSERT_FALSE(spop_get_connected(s));
+	finish(s);
+}
+
+static void test_malformed_stat(void)
+{
+	static const struct step script[] = {
+		LOGIN("+OK lots of mail\r\n"),
+		{STEP_SLEEP, NULL, 100, 0}, {STEP_END, NULL, 0, 0}};
+	spop_t *s = client_for(script);
+
+	CU_ASSERT_EQUAL(spop_connect(s), 171);
+	ERROR_HAS(s, "STAT");
+	ERROR_HAS(s, "lots of mail");
+	finish(s);
+}
+
+static void test_drop_mid_retrieve(void)
+{
+	static const struct step script[] = {
+		LOGIN("+OK 1 100\r\n"),
+		{STEP_EXPECT, "RETR 1", 0, 0},
+		{STEP_SEND, "+OK\r\nSubject: cut\r\n\r\nfirst line\r\nsec", 0,
+		 0},
+		{STEP_END, NULL, 0, 0}};
+	spop_t *s = client_for(script);
+	char *dir = g_dir_make_tmp("spop-hostile-XXXXXX", NULL);
+	char *file = g_build_filename(dir, "m.eml", NULL);
+
+	ASSERT_OK(spop_connect(s));
+	spop_set_local_file(s, file);
+	CU_ASSERT_EQUAL(spop_retrieve(s), 1120);
+	CU_ASSERT_FALSE(spop_get_connected(s));
+	CU_ASSERT_EQUAL(rec.end, 1);
+	/* no partial file under the name, no temporary left */
+	GDir *d = g_dir_open(dir, 0, NULL);
+	CU_ASSERT_PTR_NULL(g_dir_read_name(d));
+	g_dir_close(d);
+	rmdir(dir);
+	g_free(file);
+	g_free(dir);
+	finish(s);
+}
+
+static void test_bad_list_line_keeps_sync(void)
+{
+	static const struct step script[] = {
+		LOGIN("+OK 2 20\r\n"),
+		{STEP_EXPECT, "LIST", 0, 0},
+		{STEP_SEND, "+OK\r\n1 10\r\ngarbage\r\n2 10\r\n.\r\n", 0, 0},
+		{STEP_EXPECT, "NOOP", 0, 0}, {STEP_SEND, "+OK still here\r\n", 0, 0},
+		{STEP_EXPECT, "QUIT", 0, 0}, {STEP_SEND, "+OK\r\n", 0, 0},
+		{STEP_END, NULL, 0, 0}};
+	spop_t *s = client_for(script);
+
+	ASSERT_OK(spop_connect(s));
+	CU_ASSERT_EQUAL(spop_list_message_sizes(s), 171);
+	ERROR_HAS(s, "garbage");
+	/* the body was drained: the next reply is the NOOP's */
+	ASSERT_OK(spop_send_command(s, "NOOP"));
+	CU_ASSERT_STRING_EQUAL(spop_get_last_reply(s), "+OK still here");
+	ASSERT_OK(spop_disconnect(s));
+	finish(s);
+}
+
+static char flood[70 * 1024];
+
+static void test_status_line_flood(void)
+{
+	memset(flood, 'A', sizeof(flood));
+	memcpy(flood, "+OK ", 4);
+	const struct step script[] = {
+		{STEP_SEND, flood, 0, sizeof(flood)},
+		{STEP_SLEEP, NULL, 300, 0}, {STEP_END, NULL, 0, 0}};
+	spop_t *s = client_for(script);
+
+	CU_ASSERT_EQUAL(spop_connect(s), 172);
+	ERROR_HAS(s, "64 KiB");
+	finish(s);
+}
+
+static void test_control_chars_escaped(void)
+{
+	static const struct step script[] = {
+		{STEP_SEND, "+OK \x1b[2Jhi\x07 <1@x>\r\n", 0, 0},
+		{STEP_EXPECT, "CAPA", 0, 0}, {STEP_SEND, "-ERR\r\n", 0, 0},
+		{STEP_EXPECT, "USER", 0, 0},
+		{STEP_SEND, "-ERR \x1b]0;pwned\x07\r\n", 0, 0},
+		{STEP_SLEEP, NULL, 100, 0}, {STEP_END, NULL, 0, 0}};
+	spop_t *s = client_for(script);
+
+	CU_ASSERT_EQUAL(spop_connect(s), 171);
+	CU_ASSERT_PTR_NOT_NULL(strstr(rec.trail->str, "\\x1B[2Jhi\\x07"));
+	CU_ASSERT_PTR_NULL(strchr(rec.trail->str, '\x1b'));
+	finish(s);
+}
+
+static void test_max_transfer_rate(void)
+{
+	static const struct step script[] = {
+		LOGIN("+OK 0 0\r\n"),
+		{STEP_EXPECT, "NOOP ", 0, 0}, {STEP_SEND, "+OK\r\n", 0, 0},
+		{STEP_EXPECT, "QUIT", 0, 0}, {STEP_SEND, "+OK\r\n", 0, 0},
+		{STEP_END, NULL, 0, 0}};
+	spop_t *s = client_for(script);
+	char cmd[406];
+
+	ASSERT_OK(spop_connect(s));
+	memset(cmd, 'x', sizeof(cmd) - 1);
+	memcpy(cmd, "NOOP ", 5);
+	cmd[sizeof(cmd) - 1] = '\0';
+	/* 400+ bytes at 200 B/s cannot be sent in under 1.5 s; a throttle
+	 * that did nothing would take milliseconds. */
+	spop_config(s, "MaxTransferRate=200");
+	gint64 t0 = g_get_monotonic_time();
+	ASSERT_OK(spop_send_command(s, cmd));
+	CU_ASSERT(g_get_monotonic_time() - t0 >= 1500 * 1000);
+	spop_config(s, "MaxTransferRate=0");
+	ASSERT_OK(spop_disconnect(s));
+	finish(s);
+}
+
+static const struct test_case cases[] = {
+	{"silent server: Timeout", test_silent_server},
+	{"trickle: inactivity timeout extends",
+	 test_inactivity_timeout_extends},
+	{"trickle: AbsoluteTimeout", test_absolute_timeout},
+	{"not a POP3 server", test_not_pop3},
+	{"-ERR greeting", test_err_greeting},
+	{"APOP without a timestamp", test_apop_without_timestamp},
+	{"drop after greeting", test_drop_after_greeting},
+	{"malformed STAT", test_malformed_stat},
+	{"drop in the middle of RETR", test_drop_mid_retrieve},
+	{"bad LIST line, stream stays in sync",
+	 test_bad_list_line_keeps_sync},
+	{"status line flood", test_status_line_flood},
+	{"control characters escaped in the trail",
+	 test_control_chars_escaped},
+	{"MaxTransferRate throttles", test_max_transfer_rate},
+	{NULL, NULL},
+};
+
+static const struct test_suite suites[] = {
+	{"hostile", NULL, NULL, cases},
+	{NULL, NULL, NULL, NULL},
+};
+
+int main(void)
+{
+	return test_run(suites);
+}
