@@ -112,7 +112,7 @@ int spi_pop3_recv(struct spop *s, struct spi_reply *reply, bool *has_body)
 		goto out;
 	}
 	if (!reply->ok && !reply->continuation) {
-		rc = spi_fail(s, 171, "%s answered %s: %s", s->mail_server,
+		rc = spi_fail(s, 171, "%s answered %s: %s", spi_str(s->mail_server),
 			      c ? c->verb : "the connection", s->last_reply);
 		goto out;
 	}

@@ -271,7 +271,24 @@ static void test_max_transfer_rate(void)
 	finish(s);
 }
 
+static void test_do_events_sees_drop(void)
+{
+	static const struct step script[] = {
+		LOGIN("+OK 0 0\r\n"), {STEP_END, NULL, 0, 0}};
+	spop_t *s = client_for(script);
+
+	ASSERT_OK(spop_connect(s));
+	CU_ASSERT_EQUAL(scripted_finish(&sc), -1); /* peer hung up */
+	/* DoEvents is where a drop between method calls is noticed */
+	for (int i = 0; i < 50 && spop_get_connected(s); i++)
+		ASSERT_OK(spop_do_events(s));
+	CU_ASSERT_FALSE(spop_get_connected(s));
+	CU_ASSERT_EQUAL(spop_get_message_count(s), 0);
+	spop_free(s);
+}
+
 static const struct test_case cases[] = {
+	{"DoEvents notices a dropped connection", test_do_events_sees_drop},
 	{"silent server: Timeout", test_silent_server},
 	{"trickle: inactivity timeout extends",
 	 test_inactivity_timeout_extends},

@@ -267,6 +267,45 @@ static void test_crlf_refused(void)
 	spop_free(s);
 }
 
+static void test_pipelined_queue(void)
+{
+	int sv[2];
+	spop_t *s = spop_new();
+	struct spi_reply r;
+	bool body;
+	GString *out = g_string_new(NULL);
+	char buf[256];
+
+	CU_ASSERT_EQUAL_FATAL(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	spi_conn_adopt(s, sv[0]);
+	spi_deadline_start(s, 5);
+	/* three commands in flight before any reply is read */
+	CU_ASSERT_EQUAL(spi_pop3_send(s, "LIST", (size_t)-1), 0);
+	CU_ASSERT_EQUAL(spi_pop3_send(s, "LIST 9", (size_t)-1), 0);
+	CU_ASSERT_EQUAL(spi_pop3_send(s, "STAT", (size_t)-1), 0);
+	ssize_t n = recv(sv[1], buf, sizeof(buf) - 1, 0);
+	CU_ASSERT(n > 0);
+	buf[n > 0 ? n : 0] = '\0';
+	CU_ASSERT_STRING_EQUAL(buf, "LIST\r\nLIST 9\r\nSTAT\r\n");
+	static const char replies[] = "+OK 2 messages\r\n1 10\r\n2 20\r\n.\r\n"
+				      "-ERR no such message\r\n+OK 2 30\r\n";
+	CU_ASSERT(write(sv[1], replies, sizeof(replies) - 1) > 0);
+	/* replies are matched in order, each knowing if a body follows */
+	CU_ASSERT_EQUAL(spi_pop3_recv(s, &r, &body), 0);
+	CU_ASSERT_TRUE(body);
+	CU_ASSERT_EQUAL(spi_pop3_read_body(s, collect, out), 0);
+	CU_ASSERT_STRING_EQUAL(out->str, "1 10|\n2 20|\n");
+	CU_ASSERT_EQUAL(spi_pop3_recv(s, &r, &body), 171);
+	CU_ASSERT_FALSE(body);
+	CU_ASSERT_PTR_NOT_NULL(strstr(spop_last_error(s), "answered LIST: -ERR no such message"));
+	CU_ASSERT_EQUAL(spi_pop3_recv(s, &r, &body), 0);
+	CU_ASSERT_FALSE(body);
+	CU_ASSERT_STRING_EQUAL(r.text, "2 30");
+	close(sv[1]);
+	spop_free(s);
+	g_string_free(out, TRUE);
+}
+
 /* ---- Config ---- */
 
 static void test_config(void)
@@ -362,6 +401,7 @@ static const struct test_case pop3_cases1[] = {
 	{"dropped mid-body", test_dropped_mid_body},
 	{"inactivity timeout", test_timeout},
 	{"CR/LF in a command refused", test_crlf_refused},
+	{"pipelined commands matched in order", test_pipelined_queue},
 	{NULL, NULL},
 };
 
