@@ -249,7 +249,7 @@ typedef int (*spi_line_fn)(struct spop *s, const char *line, size_t len,
  * line or piece. fn's non-zero return is an error; the body is still
  * drained so the connection stays in sync. */
 int spi_pop3_read_body(struct spop *s, spi_line_fn fn, void *ud);
-int spi_pop3_login(struct spop *s);
+int spi_pop3_login(struct spop *s, const struct spop_plugin_descriptor *d);
 int spi_pop3_send(struct spop *s, const char *line, size_t mask_from);
 /* Reads the status line of the oldest command in flight; *has_body says a
  * multi-line body follows (to be read with spi_pop3_read_body). */

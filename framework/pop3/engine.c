@@ -260,34 +260,46 @@ static int select_auth(struct spop *s,
 				 s->auth_mechanism, out);
 }
 
-int spi_pop3_login(struct spop *s)
+/* Chosen before connecting: a missing or broken plugin fails fast, without
+ * a connection that would be dropped without QUIT. */
+static int select_login(struct spop *s,
+			const struct spop_plugin_descriptor **d)
 {
-	const struct spop_plugin_descriptor *d;
-	int rc = select_auth(s, &d);
+	int rc = select_auth(s, d);
 
 	if (rc)
 		return rc;
+	const struct spop_auth_ops *ops = (*d)->ops;
+	if (ops->size >= offsetof(struct spop_auth_ops, sasl_start) &&
+	    ops->login)
+		return 0;
+	return spi_fail(s, 1212, "auth plugin '%s' is a SASL mechanism; this "
+			"build of libspop has no SASL driver yet.", (*d)->name);
+}
+
+int spi_pop3_login(struct spop *s, const struct spop_plugin_descriptor *d)
+{
 	const struct spop_auth_ops *ops = d->ops;
 	struct spop_host host;
 
 	spi_host_init(&host, s);
-	if (ops->size >= offsetof(struct spop_auth_ops, sasl_start) &&
-	    ops->login)
-		return ops->login(&host);
-	return spi_fail(s, 1212, "auth plugin '%s' is a SASL mechanism; this "
-			"build of libspop has no SASL driver yet.", d->name);
+	return ops->login(&host);
 }
 
 int spi_pop3_connect(struct spop *s)
 {
-	int rc = spi_conn_open(s);
+	const struct spop_plugin_descriptor *auth;
+	int rc = select_login(s, &auth);
+
+	if (!rc)
+		rc = spi_conn_open(s);
 
 	if (!rc)
 		rc = read_greeting(s);
 	if (!rc)
 		rc = read_capabilities(s);
 	if (!rc) {
-		rc = spi_pop3_login(s);
+		rc = spi_pop3_login(s, auth);
 		if (!rc)
 			spi_trail(s, SPOP_TRAIL_INFO, "Logged in.", 10);
 	}

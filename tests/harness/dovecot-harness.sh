@@ -10,6 +10,8 @@
 # After start: DIR/port (POP3 port), DIR/pid (master pid), DIR/mailbox.txt
 # (the main user's messages, see make-mailbox.sh), DIR/mailbox-USER.txt for
 # every user, DIR/log/dovecot.log. Must run as root: Dovecot's master does.
+# HARNESS_BIG_BYTES, passed on to make-mailbox.sh, sets the size of the main
+# user's big message (default about 50 MiB).
 
 set -eu
 
