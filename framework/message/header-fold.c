@@ -52,15 +52,13 @@ static size_t trim_eol(const char *s, size_t len)
 	return len;
 }
 
-char *spi_header_unfold_append(const char *value, const char *continuation,
-			       size_t len)
+void spi_header_unfold_into(GString *value, const char *continuation,
+			    size_t len)
 {
-	size_t vlen = value ? trim_eol(value, strlen(value)) : 0;
-	GString *out;
-
-	len = continuation ? trim_eol(continuation, len) : 0;
-	out = g_string_sized_new(vlen + len);
-	g_string_append_len(out, value ? value : "", (gssize)vlen);
-	g_string_append_len(out, continuation ? continuation : "", (gssize)len);
-	return g_string_free(out, FALSE);
+	/* In place, so a header of many continuation lines costs linear time
+	 * (a hostile server can send millions of them). */
+	g_string_truncate(value, trim_eol(value->str, value->len));
+	if (continuation)
+		g_string_append_len(value, continuation,
+				    (gssize)trim_eol(continuation, len));
 }

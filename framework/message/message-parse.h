@@ -110,10 +110,10 @@ int spi_header_is_continuation(const char *line, size_t len);
  * caller keeps with an empty field. */
 int spi_header_split(const char *line, size_t len, char **field, char **value);
 
-/* Returns value (NULL counts as "") followed by the continuation line: any
- * CR or LF at the end of either is removed and the leading whitespace of
- * the continuation kept, so "a" and " b" give "a b". */
-char *spi_header_unfold_append(const char *value, const char *continuation,
-			       size_t len);
+/* Appends the continuation line to value in place: any CR or LF at the end
+ * of either is removed and the leading whitespace of the continuation kept,
+ * so "a" and " b" give "a b". */
+void spi_header_unfold_into(GString *value, const char *continuation,
+			    size_t len);
 
 #endif /* SPOP_MESSAGE_PARSE_H */

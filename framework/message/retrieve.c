@@ -11,6 +11,12 @@
 #include "message-parse.h"
 #include "spop-private.h"
 
+#define MAX_HEADER_LINE (1024 * 1024)
+
+static const char headers_note[] =
+    "Headers kept in memory only up to MessageMemoryLimit; Header events "
+    "and LocalFile (with IncludeHeaders) have all of them.";
+
 struct sink {
 	FILE *file;
 	char *tmp_path; /* written here, renamed over LocalFile at the end */
@@ -23,6 +29,9 @@ struct retrieval {
 	bool in_headers;
 	bool headers_done;
 	GString *header_line; /* current header line being assembled */
+	struct spi_header *open; /* last stored header, value still growing */
+	GString *open_value;
+	bool headers_full;	 /* MessageMemoryLimit reached for headers */
 	int64_t bytes;
 	int64_t size; /* for PercentDone; 0 unknown */
 	int64_t limit;
@@ -195,6 +204,18 @@ static void deliver(struct spop *s, struct retrieval *r, const char *line,
 	spi_emit_transfer(s, r->bytes, percent(r), line, len, eol);
 }
 
+/* The last header's value grows in a GString while continuation lines
+ * arrive and is moved into the array when the next header starts. */
+static void close_open_header(struct retrieval *r)
+{
+	if (!r->open)
+		return;
+	g_free(r->open->value);
+	r->open->value = g_string_free(r->open_value, FALSE);
+	r->open = NULL;
+	r->open_value = NULL;
+}
+
 static void finish_header_line(struct spop *s, struct retrieval *r)
 {
 	struct spi_message *m = &s->msg;
@@ -202,30 +223,45 @@ static void finish_header_line(struct spop *s, struct retrieval *r)
 	size_t len = r->header_line->len;
 	char *field = NULL, *value = NULL;
 
-	g_string_append_len(m->headers_string, line, (gssize)len);
-	g_string_append(m->headers_string, "\r\n");
+	/* The header block counts against MessageMemoryLimit too: a server
+	 * sending endless headers gets events, not unbounded memory. */
+	if (!r->headers_full &&
+	    (int64_t)(m->headers_string->len + len + 2) > r->limit) {
+		r->headers_full = true;
+		spi_trail(s, SPOP_TRAIL_INFO, headers_note,
+			  strlen(headers_note));
+	}
+	if (!r->headers_full) {
+		g_string_append_len(m->headers_string, line, (gssize)len);
+		g_string_append(m->headers_string, "\r\n");
+	}
 	if (spi_header_is_continuation(line, len) && m->headers->len) {
-		struct spi_header *h =
-		    m->headers->pdata[m->headers->len - 1];
-		char *joined = spi_header_unfold_append(h->value, line, len);
-
-		g_free(h->value);
-		h->value = joined;
+		if (r->open && !r->headers_full)
+			spi_header_unfold_into(r->open_value, line, len);
 		value = g_strstrip(g_strndup(line, len));
 		spi_emit_header(s, "", value);
 		g_free(value);
 	} else {
-		struct spi_header *h = g_new0(struct spi_header, 1);
-
+		close_open_header(r);
 		if (!spi_header_split(line, len, &field, &value)) {
 			/* Malformed: kept, with an empty field, not lost. */
 			field = g_strdup("");
 			value = g_strndup(line, len);
 		}
-		h->field = field;
-		h->value = value;
-		g_ptr_array_add(m->headers, h);
 		spi_emit_header(s, field, value);
+		if (r->headers_full) {
+			g_free(field);
+			g_free(value);
+		} else {
+			struct spi_header *h = g_new0(struct spi_header, 1);
+
+			h->field = field;
+			h->value = NULL;
+			r->open = h;
+			r->open_value = g_string_new(value);
+			g_free(value);
+			g_ptr_array_add(m->headers, h);
+		}
 	}
 	if (s->include_headers)
 		deliver(s, r, line, len, true);
@@ -245,6 +281,7 @@ static int on_line(struct spop *s, const char *line, size_t len, bool eol,
 
 	if (r->in_headers) {
 		if (eol && len == 0 && r->header_line->len == 0) {
+			close_open_header(r);
 			r->in_headers = false;
 			r->headers_done = true;
 			g_string_append(m->headers_string, "\r\n");
@@ -252,9 +289,12 @@ static int on_line(struct spop *s, const char *line, size_t len, bool eol,
 				deliver(s, r, "", 0, true);
 			return r->sink.error;
 		}
-		/* Header lines are joined whole (bounded) before parsing. */
-		if (r->header_line->len + len < 1024 * 1024)
-			g_string_append_len(r->header_line, line, (gssize)len);
+		/* Header lines are joined whole before parsing, truncated at
+		 * 1 MiB: the part past it is dropped, never reordered. */
+		size_t room = MAX_HEADER_LINE - MIN(r->header_line->len,
+						    MAX_HEADER_LINE);
+		g_string_append_len(r->header_line, line,
+				    (gssize)MIN(len, room));
 		if (eol)
 			finish_header_line(s, r);
 		return r->sink.error;
@@ -350,6 +390,7 @@ int spi_message_retrieve(struct spop *s, bool headers_only)
 	rc = spi_pop3_read_body(s, on_line, &r);
 	if (r.header_line->len) /* a last header line without CRLF */
 		finish_header_line(s, &r);
+	close_open_header(&r);
 	spi_emit_end_transfer(s);
 	rc = sink_close(s, &r.sink, rc);
 	derive_fields(s);

@@ -287,7 +287,79 @@ static void test_do_events_sees_drop(void)
 	spop_free(s);
 }
 
+static void count_header(spop_t *s, const struct spop_header_event *e,
+			 void *ud)
+{
+	(*(int *)ud)++;
+}
+
+/* 3 MB of headers, no blank line: 20000 ordinary fields, then one field
+ * folded over 300000 continuation lines (quadratic unfolding would not
+ * finish), then the terminator. */
+static void test_header_flood(void)
+{
+	GString *wire = g_string_new("+OK\r\n");
+	for (int i = 0; i < 20000; i++)
+		g_string_append_printf(wire, "X-Field-%d: some value\r\n", i);
+	g_string_append(wire, "X-Folded: start\r\n");
+	for (int i = 0; i < 300000; i++)
+		g_string_append(wire, " x\r\n");
+	g_string_append(wire, ".\r\n");
+	const struct step script[] = {
+		LOGIN("+OK 1 100\r\n"),
+		{STEP_EXPECT, "RETR 1", 0, 0},
+		{STEP_SEND, wire->str, 0, wire->len},
+		{STEP_EXPECT, "QUIT", 0, 0}, {STEP_SEND, "+OK\r\n", 0, 0},
+		{STEP_END, NULL, 0, 0}};
+	spop_t *s = client_for(script);
+	int events = 0;
+
+	spop_on_header(s, count_header, &events);
+	spop_config(s, "MessageMemoryLimit=1048576");
+	ASSERT_OK(spop_connect(s));
+	ASSERT_OK(spop_retrieve(s));
+	/* every line was an event; memory holds at most the limit */
+	CU_ASSERT_EQUAL(events, 20000 + 1 + 300000);
+	CU_ASSERT(strlen(spop_get_message_headers_string(s)) <= 1048576);
+	CU_ASSERT(spop_get_message_header_count(s) > 1000);
+	CU_ASSERT_EQUAL(spop_get_message_header_count(s), 20001);
+	/* the folded field stopped growing at the limit */
+	CU_ASSERT(strlen(spop_get_message_header_value(s, 20000)) < 1048576);
+	CU_ASSERT(strlen(spop_get_message_header_value(s, 20000)) > 1000);
+	CU_ASSERT_PTR_NOT_NULL(strstr(rec.trail->str, "Headers kept in memory"));
+	ASSERT_OK(spop_disconnect(s));
+	finish(s);
+	g_string_free(wire, TRUE);
+}
+
+static void test_folded_header_is_linear(void)
+{
+	GString *wire = g_string_new("+OK\r\nX-Folded: start\r\n");
+	for (int i = 0; i < 300000; i++)
+		g_string_append(wire, " x\r\n");
+	g_string_append(wire, "\r\nbody\r\n.\r\n");
+	const struct step script[] = {
+		LOGIN("+OK 1 100\r\n"),
+		{STEP_EXPECT, "RETR 1", 0, 0},
+		{STEP_SEND, wire->str, 0, wire->len},
+		{STEP_EXPECT, "QUIT", 0, 0}, {STEP_SEND, "+OK\r\n", 0, 0},
+		{STEP_END, NULL, 0, 0}};
+	spop_t *s = client_for(script);
+
+	ASSERT_OK(spop_connect(s));
+	ASSERT_OK(spop_retrieve(s));
+	CU_ASSERT_EQUAL(spop_get_message_header_count(s), 1);
+	/* "start" and 300000 unfolded " x" */
+	CU_ASSERT_EQUAL(strlen(spop_get_message_header_value(s, 0)),
+			5 + 300000 * 2);
+	ASSERT_OK(spop_disconnect(s));
+	finish(s);
+	g_string_free(wire, TRUE);
+}
+
 static const struct test_case cases[] = {
+	{"header flood bounded by MessageMemoryLimit", test_header_flood},
+	{"a header folded 300000 times", test_folded_header_is_linear},
 	{"DoEvents notices a dropped connection", test_do_events_sees_drop},
 	{"silent server: Timeout", test_silent_server},
 	{"trickle: inactivity timeout extends",

@@ -102,18 +102,19 @@ static void test_unfold(void)
 	    {NULL, " b", " b"},
 	    {"a", "", "a"},
 	};
-	char *got;
+	GString *got;
 	size_t i;
 
 	for (i = 0; i < G_N_ELEMENTS(c); i++) {
-		got = spi_header_unfold_append(c[i].value, c[i].cont,
-					       strlen(c[i].cont));
-		CU_ASSERT_STRING_EQUAL(got, c[i].want);
-		g_free(got);
+		got = g_string_new(c[i].value);
+		spi_header_unfold_into(got, c[i].cont, strlen(c[i].cont));
+		CU_ASSERT_STRING_EQUAL(got->str, c[i].want);
+		g_string_free(got, TRUE);
 	}
-	got = spi_header_unfold_append("a", " bcd", 2);
-	CU_ASSERT_STRING_EQUAL(got, "a b");
-	g_free(got);
+	got = g_string_new("a");
+	spi_header_unfold_into(got, " bcd", 2);
+	CU_ASSERT_STRING_EQUAL(got->str, "a b");
+	g_string_free(got, TRUE);
 }
 
 /* A header block through split, unfold and RFC 2047, as the message
@@ -128,17 +129,18 @@ static void test_together(void)
 	    "this line is malformed",
 	    "X-Empty:",
 	};
-	char *field[8] = {NULL}, *value[8] = {NULL}, *v, *d;
+	char *field[8] = {NULL}, *value[8] = {NULL}, *d;
 	size_t i;
 	int n = -1;
 
 	for (i = 0; i < G_N_ELEMENTS(lines); i++) {
 		if (n >= 0 &&
 		    spi_header_is_continuation(lines[i], strlen(lines[i]))) {
-			v = spi_header_unfold_append(value[n], lines[i],
-						     strlen(lines[i]));
+			GString *g = g_string_new(value[n]);
+
+			spi_header_unfold_into(g, lines[i], strlen(lines[i]));
 			g_free(value[n]);
-			value[n] = v;
+			value[n] = g_string_free(g, FALSE);
 			continue;
 		}
 		n++;
