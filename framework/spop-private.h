@@ -132,8 +132,8 @@ struct spop {
 	int error_code;
 	char *error_text;
 	struct spi_events ev;
-	int in_event;	   /* >0 while a callback runs */
-	int busy;	   /* a method is running (174 for re-entry) */
+	int in_event;	      /* >0 while a callback runs */
+	int busy;	      /* a method is running (174 for re-entry) */
 	gint interrupt_armed; /* atomic: a method may be interrupted */
 	GCancellable *cancel; /* Interrupt; its fd wakes waits */
 
@@ -141,9 +141,9 @@ struct spop {
 	gint64 deadline;
 	gint64 timeout_us;
 
-	char *config_result; /* spop_config's returned string */
-	char *localized;     /* spop_localize_date's returned string */
-	char *scratch;	     /* other returned strings */
+	char *config_result;	 /* spop_config's returned string */
+	char *localized;	 /* spop_localize_date's returned string */
+	char *scratch;		 /* other returned strings */
 	GPtrArray *host_strings; /* setting values handed to plugins */
 };
 
@@ -224,9 +224,9 @@ void spi_apply_rate_limit(struct spop *s, size_t sent);
 
 /* ---- POP3 (pop3/) ---- */
 struct spi_reply {
-	bool ok;	   /* +OK */
-	bool continuation; /* "+ " SASL continuation */
-	const char *text;  /* after the status word, leading space skipped */
+	bool ok;	    /* +OK */
+	bool continuation;  /* "+ " SASL continuation */
+	const char *text;   /* after the status word, leading space skipped */
 	char resp_code[64]; /* RFC 2449 [CODE] if present, else "" */
 };
 /* Parses a status line; 0 or -1 when it is not a POP3 status line. */

@@ -4,13 +4,13 @@
 
 #include "spop-private.h"
 
-#define CALL(s, cb, ud, params)                                               \
-	do {                                                                  \
-		if ((s)->ev.cb) {                                             \
-			(s)->in_event++;                                      \
-			(s)->ev.cb((s), (params), (s)->ev.ud);                \
-			(s)->in_event--;                                      \
-		}                                                             \
+#define CALL(s, cb, ud, params)                                                \
+	do {                                                                   \
+		if ((s)->ev.cb) {                                              \
+			(s)->in_event++;                                       \
+			(s)->ev.cb((s), (params), (s)->ev.ud);                 \
+			(s)->in_event--;                                       \
+		}                                                              \
 	} while (0)
 
 char *spi_escape_controls(const char *text, size_t len)
@@ -115,11 +115,11 @@ void spi_emit_error(struct spop *s, int code, const char *text)
 	CALL(s, error, error_ud, &e);
 }
 
-#define SETTER(event, type)                                                   \
-	SPI_EXPORT void spop_on_##event(spop_t *s, type cb, void *ud)         \
-	{                                                                     \
-		s->ev.event = cb;                                             \
-		s->ev.event##_ud = ud;                                        \
+#define SETTER(event, type)                                                    \
+	SPI_EXPORT void spop_on_##event(spop_t *s, type cb, void *ud)          \
+	{                                                                      \
+		s->ev.event = cb;                                              \
+		s->ev.event##_ud = ud;                                         \
 	}
 
 SETTER(connection_status, spop_connection_status_cb)

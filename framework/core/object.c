@@ -66,8 +66,8 @@ SPI_EXPORT void spop_free(spop_t *s)
 void spi_deadline_start(struct spop *s, int seconds)
 {
 	s->timeout_us = seconds > 0 ? (gint64)seconds * G_USEC_PER_SEC : 0;
-	s->deadline = s->timeout_us ? g_get_monotonic_time() + s->timeout_us
-				    : 0;
+	s->deadline =
+	    s->timeout_us ? g_get_monotonic_time() + s->timeout_us : 0;
 }
 
 void spi_deadline_touch(struct spop *s)
@@ -90,7 +90,8 @@ int spi_deadline_remaining_ms(struct spop *s)
 int spi_enter(struct spop *s)
 {
 	if (s->in_event || s->busy)
-		return spi_fail(s, 174, "A method was called while another is "
+		return spi_fail(s, 174,
+				"A method was called while another is "
 				"running (from inside an event handler?).");
 	s->busy = 1;
 	spi_clear_error(s);
@@ -107,23 +108,25 @@ int spi_leave(struct spop *s, int rc)
 	s->busy = 0;
 	s->deadline = 0;
 	if (rc)
-		spi_emit_error(s, rc, s->error_text ? s->error_text :
-			       spop_error_text(rc));
+		spi_emit_error(
+		    s, rc, s->error_text ? s->error_text : spop_error_text(rc));
 	return rc;
 }
 
-#define ENTER(s)                                                              \
-	do {                                                                  \
-		int busy_rc = spi_enter(s);                                   \
-		if (busy_rc)                                                  \
-			return busy_rc;                                       \
+#define ENTER(s)                                                               \
+	do {                                                                   \
+		int busy_rc = spi_enter(s);                                    \
+		if (busy_rc)                                                   \
+			return busy_rc;                                        \
 	} while (0)
 
 static int need_connection(struct spop *s, const char *what)
 {
 	if (!s->conn)
-		return spi_fail(s, 1117, "%s needs a connection: call "
-				"spop_connect() first.", what);
+		return spi_fail(s, 1117,
+				"%s needs a connection: call "
+				"spop_connect() first.",
+				what);
 	return 0;
 }
 
@@ -149,14 +152,19 @@ static int set_string(struct spop *s, char **field, const char *value,
 		      const char *name, int locked_code)
 {
 	if (locked_code && s->conn)
-		return spi_fail(s, locked_code, "%s cannot change while "
-				"connected to %s.", name, s->mail_server);
+		return spi_fail(s, locked_code,
+				"%s cannot change while "
+				"connected to %s.",
+				name, s->mail_server);
 	g_free(*field);
 	*field = g_strdup(value ? value : "");
 	return 0;
 }
 
-SPI_EXPORT int spop_get_auth_mechanism(spop_t *s) { return s->auth_mechanism; }
+SPI_EXPORT int spop_get_auth_mechanism(spop_t *s)
+{
+	return s->auth_mechanism;
+}
 SPI_EXPORT int spop_set_auth_mechanism(spop_t *s, int v)
 {
 	if (v < 0 || v > 7)
@@ -166,7 +174,10 @@ SPI_EXPORT int spop_set_auth_mechanism(spop_t *s, int v)
 	return 0;
 }
 
-SPI_EXPORT int spop_get_connected(spop_t *s) { return s->conn != NULL; }
+SPI_EXPORT int spop_get_connected(spop_t *s)
+{
+	return s->conn != NULL;
+}
 SPI_EXPORT int spop_set_connected(spop_t *s, int connected)
 {
 	if (connected)
@@ -174,15 +185,27 @@ SPI_EXPORT int spop_set_connected(spop_t *s, int connected)
 	return spop_disconnect(s);
 }
 
-SPI_EXPORT int spop_get_idle(spop_t *s) { return !s->busy; }
-SPI_EXPORT int spop_get_include_headers(spop_t *s) { return s->include_headers; }
+SPI_EXPORT int spop_get_idle(spop_t *s)
+{
+	return !s->busy;
+}
+SPI_EXPORT int spop_get_include_headers(spop_t *s)
+{
+	return s->include_headers;
+}
 SPI_EXPORT int spop_set_include_headers(spop_t *s, int v)
 {
 	s->include_headers = v != 0;
 	return 0;
 }
-SPI_EXPORT const char *spop_get_last_reply(spop_t *s) { return spi_str(s->last_reply); }
-SPI_EXPORT const char *spop_get_local_host(spop_t *s) { return spi_str(s->local_host); }
+SPI_EXPORT const char *spop_get_last_reply(spop_t *s)
+{
+	return spi_str(s->last_reply);
+}
+SPI_EXPORT const char *spop_get_local_host(spop_t *s)
+{
+	return spi_str(s->local_host);
+}
 SPI_EXPORT int spop_set_local_host(spop_t *s, const char *v)
 {
 	int rc = set_string(s, &s->local_host_set, v, "LocalHost", 107);
@@ -193,7 +216,10 @@ SPI_EXPORT int spop_set_local_host(spop_t *s, const char *v)
 	}
 	return rc;
 }
-SPI_EXPORT const char *spop_get_local_file(spop_t *s) { return spi_str(s->local_file); }
+SPI_EXPORT const char *spop_get_local_file(spop_t *s)
+{
+	return spi_str(s->local_file);
+}
 SPI_EXPORT int spop_set_local_file(spop_t *s, const char *path)
 {
 	set_string(s, &s->local_file, path, "LocalFile", 0);
@@ -202,24 +228,34 @@ SPI_EXPORT int spop_set_local_file(spop_t *s, const char *path)
 		s->have_stream = false;
 	return 0;
 }
-SPI_EXPORT int spop_get_mail_port(spop_t *s) { return s->mail_port; }
+SPI_EXPORT int spop_get_mail_port(spop_t *s)
+{
+	return s->mail_port;
+}
 SPI_EXPORT int spop_set_mail_port(spop_t *s, int v)
 {
 	if (s->conn)
-		return spi_fail(s, 100, "MailPort cannot change while "
-				"connected to %s:%d.", s->mail_server,
-				s->mail_port);
+		return spi_fail(s, 100,
+				"MailPort cannot change while "
+				"connected to %s:%d.",
+				s->mail_server, s->mail_port);
 	if (v < 0 || v > 65535)
 		return spi_fail(s, 1211, "MailPort %d is outside 1-65535.", v);
 	s->mail_port = v;
 	return 0;
 }
-SPI_EXPORT const char *spop_get_mail_server(spop_t *s) { return spi_str(s->mail_server); }
+SPI_EXPORT const char *spop_get_mail_server(spop_t *s)
+{
+	return spi_str(s->mail_server);
+}
 SPI_EXPORT int spop_set_mail_server(spop_t *s, const char *v)
 {
 	return set_string(s, &s->mail_server, v, "MailServer", 101);
 }
-SPI_EXPORT int spop_get_max_lines(spop_t *s) { return s->max_lines; }
+SPI_EXPORT int spop_get_max_lines(spop_t *s)
+{
+	return s->max_lines;
+}
 SPI_EXPORT int spop_set_max_lines(spop_t *s, int v)
 {
 	if (v < 0)
@@ -227,24 +263,36 @@ SPI_EXPORT int spop_set_max_lines(spop_t *s, int v)
 	s->max_lines = v;
 	return 0;
 }
-SPI_EXPORT int spop_get_message_count(spop_t *s) { return s->message_count; }
-SPI_EXPORT int spop_get_message_number(spop_t *s) { return s->message_number; }
+SPI_EXPORT int spop_get_message_count(spop_t *s)
+{
+	return s->message_count;
+}
+SPI_EXPORT int spop_get_message_number(spop_t *s)
+{
+	return s->message_number;
+}
 SPI_EXPORT int spop_set_message_number(spop_t *s, int v)
 {
 	if (v < 1 || (s->conn && v > s->message_count))
-		return spi_fail(s, 1211, "MessageNumber %d is outside 1-%d.",
-				v, s->conn ? s->message_count : G_MAXINT);
+		return spi_fail(s, 1211, "MessageNumber %d is outside 1-%d.", v,
+				s->conn ? s->message_count : G_MAXINT);
 	s->message_number = v;
 	return 0;
 }
-SPI_EXPORT const char *spop_get_password(spop_t *s) { return spi_str(s->password); }
+SPI_EXPORT const char *spop_get_password(spop_t *s)
+{
+	return spi_str(s->password);
+}
 SPI_EXPORT int spop_set_password(spop_t *s, const char *v)
 {
 	if (s->password)
 		memset(s->password, 0, strlen(s->password));
 	return set_string(s, &s->password, v, "Password", 0);
 }
-SPI_EXPORT int spop_get_timeout(spop_t *s) { return s->timeout; }
+SPI_EXPORT int spop_get_timeout(spop_t *s)
+{
+	return s->timeout;
+}
 SPI_EXPORT int spop_set_timeout(spop_t *s, int v)
 {
 	if (v < 0)
@@ -252,8 +300,14 @@ SPI_EXPORT int spop_set_timeout(spop_t *s, int v)
 	s->timeout = v;
 	return 0;
 }
-SPI_EXPORT int64_t spop_get_total_size(spop_t *s) { return s->total_size; }
-SPI_EXPORT const char *spop_get_user(spop_t *s) { return spi_str(s->user); }
+SPI_EXPORT int64_t spop_get_total_size(spop_t *s)
+{
+	return s->total_size;
+}
+SPI_EXPORT const char *spop_get_user(spop_t *s)
+{
+	return spi_str(s->user);
+}
 SPI_EXPORT int spop_set_user(spop_t *s, const char *v)
 {
 	return set_string(s, &s->user, v, "User", 0);
@@ -269,7 +323,10 @@ SPI_EXPORT const char *spop_get_capability(spop_t *s, int i)
 		return "";
 	return s->capabilities->pdata[i];
 }
-SPI_EXPORT const char *spop_get_greeting(spop_t *s) { return spi_str(s->greeting); }
+SPI_EXPORT const char *spop_get_greeting(spop_t *s)
+{
+	return spi_str(s->greeting);
+}
 
 SPI_EXPORT int spop_set_message_stream(spop_t *s,
 				       const struct spop_stream *stream)
@@ -279,8 +336,10 @@ SPI_EXPORT int spop_set_message_stream(spop_t *s,
 		return 0;
 	}
 	if (stream->size < sizeof(struct spop_stream) || !stream->write)
-		return spi_fail(s, 1211, "The message stream needs a write "
-				"function (size %zu).", stream->size);
+		return spi_fail(s, 1211,
+				"The message stream needs a write "
+				"function (size %zu).",
+				stream->size);
 	s->stream = *stream;
 	s->have_stream = true;
 	g_clear_pointer(&s->local_file, g_free);
@@ -304,8 +363,9 @@ SPI_EXPORT int spop_connect(spop_t *s)
 	if (!rc) {
 		forget_session(s);
 		/* ConnectionTimeout bounds the connect phase when set. */
-		spi_deadline_start(s, s->cfg.connection_timeout ?
-				       s->cfg.connection_timeout : s->timeout);
+		spi_deadline_start(s, s->cfg.connection_timeout
+					  ? s->cfg.connection_timeout
+					  : s->timeout);
 		rc = spi_pop3_connect(s);
 	}
 	if (rc) {
@@ -399,8 +459,8 @@ static int list_line(struct spop *s, const char *line, size_t len, bool eol,
 static int list_method(struct spop *s, bool uids)
 {
 	ENTER(s);
-	int rc = need_connection(s, uids ? "ListMessageUIDs" :
-				 "ListMessageSizes");
+	int rc =
+	    need_connection(s, uids ? "ListMessageUIDs" : "ListMessageSizes");
 	struct spi_reply r;
 	struct list_ctx c = {uids, NULL};
 	bool body;
@@ -577,8 +637,8 @@ SPI_EXPORT int spop_do_events(spop_t *s)
 	ENTER(s);
 	int fd = spi_conn_fd(s);
 	struct pollfd p[2] = {
-		{g_cancellable_get_fd(s->cancel), POLLIN, 0},
-		{fd, POLLIN, 0},
+	    {g_cancellable_get_fd(s->cancel), POLLIN, 0},
+	    {fd, POLLIN, 0},
 	};
 
 	/* Nothing is queued: all events fire inside the methods. What can

@@ -5,12 +5,30 @@
 #include "message-parse.h"
 #include "spop-private.h"
 
-SPI_EXPORT const char *spop_get_message_cc(spop_t *s) { return spi_str(s->msg.cc); }
-SPI_EXPORT const char *spop_get_message_date(spop_t *s) { return spi_str(s->msg.date); }
-SPI_EXPORT const char *spop_get_message_from(spop_t *s) { return spi_str(s->msg.from); }
-SPI_EXPORT const char *spop_get_message_reply_to(spop_t *s) { return spi_str(s->msg.reply_to); }
-SPI_EXPORT const char *spop_get_message_subject(spop_t *s) { return spi_str(s->msg.subject); }
-SPI_EXPORT const char *spop_get_message_to(spop_t *s) { return spi_str(s->msg.to); }
+SPI_EXPORT const char *spop_get_message_cc(spop_t *s)
+{
+	return spi_str(s->msg.cc);
+}
+SPI_EXPORT const char *spop_get_message_date(spop_t *s)
+{
+	return spi_str(s->msg.date);
+}
+SPI_EXPORT const char *spop_get_message_from(spop_t *s)
+{
+	return spi_str(s->msg.from);
+}
+SPI_EXPORT const char *spop_get_message_reply_to(spop_t *s)
+{
+	return spi_str(s->msg.reply_to);
+}
+SPI_EXPORT const char *spop_get_message_subject(spop_t *s)
+{
+	return spi_str(s->msg.subject);
+}
+SPI_EXPORT const char *spop_get_message_to(spop_t *s)
+{
+	return spi_str(s->msg.to);
+}
 
 SPI_EXPORT int spop_get_message_header_count(spop_t *s)
 {
@@ -47,11 +65,10 @@ SPI_EXPORT const char *spop_get_message_headers_string(spop_t *s)
 	return s->msg.headers_string ? s->msg.headers_string->str : "";
 }
 
-SPI_EXPORT int spop_get_message_text(spop_t *s, const char **data,
-				     size_t *len)
+SPI_EXPORT int spop_get_message_text(spop_t *s, const char **data, size_t *len)
 {
-	if (s->conn && s->text_cache_number != s->message_number &&
-	    !s->busy && !s->in_event) {
+	if (s->conn && s->text_cache_number != s->message_number && !s->busy &&
+	    !s->in_event) {
 		int rc = spop_retrieve(s);
 		if (rc)
 			return rc;

@@ -28,10 +28,10 @@ struct retrieval {
 	struct sink sink;
 	bool in_headers;
 	bool headers_done;
-	GString *header_line; /* current header line being assembled */
+	GString *header_line;	 /* current header line being assembled */
 	struct spi_header *open; /* last stored header, value still growing */
 	GString *open_value;
-	bool headers_full;	 /* MessageMemoryLimit reached for headers */
+	bool headers_full; /* MessageMemoryLimit reached for headers */
 	int64_t bytes;
 	int64_t size; /* for PercentDone; 0 unknown */
 	int64_t limit;
@@ -72,8 +72,8 @@ static void message_init(struct spi_message *m)
 {
 	spi_message_clear(m);
 	m->headers = g_ptr_array_new_with_free_func(header_free);
-	m->recipients = g_ptr_array_new_with_free_func(
-	    (GDestroyNotify)spi_recipient_free);
+	m->recipients =
+	    g_ptr_array_new_with_free_func((GDestroyNotify)spi_recipient_free);
 	m->headers_string = g_string_new(NULL);
 	m->text = g_string_new(NULL);
 	m->raw = g_string_new(NULL);
@@ -113,17 +113,20 @@ static void sink_write(struct spop *s, struct sink *k, const char *data,
 		return;
 	if (k->file) {
 		if (fwrite(data, 1, len, k->file) != len)
-			k->error = spi_fail(s, 302, "Writing LocalFile %s "
-					    "failed: %s.", s->local_file,
-					    g_strerror(errno));
+			k->error = spi_fail(s, 302,
+					    "Writing LocalFile %s "
+					    "failed: %s.",
+					    s->local_file, g_strerror(errno));
 		return;
 	}
 	while (k->stream && len) {
 		ssize_t n = s->stream.write(s->stream.user_data, data, len);
 		if (n <= 0) {
-			k->error = spi_fail(s, 302, "The message stream "
+			k->error = spi_fail(s, 302,
+					    "The message stream "
 					    "refused data (write returned "
-					    "%zd).", n);
+					    "%zd).",
+					    n);
 			return;
 		}
 		data += n;
@@ -138,16 +141,19 @@ static int sink_close(struct spop *s, struct sink *k, int rc)
 	if (k->file) {
 		if (fflush(k->file) || fsync(fileno(k->file)))
 			if (!rc && !k->error)
-				k->error = spi_fail(s, 302, "Writing LocalFile "
-						    "%s failed: %s.",
-						    s->local_file,
-						    g_strerror(errno));
+				k->error =
+				    spi_fail(s, 302,
+					     "Writing LocalFile "
+					     "%s failed: %s.",
+					     s->local_file, g_strerror(errno));
 		fclose(k->file);
 		if (!rc)
 			rc = k->error;
 		if (!rc && rename(k->tmp_path, s->local_file))
-			rc = spi_fail(s, 302, "Cannot rename %s to LocalFile "
-				      "%s: %s.", k->tmp_path, s->local_file,
+			rc = spi_fail(s, 302,
+				      "Cannot rename %s to LocalFile "
+				      "%s: %s.",
+				      k->tmp_path, s->local_file,
 				      g_strerror(errno));
 		if (rc)
 			unlink(k->tmp_path);
@@ -155,7 +161,8 @@ static int sink_close(struct spop *s, struct sink *k, int rc)
 	} else if (k->stream) {
 		if (s->stream.flush && s->stream.flush(s->stream.user_data) &&
 		    !rc)
-			k->error = spi_fail(s, 302, "Flushing the message "
+			k->error = spi_fail(s, 302,
+					    "Flushing the message "
 					    "stream failed.");
 		if (!rc)
 			rc = k->error;
@@ -199,8 +206,7 @@ static void deliver(struct spop *s, struct retrieval *r, const char *line,
 		sink_write(s, &r->sink, "\r\n", 2);
 	append_capped(m->text, &m->text_truncated, r->limit, line, len);
 	if (eol)
-		append_capped(m->text, &m->text_truncated, r->limit, "\r\n",
-			      2);
+		append_capped(m->text, &m->text_truncated, r->limit, "\r\n", 2);
 	spi_emit_transfer(s, r->bytes, percent(r), line, len, eol);
 }
 
@@ -291,8 +297,8 @@ static int on_line(struct spop *s, const char *line, size_t len, bool eol,
 		}
 		/* Header lines are joined whole before parsing, truncated at
 		 * 1 MiB: the part past it is dropped, never reordered. */
-		size_t room = MAX_HEADER_LINE - MIN(r->header_line->len,
-						    MAX_HEADER_LINE);
+		size_t room =
+		    MAX_HEADER_LINE - MIN(r->header_line->len, MAX_HEADER_LINE);
 		g_string_append_len(r->header_line, line,
 				    (gssize)MIN(len, room));
 		if (eol)

@@ -35,9 +35,11 @@ static int interrupted(struct spop *s)
 int spi_conn_wait(struct spop *s, int fd, int events)
 {
 	struct pollfd p[2] = {
-		{fd, (short)((events & SPOP_WAIT_READ ? POLLIN : 0) |
-			     (events & SPOP_WAIT_WRITE ? POLLOUT : 0)), 0},
-		{g_cancellable_get_fd(s->cancel), POLLIN, 0},
+	    {fd,
+	     (short)((events & SPOP_WAIT_READ ? POLLIN : 0) |
+		     (events & SPOP_WAIT_WRITE ? POLLOUT : 0)),
+	     0},
+	    {g_cancellable_get_fd(s->cancel), POLLIN, 0},
 	};
 
 	for (;;) {
@@ -45,9 +47,11 @@ int spi_conn_wait(struct spop *s, int fd, int events)
 			return interrupted(s);
 		int ms = spi_deadline_remaining_ms(s);
 		if (ms == 0)
-			return spi_fail(s, 301, "No answer from %s:%d within "
-					"%d seconds.", s->mail_server,
-					s->mail_port, s->timeout);
+			return spi_fail(s, 301,
+					"No answer from %s:%d within "
+					"%d seconds.",
+					s->mail_server, s->mail_port,
+					s->timeout);
 		int n = poll(p, p[1].fd >= 0 ? 2 : 1, ms);
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -120,7 +124,8 @@ ssize_t spi_fd_read_some(struct spop *s, int fd, void *buf, size_t len)
 			return n;
 		}
 		if (n == 0)
-			return -spi_fail(s, 1120, "%s:%d closed the connection.",
+			return -spi_fail(s, 1120,
+					 "%s:%d closed the connection.",
 					 s->mail_server, s->mail_port);
 		if (errno == EAGAIN || errno == EINTR) {
 			int rc = spi_conn_wait(s, fd, SPOP_WAIT_READ);
@@ -168,8 +173,8 @@ static int fill(struct spop *s)
 		c->cap = MAX(want, c->end + READ_CHUNK);
 		c->buf = g_realloc(c->buf, c->cap);
 	}
-	ssize_t n = spi_fd_read_some(s, c->fd, c->buf + c->end,
-				     c->cap - c->end);
+	ssize_t n =
+	    spi_fd_read_some(s, c->fd, c->buf + c->end, c->cap - c->end);
 	if (n < 0)
 		return (int)-n;
 	c->end += (size_t)n;
@@ -258,9 +263,12 @@ int spi_conn_open(struct spop *s)
 	if (rc)
 		return rc;
 	const struct spop_transport_ops *ops = d->ops;
-	if (ops->size < offsetof(struct spop_transport_ops, close) || !ops->open)
-		return spi_fail(s, 1203, "transport plugin '%s' has no open "
-				"operation.", d->name);
+	if (ops->size < offsetof(struct spop_transport_ops, close) ||
+	    !ops->open)
+		return spi_fail(s, 1203,
+				"transport plugin '%s' has no open "
+				"operation.",
+				d->name);
 
 	struct spi_conn *c = g_new0(struct spi_conn, 1);
 	c->fd = -1;
@@ -274,8 +282,8 @@ int spi_conn_open(struct spop *s)
 			close(c->fd);
 		c->fd = -1;
 		spi_conn_close(s);
-		return rc ? rc : spi_fail(s, 172, "transport '%s' failed.",
-					  d->name);
+		return rc ? rc
+			  : spi_fail(s, 172, "transport '%s' failed.", d->name);
 	}
 	/* The framework waits with poll(), so the socket never blocks. */
 	fcntl(c->fd, F_SETFL, fcntl(c->fd, F_GETFL) | O_NONBLOCK);

@@ -17,8 +17,8 @@ static void on_resolved(GObject *src, GAsyncResult *res, gpointer ud)
 {
 	struct lookup *l = ud;
 
-	l->result = g_resolver_lookup_by_name_with_flags_finish(
-	    G_RESOLVER(src), res, &l->error);
+	l->result = g_resolver_lookup_by_name_with_flags_finish(G_RESOLVER(src),
+								res, &l->error);
 	l->done = true;
 }
 
@@ -52,8 +52,9 @@ static void add_address(GArray *out, GInetAddress *a, int port)
 	gssize len = g_socket_address_get_native_size(sock);
 
 	memset(&sa, 0, sizeof(sa));
-	sa.family = g_inet_address_get_family(a) == G_SOCKET_FAMILY_IPV6 ?
-			    AF_INET6 : AF_INET;
+	sa.family = g_inet_address_get_family(a) == G_SOCKET_FAMILY_IPV6
+			? AF_INET6
+			: AF_INET;
 	if (len > 0 && (size_t)len <= sizeof(sa.addr) &&
 	    g_socket_address_to_native(sock, sa.addr, sizeof(sa.addr), NULL)) {
 		sa.addr_len = (uint32_t)len;
@@ -68,8 +69,9 @@ static int finish(struct spop *s, const char *name, GArray *out,
 	if (!out->len) {
 		g_array_free(out, TRUE);
 		return spi_fail(s, 11004, "%s has no %s address.", name,
-				s->cfg.use_ipv6 == 0 ? "IPv4" :
-				s->cfg.use_ipv6 == 1 ? "IPv6" : "IP");
+				s->cfg.use_ipv6 == 0   ? "IPv4"
+				: s->cfg.use_ipv6 == 1 ? "IPv6"
+						       : "IP");
 	}
 	*count = out->len;
 	*list = (struct spop_address *)g_array_free(out, FALSE);
@@ -91,9 +93,9 @@ int spi_resolve(struct spop *s, const char *name, int port,
 	}
 
 	GResolverNameLookupFlags flags =
-	    s->cfg.use_ipv6 == 0 ? G_RESOLVER_NAME_LOOKUP_FLAGS_IPV4_ONLY :
-	    s->cfg.use_ipv6 == 1 ? G_RESOLVER_NAME_LOOKUP_FLAGS_IPV6_ONLY :
-				   G_RESOLVER_NAME_LOOKUP_FLAGS_DEFAULT;
+	    s->cfg.use_ipv6 == 0   ? G_RESOLVER_NAME_LOOKUP_FLAGS_IPV4_ONLY
+	    : s->cfg.use_ipv6 == 1 ? G_RESOLVER_NAME_LOOKUP_FLAGS_IPV6_ONLY
+				   : G_RESOLVER_NAME_LOOKUP_FLAGS_DEFAULT;
 	GMainContext *ctx = g_main_context_new();
 	struct lookup l = {0};
 	GResolver *resolver;
@@ -128,11 +130,13 @@ int spi_resolve(struct spop *s, const char *name, int port,
 	int rc = 0;
 	if (l.error) {
 		if (g_cancellable_is_cancelled(s->cancel))
-			rc = spi_fail(s, 10004, "Looking up %s was interrupted.",
-				      name);
+			rc = spi_fail(s, 10004,
+				      "Looking up %s was interrupted.", name);
 		else if (l.timed_out)
-			rc = spi_fail(s, 301, "Looking up %s took longer than "
-				      "the timeout.", name);
+			rc = spi_fail(s, 301,
+				      "Looking up %s took longer than "
+				      "the timeout.",
+				      name);
 		else if (g_error_matches(l.error, G_RESOLVER_ERROR,
 					 G_RESOLVER_ERROR_TEMPORARY_FAILURE))
 			rc = spi_fail(s, 11002, "Looking up %s: %s", name,
@@ -142,8 +146,8 @@ int spi_resolve(struct spop *s, const char *name, int port,
 			rc = spi_fail(s, 11003, "Looking up %s: %s", name,
 				      l.error->message);
 		else
-			rc = spi_fail(s, 11001, "Host '%s' not found: %s",
-				      name, l.error->message);
+			rc = spi_fail(s, 11001, "Host '%s' not found: %s", name,
+				      l.error->message);
 		g_error_free(l.error);
 		g_array_free(out, TRUE);
 		return rc;

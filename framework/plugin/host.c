@@ -67,8 +67,7 @@ static ssize_t h_read_some(struct spop_host *h, int fd, void *buf, size_t len)
 	return spi_fd_read_some(CORE(h), fd, buf, len);
 }
 
-static int h_write_all(struct spop_host *h, int fd, const void *buf,
-		       size_t len)
+static int h_write_all(struct spop_host *h, int fd, const void *buf, size_t len)
 {
 	return spi_fd_write_all(CORE(h), fd, buf, len);
 }
@@ -114,15 +113,13 @@ static void h_free(struct spop_host *h, void *p)
 	g_free(p);
 }
 
-static char *h_base64_encode(struct spop_host *h, const void *data,
-			     size_t len)
+static char *h_base64_encode(struct spop_host *h, const void *data, size_t len)
 {
 	return g_base64_encode(data, len);
 }
 
 /* g_base64_decode skips invalid characters; SASL needs a strict check. */
-static void *h_base64_decode(struct spop_host *h, const char *text,
-			     size_t *len)
+static void *h_base64_decode(struct spop_host *h, const char *text, size_t *len)
 {
 	size_t n = strlen(text);
 
@@ -187,28 +184,28 @@ static int h_set_error(struct spop_host *h, int code, const char *fmt, ...)
 void spi_host_init(struct spop_host *host, struct spop *s)
 {
 	*host = (struct spop_host){
-		.size = sizeof(struct spop_host),
-		.abi_minor = SPOP_PLUGIN_ABI_MINOR,
-		.core = s,
-		.setting = h_setting,
-		.setting_int = h_setting_int,
-		.wait_fd = h_wait_fd,
-		.resolve = h_resolve,
-		.tcp_connect = h_tcp_connect,
-		.read_some = h_read_some,
-		.write_all = h_write_all,
-		.command = h_command,
-		.greeting = h_greeting,
-		.has_capability = h_has_capability,
-		.alloc = h_alloc,
-		.free = h_free,
-		.base64_encode = h_base64_encode,
-		.base64_decode = h_base64_decode,
-		.random = h_random,
-		.trail = h_trail,
-		.connection_status = h_connection_status,
-		.ssl_status = h_ssl_status,
-		.server_certificate = h_server_certificate,
-		.set_error = h_set_error,
+	    .size = sizeof(struct spop_host),
+	    .abi_minor = SPOP_PLUGIN_ABI_MINOR,
+	    .core = s,
+	    .setting = h_setting,
+	    .setting_int = h_setting_int,
+	    .wait_fd = h_wait_fd,
+	    .resolve = h_resolve,
+	    .tcp_connect = h_tcp_connect,
+	    .read_some = h_read_some,
+	    .write_all = h_write_all,
+	    .command = h_command,
+	    .greeting = h_greeting,
+	    .has_capability = h_has_capability,
+	    .alloc = h_alloc,
+	    .free = h_free,
+	    .base64_encode = h_base64_encode,
+	    .base64_decode = h_base64_decode,
+	    .random = h_random,
+	    .trail = h_trail,
+	    .connection_status = h_connection_status,
+	    .ssl_status = h_ssl_status,
+	    .server_certificate = h_server_certificate,
+	    .set_error = h_set_error,
 	};
 }

@@ -26,7 +26,7 @@ static gint compare_names(gconstpointer a, gconstpointer b)
 }
 
 static const char *const kind_names[] = {
-	NULL, "transport", "tls", "auth", "certstore", "smime",
+    NULL, "transport", "tls", "auth", "certstore", "smime",
 };
 
 const char *spi_kind_name(int kind)
@@ -49,8 +49,8 @@ static GPtrArray *search_dirs(struct spop *s)
 	for (size_t i = 0; i < G_N_ELEMENTS(sources); i++) {
 		if (!sources[i] || !*sources[i])
 			continue;
-		char **parts = g_strsplit(sources[i], G_SEARCHPATH_SEPARATOR_S,
-					  -1);
+		char **parts =
+		    g_strsplit(sources[i], G_SEARCHPATH_SEPARATOR_S, -1);
 		for (char **p = parts; *p; p++)
 			if (**p)
 				g_ptr_array_add(dirs, g_strdup(*p));
@@ -106,56 +106,70 @@ static void check_entry(struct spi_registry_entry *e, int want_kind,
 {
 	spop_plugin_entry_fn entry;
 
-	e->module = g_module_open(e->path, G_MODULE_BIND_LAZY |
-						   G_MODULE_BIND_LOCAL);
+	e->module =
+	    g_module_open(e->path, G_MODULE_BIND_LAZY | G_MODULE_BIND_LOCAL);
 	if (!e->module) {
-		fail_entry(e, 1203, g_strdup_printf(
-			"cannot load plugin module %s: %s", e->path,
-			g_module_error()));
+		fail_entry(e, 1203,
+			   g_strdup_printf("cannot load plugin module %s: %s",
+					   e->path, g_module_error()));
 		return;
 	}
 	if (!g_module_symbol(e->module, SPOP_PLUGIN_ENTRY_SYMBOL,
-			     (gpointer *)&entry) || !entry) {
-		fail_entry(e, 1203, g_strdup_printf(
-			"plugin module %s does not export %s", e->path,
-			SPOP_PLUGIN_ENTRY_SYMBOL));
+			     (gpointer *)&entry) ||
+	    !entry) {
+		fail_entry(
+		    e, 1203,
+		    g_strdup_printf("plugin module %s does not export %s",
+				    e->path, SPOP_PLUGIN_ENTRY_SYMBOL));
 		return;
 	}
 	const struct spop_plugin_descriptor *d = entry();
 	if (!d) {
-		fail_entry(e, 1203, g_strdup_printf(
-			"plugin module %s returned no descriptor", e->path));
+		fail_entry(
+		    e, 1203,
+		    g_strdup_printf("plugin module %s returned no descriptor",
+				    e->path));
 		return;
 	}
 	if (d->abi_major != SPOP_PLUGIN_ABI_MAJOR) {
-		fail_entry(e, 1202, g_strdup_printf(
-			"plugin %s was built for plugin ABI %u.%u; this "
-			"libspop supports ABI %d.%d", e->path, d->abi_major,
-			d->abi_minor, SPOP_PLUGIN_ABI_MAJOR,
-			SPOP_PLUGIN_ABI_MINOR));
+		fail_entry(e, 1202,
+			   g_strdup_printf(
+			       "plugin %s was built for plugin ABI %u.%u; this "
+			       "libspop supports ABI %d.%d",
+			       e->path, d->abi_major, d->abi_minor,
+			       SPOP_PLUGIN_ABI_MAJOR, SPOP_PLUGIN_ABI_MINOR));
 		return;
 	}
 	if (d->abi_minor > SPOP_PLUGIN_ABI_MINOR) {
-		fail_entry(e, 1202, g_strdup_printf(
+		fail_entry(
+		    e, 1202,
+		    g_strdup_printf(
 			"plugin %s needs plugin ABI %u.%u, newer than this "
-			"libspop's %d.%d", e->path, d->abi_major, d->abi_minor,
+			"libspop's %d.%d",
+			e->path, d->abi_major, d->abi_minor,
 			SPOP_PLUGIN_ABI_MAJOR, SPOP_PLUGIN_ABI_MINOR));
 		return;
 	}
 	if (d->size < offsetof(struct spop_plugin_descriptor, reserved) ||
-	    !d->name || !d->ops || *(const uint32_t *)d->ops < sizeof(uint32_t)) {
-		fail_entry(e, 1203, g_strdup_printf(
+	    !d->name || !d->ops ||
+	    *(const uint32_t *)d->ops < sizeof(uint32_t)) {
+		fail_entry(
+		    e, 1203,
+		    g_strdup_printf(
 			"plugin %s has an incomplete descriptor (size %u, "
-			"name %s, ops %s)", e->path, d->size,
-			d->name ? d->name : "missing",
+			"name %s, ops %s)",
+			e->path, d->size, d->name ? d->name : "missing",
 			d->ops ? "present" : "missing"));
 		return;
 	}
 	if ((int)d->kind != want_kind || strcmp(d->name, want_name)) {
-		fail_entry(e, 1203, g_strdup_printf(
+		fail_entry(
+		    e, 1203,
+		    g_strdup_printf(
 			"plugin %s declares %s plugin '%s', but its file name "
-			"says %s plugin '%s'", e->path, spi_kind_name(d->kind),
-			d->name, spi_kind_name(want_kind), want_name));
+			"says %s plugin '%s'",
+			e->path, spi_kind_name(d->kind), d->name,
+			spi_kind_name(want_kind), want_name));
 		return;
 	}
 	e->desc = d;
@@ -185,8 +199,8 @@ typedef bool (*visit_fn)(struct spi_registry_entry *e, int kind,
 static void scan(struct spop *s, GPtrArray *dirs, int only_kind, visit_fn fn,
 		 void *ud)
 {
-	GHashTable *seen = g_hash_table_new_full(g_str_hash, g_str_equal,
-						 g_free, NULL);
+	GHashTable *seen =
+	    g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 
 	g_mutex_lock(&registry_lock);
 	for (guint i = 0; i < dirs->len; i++) {
@@ -252,8 +266,8 @@ static bool select_visit(struct spi_registry_entry *e, int kind,
 		}
 		return false;
 	}
-	g_string_append_printf(c->available, "%s%s", c->available->len ?
-			       ", " : "", e->desc->name);
+	g_string_append_printf(c->available, "%s%s",
+			       c->available->len ? ", " : "", e->desc->name);
 	if (c->name) {
 		if (!strcmp(c->name, name)) {
 			c->named = e;
@@ -274,8 +288,8 @@ static int select_common(struct spop *s, int kind, const char *selector_name,
 			 const struct spop_plugin_descriptor **out)
 {
 	GPtrArray *dirs = search_dirs(s);
-	struct select_ctx c = {selector, name, NULL, NULL, g_string_new(NULL),
-			       g_string_new(NULL)};
+	struct select_ctx c = {
+	    selector, name, NULL, NULL, g_string_new(NULL), g_string_new(NULL)};
 	int rc = 0;
 
 	scan(s, dirs, kind, select_visit, &c);
@@ -288,14 +302,18 @@ static int select_common(struct spop *s, int kind, const char *selector_name,
 		rc = spi_fail(s, hit->error_code, "%s plugin '%s': %s.",
 			      spi_kind_name(kind), name, hit->error);
 	} else if (name) {
-		rc = spi_fail(s, 1201, "No %s plugin named '%s' (searched %s; "
-			      "available: %s%s).", spi_kind_name(kind), name,
-			      where, c.available->len ? c.available->str :
-			      "none", c.broken->str);
+		rc = spi_fail(s, 1201,
+			      "No %s plugin named '%s' (searched %s; "
+			      "available: %s%s).",
+			      spi_kind_name(kind), name, where,
+			      c.available->len ? c.available->str : "none",
+			      c.broken->str);
 	} else {
-		rc = spi_fail(s, 1201, "No %s plugin serves %s=%d (searched "
-			      "%s; available: %s%s).", spi_kind_name(kind),
-			      selector_name, selector, where,
+		rc = spi_fail(s, 1201,
+			      "No %s plugin serves %s=%d (searched "
+			      "%s; available: %s%s).",
+			      spi_kind_name(kind), selector_name, selector,
+			      where,
 			      c.available->len ? c.available->str : "none",
 			      c.broken->str);
 	}
@@ -324,8 +342,8 @@ struct listed {
 	char *name;
 };
 
-static bool list_visit(struct spi_registry_entry *e, int kind,
-		       const char *name, void *ud)
+static bool list_visit(struct spi_registry_entry *e, int kind, const char *name,
+		       void *ud)
 {
 	struct listed l = {e, kind, g_strdup(name)};
 
@@ -349,13 +367,13 @@ SPI_EXPORT int spop_list_plugins(spop_t *s, spop_plugin_list_cb cb, void *ud)
 		struct listed *l = &g_array_index(found, struct listed, i);
 		const struct spop_plugin_descriptor *d = l->entry->desc;
 		struct spop_plugin_info info = {
-			.kind = l->kind,
-			.kind_name = spi_kind_name(l->kind),
-			.name = d ? d->name : l->name,
-			.version = d ? d->version : "",
-			.description = d ? d->description : "",
-			.path = l->entry->path,
-			.error = l->entry->error,
+		    .kind = l->kind,
+		    .kind_name = spi_kind_name(l->kind),
+		    .name = d ? d->name : l->name,
+		    .version = d ? d->version : "",
+		    .description = d ? d->description : "",
+		    .path = l->entry->path,
+		    .error = l->entry->error,
 		};
 		cb(&info, ud);
 		g_free(l->name);

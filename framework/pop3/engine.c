@@ -41,10 +41,12 @@ int spi_pop3_fatal(struct spop *s, int rc)
 int spi_pop3_send(struct spop *s, const char *line, size_t mask_from)
 {
 	if (!s->conn)
-		return spi_fail(s, 1117, "Not connected: call spop_connect() "
+		return spi_fail(s, 1117,
+				"Not connected: call spop_connect() "
 				"first.");
 	if (strpbrk(line, "\r\n"))
-		return spi_fail(s, 10022, "Refusing to send a command with a "
+		return spi_fail(s, 10022,
+				"Refusing to send a command with a "
 				"CR or LF in it (it would smuggle a second "
 				"command); nothing was sent.");
 	size_t n = strlen(line);
@@ -79,9 +81,11 @@ static int read_status_line(struct spop *s, GString *out)
 		if (rc)
 			return spi_pop3_fatal(s, rc);
 		if (out->len + len > 64 * 1024)
-			return spi_pop3_fatal(s, spi_fail(s, 172, "%s:%d sent a "
-					      "status line longer than 64 KiB.",
-					      s->mail_server, s->mail_port));
+			return spi_pop3_fatal(
+			    s, spi_fail(s, 172,
+					"%s:%d sent a "
+					"status line longer than 64 KiB.",
+					s->mail_server, s->mail_port));
 		g_string_append_len(out, line, (gssize)len);
 	}
 	return 0;
@@ -112,7 +116,8 @@ int spi_pop3_recv(struct spop *s, struct spi_reply *reply, bool *has_body)
 		goto out;
 	}
 	if (!reply->ok && !reply->continuation) {
-		rc = spi_fail(s, 171, "%s answered %s: %s", spi_str(s->mail_server),
+		rc = spi_fail(s, 171, "%s answered %s: %s",
+			      spi_str(s->mail_server),
 			      c ? c->verb : "the connection", s->last_reply);
 		goto out;
 	}
@@ -167,8 +172,8 @@ static int trail_line(struct spop *s, const char *line, size_t len, bool eol,
 	return 0;
 }
 
-static int collect_capa(struct spop *s, const char *line, size_t len,
-			bool eol, void *ud)
+static int collect_capa(struct spop *s, const char *line, size_t len, bool eol,
+			void *ud)
 {
 	spi_trail(s, SPOP_TRAIL_SERVER, line, len);
 	if (eol)
@@ -262,8 +267,7 @@ static int select_auth(struct spop *s,
 
 /* Chosen before connecting: a missing or broken plugin fails fast, without
  * a connection that would be dropped without QUIT. */
-static int select_login(struct spop *s,
-			const struct spop_plugin_descriptor **d)
+static int select_login(struct spop *s, const struct spop_plugin_descriptor **d)
 {
 	int rc = select_auth(s, d);
 
@@ -273,8 +277,10 @@ static int select_login(struct spop *s,
 	if (ops->size >= offsetof(struct spop_auth_ops, sasl_start) &&
 	    ops->login)
 		return 0;
-	return spi_fail(s, 1212, "auth plugin '%s' is a SASL mechanism; this "
-			"build of libspop has no SASL driver yet.", (*d)->name);
+	return spi_fail(s, 1212,
+			"auth plugin '%s' is a SASL mechanism; this "
+			"build of libspop has no SASL driver yet.",
+			(*d)->name);
 }
 
 int spi_pop3_login(struct spop *s, const struct spop_plugin_descriptor *d)

@@ -41,12 +41,12 @@ extern "C" {
 #endif
 
 /* Declares the entry point; use as SPOP_PLUGIN_DEFINE(my_descriptor). */
-#define SPOP_PLUGIN_DEFINE(descriptor)                                        \
-	SPOP_PLUGIN_EXPORT const struct spop_plugin_descriptor *spop_plugin_entry( \
-	    void);                                                                \
-	const struct spop_plugin_descriptor *spop_plugin_entry(void)              \
-	{                                                                         \
-		return &(descriptor);                                             \
+#define SPOP_PLUGIN_DEFINE(descriptor)                                         \
+	SPOP_PLUGIN_EXPORT const struct spop_plugin_descriptor *               \
+	spop_plugin_entry(void);                                               \
+	const struct spop_plugin_descriptor *spop_plugin_entry(void)           \
+	{                                                                      \
+		return &(descriptor);                                          \
 	}
 
 enum spop_plugin_kind {
@@ -58,37 +58,41 @@ enum spop_plugin_kind {
 };
 
 /* Capability bits, per kind. The core decides from these, never from names. */
-#define SPOP_CAP_TRANSPORT_REMOTE_DNS (1u << 0) /* host name passed unresolved */
-#define SPOP_CAP_TRANSPORT_PROXY_AUTH (1u << 1) /* uses FirewallUser/Password */
-#define SPOP_CAP_TLS_1_3 (1u << 0)
-#define SPOP_CAP_TLS_CLIENT_CERT (1u << 1)
-#define SPOP_CAP_AUTH_SASL (1u << 0)	       /* ops->sasl_* are set */
-#define SPOP_CAP_AUTH_LOGIN (1u << 1)	       /* ops->login is set */
-#define SPOP_CAP_AUTH_NO_PASSWORD (1u << 2)    /* works without Password */
+#define SPOP_CAP_TRANSPORT_REMOTE_DNS                                          \
+	(1u << 0) /* host name passed unresolved */
+#define SPOP_CAP_TRANSPORT_PROXY_AUTH (1u << 1) /* uses FirewallUser/Password  \
+						 */
+#define SPOP_CAP_TLS_1_3		(1u << 0)
+#define SPOP_CAP_TLS_CLIENT_CERT	(1u << 1)
+#define SPOP_CAP_AUTH_SASL		(1u << 0) /* ops->sasl_* are set */
+#define SPOP_CAP_AUTH_LOGIN		(1u << 1) /* ops->login is set */
+#define SPOP_CAP_AUTH_NO_PASSWORD	(1u << 2) /* works without Password */
 #define SPOP_CAP_CERTSTORE_PRIVATE_KEYS (1u << 0) /* entries may carry keys */
-#define SPOP_CAP_CERTSTORE_BLOB (1u << 1)	  /* accepts in-memory data */
-#define SPOP_CAP_SMIME_DECRYPT (1u << 0)
-#define SPOP_CAP_SMIME_VERIFY (1u << 1)
+#define SPOP_CAP_CERTSTORE_BLOB		(1u << 1) /* accepts in-memory data */
+#define SPOP_CAP_SMIME_DECRYPT		(1u << 0)
+#define SPOP_CAP_SMIME_VERIFY		(1u << 1)
 
 /* Descriptor returned by spop_plugin_entry(). Static, const, never freed. */
 struct spop_plugin_descriptor {
-	uint32_t abi_major;  /* SPOP_PLUGIN_ABI_MAJOR the plugin was built with */
-	uint32_t abi_minor;  /* SPOP_PLUGIN_ABI_MINOR the plugin was built with */
-	uint32_t size;	     /* sizeof(struct spop_plugin_descriptor) */
-	uint32_t kind;	     /* enum spop_plugin_kind */
-	const char *name;    /* must equal the NAME in the file name
-				spop-KIND-NAME.so; [a-z0-9-]+ */
-	const char *version; /* implementation version, free text */
-	const char *description; /* one line, for listings */
+	uint32_t
+	    abi_major; /* SPOP_PLUGIN_ABI_MAJOR the plugin was built with */
+	uint32_t
+	    abi_minor;	  /* SPOP_PLUGIN_ABI_MINOR the plugin was built with */
+	uint32_t size;	  /* sizeof(struct spop_plugin_descriptor) */
+	uint32_t kind;	  /* enum spop_plugin_kind */
+	const char *name; /* must equal the NAME in the file name
+			     spop-KIND-NAME.so; [a-z0-9-]+ */
+	const char *version;	  /* implementation version, free text */
+	const char *description;  /* one line, for listings */
 	const int32_t *selectors; /* seed selector values served, e.g.
 				     FirewallType 3 for socks5; may be NULL */
 	uint32_t n_selectors;
-	uint32_t rank;		/* higher wins when two plugins serve a value */
-	uint64_t capabilities;	/* SPOP_CAP_* bits of this kind */
-	const void *ops;	/* the kind's ops table, e.g.
-				   struct spop_transport_ops; first member of
-				   every ops table is uint32_t size */
-	void *reserved[4];	/* zero */
+	uint32_t rank;	       /* higher wins when two plugins serve a value */
+	uint64_t capabilities; /* SPOP_CAP_* bits of this kind */
+	const void *ops;       /* the kind's ops table, e.g.
+				  struct spop_transport_ops; first member of
+				  every ops table is uint32_t size */
+	void *reserved[4];     /* zero */
 };
 
 typedef const struct spop_plugin_descriptor *(*spop_plugin_entry_fn)(void);
@@ -99,13 +103,13 @@ typedef const struct spop_plugin_descriptor *(*spop_plugin_entry_fn)(void);
  * call that received them returns, unless documented otherwise.
  * --------------------------------------------------------------------- */
 
-#define SPOP_WAIT_READ 1
+#define SPOP_WAIT_READ	1
 #define SPOP_WAIT_WRITE 2
 
 /* PITrail directions (the reference's). */
 #define SPOP_TRAIL_CLIENT 0
 #define SPOP_TRAIL_SERVER 1
-#define SPOP_TRAIL_INFO 2
+#define SPOP_TRAIL_INFO	  2
 
 /* Result of a name lookup; free with host->free(). */
 struct spop_address {
@@ -231,8 +235,8 @@ struct spop_transport_ops {
 	 * connected, blocking-mode-agnostic socket owned by the framework
 	 * (closed by the framework), and *state is passed to close(). Errors:
 	 * 10061 refused, 10060/301 timeout, 11001 unknown host, 118 proxy. */
-	int (*open)(struct spop_host *host, const char *name, int port,
-		    int *fd, void **state);
+	int (*open)(struct spop_host *host, const char *name, int port, int *fd,
+		    void **state);
 
 	/* Optional. Releases *state after the framework closed the fd. */
 	void (*close)(struct spop_host *host, void *state);
@@ -245,14 +249,14 @@ struct spop_transport_ops {
  * first (the framework waits and calls again), or a negative error code
  * (-276 handshake, -284 decrypt, -1120 dropped) with the error set.
  * --------------------------------------------------------------------- */
-#define SPOP_TLS_AGAIN_READ (-1)
+#define SPOP_TLS_AGAIN_READ  (-1)
 #define SPOP_TLS_AGAIN_WRITE (-2)
 
 struct spop_tls_info {
 	uint32_t size;
-	char version[32];     /* "TLS1.3" */
-	char cipher[128];     /* negotiated suite name */
-	int cipher_strength;  /* bits */
+	char version[32];    /* "TLS1.3" */
+	char cipher[128];    /* negotiated suite name */
+	int cipher_strength; /* bits */
 	char key_exchange[64];
 	int key_exchange_strength;
 	unsigned char *peer_der; /* leaf certificate, host->alloc()'d */
@@ -274,8 +278,8 @@ struct spop_tls_ops {
 
 	ssize_t (*read)(struct spop_host *host, void *session, void *buf,
 			size_t len);
-	ssize_t (*write)(struct spop_host *host, void *session,
-			 const void *buf, size_t len);
+	ssize_t (*write)(struct spop_host *host, void *session, const void *buf,
+			 size_t len);
 
 	/* Bytes already decrypted and buffered (readable without waiting). */
 	size_t (*pending)(struct spop_host *host, void *session);
@@ -329,16 +333,16 @@ struct spop_auth_ops {
  * decrypts; raw key bytes are offered only where the store has them.
  * --------------------------------------------------------------------- */
 #define SPOP_KEY_RSA_PKCS1 1 /* padding / scheme identifiers for key ops */
-#define SPOP_KEY_RSA_OAEP 2
-#define SPOP_KEY_RSA_PSS 3
-#define SPOP_KEY_ECDSA 4
+#define SPOP_KEY_RSA_OAEP  2
+#define SPOP_KEY_RSA_PSS   3
+#define SPOP_KEY_ECDSA	   4
 
-#define SPOP_HASH_SHA1 1
+#define SPOP_HASH_SHA1	 1
 #define SPOP_HASH_SHA224 2
 #define SPOP_HASH_SHA256 3
 #define SPOP_HASH_SHA384 4
 #define SPOP_HASH_SHA512 5
-#define SPOP_HASH_MD5 6
+#define SPOP_HASH_MD5	 6
 
 struct spop_cert_entry {
 	uint32_t size;
@@ -369,10 +373,9 @@ struct spop_certstore_ops {
 	/* Key operations on an entry's key handle. Output host->alloc()'d.
 	 * sign: digest of hash alg (SPOP_HASH_*) with scheme (SPOP_KEY_*).
 	 * decrypt: RSA ciphertext with padding (PKCS1 or OAEP, oaep_hash). */
-	int (*key_sign)(struct spop_host *host, void *key, int scheme,
-			int hash, const unsigned char *digest,
-			size_t digest_len, unsigned char **sig,
-			size_t *sig_len);
+	int (*key_sign)(struct spop_host *host, void *key, int scheme, int hash,
+			const unsigned char *digest, size_t digest_len,
+			unsigned char **sig, size_t *sig_len);
 	int (*key_decrypt)(struct spop_host *host, void *key, int padding,
 			   int oaep_hash, const unsigned char *in,
 			   size_t in_len, unsigned char **out, size_t *out_len);
@@ -396,7 +399,7 @@ struct spop_smime_keys {
 	const struct spop_cert_entry *entries;	    /* candidate recipients */
 	size_t n_entries;
 	const unsigned char *const *signer_certs; /* extra certificates for */
-	const size_t *signer_cert_lens;		   /* verification */
+	const size_t *signer_cert_lens;		  /* verification */
 	size_t n_signer_certs;
 };
 
@@ -405,7 +408,7 @@ struct spop_smime_result {
 	unsigned char *content; /* decrypted or unwrapped MIME entity */
 	size_t content_len;	/* (host->alloc()'d) */
 	int decrypted;
-	int verified;		 /* signature math holds */
+	int verified;		   /* signature math holds */
 	unsigned char *signer_der; /* signer certificate, host->alloc()'d */
 	size_t signer_der_len;
 	unsigned char **chain_der; /* certificates carried in the message */

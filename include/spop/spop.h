@@ -36,15 +36,15 @@ typedef struct spop spop_t;
 /* Error codes: the reference's numbers ("Trappable Errors"). */
 enum spop_error {
 	SPOP_OK = 0,
-	SPOP_ERR_PORT_ZERO = 116,	  /* MailPort cannot be zero */
-	SPOP_ERR_FIREWALL = 118,	  /* firewall (proxy) error */
-	SPOP_ERR_PROTOCOL = 171,	  /* POP protocol error; server reply */
-	SPOP_ERR_COMMUNICATION = 172,	  /* error communicating with server */
-	SPOP_ERR_NO_SERVER = 173,	  /* specify a valid MailServer */
-	SPOP_ERR_BUSY = 174,		  /* busy executing current method */
-	SPOP_ERR_PORT_CHANGE = 100,	  /* cannot change port while connected */
-	SPOP_ERR_HOST_CHANGE = 101,	  /* cannot change host while connected */
-	SPOP_ERR_INVALID_ADDRESS = 102,	  /* RemoteHost address invalid */
+	SPOP_ERR_PORT_ZERO = 116,	/* MailPort cannot be zero */
+	SPOP_ERR_FIREWALL = 118,	/* firewall (proxy) error */
+	SPOP_ERR_PROTOCOL = 171,	/* POP protocol error; server reply */
+	SPOP_ERR_COMMUNICATION = 172,	/* error communicating with server */
+	SPOP_ERR_NO_SERVER = 173,	/* specify a valid MailServer */
+	SPOP_ERR_BUSY = 174,		/* busy executing current method */
+	SPOP_ERR_PORT_CHANGE = 100,	/* cannot change port while connected */
+	SPOP_ERR_HOST_CHANGE = 101,	/* cannot change host while connected */
+	SPOP_ERR_INVALID_ADDRESS = 102, /* RemoteHost address invalid */
 	SPOP_ERR_ALREADY_CONNECTED = 104, /* already connected */
 	SPOP_ERR_LOCALPORT_CHANGE = 106,
 	SPOP_ERR_LOCALHOST_CHANGE = 107,
@@ -156,8 +156,8 @@ typedef void (*spop_pitrail_cb)(spop_t *s, const struct spop_pitrail_event *e,
 				void *ud);
 typedef void (*spop_start_transfer_cb)(
     spop_t *s, const struct spop_start_transfer_event *e, void *ud);
-typedef void (*spop_transfer_cb)(spop_t *s,
-				 const struct spop_transfer_event *e, void *ud);
+typedef void (*spop_transfer_cb)(spop_t *s, const struct spop_transfer_event *e,
+				 void *ud);
 
 /* Registers (or with cb NULL removes) the one handler of each event. */
 void spop_on_connection_status(spop_t *s, spop_connection_status_cb cb,
@@ -296,8 +296,8 @@ int spop_send_command(spop_t *s, const char *command);
  * SPOP_PLUGIN_PATH, then the install directory), loading each once per
  * process. Modules that fail to load are listed with error set. */
 struct spop_plugin_info {
-	int kind;		 /* enum spop_plugin_kind of plugin.h */
-	const char *kind_name;	 /* "transport", "tls", "auth", ... */
+	int kind;	       /* enum spop_plugin_kind of plugin.h */
+	const char *kind_name; /* "transport", "tls", "auth", ... */
 	const char *name;
 	const char *version;
 	const char *description;

@@ -602,26 +602,27 @@ static void test_stop_closes_port(void)
 }
 
 static const struct test_case harness_cases0[] = {
-	{"greeting has an APOP timestamp", test_greeting_has_apop_timestamp},
-	{"CAPA lists USER, TOP, UIDL and the SASL mechanisms", test_capa},
-	{"STAT and LIST match mailbox.txt", test_stat_and_list_match_mailbox_txt},
-	{"RETR gives the Maildir files with CRLF", test_retr_matches_files},
-	{"RETR dot-stuffs on the wire", test_retr_dots_are_stuffed_on_the_wire},
-	{"wrong password fails", test_wrong_password_fails},
-	{"APOP login", test_apop_login},
-	{"AUTH CRAM-MD5 login", test_cram_md5_login},
-	{"UIDL follows pop3_uidl_format", test_uidl_format},
-	{"empty mailbox", test_empty_mailbox},
-	{"DELE+QUIT removes, reset-mailbox restores", test_dele_quit_removes_and_reset_restores},
-	{"closed port refuses", test_closed_port_refuses},
-	{"start replaces a running instance", test_start_replaces_running_instance},
-	{"stop closes the port", test_stop_closes_port},
-	{NULL, NULL},
+    {"greeting has an APOP timestamp", test_greeting_has_apop_timestamp},
+    {"CAPA lists USER, TOP, UIDL and the SASL mechanisms", test_capa},
+    {"STAT and LIST match mailbox.txt", test_stat_and_list_match_mailbox_txt},
+    {"RETR gives the Maildir files with CRLF", test_retr_matches_files},
+    {"RETR dot-stuffs on the wire", test_retr_dots_are_stuffed_on_the_wire},
+    {"wrong password fails", test_wrong_password_fails},
+    {"APOP login", test_apop_login},
+    {"AUTH CRAM-MD5 login", test_cram_md5_login},
+    {"UIDL follows pop3_uidl_format", test_uidl_format},
+    {"empty mailbox", test_empty_mailbox},
+    {"DELE+QUIT removes, reset-mailbox restores",
+     test_dele_quit_removes_and_reset_restores},
+    {"closed port refuses", test_closed_port_refuses},
+    {"start replaces a running instance", test_start_replaces_running_instance},
+    {"stop closes the port", test_stop_closes_port},
+    {NULL, NULL},
 };
 
 static const struct test_suite suites[] = {
-	{"harness-dovecot", init_dovecot, clean_dovecot, harness_cases0},
-	{NULL, NULL, NULL, NULL},
+    {"harness-dovecot", init_dovecot, clean_dovecot, harness_cases0},
+    {NULL, NULL, NULL, NULL},
 };
 
 int main(void)

@@ -55,24 +55,24 @@ static int oot_login(struct spop_host *h)
 }
 
 static const struct spop_auth_ops ops = {
-	.size = sizeof(struct spop_auth_ops),
-	.login = oot_login,
+    .size = sizeof(struct spop_auth_ops),
+    .login = oot_login,
 };
 
 static const struct spop_plugin_descriptor descriptor = {
-	.abi_major = OOT_ABI_MAJOR,
-	.abi_minor = SPOP_PLUGIN_ABI_MINOR,
-	.size = sizeof(struct spop_plugin_descriptor),
-	.kind = SPOP_PLUGIN_AUTH,
-	.name = "oot",
-	.version = "1.0",
-	.description = "out-of-tree USER/PASS login (install test)",
-	/* No selector: only AuthMechanismName=oot picks it. */
-	.selectors = NULL,
-	.n_selectors = 0,
-	.rank = 0,
-	.capabilities = SPOP_CAP_AUTH_LOGIN,
-	.ops = &ops,
+    .abi_major = OOT_ABI_MAJOR,
+    .abi_minor = SPOP_PLUGIN_ABI_MINOR,
+    .size = sizeof(struct spop_plugin_descriptor),
+    .kind = SPOP_PLUGIN_AUTH,
+    .name = "oot",
+    .version = "1.0",
+    .description = "out-of-tree USER/PASS login (install test)",
+    /* No selector: only AuthMechanismName=oot picks it. */
+    .selectors = NULL,
+    .n_selectors = 0,
+    .rank = 0,
+    .capabilities = SPOP_CAP_AUTH_LOGIN,
+    .ops = &ops,
 };
 
 SPOP_PLUGIN_DEFINE(descriptor)

@@ -11,7 +11,7 @@ static void on_trail(spop_t *s, const struct spop_pitrail_event *e, void *ud)
 	struct recorder *r = ud;
 
 	g_string_append_printf(r->trail, "%c: %s\n", "CSI"[e->direction],
-			       e->message);
+			       e -> message);
 }
 
 static void on_header(spop_t *s, const struct spop_header_event *e, void *ud)
@@ -39,8 +39,7 @@ static void on_start(spop_t *s, const struct spop_start_transfer_event *e,
 	((struct recorder *)ud)->start++;
 }
 
-static void on_end(spop_t *s, const struct spop_end_transfer_event *e,
-		   void *ud)
+static void on_end(spop_t *s, const struct spop_end_transfer_event *e, void *ud)
 {
 	((struct recorder *)ud)->end++;
 }
@@ -80,8 +79,8 @@ static void on_error(spop_t *s, const struct spop_error_event *e, void *ud)
 	r->last_error = e->error_code;
 }
 
-static void on_status(spop_t *s,
-		      const struct spop_connection_status_event *e, void *ud)
+static void on_status(spop_t *s, const struct spop_connection_status_event *e,
+		      void *ud)
 {
 	((struct recorder *)ud)->statuses++;
 }
@@ -102,8 +101,7 @@ void recorder_clear(struct recorder *r)
 	r->listed = g_ptr_array_new_with_free_func(g_free);
 }
 
-spop_t *client_new(const char *user, const char *password,
-		   struct recorder *r)
+spop_t *client_new(const char *user, const char *password, struct recorder *r)
 {
 	spop_t *s = spop_new();
 	char port[16];

@@ -13,18 +13,18 @@
 extern struct harness_dovecot dovecot;
 
 struct recorder {
-	GString *trail;	      /* "D: line\n" per PITrail event */
-	GPtrArray *headers;   /* "Field: Value" per Header event */
-	GPtrArray *listed;    /* "n uid size" per MessageList event */
+	GString *trail;	    /* "D: line\n" per PITrail event */
+	GPtrArray *headers; /* "Field: Value" per Header event */
+	GPtrArray *listed;  /* "n uid size" per MessageList event */
 	int start, end, transfers, errors, statuses;
 	int64_t last_bytes;
 	int last_percent;
 	int non_eol;
 	int last_error;
-	GString *body;	      /* Transfer text, eol lines joined with \n */
-	int busy_in_event;    /* 174 seen calling a method inside an event */
+	GString *body;	   /* Transfer text, eol lines joined with \n */
+	int busy_in_event; /* 174 seen calling a method inside an event */
 	int idle_in_event;
-	int interrupt_after;  /* call spop_interrupt at this Transfer count */
+	int interrupt_after;	/* call spop_interrupt at this Transfer count */
 	const char *watch_file; /* must not exist during the transfer */
 	int watch_file_seen;
 };
@@ -40,6 +40,7 @@ GString *expected_message(int n, const char *user);
 int integration_main(const char *name, const struct test_suite *suites);
 
 #define ASSERT_OK(call) CU_ASSERT_EQUAL_FATAL((call), 0)
-#define ERROR_HAS(s, text) CU_ASSERT_PTR_NOT_NULL(strstr(spop_last_error(s), text))
+#define ERROR_HAS(s, text)                                                     \
+	CU_ASSERT_PTR_NOT_NULL(strstr(spop_last_error(s), text))
 
 #endif

@@ -41,16 +41,19 @@ static void *serve(void *p)
 	}
 	for (int i = 0; sc->script[i].kind != STEP_END; i++) {
 		const struct step *st = &sc->script[i];
-		size_t len = st->len ? st->len : (st->text ? strlen(st->text) : 0);
+		size_t len =
+		    st->len ? st->len : (st->text ? strlen(st->text) : 0);
 
 		switch (st->kind) {
 		case STEP_SEND:
-			if (send(fd, st->text, len, MSG_NOSIGNAL) != (ssize_t)len)
+			if (send(fd, st->text, len, MSG_NOSIGNAL) !=
+			    (ssize_t)len)
 				goto fail;
 			break;
 		case STEP_TRICKLE:
 			for (size_t k = 0; k < len; k++) {
-				if (send(fd, st->text + k, 1, MSG_NOSIGNAL) != 1)
+				if (send(fd, st->text + k, 1, MSG_NOSIGNAL) !=
+				    1)
 					goto fail;
 				usleep((useconds_t)st->ms * 1000);
 			}
@@ -60,14 +63,11 @@ static void *serve(void *p)
 			    strncmp(sc->got, st->text, strlen(st->text)))
 				goto fail;
 			break;
-		case STEP_SLEEP:
-			usleep((useconds_t)st->ms * 1000);
-			break;
-		case STEP_END:
-			break;
+		case STEP_SLEEP: usleep((useconds_t)st->ms * 1000); break;
+		case STEP_END: break;
 		}
 		continue;
-fail:
+	fail:
 		sc->failed_step = i;
 		close(fd);
 		return NULL;

@@ -14,12 +14,15 @@ static struct scripted sc;
 
 #define GREETING "+OK ready <1.2@scripted>\r\n"
 /* greeting, CAPA refused (an RFC 1939-only server), USER/PASS, STAT */
-#define LOGIN(stat)                                                           \
-	{STEP_SEND, GREETING, 0, 0}, {STEP_EXPECT, "CAPA", 0, 0},             \
-	    {STEP_SEND, "-ERR unknown\r\n", 0, 0},                            \
-	    {STEP_EXPECT, "USER bob", 0, 0}, {STEP_SEND, "+OK\r\n", 0, 0},    \
-	    {STEP_EXPECT, "PASS pw", 0, 0}, {STEP_SEND, "+OK\r\n", 0, 0},     \
-	    {STEP_EXPECT, "STAT", 0, 0}, {STEP_SEND, stat, 0, 0}
+#define LOGIN(stat)                                                            \
+	{STEP_SEND, GREETING, 0, 0}, {STEP_EXPECT, "CAPA", 0, 0},              \
+	    {STEP_SEND, "-ERR unknown\r\n", 0, 0},                             \
+	    {STEP_EXPECT, "USER bob", 0, 0}, {STEP_SEND, "+OK\r\n", 0, 0},     \
+	    {STEP_EXPECT, "PASS pw", 0, 0}, {STEP_SEND, "+OK\r\n", 0, 0},      \
+	    {STEP_EXPECT, "STAT", 0, 0},                                       \
+	{                                                                      \
+		STEP_SEND, stat, 0, 0                                          \
+	}
 
 static spop_t *client_for(const struct step *script)
 {
@@ -42,8 +45,8 @@ static void finish(spop_t *s)
 
 static void test_silent_server(void)
 {
-	static const struct step script[] = {
-		{STEP_SLEEP, NULL, 2500, 0}, {STEP_END, NULL, 0, 0}};
+	static const struct step script[] = {{STEP_SLEEP, NULL, 2500, 0},
+					     {STEP_END, NULL, 0, 0}};
 	spop_t *s = client_for(script);
 
 	spop_set_timeout(s, 1);
@@ -56,13 +59,18 @@ static void test_silent_server(void)
 
 /* A greeting trickled over ~2 s: never 1 s without data. */
 static const struct step trickle[] = {
-	{STEP_TRICKLE, "+OK slow <7@x>\r\n", 130, 0},
-	{STEP_EXPECT, "CAPA", 0, 0}, {STEP_SEND, "-ERR\r\n", 0, 0},
-	{STEP_EXPECT, "USER bob", 0, 0}, {STEP_SEND, "+OK\r\n", 0, 0},
-	{STEP_EXPECT, "PASS pw", 0, 0}, {STEP_SEND, "+OK\r\n", 0, 0},
-	{STEP_EXPECT, "STAT", 0, 0}, {STEP_SEND, "+OK 0 0\r\n", 0, 0},
-	{STEP_EXPECT, "QUIT", 0, 0}, {STEP_SEND, "+OK\r\n", 0, 0},
-	{STEP_END, NULL, 0, 0}};
+    {STEP_TRICKLE, "+OK slow <7@x>\r\n", 130, 0},
+    {STEP_EXPECT, "CAPA", 0, 0},
+    {STEP_SEND, "-ERR\r\n", 0, 0},
+    {STEP_EXPECT, "USER bob", 0, 0},
+    {STEP_SEND, "+OK\r\n", 0, 0},
+    {STEP_EXPECT, "PASS pw", 0, 0},
+    {STEP_SEND, "+OK\r\n", 0, 0},
+    {STEP_EXPECT, "STAT", 0, 0},
+    {STEP_SEND, "+OK 0 0\r\n", 0, 0},
+    {STEP_EXPECT, "QUIT", 0, 0},
+    {STEP_SEND, "+OK\r\n", 0, 0},
+    {STEP_END, NULL, 0, 0}};
 
 static void test_inactivity_timeout_extends(void)
 {
@@ -90,8 +98,8 @@ static void test_absolute_timeout(void)
 static void test_not_pop3(void)
 {
 	static const struct step script[] = {
-		{STEP_SEND, "* OK IMAP4rev1 ready\r\n", 0, 0},
-		{STEP_END, NULL, 0, 0}};
+	    {STEP_SEND, "* OK IMAP4rev1 ready\r\n", 0, 0},
+	    {STEP_END, NULL, 0, 0}};
 	spop_t *s = client_for(script);
 
 	CU_ASSERT_EQUAL(spop_connect(s), 171);
@@ -103,8 +111,8 @@ static void test_not_pop3(void)
 static void test_err_greeting(void)
 {
 	static const struct step script[] = {
-		{STEP_SEND, "-ERR [SYS/TEMP] too busy\r\n", 0, 0},
-		{STEP_END, NULL, 0, 0}};
+	    {STEP_SEND, "-ERR [SYS/TEMP] too busy\r\n", 0, 0},
+	    {STEP_END, NULL, 0, 0}};
 	spop_t *s = client_for(script);
 
 	CU_ASSERT_EQUAL(spop_connect(s), 171);
@@ -117,18 +125,17 @@ static void test_err_greeting(void)
 static void test_apop_without_timestamp(void)
 {
 	static const char *const greetings[] = {
-		"+OK POP3 ready\r\n",
-		"+OK POP3 ready <no-at-sign>\r\n",
-		"+OK POP3 ready <a b@c>\r\n",
-		"+OK POP3 ready <@c>\r\n",
+	    "+OK POP3 ready\r\n",
+	    "+OK POP3 ready <no-at-sign>\r\n",
+	    "+OK POP3 ready <a b@c>\r\n",
+	    "+OK POP3 ready <@c>\r\n",
 	};
 	for (size_t i = 0; i < G_N_ELEMENTS(greetings); i++) {
-		const struct step script[] = {
-			{STEP_SEND, greetings[i], 0, 0},
-			{STEP_EXPECT, "CAPA", 0, 0},
-			{STEP_SEND, "-ERR\r\n", 0, 0},
-			{STEP_SLEEP, NULL, 200, 0},
-			{STEP_END, NULL, 0, 0}};
+		const struct step script[] = {{STEP_SEND, greetings[i], 0, 0},
+					      {STEP_EXPECT, "CAPA", 0, 0},
+					      {STEP_SEND, "-ERR\r\n", 0, 0},
+					      {STEP_SLEEP, NULL, 200, 0},
+					      {STEP_END, NULL, 0, 0}};
 		spop_t *s = client_for(script);
 
 		spop_set_auth_mechanism(s, SPOP_AM_APOP);
@@ -142,8 +149,8 @@ static void test_apop_without_timestamp(void)
 
 static void test_drop_after_greeting(void)
 {
-	static const struct step script[] = {
-		{STEP_SEND, GREETING, 0, 0}, {STEP_END, NULL, 0, 0}};
+	static const struct step script[] = {{STEP_SEND, GREETING, 0, 0},
+					     {STEP_END, NULL, 0, 0}};
 	spop_t *s = client_for(script);
 
 	int rc = spop_connect(s);
@@ -155,9 +162,9 @@ static void test_drop_after_greeting(void)
 
 static void test_malformed_stat(void)
 {
-	static const struct step script[] = {
-		LOGIN("+OK lots of mail\r\n"),
-		{STEP_SLEEP, NULL, 100, 0}, {STEP_END, NULL, 0, 0}};
+	static const struct step script[] = {LOGIN("+OK lots of mail\r\n"),
+					     {STEP_SLEEP, NULL, 100, 0},
+					     {STEP_END, NULL, 0, 0}};
 	spop_t *s = client_for(script);
 
 	CU_ASSERT_EQUAL(spop_connect(s), 171);
@@ -169,11 +176,10 @@ static void test_malformed_stat(void)
 static void test_drop_mid_retrieve(void)
 {
 	static const struct step script[] = {
-		LOGIN("+OK 1 100\r\n"),
-		{STEP_EXPECT, "RETR 1", 0, 0},
-		{STEP_SEND, "+OK\r\nSubject: cut\r\n\r\nfirst line\r\nsec", 0,
-		 0},
-		{STEP_END, NULL, 0, 0}};
+	    LOGIN("+OK 1 100\r\n"),
+	    {STEP_EXPECT, "RETR 1", 0, 0},
+	    {STEP_SEND, "+OK\r\nSubject: cut\r\n\r\nfirst line\r\nsec", 0, 0},
+	    {STEP_END, NULL, 0, 0}};
 	spop_t *s = client_for(script);
 	char *dir = g_dir_make_tmp("spop-hostile-XXXXXX", NULL);
 	char *file = g_build_filename(dir, "m.eml", NULL);
@@ -196,12 +202,14 @@ static void test_drop_mid_retrieve(void)
 static void test_bad_list_line_keeps_sync(void)
 {
 	static const struct step script[] = {
-		LOGIN("+OK 2 20\r\n"),
-		{STEP_EXPECT, "LIST", 0, 0},
-		{STEP_SEND, "+OK\r\n1 10\r\ngarbage\r\n2 10\r\n.\r\n", 0, 0},
-		{STEP_EXPECT, "NOOP", 0, 0}, {STEP_SEND, "+OK still here\r\n", 0, 0},
-		{STEP_EXPECT, "QUIT", 0, 0}, {STEP_SEND, "+OK\r\n", 0, 0},
-		{STEP_END, NULL, 0, 0}};
+	    LOGIN("+OK 2 20\r\n"),
+	    {STEP_EXPECT, "LIST", 0, 0},
+	    {STEP_SEND, "+OK\r\n1 10\r\ngarbage\r\n2 10\r\n.\r\n", 0, 0},
+	    {STEP_EXPECT, "NOOP", 0, 0},
+	    {STEP_SEND, "+OK still here\r\n", 0, 0},
+	    {STEP_EXPECT, "QUIT", 0, 0},
+	    {STEP_SEND, "+OK\r\n", 0, 0},
+	    {STEP_END, NULL, 0, 0}};
 	spop_t *s = client_for(script);
 
 	ASSERT_OK(spop_connect(s));
@@ -220,9 +228,9 @@ static void test_status_line_flood(void)
 {
 	memset(flood, 'A', sizeof(flood));
 	memcpy(flood, "+OK ", 4);
-	const struct step script[] = {
-		{STEP_SEND, flood, 0, sizeof(flood)},
-		{STEP_SLEEP, NULL, 300, 0}, {STEP_END, NULL, 0, 0}};
+	const struct step script[] = {{STEP_SEND, flood, 0, sizeof(flood)},
+				      {STEP_SLEEP, NULL, 300, 0},
+				      {STEP_END, NULL, 0, 0}};
 	spop_t *s = client_for(script);
 
 	CU_ASSERT_EQUAL(spop_connect(s), 172);
@@ -233,11 +241,13 @@ static void test_status_line_flood(void)
 static void test_control_chars_escaped(void)
 {
 	static const struct step script[] = {
-		{STEP_SEND, "+OK \x1b[2Jhi\x07 <1@x>\r\n", 0, 0},
-		{STEP_EXPECT, "CAPA", 0, 0}, {STEP_SEND, "-ERR\r\n", 0, 0},
-		{STEP_EXPECT, "USER", 0, 0},
-		{STEP_SEND, "-ERR \x1b]0;pwned\x07\r\n", 0, 0},
-		{STEP_SLEEP, NULL, 100, 0}, {STEP_END, NULL, 0, 0}};
+	    {STEP_SEND, "+OK \x1b[2Jhi\x07 <1@x>\r\n", 0, 0},
+	    {STEP_EXPECT, "CAPA", 0, 0},
+	    {STEP_SEND, "-ERR\r\n", 0, 0},
+	    {STEP_EXPECT, "USER", 0, 0},
+	    {STEP_SEND, "-ERR \x1b]0;pwned\x07\r\n", 0, 0},
+	    {STEP_SLEEP, NULL, 100, 0},
+	    {STEP_END, NULL, 0, 0}};
 	spop_t *s = client_for(script);
 
 	CU_ASSERT_EQUAL(spop_connect(s), 171);
@@ -249,10 +259,9 @@ static void test_control_chars_escaped(void)
 static void test_max_transfer_rate(void)
 {
 	static const struct step script[] = {
-		LOGIN("+OK 0 0\r\n"),
-		{STEP_EXPECT, "NOOP ", 0, 0}, {STEP_SEND, "+OK\r\n", 0, 0},
-		{STEP_EXPECT, "QUIT", 0, 0}, {STEP_SEND, "+OK\r\n", 0, 0},
-		{STEP_END, NULL, 0, 0}};
+	    LOGIN("+OK 0 0\r\n"),	  {STEP_EXPECT, "NOOP ", 0, 0},
+	    {STEP_SEND, "+OK\r\n", 0, 0}, {STEP_EXPECT, "QUIT", 0, 0},
+	    {STEP_SEND, "+OK\r\n", 0, 0}, {STEP_END, NULL, 0, 0}};
 	spop_t *s = client_for(script);
 	char cmd[406];
 
@@ -273,8 +282,8 @@ static void test_max_transfer_rate(void)
 
 static void test_do_events_sees_drop(void)
 {
-	static const struct step script[] = {
-		LOGIN("+OK 0 0\r\n"), {STEP_END, NULL, 0, 0}};
+	static const struct step script[] = {LOGIN("+OK 0 0\r\n"),
+					     {STEP_END, NULL, 0, 0}};
 	spop_t *s = client_for(script);
 
 	ASSERT_OK(spop_connect(s));
@@ -287,8 +296,7 @@ static void test_do_events_sees_drop(void)
 	spop_free(s);
 }
 
-static void count_header(spop_t *s, const struct spop_header_event *e,
-			 void *ud)
+static void count_header(spop_t *s, const struct spop_header_event *e, void *ud)
 {
 	(*(int *)ud)++;
 }
@@ -305,12 +313,12 @@ static void test_header_flood(void)
 	for (int i = 0; i < 300000; i++)
 		g_string_append(wire, " x\r\n");
 	g_string_append(wire, ".\r\n");
-	const struct step script[] = {
-		LOGIN("+OK 1 100\r\n"),
-		{STEP_EXPECT, "RETR 1", 0, 0},
-		{STEP_SEND, wire->str, 0, wire->len},
-		{STEP_EXPECT, "QUIT", 0, 0}, {STEP_SEND, "+OK\r\n", 0, 0},
-		{STEP_END, NULL, 0, 0}};
+	const struct step script[] = {LOGIN("+OK 1 100\r\n"),
+				      {STEP_EXPECT, "RETR 1", 0, 0},
+				      {STEP_SEND, wire->str, 0, wire->len},
+				      {STEP_EXPECT, "QUIT", 0, 0},
+				      {STEP_SEND, "+OK\r\n", 0, 0},
+				      {STEP_END, NULL, 0, 0}};
 	spop_t *s = client_for(script);
 	int events = 0;
 
@@ -326,7 +334,8 @@ static void test_header_flood(void)
 	/* the folded field stopped growing at the limit */
 	CU_ASSERT(strlen(spop_get_message_header_value(s, 20000)) < 1048576);
 	CU_ASSERT(strlen(spop_get_message_header_value(s, 20000)) > 1000);
-	CU_ASSERT_PTR_NOT_NULL(strstr(rec.trail->str, "Headers kept in memory"));
+	CU_ASSERT_PTR_NOT_NULL(
+	    strstr(rec.trail->str, "Headers kept in memory"));
 	ASSERT_OK(spop_disconnect(s));
 	finish(s);
 	g_string_free(wire, TRUE);
@@ -338,12 +347,12 @@ static void test_folded_header_is_linear(void)
 	for (int i = 0; i < 300000; i++)
 		g_string_append(wire, " x\r\n");
 	g_string_append(wire, "\r\nbody\r\n.\r\n");
-	const struct step script[] = {
-		LOGIN("+OK 1 100\r\n"),
-		{STEP_EXPECT, "RETR 1", 0, 0},
-		{STEP_SEND, wire->str, 0, wire->len},
-		{STEP_EXPECT, "QUIT", 0, 0}, {STEP_SEND, "+OK\r\n", 0, 0},
-		{STEP_END, NULL, 0, 0}};
+	const struct step script[] = {LOGIN("+OK 1 100\r\n"),
+				      {STEP_EXPECT, "RETR 1", 0, 0},
+				      {STEP_SEND, wire->str, 0, wire->len},
+				      {STEP_EXPECT, "QUIT", 0, 0},
+				      {STEP_SEND, "+OK\r\n", 0, 0},
+				      {STEP_END, NULL, 0, 0}};
 	spop_t *s = client_for(script);
 
 	ASSERT_OK(spop_connect(s));
@@ -358,31 +367,28 @@ static void test_folded_header_is_linear(void)
 }
 
 static const struct test_case cases[] = {
-	{"header flood bounded by MessageMemoryLimit", test_header_flood},
-	{"a header folded 300000 times", test_folded_header_is_linear},
-	{"DoEvents notices a dropped connection", test_do_events_sees_drop},
-	{"silent server: Timeout", test_silent_server},
-	{"trickle: inactivity timeout extends",
-	 test_inactivity_timeout_extends},
-	{"trickle: AbsoluteTimeout", test_absolute_timeout},
-	{"not a POP3 server", test_not_pop3},
-	{"-ERR greeting", test_err_greeting},
-	{"APOP without a timestamp", test_apop_without_timestamp},
-	{"drop after greeting", test_drop_after_greeting},
-	{"malformed STAT", test_malformed_stat},
-	{"drop in the middle of RETR", test_drop_mid_retrieve},
-	{"bad LIST line, stream stays in sync",
-	 test_bad_list_line_keeps_sync},
-	{"status line flood", test_status_line_flood},
-	{"control characters escaped in the trail",
-	 test_control_chars_escaped},
-	{"MaxTransferRate throttles", test_max_transfer_rate},
-	{NULL, NULL},
+    {"header flood bounded by MessageMemoryLimit", test_header_flood},
+    {"a header folded 300000 times", test_folded_header_is_linear},
+    {"DoEvents notices a dropped connection", test_do_events_sees_drop},
+    {"silent server: Timeout", test_silent_server},
+    {"trickle: inactivity timeout extends", test_inactivity_timeout_extends},
+    {"trickle: AbsoluteTimeout", test_absolute_timeout},
+    {"not a POP3 server", test_not_pop3},
+    {"-ERR greeting", test_err_greeting},
+    {"APOP without a timestamp", test_apop_without_timestamp},
+    {"drop after greeting", test_drop_after_greeting},
+    {"malformed STAT", test_malformed_stat},
+    {"drop in the middle of RETR", test_drop_mid_retrieve},
+    {"bad LIST line, stream stays in sync", test_bad_list_line_keeps_sync},
+    {"status line flood", test_status_line_flood},
+    {"control characters escaped in the trail", test_control_chars_escaped},
+    {"MaxTransferRate throttles", test_max_transfer_rate},
+    {NULL, NULL},
 };
 
 static const struct test_suite suites[] = {
-	{"hostile", NULL, NULL, cases},
-	{NULL, NULL, NULL, NULL},
+    {"hostile", NULL, NULL, cases},
+    {NULL, NULL, NULL, NULL},
 };
 
 int main(void)

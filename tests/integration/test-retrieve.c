@@ -74,8 +74,8 @@ static void test_simple_headers(void)
 	CU_ASSERT_FATAL(from >= 0);
 	CU_ASSERT_STRING_EQUAL(spop_get_message_header_value(s, from),
 			       spop_get_message_from(s));
-	CU_ASSERT_PTR_NOT_NULL(strstr(spop_get_message_from(s),
-				      "alice@example.org"));
+	CU_ASSERT_PTR_NOT_NULL(
+	    strstr(spop_get_message_from(s), "alice@example.org"));
 	CU_ASSERT(strlen(spop_get_message_to(s)) > 0);
 	CU_ASSERT(strlen(spop_get_message_cc(s)) > 0);
 	CU_ASSERT(strlen(spop_get_message_reply_to(s)) > 0);
@@ -92,8 +92,8 @@ static void test_simple_headers(void)
 			cc++;
 		CU_ASSERT_PTR_NOT_NULL(
 		    strchr(spop_get_message_recipient_address(s, i), '@'));
-		CU_ASSERT_STRING_EQUAL(
-		    spop_get_message_recipient_options(s, i), "");
+		CU_ASSERT_STRING_EQUAL(spop_get_message_recipient_options(s, i),
+				       "");
 	}
 	CU_ASSERT_EQUAL(comma, 1);
 	CU_ASSERT(cc >= 1);
@@ -140,8 +140,7 @@ static void test_rfc2047_and_flags(void)
 	spop_t *s = connected(HARNESS_MSG_8BIT);
 
 	ASSERT_OK(spop_retrieve(s));
-	CU_ASSERT_STRING_EQUAL(spop_get_message_subject(s),
-			       "Grüße aus Köln ✓");
+	CU_ASSERT_STRING_EQUAL(spop_get_message_subject(s), "Grüße aus Köln ✓");
 	spop_config(s, "AutoDecodeSubject=False");
 	ASSERT_OK(spop_retrieve(s));
 	CU_ASSERT(g_str_has_prefix(spop_get_message_subject(s), "=?"));
@@ -200,9 +199,8 @@ static void test_top_and_headers_only(void)
 	spop_set_include_headers(s, 0);
 	ASSERT_OK(spop_retrieve(s));
 	CU_ASSERT_TRUE(g_file_get_contents(file, &contents, &clen, NULL));
-	CU_ASSERT_STRING_EQUAL(contents,
-			       want->str +
-				   strlen(spop_get_message_headers_string(s)));
+	CU_ASSERT_STRING_EQUAL(
+	    contents, want->str + strlen(spop_get_message_headers_string(s)));
 	g_free(contents);
 	g_string_free(want, TRUE);
 	g_free(file);
@@ -234,8 +232,11 @@ static void test_stream(void)
 	spop_t *s = connected(HARNESS_MSG_DOTS);
 	struct mem_stream m = {g_string_new(NULL), 0, 0};
 	struct spop_stream st = {
-		.size = sizeof(st), .user_data = &m, .write = ms_write,
-		.flush = ms_flush, .close = ms_close,
+	    .size = sizeof(st),
+	    .user_data = &m,
+	    .write = ms_write,
+	    .flush = ms_flush,
+	    .close = ms_close,
 	};
 	GString *want = expected_message(HARNESS_MSG_DOTS, HARNESS_MAIN_USER);
 
@@ -243,8 +244,8 @@ static void test_stream(void)
 	spop_set_include_headers(s, 1);
 	ASSERT_OK(spop_retrieve(s));
 	CU_ASSERT_EQUAL(m.data->len, want->len);
-	CU_ASSERT_EQUAL(memcmp(m.data->str, want->str,
-			       MIN(m.data->len, want->len)), 0);
+	CU_ASSERT_EQUAL(
+	    memcmp(m.data->str, want->str, MIN(m.data->len, want->len)), 0);
 	CU_ASSERT_EQUAL(m.closed, 1);
 	CU_ASSERT_EQUAL(m.flushed, 1);
 	/* closed after the transfer: the next retrieve does not use it */
@@ -393,21 +394,21 @@ static int clean_work(void)
 }
 
 static const struct test_case retrieve_cases0[] = {
-	{"headers, recipients, text", test_simple_headers},
-	{"dot-stuffed lines", test_dots},
-	{"long lines and folded headers", test_long_lines},
-	{"RFC 2047 subject, S/MIME flags", test_rfc2047_and_flags},
-	{"TOP, MaxLines, IncludeHeaders", test_top_and_headers_only},
-	{"message stream", test_stream},
-	{"50 MB to LocalFile, interrupt in event", test_big_to_local_file},
-	{"Interrupt from another thread", test_interrupt_from_thread},
-	{"LocalFile that cannot be created", test_bad_local_file},
-	{NULL, NULL},
+    {"headers, recipients, text", test_simple_headers},
+    {"dot-stuffed lines", test_dots},
+    {"long lines and folded headers", test_long_lines},
+    {"RFC 2047 subject, S/MIME flags", test_rfc2047_and_flags},
+    {"TOP, MaxLines, IncludeHeaders", test_top_and_headers_only},
+    {"message stream", test_stream},
+    {"50 MB to LocalFile, interrupt in event", test_big_to_local_file},
+    {"Interrupt from another thread", test_interrupt_from_thread},
+    {"LocalFile that cannot be created", test_bad_local_file},
+    {NULL, NULL},
 };
 
 static const struct test_suite suites[] = {
-	{"retrieve", init_work, clean_work, retrieve_cases0},
-	{NULL, NULL, NULL, NULL},
+    {"retrieve", init_work, clean_work, retrieve_cases0},
+    {NULL, NULL, NULL, NULL},
 };
 
 int main(void)

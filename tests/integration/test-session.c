@@ -70,8 +70,8 @@ static void test_unmasked_trail(void)
 
 	spop_config(s, "MaskSensitive=False");
 	ASSERT_OK(spop_connect(s));
-	CU_ASSERT_PTR_NOT_NULL(strstr(rec.trail->str,
-				      "C: PASS " HARNESS_MAIN_PASSWORD "\n"));
+	CU_ASSERT_PTR_NOT_NULL(
+	    strstr(rec.trail->str, "C: PASS " HARNESS_MAIN_PASSWORD "\n"));
 	spop_disconnect(s);
 	spop_free(s);
 }
@@ -94,7 +94,8 @@ static void test_apop(void)
 
 	ASSERT_OK(spop_set_auth_mechanism(s, SPOP_AM_APOP));
 	ASSERT_OK(spop_connect(s));
-	CU_ASSERT_PTR_NOT_NULL(strstr(rec.trail->str, "C: APOP alice ********"));
+	CU_ASSERT_PTR_NOT_NULL(
+	    strstr(rec.trail->str, "C: APOP alice ********"));
 	CU_ASSERT_PTR_NULL(strstr(rec.trail->str, "C: USER"));
 	CU_ASSERT_EQUAL(spop_get_message_count(s),
 			harness_message_count(&dovecot, HARNESS_MAIN_USER));
@@ -224,9 +225,8 @@ static void test_lists_and_cache(void)
 	ASSERT_OK(spop_list_message_sizes(s));
 	CU_ASSERT_EQUAL_FATAL((int)rec.listed->len, count);
 	for (int i = 0; i < count; i++) {
-		char *want = g_strdup_printf("%d  %lld", i + 1,
-					     harness_message_size(&dovecot,
-								  i + 1));
+		char *want = g_strdup_printf(
+		    "%d  %lld", i + 1, harness_message_size(&dovecot, i + 1));
 		CU_ASSERT_STRING_EQUAL(rec.listed->pdata[i], want);
 		g_free(want);
 	}
@@ -259,8 +259,8 @@ static void test_lists_and_cache(void)
 	g_free(line);
 	g_free(uid_copy);
 	CU_ASSERT_PTR_NOT_NULL(strstr(rec.trail->str, "C: LIST 2\n"));
-	CU_ASSERT_PTR_NULL(strstr(strstr(rec.trail->str, "C: LIST 2\n") + 1,
-				  "C: LIST 2\n"));
+	CU_ASSERT_PTR_NULL(
+	    strstr(strstr(rec.trail->str, "C: LIST 2\n") + 1, "C: LIST 2\n"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(rec.trail->str, "C: UIDL 2\n"));
 	/* a new number asks again */
 	ASSERT_OK(spop_set_message_number(s, 1));
@@ -276,7 +276,8 @@ static void test_lists_and_cache(void)
 
 static void test_empty_mailbox(void)
 {
-	spop_t *s = client_new(HARNESS_EMPTY_USER, HARNESS_EMPTY_PASSWORD, &rec);
+	spop_t *s =
+	    client_new(HARNESS_EMPTY_USER, HARNESS_EMPTY_PASSWORD, &rec);
 
 	ASSERT_OK(spop_connect(s));
 	CU_ASSERT_EQUAL(spop_get_message_count(s), 0);
@@ -293,7 +294,8 @@ static void test_empty_mailbox(void)
 
 static int bob_count(void)
 {
-	spop_t *s = client_new(HARNESS_SMALL_USER, HARNESS_SMALL_PASSWORD, NULL);
+	spop_t *s =
+	    client_new(HARNESS_SMALL_USER, HARNESS_SMALL_PASSWORD, NULL);
 	int n = spop_connect(s) ? -1 : spop_get_message_count(s);
 
 	spop_disconnect(s);
@@ -349,8 +351,8 @@ static void test_send_command(void)
 	ASSERT_OK(spop_send_command(s, "LIST"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(rec.trail->str, "S: 1 "));
 	ASSERT_OK(spop_send_command(s, "LIST 3"));
-	char *want = g_strdup_printf("+OK 3 %lld",
-				     harness_message_size(&dovecot, 3));
+	char *want =
+	    g_strdup_printf("+OK 3 %lld", harness_message_size(&dovecot, 3));
 	CU_ASSERT_STRING_EQUAL(spop_get_last_reply(s), want);
 	g_free(want);
 	ASSERT_OK(spop_set_command(s, "UIDL 1"));
@@ -414,29 +416,29 @@ static void test_do_events_notices_drop(void)
 }
 
 static const struct test_case session_cases0[] = {
-	{"connect with USER/PASS", test_connect_user_pass},
-	{"trail unmasked on request", test_unmasked_trail},
-	{"Connected property", test_connected_property},
-	{"APOP", test_apop},
-	{"wrong password gives 171", test_wrong_password},
-	{"connection errors", test_connection_errors},
-	{"IPv6 fallback and socket options", test_ipv6_fallback_and_binding},
-	{"LocalPort binding", test_local_port},
-	{"methods need a connection", test_not_connected},
-	{"LIST/UIDL and caching", test_lists_and_cache},
-	{"empty mailbox", test_empty_mailbox},
-	{"DELE with QUIT, RSET, drop", test_delete_semantics},
-	{"SendCommand", test_send_command},
-	{"CR/LF in User refused", test_crlf_in_user},
-	{"missing auth plugin", test_unknown_auth_plugin},
-	{"Interrupt while idle", test_interrupt_idle},
-	{"DoEvents", test_do_events_notices_drop},
-	{NULL, NULL},
+    {"connect with USER/PASS", test_connect_user_pass},
+    {"trail unmasked on request", test_unmasked_trail},
+    {"Connected property", test_connected_property},
+    {"APOP", test_apop},
+    {"wrong password gives 171", test_wrong_password},
+    {"connection errors", test_connection_errors},
+    {"IPv6 fallback and socket options", test_ipv6_fallback_and_binding},
+    {"LocalPort binding", test_local_port},
+    {"methods need a connection", test_not_connected},
+    {"LIST/UIDL and caching", test_lists_and_cache},
+    {"empty mailbox", test_empty_mailbox},
+    {"DELE with QUIT, RSET, drop", test_delete_semantics},
+    {"SendCommand", test_send_command},
+    {"CR/LF in User refused", test_crlf_in_user},
+    {"missing auth plugin", test_unknown_auth_plugin},
+    {"Interrupt while idle", test_interrupt_idle},
+    {"DoEvents", test_do_events_notices_drop},
+    {NULL, NULL},
 };
 
 static const struct test_suite suites[] = {
-	{"session", NULL, NULL, session_cases0},
-	{NULL, NULL, NULL, NULL},
+    {"session", NULL, NULL, session_cases0},
+    {NULL, NULL, NULL, NULL},
 };
 
 int main(void)

@@ -6,7 +6,7 @@
 
 #include <spop/plugin.h>
 
-#define PIN(type, member, off) \
+#define PIN(type, member, off)                                                 \
 	CU_ASSERT_EQUAL(offsetof(struct type, member), (size_t)(off))
 
 static void test_versions(void)
@@ -131,16 +131,16 @@ static void test_ops_tables(void)
 }
 
 static const struct test_case abi_cases0[] = {
-	{"versions and kinds", test_versions},
-	{"descriptor layout", test_descriptor},
-	{"host services layout", test_host},
-	{"ops tables layout", test_ops_tables},
-	{NULL, NULL},
+    {"versions and kinds", test_versions},
+    {"descriptor layout", test_descriptor},
+    {"host services layout", test_host},
+    {"ops tables layout", test_ops_tables},
+    {NULL, NULL},
 };
 
 static const struct test_suite suites[] = {
-	{"plugin-abi", NULL, NULL, abi_cases0},
-	{NULL, NULL, NULL, NULL},
+    {"plugin-abi", NULL, NULL, abi_cases0},
+    {NULL, NULL, NULL, NULL},
 };
 
 int main(void)

@@ -102,14 +102,15 @@ static void test_selector(void)
 	const struct spop_plugin_descriptor *d = NULL;
 
 	spi_clear_error(s);
-	CU_ASSERT_EQUAL(spi_plugin_select(s, SPOP_PLUGIN_AUTH, "AuthMechanism",
-					  42, &d), 0);
+	CU_ASSERT_EQUAL(
+	    spi_plugin_select(s, SPOP_PLUGIN_AUTH, "AuthMechanism", 42, &d), 0);
 	CU_ASSERT_STRING_EQUAL(d->name, "good");
-	CU_ASSERT_EQUAL(spi_plugin_select(s, SPOP_PLUGIN_AUTH, "AuthMechanism",
-					  3, &d), 0);
+	CU_ASSERT_EQUAL(
+	    spi_plugin_select(s, SPOP_PLUGIN_AUTH, "AuthMechanism", 3, &d), 0);
 	CU_ASSERT_STRING_EQUAL(d->name, "apop");
-	CU_ASSERT_EQUAL(spi_plugin_select(s, SPOP_PLUGIN_AUTH, "AuthMechanism",
-					  77, &d), 1201);
+	CU_ASSERT_EQUAL(
+	    spi_plugin_select(s, SPOP_PLUGIN_AUTH, "AuthMechanism", 77, &d),
+	    1201);
 	ERROR_HAS("No auth plugin serves AuthMechanism=77");
 	/* the broken fixtures are named so a user sees why they were skipped */
 	ERROR_HAS("spop-auth-badabi.so");
@@ -160,22 +161,22 @@ static void test_listing(void)
 }
 
 static const struct test_case registry_cases0[] = {
-	{"good fixture loads", test_good},
-	{"wrong ABI major", test_bad_abi},
-	{"newer ABI minor", test_newer_minor},
-	{"missing entry symbol", test_missing_symbol},
-	{"name mismatch", test_name_mismatch},
-	{"not a shared object", test_not_a_module},
-	{"missing plugin", test_missing},
-	{"selection by seed value", test_selector},
-	{"missing transport via the API", test_missing_transport_via_api},
-	{"registry listing", test_listing},
-	{NULL, NULL},
+    {"good fixture loads", test_good},
+    {"wrong ABI major", test_bad_abi},
+    {"newer ABI minor", test_newer_minor},
+    {"missing entry symbol", test_missing_symbol},
+    {"name mismatch", test_name_mismatch},
+    {"not a shared object", test_not_a_module},
+    {"missing plugin", test_missing},
+    {"selection by seed value", test_selector},
+    {"missing transport via the API", test_missing_transport_via_api},
+    {"registry listing", test_listing},
+    {NULL, NULL},
 };
 
 static const struct test_suite suites[] = {
-	{"plugin-registry", setup, teardown, registry_cases0},
-	{NULL, NULL, NULL, NULL},
+    {"plugin-registry", setup, teardown, registry_cases0},
+    {NULL, NULL, NULL, NULL},
 };
 
 int main(void)

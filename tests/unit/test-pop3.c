@@ -18,27 +18,27 @@ static void test_reply_parse(void)
 		bool ok, cont;
 		const char *text, *code;
 	} cases[] = {
-		{"+OK 2 320", 0, true, false, "2 320", ""},
-		{"+OK", 0, true, false, "", ""},
-		{"-ERR no such message", 0, false, false, "no such message", ""},
-		{"-ERR [AUTH] Authentication failed.", 0, false, false,
-		 "[AUTH] Authentication failed.", "AUTH"},
-		{"-ERR [SYS/TEMP] try later", 0, false, false,
-		 "[SYS/TEMP] try later", "SYS/TEMP"},
-		{"+ ", 0, false, true, "", ""},
-		{"+ dGVzdA==", 0, false, true, "dGVzdA==", ""},
-		{"+", 0, false, true, "", ""},
-		{"+OKAY", -1, false, false, "", ""},
-		{"-ERRor", -1, false, false, "", ""},
-		{"OK", -1, false, false, "", ""},
-		{"", -1, false, false, "", ""},
-		{"* OK IMAP", -1, false, false, "", ""},
+	    {"+OK 2 320", 0, true, false, "2 320", ""},
+	    {"+OK", 0, true, false, "", ""},
+	    {"-ERR no such message", 0, false, false, "no such message", ""},
+	    {"-ERR [AUTH] Authentication failed.", 0, false, false,
+	     "[AUTH] Authentication failed.", "AUTH"},
+	    {"-ERR [SYS/TEMP] try later", 0, false, false,
+	     "[SYS/TEMP] try later", "SYS/TEMP"},
+	    {"+ ", 0, false, true, "", ""},
+	    {"+ dGVzdA==", 0, false, true, "dGVzdA==", ""},
+	    {"+", 0, false, true, "", ""},
+	    {"+OKAY", -1, false, false, "", ""},
+	    {"-ERRor", -1, false, false, "", ""},
+	    {"OK", -1, false, false, "", ""},
+	    {"", -1, false, false, "", ""},
+	    {"* OK IMAP", -1, false, false, "", ""},
 	};
 
 	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
 		struct spi_reply r;
-		int rc = spi_reply_parse(cases[i].line, strlen(cases[i].line),
-					 &r);
+		int rc =
+		    spi_reply_parse(cases[i].line, strlen(cases[i].line), &r);
 
 		CU_ASSERT_EQUAL(rc, cases[i].rc);
 		if (rc)
@@ -297,7 +297,8 @@ static void test_pipelined_queue(void)
 	CU_ASSERT_STRING_EQUAL(out->str, "1 10|\n2 20|\n");
 	CU_ASSERT_EQUAL(spi_pop3_recv(s, &r, &body), 171);
 	CU_ASSERT_FALSE(body);
-	CU_ASSERT_PTR_NOT_NULL(strstr(spop_last_error(s), "answered LIST: -ERR no such message"));
+	CU_ASSERT_PTR_NOT_NULL(
+	    strstr(spop_last_error(s), "answered LIST: -ERR no such message"));
 	CU_ASSERT_EQUAL(spi_pop3_recv(s, &r, &body), 0);
 	CU_ASSERT_FALSE(body);
 	CU_ASSERT_STRING_EQUAL(r.text, "2 30");
@@ -385,37 +386,37 @@ static void test_escape(void)
 }
 
 static const struct test_case pop3_cases0[] = {
-	{"status lines", test_reply_parse},
-	{"multi-line decision", test_multiline},
-	{"dot-unstuffing", test_unstuff},
-	{"trail masking offsets", test_mask_from},
-	{"control characters escaped", test_escape},
-	{NULL, NULL},
+    {"status lines", test_reply_parse},
+    {"multi-line decision", test_multiline},
+    {"dot-unstuffing", test_unstuff},
+    {"trail masking offsets", test_mask_from},
+    {"control characters escaped", test_escape},
+    {NULL, NULL},
 };
 
 static const struct test_case pop3_cases1[] = {
-	{"body in one read", test_body_whole},
-	{"terminator split byte by byte", test_body_split_bytewise},
-	{"body in 3-byte reads", test_body_split_odd},
-	{"MaxLineLength pieces", test_long_line_pieces},
-	{"dropped mid-body", test_dropped_mid_body},
-	{"inactivity timeout", test_timeout},
-	{"CR/LF in a command refused", test_crlf_refused},
-	{"pipelined commands matched in order", test_pipelined_queue},
-	{NULL, NULL},
+    {"body in one read", test_body_whole},
+    {"terminator split byte by byte", test_body_split_bytewise},
+    {"body in 3-byte reads", test_body_split_odd},
+    {"MaxLineLength pieces", test_long_line_pieces},
+    {"dropped mid-body", test_dropped_mid_body},
+    {"inactivity timeout", test_timeout},
+    {"CR/LF in a command refused", test_crlf_refused},
+    {"pipelined commands matched in order", test_pipelined_queue},
+    {NULL, NULL},
 };
 
 static const struct test_case pop3_cases2[] = {
-	{"settings table", test_config},
-	{"error table", test_errors},
-	{NULL, NULL},
+    {"settings table", test_config},
+    {"error table", test_errors},
+    {NULL, NULL},
 };
 
 static const struct test_suite suites[] = {
-	{"pop3-grammar", NULL, NULL, pop3_cases0},
-	{"pop3-engine", NULL, NULL, pop3_cases1},
-	{"config", NULL, NULL, pop3_cases2},
-	{NULL, NULL, NULL, NULL},
+    {"pop3-grammar", NULL, NULL, pop3_cases0},
+    {"pop3-engine", NULL, NULL, pop3_cases1},
+    {"config", NULL, NULL, pop3_cases2},
+    {NULL, NULL, NULL, NULL},
 };
 
 int main(void)

@@ -11,8 +11,7 @@
 /* Finds "<local@domain>" in the greeting (RFC 1939 section 7 and the
  * msg-id syntax of RFC 822): printable ASCII, no spaces or nested '<',
  * exactly one '@' with text on both sides. */
-static int find_timestamp(const char *greeting, const char **start,
-			  size_t *len)
+static int find_timestamp(const char *greeting, const char **start, size_t *len)
 {
 	for (const char *lt = strchr(greeting, '<'); lt;
 	     lt = strchr(lt + 1, '<')) {
@@ -48,11 +47,14 @@ static int apop_login(struct spop_host *h)
 	size_t stamp_len;
 
 	if (find_timestamp(greeting, &stamp, &stamp_len))
-		return h->set_error(h, 171, "APOP needs a <...@...> timestamp "
+		return h->set_error(h, 171,
+				    "APOP needs a <...@...> timestamp "
 				    "in the server's greeting, and '%s' has "
-				    "none.", greeting);
+				    "none.",
+				    greeting);
 	if (!user || !*user)
-		return h->set_error(h, 171, "User is empty: APOP needs a user "
+		return h->set_error(h, 171,
+				    "User is empty: APOP needs a user "
 				    "name.");
 	if (!pass)
 		pass = "";
@@ -81,24 +83,24 @@ static int apop_login(struct spop_host *h)
 }
 
 static const struct spop_auth_ops ops = {
-	.size = sizeof(struct spop_auth_ops),
-	.login = apop_login,
+    .size = sizeof(struct spop_auth_ops),
+    .login = apop_login,
 };
 
 static const int32_t selectors[] = {3};
 
 static const struct spop_plugin_descriptor descriptor = {
-	.abi_major = SPOP_PLUGIN_ABI_MAJOR,
-	.abi_minor = SPOP_PLUGIN_ABI_MINOR,
-	.size = sizeof(struct spop_plugin_descriptor),
-	.kind = SPOP_PLUGIN_AUTH,
-	.name = "apop",
-	.version = "1.0",
-	.description = "APOP digest login (RFC 1939 section 7)",
-	.selectors = selectors,
-	.n_selectors = 1,
-	.capabilities = SPOP_CAP_AUTH_LOGIN,
-	.ops = &ops,
+    .abi_major = SPOP_PLUGIN_ABI_MAJOR,
+    .abi_minor = SPOP_PLUGIN_ABI_MINOR,
+    .size = sizeof(struct spop_plugin_descriptor),
+    .kind = SPOP_PLUGIN_AUTH,
+    .name = "apop",
+    .version = "1.0",
+    .description = "APOP digest login (RFC 1939 section 7)",
+    .selectors = selectors,
+    .n_selectors = 1,
+    .capabilities = SPOP_CAP_AUTH_LOGIN,
+    .ops = &ops,
 };
 
 SPOP_PLUGIN_DEFINE(descriptor)

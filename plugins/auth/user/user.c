@@ -12,7 +12,8 @@ static int user_login(struct spop_host *h)
 	const char *reply;
 
 	if (!user || !*user)
-		return h->set_error(h, 171, "User is empty: USER/PASS login "
+		return h->set_error(h, 171,
+				    "User is empty: USER/PASS login "
 				    "needs a user name.");
 	size_t len = strlen(user) + strlen(pass ? pass : "") + 8;
 	char *line = h->alloc(h, len);
@@ -30,24 +31,24 @@ static int user_login(struct spop_host *h)
 }
 
 static const struct spop_auth_ops ops = {
-	.size = sizeof(struct spop_auth_ops),
-	.login = user_login,
+    .size = sizeof(struct spop_auth_ops),
+    .login = user_login,
 };
 
 static const int32_t selectors[] = {0};
 
 static const struct spop_plugin_descriptor descriptor = {
-	.abi_major = SPOP_PLUGIN_ABI_MAJOR,
-	.abi_minor = SPOP_PLUGIN_ABI_MINOR,
-	.size = sizeof(struct spop_plugin_descriptor),
-	.kind = SPOP_PLUGIN_AUTH,
-	.name = "user",
-	.version = "1.0",
-	.description = "USER/PASS plaintext login (RFC 1939)",
-	.selectors = selectors,
-	.n_selectors = 1,
-	.capabilities = SPOP_CAP_AUTH_LOGIN,
-	.ops = &ops,
+    .abi_major = SPOP_PLUGIN_ABI_MAJOR,
+    .abi_minor = SPOP_PLUGIN_ABI_MINOR,
+    .size = sizeof(struct spop_plugin_descriptor),
+    .kind = SPOP_PLUGIN_AUTH,
+    .name = "user",
+    .version = "1.0",
+    .description = "USER/PASS plaintext login (RFC 1939)",
+    .selectors = selectors,
+    .n_selectors = 1,
+    .capabilities = SPOP_CAP_AUTH_LOGIN,
+    .ops = &ops,
 };
 
 SPOP_PLUGIN_DEFINE(descriptor)

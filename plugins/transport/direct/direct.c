@@ -22,7 +22,8 @@ static int code_of(int err)
 	case EHOSTUNREACH: return 10065;
 	case EADDRINUSE: return 10048;
 	case EADDRNOTAVAIL: return 10049;
-	case EACCES: case EPERM: return 10013;
+	case EACCES:
+	case EPERM: return 10013;
 	case EAFNOSUPPORT: return 10047;
 	case ECONNRESET: return 10054;
 	default: return 10022;
@@ -101,8 +102,10 @@ static int bind_local(struct spop_host *h, int fd, int family)
 		}
 	h->free(h, addrs);
 	if (local && *local && !len)
-		return h->set_error(h, 10047, "LocalHost %s has no address "
-				    "of the server's family.", local);
+		return h->set_error(h, 10047,
+				    "LocalHost %s has no address "
+				    "of the server's family.",
+				    local);
 	if (!len) {
 		ss.ss_family = (sa_family_t)family;
 		if (family == AF_INET6) {
@@ -116,7 +119,8 @@ static int bind_local(struct spop_host *h, int fd, int family)
 	if (port)
 		set_int_opt(fd, SOL_SOCKET, SO_REUSEADDR, 1);
 	if (bind(fd, (struct sockaddr *)&ss, len))
-		return h->set_error(h, code_of(errno), "Cannot bind to "
+		return h->set_error(h, code_of(errno),
+				    "Cannot bind to "
 				    "LocalHost '%s' LocalPort %d: %s.",
 				    local ? local : "", port, strerror(errno));
 	return 0;
@@ -124,9 +128,12 @@ static int bind_local(struct spop_host *h, int fd, int family)
 
 static void describe(const struct spop_address *a, char *out, size_t len)
 {
-	const void *ip = a->family == AF_INET6 ?
-		(const void *)&((const struct sockaddr_in6 *)a->addr)->sin6_addr :
-		(const void *)&((const struct sockaddr_in *)a->addr)->sin_addr;
+	const void *ip =
+	    a->family == AF_INET6
+		? (const void *)&((const struct sockaddr_in6 *)a->addr)
+		      ->sin6_addr
+		: (const void *)&((const struct sockaddr_in *)a->addr)
+		      ->sin_addr;
 
 	if (!inet_ntop(a->family, ip, out, (socklen_t)len))
 		snprintf(out, len, "?");
@@ -136,8 +143,8 @@ static int try_address(struct spop_host *h, const struct spop_address *a,
 		       const char *name, int port, int *fd_out)
 {
 	char ip[INET6_ADDRSTRLEN];
-	int fd = socket(a->family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
-			0);
+	int fd =
+	    socket(a->family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 
 	describe(a, ip, sizeof(ip));
 	if (fd < 0)
@@ -153,9 +160,10 @@ static int try_address(struct spop_host *h, const struct spop_address *a,
 	    errno != EINPROGRESS) {
 		int err = errno;
 		close(fd);
-		return h->set_error(h, code_of(err), "Connecting to %s (%s) "
-				    "port %d: %s.", name, ip, port,
-				    strerror(err));
+		return h->set_error(h, code_of(err),
+				    "Connecting to %s (%s) "
+				    "port %d: %s.",
+				    name, ip, port, strerror(err));
 	}
 	rc = h->wait_fd(h, fd, SPOP_WAIT_WRITE);
 	if (rc) {
@@ -167,16 +175,17 @@ static int try_address(struct spop_host *h, const struct spop_address *a,
 	getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el);
 	if (err) {
 		close(fd);
-		return h->set_error(h, code_of(err), "Connecting to %s (%s) "
-				    "port %d: %s.", name, ip, port,
-				    strerror(err));
+		return h->set_error(h, code_of(err),
+				    "Connecting to %s (%s) "
+				    "port %d: %s.",
+				    name, ip, port, strerror(err));
 	}
 	*fd_out = fd;
 	return 0;
 }
 
-static int direct_open(struct spop_host *h, const char *name, int port,
-		       int *fd, void **state)
+static int direct_open(struct spop_host *h, const char *name, int port, int *fd,
+		       void **state)
 {
 	struct spop_address *addrs;
 	size_t n;
@@ -200,23 +209,23 @@ static int direct_open(struct spop_host *h, const char *name, int port,
 }
 
 static const struct spop_transport_ops ops = {
-	.size = sizeof(struct spop_transport_ops),
-	.open = direct_open,
+    .size = sizeof(struct spop_transport_ops),
+    .open = direct_open,
 };
 
 static const int32_t selectors[] = {0};
 
 static const struct spop_plugin_descriptor descriptor = {
-	.abi_major = SPOP_PLUGIN_ABI_MAJOR,
-	.abi_minor = SPOP_PLUGIN_ABI_MINOR,
-	.size = sizeof(struct spop_plugin_descriptor),
-	.kind = SPOP_PLUGIN_TRANSPORT,
-	.name = "direct",
-	.version = "1.0",
-	.description = "TCP connection straight to the server (FirewallType 0)",
-	.selectors = selectors,
-	.n_selectors = 1,
-	.ops = &ops,
+    .abi_major = SPOP_PLUGIN_ABI_MAJOR,
+    .abi_minor = SPOP_PLUGIN_ABI_MINOR,
+    .size = sizeof(struct spop_plugin_descriptor),
+    .kind = SPOP_PLUGIN_TRANSPORT,
+    .name = "direct",
+    .version = "1.0",
+    .description = "TCP connection straight to the server (FirewallType 0)",
+    .selectors = selectors,
+    .n_selectors = 1,
+    .ops = &ops,
 };
 
 SPOP_PLUGIN_DEFINE(descriptor)

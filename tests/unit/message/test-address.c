@@ -258,16 +258,16 @@ static void test_garbage(void)
 }
 
 static const struct test_case address_cases0[] = {
-	{"threads, first use", test_threads},
-	{"names, comments, groups, encoded-words", test_cases},
-	{"appends and counts", test_append},
-	{"garbage tolerated", test_garbage},
-	{NULL, NULL},
+    {"threads, first use", test_threads},
+    {"names, comments, groups, encoded-words", test_cases},
+    {"appends and counts", test_append},
+    {"garbage tolerated", test_garbage},
+    {NULL, NULL},
 };
 
 static const struct test_suite suites[] = {
-	{"address-list", NULL, NULL, address_cases0},
-	{NULL, NULL, NULL, NULL},
+    {"address-list", NULL, NULL, address_cases0},
+    {NULL, NULL, NULL, NULL},
 };
 
 int main(void)

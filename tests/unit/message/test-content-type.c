@@ -94,13 +94,13 @@ static void test_cases(void)
 }
 
 static const struct test_case content_type_cases0[] = {
-	{"S/MIME encrypted and signed", test_cases},
-	{NULL, NULL},
+    {"S/MIME encrypted and signed", test_cases},
+    {NULL, NULL},
 };
 
 static const struct test_suite suites[] = {
-	{"content-type", NULL, NULL, content_type_cases0},
-	{NULL, NULL, NULL, NULL},
+    {"content-type", NULL, NULL, content_type_cases0},
+    {NULL, NULL, NULL, NULL},
 };
 
 int main(void)

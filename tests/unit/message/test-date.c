@@ -172,15 +172,15 @@ static void test_tz_switch(void)
 }
 
 static const struct test_case date_cases0[] = {
-	{"TZ=UTC", test_utc},
-	{"TZ=Europe/Berlin and its DST changes", test_berlin},
-	{"TZ changes are seen", test_tz_switch},
-	{NULL, NULL},
+    {"TZ=UTC", test_utc},
+    {"TZ=Europe/Berlin and its DST changes", test_berlin},
+    {"TZ changes are seen", test_tz_switch},
+    {NULL, NULL},
 };
 
 static const struct test_suite suites[] = {
-	{"localize-date", NULL, NULL, date_cases0},
-	{NULL, NULL, NULL, NULL},
+    {"localize-date", NULL, NULL, date_cases0},
+    {NULL, NULL, NULL, NULL},
 };
 
 int main(void)

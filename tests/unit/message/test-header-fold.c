@@ -168,16 +168,16 @@ static void test_together(void)
 }
 
 static const struct test_case header_fold_cases0[] = {
-	{"continuation lines", test_continuation},
-	{"field and value split", test_split},
-	{"unfolding", test_unfold},
-	{"split, unfold, decode together", test_together},
-	{NULL, NULL},
+    {"continuation lines", test_continuation},
+    {"field and value split", test_split},
+    {"unfolding", test_unfold},
+    {"split, unfold, decode together", test_together},
+    {NULL, NULL},
 };
 
 static const struct test_suite suites[] = {
-	{"header-fold", NULL, NULL, header_fold_cases0},
-	{NULL, NULL, NULL, NULL},
+    {"header-fold", NULL, NULL, header_fold_cases0},
+    {NULL, NULL, NULL, NULL},
 };
 
 int main(void)

@@ -183,19 +183,19 @@ static void test_garbage(void)
 }
 
 static const struct test_case rfc2047_cases0[] = {
-	{"B and Q encodings", test_encodings},
-	{"charsets and RFC 2231 language", test_charsets},
-	{"adjacent words joined, text kept", test_adjacent},
-	{"undecodable words left as written", test_left_as_written},
-	{"raw 8-bit read as ISO-8859-1", test_8bit},
-	{"spi_header_to_utf8", test_to_utf8},
-	{"random input gives UTF-8", test_garbage},
-	{NULL, NULL},
+    {"B and Q encodings", test_encodings},
+    {"charsets and RFC 2231 language", test_charsets},
+    {"adjacent words joined, text kept", test_adjacent},
+    {"undecodable words left as written", test_left_as_written},
+    {"raw 8-bit read as ISO-8859-1", test_8bit},
+    {"spi_header_to_utf8", test_to_utf8},
+    {"random input gives UTF-8", test_garbage},
+    {NULL, NULL},
 };
 
 static const struct test_suite suites[] = {
-	{"rfc2047", NULL, NULL, rfc2047_cases0},
-	{NULL, NULL, NULL, NULL},
+    {"rfc2047", NULL, NULL, rfc2047_cases0},
+    {NULL, NULL, NULL, NULL},
 };
 
 int main(void)
