@@ -57,6 +57,20 @@ static void test_silent_server(void)
 	finish(s);
 }
 
+static void test_connection_timeout(void)
+{
+	/* silent for 2.5 s, then hangs up: without ConnectionTimeout the
+	 * 30 s Timeout would see the hang-up (1120), not a timeout */
+	static const struct step script[] = {
+		{STEP_SLEEP, NULL, 2500, 0}, {STEP_END, NULL, 0, 0}};
+	spop_t *s = client_for(script);
+
+	spop_set_timeout(s, 30);
+	CU_ASSERT_PTR_NOT_NULL(spop_config(s, "ConnectionTimeout=1"));
+	CU_ASSERT_EQUAL(spop_connect(s), 301);
+	finish(s);
+}
+
 /* A greeting trickled over ~2 s: never 1 s without data. */
 static const struct step trickle[] = {
     {STEP_TRICKLE, "+OK slow <7@x>\r\n", 130, 0},
@@ -371,6 +385,7 @@ static const struct test_case cases[] = {
     {"a header folded 300000 times", test_folded_header_is_linear},
     {"DoEvents notices a dropped connection", test_do_events_sees_drop},
     {"silent server: Timeout", test_silent_server},
+    {"silent server: ConnectionTimeout", test_connection_timeout},
     {"trickle: inactivity timeout extends", test_inactivity_timeout_extends},
     {"trickle: AbsoluteTimeout", test_absolute_timeout},
     {"not a POP3 server", test_not_pop3},
