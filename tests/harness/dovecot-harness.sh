@@ -377,8 +377,20 @@ reset-mailbox)
 	set_dir "${2:-}"
 	cmd_reset_mailbox "${3:-}"
 	;;
+check)
+	# For shell suites: exit 77 (skipped) with the reason where no
+	# private Dovecot can run, as harness_dovecot_unavailable() does.
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "SKIP: Dovecot's master must run as root" >&2
+		exit 77
+	fi
+	if ! command -v dovecot >/dev/null; then
+		echo "SKIP: dovecot not installed (dovecot-core, dovecot-pop3d)" >&2
+		exit 77
+	fi
+	;;
 *)
-	echo "usage: $0 start DIR | stop DIR | reset-mailbox DIR USER" >&2
+	echo "usage: $0 check | start DIR | stop DIR | reset-mailbox DIR USER" >&2
 	exit 2
 	;;
 esac

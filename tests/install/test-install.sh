@@ -21,14 +21,7 @@ harness=$srcdir/tests/harness/dovecot-harness.sh
 work=$builddir/tests/install/work
 dovecot_dir=$work/dovecot
 
-if [ "$(id -u)" -ne 0 ]; then
-	echo "SKIP: Dovecot's master must run as root" >&2
-	exit 77
-fi
-if ! command -v dovecot >/dev/null; then
-	echo "SKIP: dovecot not installed (dovecot-core, dovecot-pop3d)" >&2
-	exit 77
-fi
+"$harness" check || exit $?
 for tool in cc pkg-config readelf nm ldd meson python3; do
 	command -v "$tool" >/dev/null || { echo "$tool is needed" >&2; exit 1; }
 done

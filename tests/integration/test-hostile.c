@@ -61,8 +61,8 @@ static void test_connection_timeout(void)
 {
 	/* silent for 2.5 s, then hangs up: without ConnectionTimeout the
 	 * 30 s Timeout would see the hang-up (1120), not a timeout */
-	static const struct step script[] = {
-		{STEP_SLEEP, NULL, 2500, 0}, {STEP_END, NULL, 0, 0}};
+	static const struct step script[] = {{STEP_SLEEP, NULL, 2500, 0},
+					     {STEP_END, NULL, 0, 0}};
 	spop_t *s = client_for(script);
 
 	spop_set_timeout(s, 30);
@@ -315,6 +315,22 @@ static void count_header(spop_t *s, const struct spop_header_event *e, void *ud)
 	(*(int *)ud)++;
 }
 
+/* A peer that logs in, answers RETR 1 with wire and accepts QUIT. */
+static struct step retr_script[] = {
+    LOGIN("+OK 1 100\r\n"),	 {STEP_EXPECT, "RETR 1", 0, 0},
+    {STEP_SEND, NULL, 0, 0}, /* the wire */
+    {STEP_EXPECT, "QUIT", 0, 0}, {STEP_SEND, "+OK\r\n", 0, 0},
+    {STEP_END, NULL, 0, 0}};
+
+static spop_t *retr_client(const GString *wire)
+{
+	struct step *slot = &retr_script[G_N_ELEMENTS(retr_script) - 4];
+
+	slot->text = wire->str;
+	slot->len = wire->len;
+	return client_for(retr_script);
+}
+
 /* 3 MB of headers, no blank line: 20000 ordinary fields, then one field
  * folded over 300000 continuation lines (quadratic unfolding would not
  * finish), then the terminator. */
@@ -327,13 +343,7 @@ static void test_header_flood(void)
 	for (int i = 0; i < 300000; i++)
 		g_string_append(wire, " x\r\n");
 	g_string_append(wire, ".\r\n");
-	const struct step script[] = {LOGIN("+OK 1 100\r\n"),
-				      {STEP_EXPECT, "RETR 1", 0, 0},
-				      {STEP_SEND, wire->str, 0, wire->len},
-				      {STEP_EXPECT, "QUIT", 0, 0},
-				      {STEP_SEND, "+OK\r\n", 0, 0},
-				      {STEP_END, NULL, 0, 0}};
-	spop_t *s = client_for(script);
+	spop_t *s = retr_client(wire);
 	int events = 0;
 
 	spop_on_header(s, count_header, &events);
@@ -361,13 +371,7 @@ static void test_folded_header_is_linear(void)
 	for (int i = 0; i < 300000; i++)
 		g_string_append(wire, " x\r\n");
 	g_string_append(wire, "\r\nbody\r\n.\r\n");
-	const struct step script[] = {LOGIN("+OK 1 100\r\n"),
-				      {STEP_EXPECT, "RETR 1", 0, 0},
-				      {STEP_SEND, wire->str, 0, wire->len},
-				      {STEP_EXPECT, "QUIT", 0, 0},
-				      {STEP_SEND, "+OK\r\n", 0, 0},
-				      {STEP_END, NULL, 0, 0}};
-	spop_t *s = client_for(script);
+	spop_t *s = retr_client(wire);
 
 	ASSERT_OK(spop_connect(s));
 	ASSERT_OK(spop_retrieve(s));

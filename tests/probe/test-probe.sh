@@ -16,14 +16,7 @@ probe=$1
 harness=$2
 work=$3
 
-if [ "$(id -u)" -ne 0 ]; then
-	echo "SKIP: Dovecot's master must run as root" >&2
-	exit 77
-fi
-if ! command -v dovecot >/dev/null; then
-	echo "SKIP: dovecot not installed (dovecot-core, dovecot-pop3d)" >&2
-	exit 77
-fi
+"$harness" check || exit $?
 command -v python3 >/dev/null || { echo "python3 is needed" >&2; exit 1; }
 [ -n "${SPOP_PLUGIN_PATH:-}" ] || { echo "SPOP_PLUGIN_PATH is not set" >&2; exit 1; }
 
