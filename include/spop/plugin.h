@@ -29,7 +29,14 @@ extern "C" {
 #endif
 
 #define SPOP_PLUGIN_ABI_MAJOR 1
-#define SPOP_PLUGIN_ABI_MINOR 0
+#define SPOP_PLUGIN_ABI_MINOR 1
+
+/* Whether an ops table (or any struct carrying a leading uint32_t size)
+ * covers member m and sets it: the one check for every optional slot. A
+ * table built against an older minor is shorter, so a slot past its size is
+ * absent even if the bytes there happen to be non-zero. ops is non-NULL. */
+#define SPOP_OPS_HAS(T, ops, m)                                                \
+	((ops)->size >= offsetof(T, m) + sizeof(((T *)0)->m) && (ops)->m)
 
 /* The one symbol every plugin module exports. */
 #define SPOP_PLUGIN_ENTRY_SYMBOL "spop_plugin_entry"
@@ -60,13 +67,24 @@ enum spop_plugin_kind {
 /* Capability bits, per kind. The core decides from these, never from names. */
 #define SPOP_CAP_TRANSPORT_REMOTE_DNS                                          \
 	(1u << 0) /* host name passed unresolved */
-#define SPOP_CAP_TRANSPORT_PROXY_AUTH (1u << 1) /* uses FirewallUser/Password  \
-						 */
-#define SPOP_CAP_TLS_1_3		(1u << 0)
-#define SPOP_CAP_TLS_CLIENT_CERT	(1u << 1)
-#define SPOP_CAP_AUTH_SASL		(1u << 0) /* ops->sasl_* are set */
-#define SPOP_CAP_AUTH_LOGIN		(1u << 1) /* ops->login is set */
-#define SPOP_CAP_AUTH_NO_PASSWORD	(1u << 2) /* works without Password */
+#define SPOP_CAP_TRANSPORT_PROXY_AUTH                                          \
+	(1u << 1) /* uses FirewallUser and FirewallPassword */
+#define SPOP_CAP_TLS_1_3	  (1u << 0)
+#define SPOP_CAP_TLS_CLIENT_CERT  (1u << 1)
+#define SPOP_CAP_AUTH_SASL	  (1u << 0) /* ops->sasl_* are set */
+#define SPOP_CAP_AUTH_LOGIN	  (1u << 1) /* ops->login is set */
+#define SPOP_CAP_AUTH_NO_PASSWORD (1u << 2) /* works without Password */
+/* since 1.1; enforced by the core: */
+#define SPOP_CAP_AUTH_PLAINTEXT                                                \
+	(1u << 3) /* puts a reusable secret on the wire that anyone reading    \
+		     it can replay (USER/PASS, PLAIN, LOGIN, bearer tokens):   \
+		     refused without TLS when TLS was asked for, or when       \
+		     Config AllowPlaintextAuth is False */
+#define SPOP_CAP_AUTH_MUTUAL                                                   \
+	(1u << 4) /* verifies the server: sasl_finish is mandatory, and a      \
+		     server that skips its proof fails the login */
+#define SPOP_CAP_AUTH_CHANNEL_BINDING                                          \
+	(1u << 5) /* needs host->channel_binding (the -PLUS variants) */
 #define SPOP_CAP_CERTSTORE_PRIVATE_KEYS (1u << 0) /* entries may carry keys */
 #define SPOP_CAP_CERTSTORE_BLOB		(1u << 1) /* accepts in-memory data */
 #define SPOP_CAP_SMIME_DECRYPT		(1u << 0)
@@ -92,19 +110,53 @@ struct spop_plugin_descriptor {
 	const void *ops;       /* the kind's ops table, e.g.
 				  struct spop_transport_ops; first member of
 				  every ops table is uint32_t size */
-	void *reserved[4];     /* zero */
+	/* since 1.1: settings this plugin adds to Config, ended by an entry
+	 * with name NULL; may be NULL. */
+	const struct spop_setting_decl *settings;
+	void *reserved[3]; /* zero; the core refuses a plugin that sets them */
+};
+
+/* A setting a plugin declares (since 1.1). spop_config() accepts and lists
+ * it once the plugin is known; the plugin reads it with host->setting().
+ * Names share one namespace with the reference's: a declared name that the
+ * core already has is ignored, with a warning. */
+#define SPOP_SETTING_STRING 1
+#define SPOP_SETTING_INT    2 /* min..max inclusive */
+#define SPOP_SETTING_BOOL   3 /* reads back "True" / "False" */
+
+#define SPOP_SETTING_SECRET (1u << 0) /* masked in listings and the trail */
+
+struct spop_setting_decl {
+	uint32_t size;		   /* sizeof(struct spop_setting_decl) */
+	uint32_t type;		   /* SPOP_SETTING_* */
+	const char *name;	   /* as in Config: "ScramIterationsMax" */
+	const char *default_value; /* text form; NULL for "" */
+	const char *description;   /* one line, for listings */
+	long long min, max;	   /* SPOP_SETTING_INT only */
+	uint32_t flags;		   /* SPOP_SETTING_SECRET */
 };
 
 typedef const struct spop_plugin_descriptor *(*spop_plugin_entry_fn)(void);
 
 /* ------------------------------------------------------------------------
- * Host services: the core's upcall table, one per connection attempt.
+ * Host services: the core's upcall table.
+ *
+ * Lifetime: the core makes one host per plugin instance on a connection (the
+ * transport, each TLS layer, the auth mechanism) and keeps it at a fixed
+ * address until that instance ends: transport close(), TLS session_free(),
+ * SASL sasl_done() or the return of login(). A plugin may store the pointer
+ * (e.g. as a TLS library's transport pointer) for that long, never longer.
  * Pointers to strings returned by the host stay valid until the plugin
  * call that received them returns, unless documented otherwise.
  * --------------------------------------------------------------------- */
 
 #define SPOP_WAIT_READ	1
 #define SPOP_WAIT_WRITE 2
+
+/* Non-blocking I/O results (since 1.1): the layer below needs to become
+ * readable (or writable) first; wait with host->io_wait() and call again. */
+#define SPOP_IO_AGAIN_READ  (-1)
+#define SPOP_IO_AGAIN_WRITE (-2)
 
 /* PITrail directions (the reference's). */
 #define SPOP_TRAIL_CLIENT 0
@@ -220,6 +272,40 @@ struct spop_host {
 	    __attribute__((format(printf, 3, 4)))
 #endif
 	    ;
+
+	/* ---- since 1.1 (check host->size with SPOP_OPS_HAS) ---- */
+
+	/* The byte stream below the calling layer: for a TLS layer, the
+	 * transport (or an inner TLS layer, e.g. towards an HTTPS proxy);
+	 * never a raw fd. None blocks: io_read returns bytes read (>0), 0 at
+	 * end of stream, SPOP_IO_AGAIN_READ/_WRITE, or -code with the error
+	 * set; io_write returns bytes taken (>0), an AGAIN value or -code.
+	 * io_wait blocks until the stream below can make progress in the
+	 * direction asked (SPOP_WAIT_*), honouring Timeout, AbsoluteTimeout
+	 * and Interrupt: 0, 301 or 10004. The core applies MaxTransferRate,
+	 * byte accounting and packet logging underneath, whatever the
+	 * layers. Outside a stream layer (auth, transport open) io_* return
+	 * -1212. */
+	ssize_t (*io_read)(struct spop_host *host, void *buf, size_t len);
+	ssize_t (*io_write)(struct spop_host *host, const void *buf,
+			    size_t len);
+	int (*io_wait)(struct spop_host *host, int events);
+
+	/* The arguments of a CAPA line, matched case-insensitively on its
+	 * first word: "SASL" -> "PLAIN SCRAM-SHA-256"; "" when the capability
+	 * has none, NULL when the server did not list it. */
+	const char *(*capability_args)(struct spop_host *host,
+				       const char *name);
+
+	/* Channel-binding data of the connection's TLS layer (RFC 5929 /
+	 * RFC 9266 type names: "tls-server-end-point", "tls-exporter",
+	 * "tls-unique"), host->alloc()'d. 1212 when the connection has no TLS
+	 * or the provider cannot give that type. */
+	int (*channel_binding)(struct spop_host *host, const char *type,
+			       unsigned char **data, size_t *len);
+
+	/* 1 when the connection is protected by TLS at this moment. */
+	int (*tls_active)(struct spop_host *host);
 };
 
 /* ------------------------------------------------------------------------
@@ -290,15 +376,35 @@ struct spop_tls_ops {
 
 	/* Sends close_notify (best effort) and frees the session. */
 	void (*session_free)(struct spop_host *host, void *session);
+
+	/* ---- since 1.1 ----
+	 * Creates a session that does its I/O through host->io_read/io_write
+	 * (the layer below in the connection stack) instead of an fd; the
+	 * core prefers it when set. For such a session, handshake() waits with
+	 * host->io_wait(), and read()/write() return SPOP_IO_AGAIN_* (equal to
+	 * SPOP_TLS_AGAIN_*) for the core to wait. */
+	int (*session_new_io)(struct spop_host *host, const char *server_name,
+			      void **session);
+
+	/* Channel-binding data of the session (see host->channel_binding),
+	 * host->alloc()'d; 1212 for a type the provider does not have. */
+	int (*channel_binding)(struct spop_host *host, void *session,
+			       const char *type, unsigned char **data,
+			       size_t *len);
 };
 
 /* ------------------------------------------------------------------------
- * Authentication mechanism (AuthMechanism, or by name). Exactly one of the
- * two styles is set:
- *  - login: protocol-level mechanisms (USER/PASS, APOP) that speak POP3
- *    through host->command();
- *  - sasl_*: a SASL mechanism; the framework sends AUTH <sasl_name>, relays
- *    base64 challenges and knows nothing of the mechanism.
+ * Authentication mechanism (AuthMechanism, or by name). The descriptor's
+ * capabilities say which of the two styles the plugin is, and the core uses
+ * only that style (a plugin declaring neither, or both, is refused):
+ *  - SPOP_CAP_AUTH_LOGIN, login: protocol-level mechanisms (USER/PASS, APOP)
+ *    that speak POP3 through host->command();
+ *  - SPOP_CAP_AUTH_SASL, sasl_*: a SASL mechanism. The core's driver checks
+ *    that the server lists sasl_name in CAPA SASL, sends AUTH <sasl_name>
+ *    with the initial response when the line stays within 255 octets (RFC
+ *    5034), relays base64 challenges, cancels with "*" when a step fails,
+ *    masks every response in the trail, and knows nothing of the
+ *    mechanism; the mechanism knows nothing of POP3.
  * Credentials come from host->setting(): "User", "Password",
  * "AuthorizationIdentity". Error texts must not reveal whether a user
  * exists.
@@ -324,6 +430,14 @@ struct spop_auth_ops {
 			 const unsigned char *challenge, size_t challenge_len,
 			 unsigned char **out, size_t *out_len);
 	void (*sasl_done)(struct spop_host *host, void *state);
+
+	/* ---- since 1.1 ----
+	 * Called once the server accepted the exchange (+OK), before the core
+	 * moves on. 0 when the mechanism is complete (for a mutual one: the
+	 * server's proof was received and checked); otherwise an error code
+	 * (280 when the server failed or skipped its proof), and the core
+	 * drops the connection. Mandatory with SPOP_CAP_AUTH_MUTUAL. */
+	int (*sasl_finish)(struct spop_host *host, void *state);
 };
 
 /* ------------------------------------------------------------------------

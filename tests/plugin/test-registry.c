@@ -46,8 +46,8 @@ static void test_bad_abi(void)
 
 	CU_ASSERT_EQUAL(by_name("badabi", &d), 1202);
 	CU_ASSERT_PTR_NULL(d);
-	ERROR_HAS("ABI 99.0");
-	ERROR_HAS("supports ABI 1.0");
+	ERROR_HAS("ABI 99.1");
+	ERROR_HAS("supports ABI 1.1");
 	ERROR_HAS("spop-auth-badabi.so");
 }
 
@@ -56,7 +56,7 @@ static void test_newer_minor(void)
 	const struct spop_plugin_descriptor *d = NULL;
 
 	CU_ASSERT_EQUAL(by_name("newerminor", &d), 1202);
-	ERROR_HAS("needs plugin ABI 1.1, newer than this libspop's 1.0");
+	ERROR_HAS("needs plugin ABI 1.2, newer than this libspop's 1.1");
 }
 
 static void test_missing_symbol(void)
@@ -146,7 +146,7 @@ static void on_plugin(const struct spop_plugin_info *i, void *ud)
 	if (!strcmp(i->name, "good") && !i->error)
 		l->good++;
 	if (strstr(i->path, "badabi") && i->error &&
-	    strstr(i->error, "ABI 99.0"))
+	    strstr(i->error, "ABI 99.1"))
 		l->badabi_error++;
 }
 
