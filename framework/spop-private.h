@@ -17,6 +17,25 @@
 
 struct spi_registry_entry;
 struct spi_conn;
+struct spi_layer;
+
+/* What the server's CAPA said (RFC 2449), parsed by pop3/capa.c. */
+struct spi_capa {
+	bool known; /* the server answered CAPA */
+	bool stls, pipelining, uidl, top, user, resp_codes, auth_resp_code;
+	char *sasl; /* the SASL mechanism list, or NULL */
+	char *implementation, *expire, *login_delay;
+};
+
+/* A host-services table with what the core needs to serve it: the object
+ * and, for a plugin instance in the connection stack, its layer (NULL for
+ * auth and transport plugins). One per plugin instance, at a fixed address
+ * for the instance's life (plugin.h). */
+struct spi_host {
+	struct spop_host pub;
+	struct spop *s;
+	struct spi_layer *layer;
+};
 
 /* One retrieved header line kept for MessageHeaderField/Value. */
 struct spi_header {
@@ -87,6 +106,7 @@ struct spi_settings {
 	char *firewall_data;
 	int code_page;
 	bool process_idle_events;
+	bool allow_plaintext_auth; /* libspop's AllowPlaintextAuth */
 };
 
 struct spop {
@@ -97,13 +117,14 @@ struct spop {
 	int mail_port;
 	char *firewall_host, *firewall_user, *firewall_password;
 	int firewall_port;
-	char *local_host; /* as set; after connect the bound address */
-	char *local_host_set;
+	char *local_host; /* as set; the bound address is the connection's */
 	char *local_file;
 	int max_lines;
 	bool include_headers;
 	int timeout;
 	int message_number;
+	int ssl_start_mode; /* SPOP_SSL_* */
+	int ssl_provider;   /* SPOP_SSLP_* */
 	struct spi_settings cfg;
 
 	/* stream set by spop_set_message_stream */
@@ -112,6 +133,8 @@ struct spop {
 
 	/* state */
 	struct spi_conn *conn;
+	int state; /* enum spi_state (pop3/pop3.h) */
+	struct spi_capa capa;
 	int message_count;
 	int64_t total_size;
 	char *greeting;
@@ -132,14 +155,22 @@ struct spop {
 	int error_code;
 	char *error_text;
 	struct spi_events ev;
-	int in_event;	      /* >0 while a callback runs */
-	int busy;	      /* a method is running (174 for re-entry) */
-	gint interrupt_armed; /* atomic: a method may be interrupted */
+	int in_event; /* >0 while a callback runs */
+	int busy;     /* a method is running (174 for re-entry) */
+	/* Interrupt: interrupt_lock orders spop_interrupt() against method
+	 * entry and exit, so a late Interrupt never cancels the next method.
+	 */
+	GMutex interrupt_lock;
+	bool interrupt_armed; /* a method may be interrupted */
 	GCancellable *cancel; /* Interrupt; its fd wakes waits */
 
-	/* deadline of the running operation, monotonic microseconds; 0 none */
+	/* deadline of the running operation, monotonic microseconds; 0 none.
+	 * deadline_seconds/name say which setting it came from, for the
+	 * timeout message. */
 	gint64 deadline;
 	gint64 timeout_us;
+	int deadline_seconds;
+	const char *deadline_name;
 
 	char *config_result;	 /* spop_config's returned string */
 	char *localized;	 /* spop_localize_date's returned string */
@@ -165,7 +196,10 @@ int spi_errno_to_code(int err);
  * disarms, fires Error for a failure and returns rc. */
 int spi_enter(struct spop *s);
 int spi_leave(struct spop *s, int rc);
+/* Starts the deadline from Timeout's value (seconds); _for names another
+ * setting (ConnectionTimeout) for the message when it expires. */
 void spi_deadline_start(struct spop *s, int seconds);
+void spi_deadline_start_for(struct spop *s, int seconds, const char *name);
 void spi_deadline_touch(struct spop *s);
 /* Remaining milliseconds for poll(): -1 for none, 0 when passed. */
 int spi_deadline_remaining_ms(struct spop *s);
@@ -201,71 +235,11 @@ int spi_plugin_select(struct spop *s, int kind, const char *selector_name,
 int spi_plugin_by_name(struct spop *s, int kind, const char *name,
 		       const struct spop_plugin_descriptor **out);
 const char *spi_kind_name(int kind);
-void spi_host_init(struct spop_host *host, struct spop *s);
-
-/* ---- connection (net/conn.c) ---- */
-int spi_conn_open(struct spop *s);
-void spi_conn_close(struct spop *s);
-int spi_conn_write(struct spop *s, const void *data, size_t len);
-/* Reads one line (CRLF or LF stripped). A line longer than MaxLineLength
- * comes in pieces with *eol false. The buffer is valid until the next read.
- */
-int spi_conn_read_line(struct spop *s, const char **line, size_t *len,
-		       bool *eol);
-int spi_conn_wait(struct spop *s, int fd, int events);
-int spi_conn_fd(struct spop *s);
-void spi_conn_adopt(struct spop *s, int fd);
-int spi_tcp_connect(struct spop *s, const char *name, int port, int *fd);
-int spi_resolve(struct spop *s, const char *name, int port,
-		struct spop_address **list, size_t *count);
-ssize_t spi_fd_read_some(struct spop *s, int fd, void *buf, size_t len);
-int spi_fd_write_all(struct spop *s, int fd, const void *buf, size_t len);
-void spi_apply_rate_limit(struct spop *s, size_t sent);
-
-/* ---- POP3 (pop3/) ---- */
-struct spi_reply {
-	bool ok;	    /* +OK */
-	bool continuation;  /* "+ " SASL continuation */
-	const char *text;   /* after the status word, leading space skipped */
-	char resp_code[64]; /* RFC 2449 [CODE] if present, else "" */
-};
-/* Parses a status line; 0 or -1 when it is not a POP3 status line. */
-int spi_reply_parse(const char *line, size_t len, struct spi_reply *out);
-/* Whether a command's reply is multi-line (RFC 1939/2449), decided from
- * the command and its argument: LIST vs LIST 3. */
-bool spi_command_is_multiline(const char *command);
-/* Dot-unstuffing of one received line of a multi-line body: returns 1 for
- * the terminator ".", else 0 with the line and length moved past a stuffed dot.
- * Only the first piece of a line (start_of_line) is inspected. */
-int spi_unstuff(const char **line, size_t *len, bool start_of_line);
-
-/* Sends a command and reads its status line. mask_from as in plugin.h. On
- * -ERR returns 171 with the reply in the message. */
-int spi_pop3_command(struct spop *s, const char *line, size_t mask_from,
-		     struct spi_reply *reply);
-typedef int (*spi_line_fn)(struct spop *s, const char *line, size_t len,
-			   bool eol, void *ud);
-/* Reads a multi-line body to the terminator, calling fn per (unstuffed)
- * line or piece. fn's non-zero return is an error; the body is still
- * drained so the connection stays in sync. */
-int spi_pop3_read_body(struct spop *s, spi_line_fn fn, void *ud);
-int spi_pop3_login(struct spop *s, const struct spop_plugin_descriptor *d);
-int spi_pop3_send(struct spop *s, const char *line, size_t mask_from);
-/* Reads the status line of the oldest command in flight; *has_body says a
- * multi-line body follows (to be read with spi_pop3_read_body). */
-int spi_pop3_recv(struct spop *s, struct spi_reply *reply, bool *has_body);
-void spi_pop3_reset_queue(struct spop *s);
-int spi_pop3_fatal(struct spop *s, int rc);
-int spi_pop3_stat(struct spop *s);
-int spi_pop3_connect(struct spop *s);
-int spi_pop3_custom(struct spop *s, const char *command);
-/* Where masking starts in a command line for the trail (PASS, APOP). */
-size_t spi_pop3_mask_from(const char *line);
+void spi_host_init(struct spi_host *host, struct spop *s,
+		   struct spi_layer *layer);
 
 /* ---- message (message/) ---- */
 void spi_message_clear(struct spi_message *m);
 int spi_message_retrieve(struct spop *s, bool headers_only);
-/* LIST n for the current MessageNumber, cached; for use inside a method. */
-int64_t spi_query_size(struct spop *s, int *rc);
 
 #endif

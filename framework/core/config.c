@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "spop-build.h"
-#include "spop-private.h"
+#include "net/net.h"
 
 enum type { T_BOOL, T_INT, T_LONG, T_STR };
 
@@ -196,6 +196,9 @@ PROP_INT("MailPort", mail_port, spop_set_mail_port)
 PROP_INT("MaxLines", max_lines, spop_set_max_lines)
 PROP_INT("MessageNumber", message_number, spop_set_message_number)
 PROP_INT("Timeout", timeout, spop_set_timeout)
+PROP_BOOL("SSLEnabled", ssl_enabled, spop_set_ssl_enabled)
+PROP_INT("SSLProvider", ssl_provider, spop_set_ssl_provider)
+PROP_INT("SSLStartMode", ssl_start_mode, spop_set_ssl_start_mode)
 PROP_STR(local_host, spop_set_local_host)
 PROP_STR(local_file, spop_set_local_file)
 PROP_STR(mail_server, spop_set_mail_server)
@@ -218,6 +221,15 @@ RO_STR(message_reply_to)
 RO_STR(message_subject)
 RO_STR(message_to)
 RO_STR(message_uid)
+
+/* The reference: LocalPort reports the port actually bound while
+ * connected; the setting itself is never overwritten by it. */
+static char *get_local_port(struct spop *s)
+{
+	int bound = spi_conn_local_port(s);
+
+	return g_strdup_printf("%d", bound ? bound : s->cfg.local_port);
+}
 
 static int set_command(struct spop *s, const char *value)
 {
@@ -274,6 +286,9 @@ static const struct setting settings[] = {
     RO("MessageTo", message_to),
     RO("MessageUID", message_uid),
     PROP("Password", password),
+    PROP("SSLEnabled", ssl_enabled),
+    PROP("SSLProvider", ssl_provider),
+    PROP("SSLStartMode", ssl_start_mode),
     PROP("Timeout", timeout),
     RO("TotalSize", total_size),
     PROP("User", user),
@@ -309,7 +324,7 @@ static const struct setting settings[] = {
     {"Linger", T_BOOL, CFG(linger), NOLIM, 0, NULL, NULL},
     {"LingerTime", T_INT, CFG(linger_time), 0, 65535, 0, NULL, NULL},
     PROP("LocalHost", local_host),
-    {"LocalPort", T_INT, CFG(local_port), 0, 65535, 106, NULL, NULL},
+    {"LocalPort", T_INT, CFG(local_port), 0, 65535, 106, NULL, get_local_port},
     {"MaxTransferRate", T_LONG, CFG(max_transfer_rate), 0, G_MAXINT64, 0, NULL,
      NULL},
     {"ProxyExceptionsList", T_STR, CFG(proxy_exceptions_list), NOLIM, 0, NULL,
@@ -332,6 +347,8 @@ static const struct setting settings[] = {
     {"SelectWaitMillis", T_INT, CFG(select_wait_millis), 0, 60000, 0, NULL,
      NULL},
     /* libspop's own */
+    {"AllowPlaintextAuth", T_BOOL, CFG(allow_plaintext_auth), NOLIM, 0, NULL,
+     NULL},
     {"AuthMechanismName", T_STR, CFG(auth_mechanism_name), NOLIM, 0, NULL,
      NULL},
     {"CloseStreamAfterTransfer", T_BOOL, CFG(close_stream_after_transfer),
@@ -372,9 +389,6 @@ static const char *const later_settings[] = {
     "TLS13SignatureAlgorithms",
     "TLS13SupportedGroups",
     "UseInternalSecurityAPI",
-    "SSLEnabled",
-    "SSLStartMode",
-    "SSLProvider",
     "SMIMEEngine",
 };
 
@@ -494,6 +508,9 @@ void spi_settings_init(struct spi_settings *c)
 	c->select_wait_millis = 20;
 	c->close_stream_after_transfer = true;
 	c->process_idle_events = true;
+	/* The reference's defaults (no TLS, USER/PASS) must work; an
+	 * application that wants secrets only under TLS says so. */
+	c->allow_plaintext_auth = true;
 	/* Message/MessageText are in-memory copies; LocalFile and streams get
 	 * everything. 16 MiB keeps a 1 GiB message from being held in RAM. */
 	c->message_memory_limit = 16 * 1024 * 1024;

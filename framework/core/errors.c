@@ -66,6 +66,7 @@ static const struct error_entry error_table[] = {
     {1210, "Unknown configuration setting."},
     {1211, "Invalid value."},
     {1212, "Not available on this platform."},
+    {1213, "Refused by the security policy."},
     {10004, "[10004] Interrupted system call."},
     {10009, "[10009] Bad file number."},
     {10013, "[10013] Access denied."},

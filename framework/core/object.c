@@ -1,11 +1,10 @@
 /* The spop_t object: lifecycle, properties, and the framing every method
  * shares (re-entry refusal, Interrupt arming, deadline, Error event). */
-#include <poll.h>
 #include <string.h>
-#include <sys/socket.h>
 
 #include "message-parse.h"
-#include "spop-private.h"
+#include "net/net.h"
+#include "pop3/pop3.h"
 
 SPI_EXPORT spop_t *spop_new(void)
 {
@@ -14,8 +13,10 @@ SPI_EXPORT spop_t *spop_new(void)
 	s->mail_port = 110;
 	s->timeout = 60;
 	s->message_number = 1;
-	s->size_cache_number = s->uid_cache_number = 0;
+	s->ssl_start_mode = SPOP_SSL_NONE;
+	s->ssl_provider = SPOP_SSLP_AUTOMATIC;
 	spi_settings_init(&s->cfg);
+	g_mutex_init(&s->interrupt_lock);
 	s->capabilities = g_ptr_array_new_with_free_func(g_free);
 	s->host_strings = g_ptr_array_new_with_free_func(g_free);
 	s->cancel = g_cancellable_new();
@@ -27,11 +28,22 @@ SPI_EXPORT void spop_free(spop_t *s)
 {
 	if (!s)
 		return;
+	if (s->in_event || s->busy) {
+		/* Freeing the object under the method that runs the event
+		 * would leave it using freed memory: refused, loudly. */
+		spi_fail(s, 174,
+			 "spop_free() was called from inside an event "
+			 "handler or a running method; call it after the "
+			 "method returns.");
+		g_warning("%s", s->error_text);
+		return;
+	}
 	/* Closing without QUIT: the server rolls back pending deletions,
 	 * which is the safe outcome for a forgotten Disconnect. */
-	spi_conn_close(s);
-	spi_pop3_reset_queue(s);
+	spi_session_drop(s, 0);
 	g_queue_free(s->pending);
+	spi_capa_clear(&s->capa);
+	g_mutex_clear(&s->interrupt_lock);
 	spi_message_clear(&s->msg);
 	spi_settings_clear(&s->cfg);
 	g_ptr_array_free(s->capabilities, TRUE);
@@ -49,7 +61,6 @@ SPI_EXPORT void spop_free(spop_t *s)
 	g_free(s->firewall_user);
 	g_free(s->firewall_password);
 	g_free(s->local_host);
-	g_free(s->local_host_set);
 	g_free(s->local_file);
 	g_free(s->greeting);
 	g_free(s->last_reply);
@@ -63,11 +74,18 @@ SPI_EXPORT void spop_free(spop_t *s)
 
 /* ---- method framing ---- */
 
-void spi_deadline_start(struct spop *s, int seconds)
+void spi_deadline_start_for(struct spop *s, int seconds, const char *name)
 {
 	s->timeout_us = seconds > 0 ? (gint64)seconds * G_USEC_PER_SEC : 0;
 	s->deadline =
 	    s->timeout_us ? g_get_monotonic_time() + s->timeout_us : 0;
+	s->deadline_seconds = seconds;
+	s->deadline_name = name;
+}
+
+void spi_deadline_start(struct spop *s, int seconds)
+{
+	spi_deadline_start_for(s, seconds, "Timeout");
 }
 
 void spi_deadline_touch(struct spop *s)
@@ -96,15 +114,21 @@ int spi_enter(struct spop *s)
 	s->busy = 1;
 	spi_clear_error(s);
 	g_ptr_array_set_size(s->host_strings, 0);
+	/* Under the lock, an Interrupt either reaches this method or came
+	 * before it and is forgotten here, never carried into it. */
+	g_mutex_lock(&s->interrupt_lock);
 	g_cancellable_reset(s->cancel);
-	g_atomic_int_set(&s->interrupt_armed, 1);
+	s->interrupt_armed = true;
+	g_mutex_unlock(&s->interrupt_lock);
 	spi_deadline_start(s, s->timeout);
 	return 0;
 }
 
 int spi_leave(struct spop *s, int rc)
 {
-	g_atomic_int_set(&s->interrupt_armed, 0);
+	g_mutex_lock(&s->interrupt_lock);
+	s->interrupt_armed = false;
+	g_mutex_unlock(&s->interrupt_lock);
 	s->busy = 0;
 	s->deadline = 0;
 	if (rc)
@@ -120,30 +144,20 @@ int spi_leave(struct spop *s, int rc)
 			return busy_rc;                                        \
 	} while (0)
 
-static int need_connection(struct spop *s, const char *what)
-{
-	if (!s->conn)
-		return spi_fail(s, 1117,
-				"%s needs a connection: call "
-				"spop_connect() first.",
-				what);
-	return 0;
-}
-
-static void invalidate_caches(struct spop *s)
-{
-	s->size_cache_number = 0;
-	s->uid_cache_number = 0;
-	s->text_cache_number = 0;
-	s->headers_cache_number = 0;
-}
-
+/* A new connection starts from nothing: the last one's greeting and CAPA
+ * stayed readable until now for diagnosis. */
 static void forget_session(struct spop *s)
 {
 	s->message_count = 0;
 	s->total_size = 0;
-	invalidate_caches(s);
+	s->size_cache_number = 0;
+	s->uid_cache_number = 0;
+	s->text_cache_number = 0;
+	s->headers_cache_number = 0;
+	spi_message_clear(&s->msg);
 	g_ptr_array_set_size(s->capabilities, 0);
+	spi_capa_clear(&s->capa);
+	g_clear_pointer(&s->greeting, g_free);
 }
 
 /* ---- simple properties ---- */
@@ -202,19 +216,17 @@ SPI_EXPORT const char *spop_get_last_reply(spop_t *s)
 {
 	return spi_str(s->last_reply);
 }
+/* While connected, the address actually bound (the reference); the
+ * user's choice stays untouched for the next connect. */
 SPI_EXPORT const char *spop_get_local_host(spop_t *s)
 {
-	return spi_str(s->local_host);
+	const char *bound = spi_conn_local_host(s);
+
+	return bound ? bound : spi_str(s->local_host);
 }
 SPI_EXPORT int spop_set_local_host(spop_t *s, const char *v)
 {
-	int rc = set_string(s, &s->local_host_set, v, "LocalHost", 107);
-
-	if (!rc) {
-		g_free(s->local_host);
-		s->local_host = g_strdup(s->local_host_set);
-	}
-	return rc;
+	return set_string(s, &s->local_host, v, "LocalHost", 107);
 }
 SPI_EXPORT const char *spop_get_local_file(spop_t *s)
 {
@@ -289,6 +301,55 @@ SPI_EXPORT int spop_set_password(spop_t *s, const char *v)
 		memset(s->password, 0, strlen(s->password));
 	return set_string(s, &s->password, v, "Password", 0);
 }
+SPI_EXPORT int spop_get_ssl_enabled(spop_t *s)
+{
+	return s->ssl_start_mode != SPOP_SSL_NONE;
+}
+SPI_EXPORT int spop_set_ssl_enabled(spop_t *s, int v)
+{
+	if (s->conn)
+		return spi_fail(s, 1211,
+				"SSLEnabled cannot change while connected.");
+	if (!v)
+		s->ssl_start_mode = SPOP_SSL_NONE;
+	else if (s->ssl_start_mode == SPOP_SSL_NONE)
+		s->ssl_start_mode = SPOP_SSL_AUTOMATIC;
+	return 0;
+}
+SPI_EXPORT int spop_get_ssl_provider(spop_t *s)
+{
+	return s->ssl_provider;
+}
+SPI_EXPORT int spop_set_ssl_provider(spop_t *s, int v)
+{
+	if (v < SPOP_SSLP_AUTOMATIC || v > SPOP_SSLP_INTERNAL)
+		return spi_fail(s, 1211,
+				"SSLProvider %d is not 0 (Automatic), 1 "
+				"(Platform) or 2 (Internal).",
+				v);
+	if (s->conn)
+		return spi_fail(s, 1211,
+				"SSLProvider cannot change while connected.");
+	s->ssl_provider = v;
+	return 0;
+}
+SPI_EXPORT int spop_get_ssl_start_mode(spop_t *s)
+{
+	return s->ssl_start_mode;
+}
+SPI_EXPORT int spop_set_ssl_start_mode(spop_t *s, int v)
+{
+	if (v < SPOP_SSL_AUTOMATIC || v > SPOP_SSL_NONE)
+		return spi_fail(s, 1211,
+				"SSLStartMode %d is not 0 (Automatic), 1 "
+				"(Implicit), 2 (Explicit) or 3 (None).",
+				v);
+	if (s->conn)
+		return spi_fail(s, 1211,
+				"SSLStartMode cannot change while connected.");
+	s->ssl_start_mode = v;
+	return 0;
+}
 SPI_EXPORT int spop_get_timeout(spop_t *s)
 {
 	return s->timeout;
@@ -335,12 +396,16 @@ SPI_EXPORT int spop_set_message_stream(spop_t *s,
 		s->have_stream = false;
 		return 0;
 	}
-	if (stream->size < sizeof(struct spop_stream) || !stream->write)
+	/* An application built against an older, shorter struct still works:
+	 * only the members its size covers are read. */
+	if (!SPOP_OPS_HAS(struct spop_stream, stream, write))
 		return spi_fail(s, 1211,
 				"The message stream needs a write "
 				"function (size %zu).",
 				stream->size);
-	s->stream = *stream;
+	memset(&s->stream, 0, sizeof(s->stream));
+	memcpy(&s->stream, stream, MIN(stream->size, sizeof(s->stream)));
+	s->stream.size = sizeof(s->stream);
 	s->have_stream = true;
 	g_clear_pointer(&s->local_file, g_free);
 	return 0;
@@ -362,18 +427,7 @@ SPI_EXPORT int spop_connect(spop_t *s)
 		rc = spi_fail(s, 116, "MailPort is 0.");
 	if (!rc) {
 		forget_session(s);
-		/* ConnectionTimeout bounds the connect phase when set. */
-		spi_deadline_start(s, s->cfg.connection_timeout
-					  ? s->cfg.connection_timeout
-					  : s->timeout);
-		rc = spi_pop3_connect(s);
-	}
-	if (rc) {
-		/* The greeting and CAPA of a failed attempt stay readable:
-		 * they are what a user needs to see why login failed. */
-		s->message_count = 0;
-		s->total_size = 0;
-		invalidate_caches(s);
+		rc = spi_session_connect(s);
 	}
 	return spi_leave(s, rc);
 }
@@ -381,100 +435,37 @@ SPI_EXPORT int spop_connect(spop_t *s)
 SPI_EXPORT int spop_disconnect(spop_t *s)
 {
 	ENTER(s);
-	int rc = 0;
-	struct spi_reply r;
-
-	if (s->conn) {
-		rc = spi_pop3_command(s, "QUIT", (size_t)-1, &r);
-		spi_conn_close(s);
-		spi_pop3_reset_queue(s);
-	}
-	forget_session(s);
-	return spi_leave(s, rc);
+	return spi_leave(s, spi_session_quit(s));
 }
 
 SPI_EXPORT int spop_delete(spop_t *s)
 {
 	ENTER(s);
-	int rc = need_connection(s, "Delete");
-	struct spi_reply r;
+	int rc = spi_session_need_transaction(s, "Delete");
 
-	if (!rc) {
-		char *cmd = g_strdup_printf("DELE %d", s->message_number);
-		rc = spi_pop3_command(s, cmd, (size_t)-1, &r);
-		g_free(cmd);
-		invalidate_caches(s);
-	}
+	if (!rc)
+		rc = spi_mailbox_delete(s);
 	return spi_leave(s, rc);
 }
 
 SPI_EXPORT int spop_reset(spop_t *s)
 {
 	ENTER(s);
-	int rc = need_connection(s, "Reset");
-	struct spi_reply r;
+	int rc = spi_session_need_transaction(s, "Reset");
 
-	if (!rc) {
-		rc = spi_pop3_command(s, "RSET", (size_t)-1, &r);
-		invalidate_caches(s);
-	}
+	if (!rc)
+		rc = spi_mailbox_reset(s);
 	return spi_leave(s, rc);
-}
-
-struct list_ctx {
-	bool uids;
-	char *bad;
-};
-
-static int list_line(struct spop *s, const char *line, size_t len, bool eol,
-		     void *ud)
-{
-	struct list_ctx *c = ud;
-	char *copy = g_strndup(line, len);
-	char *end;
-	long long n = strtoll(copy, &end, 10);
-	int rc = 0;
-
-	if (end == copy || *end != ' ' || n < 1 || n > G_MAXINT || !eol) {
-		rc = 171;
-	} else if (c->uids) {
-		const char *uid = end + 1;
-		if (!*uid)
-			rc = 171;
-		else
-			spi_emit_message_list(s, (int)n, uid, 0);
-	} else {
-		long long size = strtoll(end + 1, &end, 10);
-		if (size < 0 || (*end && *end != ' '))
-			rc = 171;
-		else
-			spi_emit_message_list(s, (int)n, "", size);
-	}
-	if (rc && !c->bad)
-		c->bad = spi_escape_controls(line, len);
-	g_free(copy);
-	return rc;
 }
 
 static int list_method(struct spop *s, bool uids)
 {
 	ENTER(s);
-	int rc =
-	    need_connection(s, uids ? "ListMessageUIDs" : "ListMessageSizes");
-	struct spi_reply r;
-	struct list_ctx c = {uids, NULL};
-	bool body;
+	int rc = spi_session_need_transaction(s, uids ? "ListMessageUIDs"
+						      : "ListMessageSizes");
 
 	if (!rc)
-		rc = spi_pop3_send(s, uids ? "UIDL" : "LIST", (size_t)-1);
-	if (!rc)
-		rc = spi_pop3_recv(s, &r, &body);
-	if (!rc && body)
-		rc = spi_pop3_read_body(s, list_line, &c);
-	if (rc == 171 && c.bad)
-		spi_fail(s, 171, "Malformed %s line from %s: '%s'.",
-			 uids ? "UIDL" : "LIST", s->mail_server, c.bad);
-	g_free(c.bad);
+		rc = spi_mailbox_list(s, uids);
 	return spi_leave(s, rc);
 }
 
@@ -488,55 +479,15 @@ SPI_EXPORT int spop_list_message_uids(spop_t *s)
 	return list_method(s, true);
 }
 
-/* LIST n / UIDL n: "+OK n value". */
-static int query_one(struct spop *s, const char *verb, char **value)
-{
-	struct spi_reply r;
-	char *cmd = g_strdup_printf("%s %d", verb, s->message_number);
-	int rc = spi_pop3_command(s, cmd, (size_t)-1, &r);
-
-	g_free(cmd);
-	if (rc)
-		return rc;
-	const char *sp = strchr(r.text, ' ');
-	if (!sp || !sp[1] || atoi(r.text) != s->message_number)
-		return spi_fail(s, 171, "Malformed %s answer: '%s'.", verb,
-				s->last_reply);
-	*value = g_strdup(sp + 1);
-	g_strchomp(*value);
-	return 0;
-}
-
-int64_t spi_query_size(struct spop *s, int *rc)
-{
-	char *v = NULL;
-
-	*rc = need_connection(s, "QueryMessageSize");
-	if (!*rc && s->size_cache_number == s->message_number)
-		return s->size_cache;
-	if (!*rc)
-		*rc = query_one(s, "LIST", &v);
-	if (!*rc) {
-		char *end;
-		long long n = strtoll(v, &end, 10);
-
-		if (n < 0 || end == v) {
-			*rc = spi_fail(s, 171, "Malformed LIST answer: '%s'.",
-				       s->last_reply);
-		} else {
-			s->size_cache = n;
-			s->size_cache_number = s->message_number;
-		}
-	}
-	g_free(v);
-	return *rc ? 0 : s->size_cache;
-}
-
+/* The reference: Query* return 0 / "" when not connected, without an
+ * error; the server is asked only inside a session. */
 SPI_EXPORT int64_t spop_query_message_size(spop_t *s)
 {
 	int rc;
 
-	if (s->conn && s->size_cache_number == s->message_number)
+	if (!s->conn)
+		return 0;
+	if (s->size_cache_number == s->message_number)
 		return s->size_cache;
 	if (spi_enter(s))
 		return 0;
@@ -547,63 +498,50 @@ SPI_EXPORT int64_t spop_query_message_size(spop_t *s)
 
 SPI_EXPORT const char *spop_query_message_uid(spop_t *s)
 {
-	if (s->conn && s->uid_cache_number == s->message_number)
+	int rc;
+
+	if (!s->conn)
+		return "";
+	if (s->uid_cache_number == s->message_number)
 		return spi_str(s->uid_cache);
 	if (spi_enter(s))
 		return "";
-	int rc = need_connection(s, "QueryMessageUID");
-	char *v = NULL;
-
-	if (!rc)
-		rc = query_one(s, "UIDL", &v);
-	if (!rc) {
-		g_free(s->uid_cache);
-		s->uid_cache = v;
-		s->uid_cache_number = s->message_number;
-	} else {
-		g_free(v);
-	}
+	const char *uid = spi_query_uid(s, &rc);
 	spi_leave(s, rc);
-	return rc ? "" : spi_str(s->uid_cache);
+	return uid;
 }
 
 SPI_EXPORT int64_t spop_query_total_size(spop_t *s)
 {
-	if (spi_enter(s))
+	if (!s->conn || spi_enter(s))
 		return 0;
-	int rc = need_connection(s, "QueryTotalSize");
+	int rc = spi_session_need_transaction(s, "QueryTotalSize");
 
 	if (!rc)
-		rc = spi_pop3_stat(s);
+		rc = spi_mailbox_stat(s);
 	spi_leave(s, rc);
 	return rc ? 0 : s->total_size;
 }
 
 SPI_EXPORT int64_t spop_get_message_size(spop_t *s)
 {
-	if (!s->conn)
-		return 0;
 	return spop_query_message_size(s);
 }
 
 SPI_EXPORT const char *spop_get_message_uid(spop_t *s)
 {
-	if (!s->conn)
-		return "";
 	return spop_query_message_uid(s);
 }
 
 SPI_EXPORT int spop_send_command(spop_t *s, const char *command)
 {
 	ENTER(s);
-	int rc = need_connection(s, "SendCommand");
+	int rc = spi_session_need_transaction(s, "SendCommand");
 
 	if (!rc && (!command || !*command))
 		rc = spi_fail(s, 1211, "SendCommand needs a command.");
 	if (!rc)
-		rc = spi_pop3_custom(s, command);
-	/* A custom command may change the mailbox (DELE, RSET). */
-	invalidate_caches(s);
+		rc = spi_mailbox_custom(s, command);
 	return spi_leave(s, rc);
 }
 
@@ -612,56 +550,70 @@ SPI_EXPORT int spop_set_command(spop_t *s, const char *command)
 	return spop_send_command(s, command);
 }
 
-SPI_EXPORT int spop_retrieve(spop_t *s)
+static int retrieve_method(struct spop *s, bool headers_only)
 {
 	ENTER(s);
-	int rc = need_connection(s, "Retrieve");
+	int rc = spi_session_need_transaction(
+	    s, headers_only ? "RetrieveHeaders" : "Retrieve");
 
 	if (!rc)
-		rc = spi_message_retrieve(s, false);
+		rc = spi_message_retrieve(s, headers_only);
 	return spi_leave(s, rc);
+}
+
+SPI_EXPORT int spop_retrieve(spop_t *s)
+{
+	return retrieve_method(s, false);
 }
 
 SPI_EXPORT int spop_retrieve_headers(spop_t *s)
 {
-	ENTER(s);
-	int rc = need_connection(s, "RetrieveHeaders");
-
-	if (!rc)
-		rc = spi_message_retrieve(s, true);
-	return spi_leave(s, rc);
+	return retrieve_method(s, true);
 }
 
 SPI_EXPORT int spop_do_events(spop_t *s)
 {
 	ENTER(s);
-	int fd = spi_conn_fd(s);
-	struct pollfd p[2] = {
-	    {g_cancellable_get_fd(s->cancel), POLLIN, 0},
-	    {fd, POLLIN, 0},
-	};
-
 	/* Nothing is queued: all events fire inside the methods. What can
-	 * happen between calls is the server closing the link, noticed here.
-	 */
-	if (poll(p, fd >= 0 ? 2 : 1, s->cfg.select_wait_millis) > 0 &&
-	    fd >= 0 && p[1].revents) {
-		char c;
+	 * happen between calls is the server closing the link, or sending
+	 * what no command asked for; the stack is asked, never the socket. */
+	int rc = spi_conn_poll(s, s->cfg.select_wait_millis);
 
-		if (recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) == 0) {
-			spi_conn_close(s);
-			spi_pop3_reset_queue(s);
-			forget_session(s);
+	if (!rc && s->conn && !g_queue_get_length(s->pending) &&
+	    spi_conn_buffered(s)) {
+		/* RFC 1939 servers speak only when asked; unsolicited bytes
+		 * mean the stream can no longer be matched to commands. */
+		GString *line = g_string_new(NULL);
+
+		rc = spi_pop3_read_status_line(s, line);
+		if (!rc) {
+			char *clean = spi_escape_controls(line->str, line->len);
+			rc = spi_fail(s, 171,
+				      "%s sent '%s' while no command was "
+				      "waiting; the connection is dropped.",
+				      spi_str(s->mail_server), clean);
+			g_free(clean);
 		}
+		g_string_free(line, TRUE);
 	}
-	return spi_leave(s, 0);
+	if (rc && s->conn)
+		spi_session_drop(s, rc);
+	/* A server that ended the session between methods (closed, or said
+	 * why and closed) is news for ConnectionStatus, not a failure. */
+	if (rc == 1120 || rc == 171) {
+		rc = 0;
+		spi_clear_error(s);
+	}
+	return spi_leave(s, rc);
 }
 
 SPI_EXPORT int spop_interrupt(spop_t *s)
 {
 	/* Only a running method can be interrupted; otherwise nothing. */
-	if (g_atomic_int_get(&s->interrupt_armed))
+	g_mutex_lock(&s->interrupt_lock);
+	if (s->interrupt_armed)
 		g_cancellable_cancel(s->cancel);
+	g_mutex_unlock(&s->interrupt_lock);
 	return 0;
 }
 

@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "message-parse.h"
-#include "spop-private.h"
+#include "pop3/pop3.h"
 
 #define MAX_HEADER_LINE (1024 * 1024)
 
@@ -363,6 +363,18 @@ int spi_message_retrieve(struct spop *s, bool headers_only)
 	r.limit = s->cfg.message_memory_limit;
 	r.in_headers = true;
 	r.header_line = g_string_new(NULL);
+	/* A new retrieval replaces the last message: if it fails, the
+	 * message properties are empty rather than the previous message's. */
+	spi_message_clear(&s->msg);
+	s->text_cache_number = 0;
+	s->headers_cache_number = 0;
+	const char *partial = headers_only	 ? "RetrieveHeaders"
+			      : s->max_lines > 0 ? "Retrieve with MaxLines"
+						 : NULL;
+	if (partial)
+		rc = spi_mailbox_optional(s, "TOP", partial);
+	if (rc)
+		goto out_early;
 	if (s->cfg.get_message_size && !headers_only) {
 		r.size = spi_query_size(s, &rc);
 		if (rc)
@@ -384,14 +396,14 @@ int spi_message_retrieve(struct spop *s, bool headers_only)
 	g_free(cmd);
 	if (!rc)
 		rc = spi_pop3_recv(s, &reply, &body);
+	if (rc && partial)
+		rc = spi_mailbox_optional_failed(s, rc, "TOP", partial);
 	if (rc) {
 		sink_close(s, &r.sink, rc);
 		goto out_early;
 	}
 
 	message_init(&s->msg);
-	s->text_cache_number = 0;
-	s->headers_cache_number = 0;
 	spi_emit_start_transfer(s);
 	rc = spi_pop3_read_body(s, on_line, &r);
 	if (r.header_line->len) /* a last header line without CRLF */
@@ -404,6 +416,8 @@ int spi_message_retrieve(struct spop *s, bool headers_only)
 		s->headers_cache_number = s->message_number;
 		if (!headers_only)
 			s->text_cache_number = s->message_number;
+	} else {
+		spi_message_clear(&s->msg);
 	}
 	if (s->msg.raw_truncated)
 		spi_trail(s, SPOP_TRAIL_INFO, truncated_note,

@@ -1,162 +1,152 @@
-/* The connection: the transport plugin's socket, waits that honour Timeout
- * and Interrupt, outbound rate limiting, and the line reader that hands the
- * POP3 layer zero-copy lines or MaxLineLength pieces. */
+/* A connection's life: the transport plugin opens the socket, the stack is
+ * built on it, the line reader hands the POP3 layer zero-copy lines or
+ * MaxLineLength pieces, and one teardown ends it all. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
-#include <arpa/inet.h>
 #include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "spop-private.h"
+#include "stack.h"
 
 #define READ_CHUNK (64 * 1024)
 
-struct spi_conn {
-	int fd;
-	const struct spop_plugin_descriptor *transport;
-	void *transport_state;
-	struct spop_host host;
-	char *buf;
-	size_t cap, start, end;
-	bool eof;
-	gint64 rate_start; /* monotonic us when rate accounting began */
-	long long rate_sent;
-};
-
-static int interrupted(struct spop *s)
+static void record_local_address(struct spi_conn *c)
 {
-	return spi_fail(s, 10004, "Interrupted by spop_interrupt().");
-}
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
 
-/* Waits for events on fd, the Interrupt fd, or the deadline. */
-int spi_conn_wait(struct spop *s, int fd, int events)
-{
-	struct pollfd p[2] = {
-	    {fd,
-	     (short)((events & SPOP_WAIT_READ ? POLLIN : 0) |
-		     (events & SPOP_WAIT_WRITE ? POLLOUT : 0)),
-	     0},
-	    {g_cancellable_get_fd(s->cancel), POLLIN, 0},
-	};
-
-	for (;;) {
-		if (g_cancellable_is_cancelled(s->cancel))
-			return interrupted(s);
-		int ms = spi_deadline_remaining_ms(s);
-		if (ms == 0)
-			return spi_fail(s, 301,
-					"No answer from %s:%d within "
-					"%d seconds.",
-					s->mail_server, s->mail_port,
-					s->timeout);
-		int n = poll(p, p[1].fd >= 0 ? 2 : 1, ms);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return spi_fail(s, spi_errno_to_code(errno), "poll: %s",
-					g_strerror(errno));
-		if (p[0].revents)
-			return 0;
-	}
-}
-
-void spi_apply_rate_limit(struct spop *s, size_t sent)
-{
-	struct spi_conn *c = s->conn;
-	long long rate = s->cfg.max_transfer_rate;
-
-	if (!c || rate <= 0)
+	if (getsockname(c->fd, (struct sockaddr *)&ss, &sl))
 		return;
-	gint64 now = g_get_monotonic_time();
-	if (!c->rate_start || now - c->rate_start > 10 * G_USEC_PER_SEC) {
-		c->rate_start = now;
-		c->rate_sent = 0;
-	}
-	c->rate_sent += (long long)sent;
-	gint64 due = c->rate_start + c->rate_sent * G_USEC_PER_SEC / rate;
-	if (due > now) {
-		/* Sleep interruptibly: poll on the Interrupt fd alone. */
-		struct pollfd p = {g_cancellable_get_fd(s->cancel), POLLIN, 0};
-		poll(&p, 1, (int)((due - now + 999) / 1000));
+	if (ss.ss_family == AF_INET) {
+		struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+		inet_ntop(AF_INET, &a->sin_addr, c->local_host,
+			  sizeof(c->local_host));
+		c->local_port = ntohs(a->sin_port);
+	} else if (ss.ss_family == AF_INET6) {
+		struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+		inet_ntop(AF_INET6, &a->sin6_addr, c->local_host,
+			  sizeof(c->local_host));
+		c->local_port = ntohs(a->sin6_port);
 	}
 }
 
-int spi_fd_write_all(struct spop *s, int fd, const void *data, size_t len)
+static struct spi_conn *conn_new(struct spop *s, int fd)
 {
-	const char *p = data;
+	struct spi_conn *c = g_new0(struct spi_conn, 1);
 
-	while (len) {
-		if (g_cancellable_is_cancelled(s->cancel))
-			return interrupted(s);
-		ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
-		if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
-			int rc = spi_conn_wait(s, fd, SPOP_WAIT_WRITE);
-			if (rc)
-				return rc;
-			continue;
-		}
-		if (n < 0)
-			return spi_fail(s, spi_errno_to_code(errno),
-					"Sending to %s:%d failed: %s.",
-					s->mail_server, s->mail_port,
-					g_strerror(errno));
-		spi_deadline_touch(s);
-		spi_apply_rate_limit(s, (size_t)n);
-		p += n;
-		len -= (size_t)n;
+	c->s = s;
+	spi_socket_layer_init(c, fd);
+	return c;
+}
+
+const char *spi_conn_local_host(struct spop *s)
+{
+	return s->conn && *s->conn->local_host ? s->conn->local_host : NULL;
+}
+
+int spi_conn_local_port(struct spop *s)
+{
+	return s->conn ? s->conn->local_port : 0;
+}
+
+static void transport_close(struct spi_conn *c)
+{
+	const struct spop_transport_ops *ops =
+	    c->transport ? c->transport->ops : NULL;
+
+	if (ops && SPOP_OPS_HAS(struct spop_transport_ops, ops, close))
+		ops->close(&c->transport_host.pub, c->transport_state);
+	c->transport = NULL;
+}
+
+int spi_conn_open(struct spop *s)
+{
+	const struct spop_plugin_descriptor *d;
+	int rc = spi_plugin_select(s, SPOP_PLUGIN_TRANSPORT, "FirewallType",
+				   s->cfg.firewall_type, &d);
+	if (rc)
+		return rc;
+	const struct spop_transport_ops *ops = d->ops;
+	if (!SPOP_OPS_HAS(struct spop_transport_ops, ops, open))
+		return spi_fail(s, 1203,
+				"transport plugin '%s' has no open "
+				"operation.",
+				d->name);
+
+	struct spi_conn *c = conn_new(s, -1);
+	const char *name = spi_str(s->mail_server);
+	int fd = -1;
+
+	/* '*host' asks a proxy to resolve the name; a transport that cannot
+	 * gets the plain name, so the core decides, not each plugin. */
+	if (*name == '*' && !(d->capabilities & SPOP_CAP_TRANSPORT_REMOTE_DNS))
+		name++;
+	c->transport = d;
+	spi_host_init(&c->transport_host, s, NULL);
+	s->conn = c;
+	rc = ops->open(&c->transport_host.pub, name, s->mail_port, &fd,
+		       &c->transport_state);
+	if (rc) {
+		if (fd >= 0)
+			close(fd);
+		spi_conn_close(s, rc, s->error_text);
+		return rc;
 	}
+	if (fd < 0) {
+		rc = spi_fail(s, 1203,
+			      "transport plugin '%s' reported success "
+			      "without a socket.",
+			      d->name);
+		spi_conn_close(s, rc, s->error_text);
+		return rc;
+	}
+	/* The stack waits with poll(), so the socket never blocks. */
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+	c->fd = fd;
+	record_local_address(c);
+	spi_emit_connection_status(s, "Remote host connection complete", 0,
+				   "OK");
 	return 0;
 }
 
-ssize_t spi_fd_read_some(struct spop *s, int fd, void *buf, size_t len)
+void spi_conn_close(struct spop *s, int code, const char *description)
 {
-	for (;;) {
-		/* Data may always be ready on a fast link, so Interrupt is
-		 * checked before every read, not only while waiting. */
-		if (g_cancellable_is_cancelled(s->cancel))
-			return -interrupted(s);
-		ssize_t n = recv(fd, buf, len, 0);
-		if (n > 0) {
-			spi_deadline_touch(s);
-			return n;
-		}
-		if (n == 0)
-			return -spi_fail(s, 1120,
-					 "%s:%d closed the connection.",
-					 s->mail_server, s->mail_port);
-		if (errno == EAGAIN || errno == EINTR) {
-			int rc = spi_conn_wait(s, fd, SPOP_WAIT_READ);
-			if (rc)
-				return -rc;
-			continue;
-		}
-		return -spi_fail(s, spi_errno_to_code(errno),
-				 "Receiving from %s:%d failed: %s.",
-				 s->mail_server, s->mail_port,
-				 g_strerror(errno));
-	}
+	struct spi_conn *c = s->conn;
+
+	if (!c)
+		return;
+	bool was_open = c->fd >= 0;
+
+	spi_stack_close(c);
+	transport_close(c);
+	g_free(c->buf);
+	g_free(c);
+	s->conn = NULL;
+	if (was_open)
+		spi_emit_connection_status(s, "Remote host disconnected", code,
+					   code ? spi_str(description) : "OK");
+}
+
+void spi_conn_adopt(struct spop *s, int fd)
+{
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+	s->conn = conn_new(s, fd);
 }
 
 int spi_conn_write(struct spop *s, const void *data, size_t len)
 {
 	if (!s->conn)
 		return spi_fail(s, 1117, "Not connected to a mail server.");
-	return spi_fd_write_all(s, s->conn->fd, data, len);
+	return spi_stack_send(s->conn, data, len);
 }
 
-int spi_conn_fd(struct spop *s)
+/* Room for one more read in the line buffer, compacting or growing it. */
+static void make_room(struct spi_conn *c, size_t need)
 {
-	return s->conn ? s->conn->fd : -1;
-}
-
-static int fill(struct spop *s)
-{
-	struct spi_conn *c = s->conn;
-	size_t need = (size_t)s->cfg.max_line_length + 2;
-
 	if (!c->buf) {
 		c->cap = MAX(need, (size_t)READ_CHUNK);
 		c->buf = g_malloc(c->cap);
@@ -173,8 +163,14 @@ static int fill(struct spop *s)
 		c->cap = MAX(want, c->end + READ_CHUNK);
 		c->buf = g_realloc(c->buf, c->cap);
 	}
-	ssize_t n =
-	    spi_fd_read_some(s, c->fd, c->buf + c->end, c->cap - c->end);
+}
+
+static int fill(struct spop *s)
+{
+	struct spi_conn *c = s->conn;
+
+	make_room(c, (size_t)s->cfg.max_line_length + 2);
+	ssize_t n = spi_stack_recv(c, c->buf + c->end, c->cap - c->end);
 	if (n < 0)
 		return (int)-n;
 	c->end += (size_t)n;
@@ -232,103 +228,92 @@ int spi_conn_read_line(struct spop *s, const char **line, size_t *len,
 	}
 }
 
-static void fill_local_address(struct spop *s, int fd)
+int spi_conn_poll(struct spop *s, int ms)
 {
-	struct sockaddr_storage ss;
-	socklen_t sl = sizeof(ss);
-	char text[INET6_ADDRSTRLEN] = "";
-	int port = 0;
+	struct spi_conn *c = s->conn;
+	struct pollfd p[2] = {
+	    {g_cancellable_get_fd(s->cancel), POLLIN, 0},
+	    {c ? c->fd : -1, POLLIN, 0},
+	};
 
-	if (getsockname(fd, (struct sockaddr *)&ss, &sl))
-		return;
-	if (ss.ss_family == AF_INET) {
-		struct sockaddr_in *a = (struct sockaddr_in *)&ss;
-		inet_ntop(AF_INET, &a->sin_addr, text, sizeof(text));
-		port = ntohs(a->sin_port);
-	} else if (ss.ss_family == AF_INET6) {
-		struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
-		inet_ntop(AF_INET6, &a->sin6_addr, text, sizeof(text));
-		port = ntohs(a->sin6_port);
+	if (c && spi_conn_buffered(s))
+		return 0;
+	if (poll(p, c ? 2 : 1, ms) <= 0 || !c || !p[1].revents)
+		return 0;
+	/* Read through the stack, never peek the socket: under TLS the bytes
+	 * on the wire may be a close_notify, or records the layer keeps. */
+	make_room(c, (size_t)s->cfg.max_line_length + 2);
+	ssize_t n = c->top->ops->recv(c->top, c->buf + c->end, c->cap - c->end);
+	if (n > 0) {
+		c->end += (size_t)n;
+		return 0;
 	}
-	g_free(s->local_host);
-	s->local_host = g_strdup(text);
-	s->cfg.local_port = port;
+	if (n == SPOP_IO_AGAIN_READ || n == SPOP_IO_AGAIN_WRITE)
+		return 0;
+	if (n == 0)
+		return spi_fail(s, 1120, "%s:%d closed the connection.",
+				spi_str(s->mail_server), s->mail_port);
+	return (int)-n;
 }
 
-int spi_conn_open(struct spop *s)
-{
-	const struct spop_plugin_descriptor *d;
-	int rc = spi_plugin_select(s, SPOP_PLUGIN_TRANSPORT, "FirewallType",
-				   s->cfg.firewall_type, &d);
-	if (rc)
-		return rc;
-	const struct spop_transport_ops *ops = d->ops;
-	if (ops->size < offsetof(struct spop_transport_ops, close) ||
-	    !ops->open)
-		return spi_fail(s, 1203,
-				"transport plugin '%s' has no open "
-				"operation.",
-				d->name);
+/* ---- fd-level services for transports that set up a proxy ---- */
 
-	struct spi_conn *c = g_new0(struct spi_conn, 1);
-	c->fd = -1;
-	c->transport = d;
-	spi_host_init(&c->host, s);
-	s->conn = c;
-	rc = ops->open(&c->host, s->mail_server, s->mail_port, &c->fd,
-		       &c->transport_state);
-	if (rc) {
-		if (c->fd >= 0)
-			close(c->fd);
-		c->fd = -1;
-		spi_conn_close(s);
-		return rc ? rc
-			  : spi_fail(s, 172, "transport '%s' failed.", d->name);
+int spi_fd_write_all(struct spop *s, int fd, const void *data, size_t len)
+{
+	const char *p = data;
+
+	while (len) {
+		if (g_cancellable_is_cancelled(s->cancel))
+			return spi_fail(s, 10004,
+					"Interrupted by spop_interrupt().");
+		ssize_t n = send(fd, p, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK ||
+			      errno == EINTR)) {
+			int rc = spi_wait_fd(s, fd, SPOP_WAIT_WRITE);
+			if (rc)
+				return rc;
+			continue;
+		}
+		if (n < 0)
+			return spi_fail(s, spi_errno_to_code(errno),
+					"Sending to %s:%d failed: %s.",
+					spi_str(s->mail_server), s->mail_port,
+					g_strerror(errno));
+		spi_deadline_touch(s);
+		p += n;
+		len -= (size_t)n;
 	}
-	/* The framework waits with poll(), so the socket never blocks. */
-	fcntl(c->fd, F_SETFL, fcntl(c->fd, F_GETFL) | O_NONBLOCK);
-	fill_local_address(s, c->fd);
-	spi_emit_connection_status(s, "Remote host connection complete", 0,
-				   "OK");
 	return 0;
 }
 
-void spi_conn_close(struct spop *s)
+ssize_t spi_fd_read_some(struct spop *s, int fd, void *buf, size_t len)
 {
-	struct spi_conn *c = s->conn;
-
-	if (!c)
-		return;
-	if (c->fd >= 0) {
-		close(c->fd);
-		spi_emit_connection_status(s, "Remote host disconnected", 0,
-					   "OK");
+	for (;;) {
+		if (g_cancellable_is_cancelled(s->cancel))
+			return -spi_fail(s, 10004,
+					 "Interrupted by spop_interrupt().");
+		ssize_t n = recv(fd, buf, len, MSG_DONTWAIT);
+		if (n > 0) {
+			spi_deadline_touch(s);
+			return n;
+		}
+		if (n == 0)
+			return -spi_fail(s, 1120,
+					 "%s:%d closed the connection.",
+					 spi_str(s->mail_server), s->mail_port);
+		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
+			int rc = spi_wait_fd(s, fd, SPOP_WAIT_READ);
+			if (rc)
+				return -rc;
+			continue;
+		}
+		return -spi_fail(s, spi_errno_to_code(errno),
+				 "Receiving from %s:%d failed: %s.",
+				 spi_str(s->mail_server), s->mail_port,
+				 g_strerror(errno));
 	}
-	const struct spop_transport_ops *ops =
-	    c->transport ? c->transport->ops : NULL;
-	if (ops && ops->size >= sizeof(*ops) && ops->close)
-		ops->close(&c->host, c->transport_state);
-	g_free(c->buf);
-	g_free(c);
-	s->conn = NULL;
-	/* LocalHost shows the user's choice again once disconnected. */
-	g_free(s->local_host);
-	s->local_host = g_strdup(s->local_host_set);
 }
 
-/* Wraps an already connected fd (unit tests drive the engine over a
- * socketpair this way). */
-void spi_conn_adopt(struct spop *s, int fd)
-{
-	struct spi_conn *c = g_new0(struct spi_conn, 1);
-
-	c->fd = fd;
-	spi_host_init(&c->host, s);
-	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
-	s->conn = c;
-}
-
-/* Used by proxy transports to reach the proxy, through the direct plugin. */
 int spi_tcp_connect(struct spop *s, const char *name, int port, int *fd)
 {
 	const struct spop_plugin_descriptor *d;
@@ -337,11 +322,11 @@ int spi_tcp_connect(struct spop *s, const char *name, int port, int *fd)
 		return rc;
 	const struct spop_transport_ops *ops = d->ops;
 	void *state = NULL;
-	struct spop_host host;
+	struct spi_host host;
 
-	spi_host_init(&host, s);
-	rc = ops->open(&host, name, port, fd, &state);
-	if (!rc && ops->size >= sizeof(*ops) && ops->close)
-		ops->close(&host, state);
+	spi_host_init(&host, s, NULL);
+	rc = ops->open(&host.pub, name, port, fd, &state);
+	if (!rc && SPOP_OPS_HAS(struct spop_transport_ops, ops, close))
+		ops->close(&host.pub, state);
 	return rc;
 }

@@ -3,7 +3,7 @@
 #include <netinet/in.h>
 #include <string.h>
 
-#include "spop-private.h"
+#include "net.h"
 
 struct lookup {
 	GList *result;

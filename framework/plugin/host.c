@@ -5,9 +5,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "spop-private.h"
+#include "net/net.h"
+#include "pop3/pop3.h"
 
-#define CORE(h) ((struct spop *)(h)->core)
+/* Every host the core hands out is the pub member of a struct spi_host. */
+#define HOST(h) ((struct spi_host *)(void *)(h))
+#define CORE(h) (HOST(h)->s)
 
 static const char *h_setting(struct spop_host *h, const char *name)
 {
@@ -47,7 +50,7 @@ static long long h_setting_int(struct spop_host *h, const char *name,
 
 static int h_wait_fd(struct spop_host *h, int fd, int events)
 {
-	return spi_conn_wait(CORE(h), fd, events);
+	return spi_wait_fd(CORE(h), fd, events);
 }
 
 static int h_resolve(struct spop_host *h, const char *name, int port,
@@ -79,7 +82,7 @@ static int h_command(struct spop_host *h, const char *line, size_t mask_from,
 	int rc = spi_pop3_command(CORE(h), line, mask_from, &r);
 
 	if (reply)
-		*reply = CORE(h)->last_reply ? CORE(h)->last_reply : "";
+		*reply = spi_str(CORE(h)->last_reply);
 	return rc;
 }
 
@@ -90,17 +93,12 @@ static const char *h_greeting(struct spop_host *h)
 
 static int h_has_capability(struct spop_host *h, const char *name)
 {
-	GPtrArray *caps = CORE(h)->capabilities;
-	size_t n = strlen(name);
+	return spi_capa_args(CORE(h)->capabilities, name) != NULL;
+}
 
-	for (guint i = 0; caps && i < caps->len; i++) {
-		const char *c = caps->pdata[i];
-
-		if (!g_ascii_strncasecmp(c, name, n) &&
-		    (c[n] == '\0' || c[n] == ' '))
-			return 1;
-	}
-	return 0;
+static const char *h_capability_args(struct spop_host *h, const char *name)
+{
+	return spi_capa_args(CORE(h)->capabilities, name);
 }
 
 static void *h_alloc(struct spop_host *h, size_t len)
@@ -171,6 +169,46 @@ static int h_server_certificate(struct spop_host *h,
 	return r && r->verified;
 }
 
+/* A plugin outside the stack (auth, transport open) has no layer below. */
+static ssize_t no_layer(struct spop_host *h)
+{
+	return -spi_fail(CORE(h), 1212,
+			 "Stream I/O is only for plugins in the connection "
+			 "stack (TLS layers).");
+}
+
+static ssize_t h_io_read(struct spop_host *h, void *buf, size_t len)
+{
+	if (!HOST(h)->layer)
+		return no_layer(h);
+	return spi_layer_io_read(HOST(h)->layer, buf, len);
+}
+
+static ssize_t h_io_write(struct spop_host *h, const void *buf, size_t len)
+{
+	if (!HOST(h)->layer)
+		return no_layer(h);
+	return spi_layer_io_write(HOST(h)->layer, buf, len);
+}
+
+static int h_io_wait(struct spop_host *h, int events)
+{
+	if (!HOST(h)->layer)
+		return (int)-no_layer(h);
+	return spi_layer_io_wait(HOST(h)->layer, events);
+}
+
+static int h_channel_binding(struct spop_host *h, const char *type,
+			     unsigned char **data, size_t *len)
+{
+	return spi_conn_channel_binding(CORE(h), type, data, len);
+}
+
+static int h_tls_active(struct spop_host *h)
+{
+	return spi_conn_tls_active(CORE(h));
+}
+
 static int h_set_error(struct spop_host *h, int code, const char *fmt, ...)
 {
 	va_list ap;
@@ -181,12 +219,15 @@ static int h_set_error(struct spop_host *h, int code, const char *fmt, ...)
 	return code;
 }
 
-void spi_host_init(struct spop_host *host, struct spop *s)
+void spi_host_init(struct spi_host *host, struct spop *s,
+		   struct spi_layer *layer)
 {
-	*host = (struct spop_host){
+	host->s = s;
+	host->layer = layer;
+	host->pub = (struct spop_host){
 	    .size = sizeof(struct spop_host),
 	    .abi_minor = SPOP_PLUGIN_ABI_MINOR,
-	    .core = s,
+	    .core = host,
 	    .setting = h_setting,
 	    .setting_int = h_setting_int,
 	    .wait_fd = h_wait_fd,
@@ -207,5 +248,11 @@ void spi_host_init(struct spop_host *host, struct spop *s)
 	    .ssl_status = h_ssl_status,
 	    .server_certificate = h_server_certificate,
 	    .set_error = h_set_error,
+	    .io_read = h_io_read,
+	    .io_write = h_io_write,
+	    .io_wait = h_io_wait,
+	    .capability_args = h_capability_args,
+	    .channel_binding = h_channel_binding,
+	    .tls_active = h_tls_active,
 	};
 }

@@ -1,9 +1,9 @@
 /* POP3 reply grammar (RFC 1939, RFC 2449): status lines, which commands
  * answer with a multi-line body, and dot-unstuffing of body lines. Pure
- * functions, tested as data in tests/unit/test-pop3-reply.c. */
+ * functions, tested as data in tests/unit/test-pop3.c. */
 #include <string.h>
 
-#include "spop-private.h"
+#include "pop3.h"
 
 int spi_reply_parse(const char *line, size_t len, struct spi_reply *out)
 {
@@ -12,11 +12,14 @@ int spi_reply_parse(const char *line, size_t len, struct spi_reply *out)
 	memset(out, 0, sizeof(*out));
 	out->text = "";
 	if (len >= 3 && !memcmp(line, "+OK", 3)) {
+		out->kind = SPI_REPLY_OK;
 		out->ok = true;
 		word = 3;
 	} else if (len >= 4 && !memcmp(line, "-ERR", 4)) {
+		out->kind = SPI_REPLY_ERR;
 		word = 4;
 	} else if (len >= 1 && line[0] == '+' && (len == 1 || line[1] == ' ')) {
+		out->kind = SPI_REPLY_CONTINUE;
 		out->continuation = true;
 		word = 1;
 	} else {
@@ -36,6 +39,25 @@ int spi_reply_parse(const char *line, size_t len, struct spi_reply *out)
 			memcpy(out->resp_code, line + word + 1, n);
 	}
 	return 0;
+}
+
+/* RFC 2449 section 8 and RFC 3206: what the server tells with [CODE]. */
+static const struct {
+	const char *code, *meaning;
+} resp_codes[] = {
+    {"IN-USE", "the mailbox is locked by another session"},
+    {"LOGIN-DELAY", "logged in again too soon; the server wants a pause"},
+    {"SYS/TEMP", "a temporary problem on the server; try again later"},
+    {"SYS/PERM", "a permanent problem on the server; retrying will not help"},
+    {"AUTH", "the credentials were rejected"},
+};
+
+const char *spi_resp_code_meaning(const char *code)
+{
+	for (size_t i = 0; i < G_N_ELEMENTS(resp_codes); i++)
+		if (!g_ascii_strcasecmp(code, resp_codes[i].code))
+			return resp_codes[i].meaning;
+	return NULL;
 }
 
 /* RFC 1939: LIST and UIDL answer with a list without an argument and with

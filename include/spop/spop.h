@@ -89,6 +89,8 @@ enum spop_error {
 	SPOP_ERR_UNKNOWN_SETTING = 1210,  /* Config name not known */
 	SPOP_ERR_INVALID_VALUE = 1211,	  /* value out of range or malformed */
 	SPOP_ERR_NOT_AVAILABLE = 1212,	  /* not available on this platform */
+	SPOP_ERR_POLICY = 1213, /* refused by the security policy (a secret
+				   without TLS) */
 };
 
 /* Returns the reference's short text for an error code ("Timeout."). */
@@ -183,6 +185,21 @@ enum spop_auth_mechanism {
 	SPOP_AM_XOAUTH2 = 7,
 };
 enum spop_recipient_type { SPOP_RT_TO = 0, SPOP_RT_CC = 1, SPOP_RT_BCC = 2 };
+/* SSLStartMode values. Automatic: STLS on port 110, TLS right after the
+ * connect on any other port. Explicit never falls back to plaintext. */
+enum spop_ssl_start_mode {
+	SPOP_SSL_AUTOMATIC = 0,
+	SPOP_SSL_IMPLICIT = 1,
+	SPOP_SSL_EXPLICIT = 2,
+	SPOP_SSL_NONE = 3,
+};
+/* SSLProvider values: the TLS provider plugin serving the value is used
+ * (Automatic and Internal: gnutls; Platform: openssl). */
+enum spop_ssl_provider {
+	SPOP_SSLP_AUTOMATIC = 0,
+	SPOP_SSLP_PLATFORM = 1,
+	SPOP_SSLP_INTERNAL = 2,
+};
 
 int spop_get_auth_mechanism(spop_t *s);
 int spop_set_auth_mechanism(spop_t *s, int value);
@@ -234,6 +251,14 @@ const char *spop_get_message_to(spop_t *s);
 const char *spop_get_message_uid(spop_t *s);
 const char *spop_get_password(spop_t *s);
 int spop_set_password(spop_t *s, const char *value);
+/* SSLEnabled reads True unless SSLStartMode is None; setting it True picks
+ * Automatic when the mode was None, False sets None. */
+int spop_get_ssl_enabled(spop_t *s);
+int spop_set_ssl_enabled(spop_t *s, int value);
+int spop_get_ssl_provider(spop_t *s);
+int spop_set_ssl_provider(spop_t *s, int value);
+int spop_get_ssl_start_mode(spop_t *s);
+int spop_set_ssl_start_mode(spop_t *s, int value);
 int spop_get_timeout(spop_t *s);
 int spop_set_timeout(spop_t *s, int seconds);
 int64_t spop_get_total_size(spop_t *s);

@@ -2,8 +2,11 @@
  * trickles against Timeout and AbsoluteTimeout, malformed and hostile
  * replies, drops mid-transfer. Each must give the reference's code and a
  * message naming what failed, never a hang, crash or stray file. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "common.h"
@@ -57,17 +60,52 @@ static void test_silent_server(void)
 	finish(s);
 }
 
+/* ConnectionTimeout bounds establishing the connection: a listener whose
+ * accept queue is full drops the SYN, so the TCP connect itself hangs. */
 static void test_connection_timeout(void)
 {
-	/* silent for 2.5 s, then hangs up: without ConnectionTimeout the
-	 * 30 s Timeout would see the hang-up (1120), not a timeout */
-	static const struct step script[] = {{STEP_SLEEP, NULL, 2500, 0},
-					     {STEP_END, NULL, 0, 0}};
-	spop_t *s = client_for(script);
+	struct sockaddr_in a = {.sin_family = AF_INET};
+	socklen_t l = sizeof(a);
+	int lfd = socket(AF_INET, SOCK_STREAM, 0), fill[4];
+	char port[16];
 
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	CU_ASSERT_EQUAL_FATAL(bind(lfd, (struct sockaddr *)&a, sizeof(a)), 0);
+	CU_ASSERT_EQUAL_FATAL(listen(lfd, 0), 0);
+	getsockname(lfd, (struct sockaddr *)&a, &l);
+	for (int i = 0; i < 4; i++) {
+		fill[i] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+		connect(fill[i], (struct sockaddr *)&a, sizeof(a));
+	}
+	spop_t *s = client_new("bob", "pw", &rec);
+	spop_set_mail_port(s, ntohs(a.sin_port));
 	spop_set_timeout(s, 30);
 	CU_ASSERT_PTR_NOT_NULL(spop_config(s, "ConnectionTimeout=1"));
 	CU_ASSERT_EQUAL(spop_connect(s), 301);
+	/* the message quotes the value that expired */
+	ERROR_HAS(s, "within 1 seconds (ConnectionTimeout)");
+	snprintf(port, sizeof(port), "%d", ntohs(a.sin_port));
+	ERROR_HAS(s, port);
+	spop_free(s);
+	for (int i = 0; i < 4; i++)
+		close(fill[i]);
+	close(lfd);
+}
+
+/* ...and only that: a greeting slower than ConnectionTimeout but within
+ * Timeout is fine. */
+static void test_connection_timeout_scope(void)
+{
+	static const struct step script[] = {{STEP_SLEEP, NULL, 1500, 0},
+					     LOGIN("+OK 0 0\r\n"),
+					     {STEP_EXPECT, "QUIT", 0, 0},
+					     {STEP_SEND, "+OK\r\n", 0, 0},
+					     {STEP_END, NULL, 0, 0}};
+	spop_t *s = client_for(script);
+
+	CU_ASSERT_PTR_NOT_NULL(spop_config(s, "ConnectionTimeout=1"));
+	ASSERT_OK(spop_connect(s));
+	ASSERT_OK(spop_disconnect(s));
 	finish(s);
 }
 
@@ -390,6 +428,8 @@ static const struct test_case cases[] = {
     {"DoEvents notices a dropped connection", test_do_events_sees_drop},
     {"silent server: Timeout", test_silent_server},
     {"silent server: ConnectionTimeout", test_connection_timeout},
+    {"ConnectionTimeout covers the connect only",
+     test_connection_timeout_scope},
     {"trickle: inactivity timeout extends", test_inactivity_timeout_extends},
     {"trickle: AbsoluteTimeout", test_absolute_timeout},
     {"not a POP3 server", test_not_pop3},

@@ -8,7 +8,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "spop-private.h"
+#include "net/net.h"
+#include "pop3/pop3.h"
 
 static void test_reply_parse(void)
 {
@@ -148,7 +149,7 @@ static void run_body(const char *wire, size_t chunk, int max_line,
 	char ml[32];
 	snprintf(ml, sizeof(ml), "MaxLineLength=%d", max_line);
 	CU_ASSERT_PTR_NOT_NULL(spop_config(s, ml));
-	spi_conn_adopt(s, sv[0]);
+	spi_session_adopt(s, sv[0]);
 	struct feeder f = {sv[1], wire, strlen(wire), chunk};
 	pthread_create(&t, NULL, feed, &f);
 	spi_deadline_start(s, 5);
@@ -222,7 +223,7 @@ static void test_dropped_mid_body(void)
 	GString *out = g_string_new(NULL);
 
 	CU_ASSERT_EQUAL_FATAL(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
-	spi_conn_adopt(s, sv[0]);
+	spi_session_adopt(s, sv[0]);
 	CU_ASSERT(write(sv[1], "line one\r\nline tw", 17) == 17);
 	close(sv[1]);
 	spi_deadline_start(s, 5);
@@ -239,7 +240,7 @@ static void test_timeout(void)
 	spop_t *s = spop_new();
 
 	CU_ASSERT_EQUAL_FATAL(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
-	spi_conn_adopt(s, sv[0]);
+	spi_session_adopt(s, sv[0]);
 	spop_set_timeout(s, 1);
 	spi_deadline_start(s, 1);
 	const char *line;
@@ -258,7 +259,7 @@ static void test_crlf_refused(void)
 	char buf[16];
 
 	CU_ASSERT_EQUAL_FATAL(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
-	spi_conn_adopt(s, sv[0]);
+	spi_session_adopt(s, sv[0]);
 	CU_ASSERT_EQUAL(spop_send_command(s, "NOOP\r\nDELE 1"), 10022);
 	CU_ASSERT_EQUAL(spop_send_command(s, "NOOP\nDELE 1"), 10022);
 	/* nothing at all reached the peer */
@@ -277,7 +278,7 @@ static void test_pipelined_queue(void)
 	char buf[256];
 
 	CU_ASSERT_EQUAL_FATAL(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
-	spi_conn_adopt(s, sv[0]);
+	spi_session_adopt(s, sv[0]);
 	spi_deadline_start(s, 5);
 	/* three commands in flight before any reply is read */
 	CU_ASSERT_EQUAL(spi_pop3_send(s, "LIST", (size_t)-1), 0);

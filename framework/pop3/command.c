@@ -1,0 +1,207 @@
+/* The POP3 command engine. Sent commands wait in a queue, each knowing
+ * whether its answer has a body and whether a "+ " continuation may answer
+ * it, so several can be in flight (RFC 2449 PIPELINING); replies are
+ * matched to them in order and come back typed. */
+#include <string.h>
+
+#include "net/net.h"
+#include "pop3.h"
+
+struct pending {
+	char *verb; /* for messages: the command without its arguments */
+	bool multiline;
+	unsigned flags;
+};
+
+static void pending_free(gpointer p)
+{
+	struct pending *c = p;
+
+	g_free(c->verb);
+	g_free(c);
+}
+
+void spi_pop3_reset_queue(struct spop *s)
+{
+	if (s->pending)
+		g_queue_free_full(s->pending, pending_free);
+	s->pending = g_queue_new();
+}
+
+int spi_pop3_fatal(struct spop *s, int rc)
+{
+	/* 171 for -ERR keeps the stream in step; anything else does not. */
+	if (rc && rc != 171 && s->conn)
+		spi_session_drop(s, rc);
+	return rc;
+}
+
+int spi_pop3_send_flags(struct spop *s, const char *line, size_t mask_from,
+			unsigned flags)
+{
+	if (!s->conn)
+		return spi_fail(s, 1117,
+				"Not connected: call spop_connect() "
+				"first.");
+	if (strpbrk(line, "\r\n"))
+		return spi_fail(s, 10022,
+				"Refusing to send a command with a "
+				"CR or LF in it (it would smuggle a second "
+				"command); nothing was sent.");
+	size_t n = strlen(line);
+	char *wire = g_malloc(n + 3);
+	memcpy(wire, line, n);
+	memcpy(wire + n, "\r\n", 3);
+	spi_trail_masked(s, SPOP_TRAIL_CLIENT, line, mask_from);
+	int rc = spi_conn_write(s, wire, n + 2);
+	memset(wire, 0, n);
+	g_free(wire);
+	if (rc)
+		return spi_pop3_fatal(s, rc);
+
+	struct pending *c = g_new0(struct pending, 1);
+	const char *sp = strchr(line, ' ');
+	c->verb = sp ? g_strndup(line, sp - line) : g_strdup(line);
+	/* A SASL response is no command; name the exchange in messages. */
+	if (flags & SPI_CMD_CONTINUATION) {
+		g_free(c->verb);
+		c->verb = g_strdup("AUTH");
+	}
+	c->multiline = spi_command_is_multiline(line);
+	c->flags = flags;
+	g_queue_push_tail(s->pending, c);
+	return 0;
+}
+
+int spi_pop3_send(struct spop *s, const char *line, size_t mask_from)
+{
+	return spi_pop3_send_flags(s, line, mask_from, 0);
+}
+
+int spi_pop3_read_status_line(struct spop *s, GString *out)
+{
+	const char *line;
+	size_t len;
+	bool eol = false;
+
+	g_string_truncate(out, 0);
+	while (!eol) {
+		int rc = spi_conn_read_line(s, &line, &len, &eol);
+		if (rc)
+			return spi_pop3_fatal(s, rc);
+		if (out->len + len > 64 * 1024)
+			return spi_pop3_fatal(
+			    s, spi_fail(s, 172,
+					"%s:%d sent a "
+					"status line longer than 64 KiB.",
+					spi_str(s->mail_server), s->mail_port));
+		g_string_append_len(out, line, (gssize)len);
+	}
+	return 0;
+}
+
+static int err_reply(struct spop *s, const struct spi_reply *r,
+		     const char *verb)
+{
+	const char *meaning =
+	    *r->resp_code ? spi_resp_code_meaning(r->resp_code) : NULL;
+
+	if (meaning)
+		return spi_fail(s, 171, "%s answered %s: %s (%s: %s).",
+				spi_str(s->mail_server), verb, s->last_reply,
+				r->resp_code, meaning);
+	return spi_fail(s, 171, "%s answered %s: %s", spi_str(s->mail_server),
+			verb, s->last_reply);
+}
+
+int spi_pop3_recv(struct spop *s, struct spi_reply *reply, bool *has_body)
+{
+	struct pending *c = g_queue_pop_head(s->pending);
+	const char *verb = c ? c->verb : "the connection";
+	GString *line = g_string_new(NULL);
+	int rc = spi_pop3_read_status_line(s, line);
+
+	*has_body = false;
+	if (rc)
+		goto out;
+	spi_trail(s, SPOP_TRAIL_SERVER, line->str, line->len);
+	g_free(s->last_reply);
+	s->last_reply = g_strdup(line->str);
+	/* reply->text points into last_reply, valid until the next reply. */
+	bool parsed = !spi_reply_parse(s->last_reply, line->len, reply);
+	if (!parsed || (reply->continuation &&
+			!(c && (c->flags & SPI_CMD_CONTINUATION)))) {
+		/* Out of sync, not a POP3 server, or a continuation where no
+		 * SASL exchange runs: nothing after can be trusted. */
+		char *clean = spi_escape_controls(line->str, line->len);
+		rc = spi_fail(s, 171, "%s reply to %s: '%s'.",
+			      parsed ? "Unexpected continuation as the"
+				     : "Malformed",
+			      verb, clean);
+		g_free(clean);
+		spi_session_drop(s, rc);
+		goto out;
+	}
+	if (reply->kind == SPI_REPLY_ERR) {
+		rc = err_reply(s, reply, verb);
+		goto out;
+	}
+	*has_body = reply->ok && c && c->multiline;
+out:
+	if (c)
+		pending_free(c);
+	g_string_free(line, TRUE);
+	return rc;
+}
+
+int spi_pop3_command(struct spop *s, const char *line, size_t mask_from,
+		     struct spi_reply *reply)
+{
+	bool body;
+	int rc = spi_pop3_send(s, line, mask_from);
+
+	if (rc)
+		return rc;
+	return spi_pop3_recv(s, reply, &body);
+}
+
+int spi_pop3_read_body(struct spop *s, spi_line_fn fn, void *ud)
+{
+	bool start = true;
+	int first_rc = 0;
+
+	for (;;) {
+		const char *line;
+		size_t len;
+		bool eol;
+		int rc = spi_conn_read_line(s, &line, &len, &eol);
+
+		if (rc)
+			return spi_pop3_fatal(s, rc);
+		if (spi_unstuff(&line, &len, start) == 1 && eol)
+			return first_rc;
+		/* After a consumer error the rest is read and dropped, so the
+		 * next command's reply is not mistaken for body lines. */
+		if (!first_rc && fn)
+			first_rc = fn(s, line, len, eol, ud);
+		start = eol;
+	}
+}
+
+size_t spi_pop3_mask_from(const char *line)
+{
+	static const char *const secret_after[] = {"PASS ", "APOP ", "AUTH "};
+
+	for (size_t i = 0; i < G_N_ELEMENTS(secret_after); i++) {
+		size_t n = strlen(secret_after[i]);
+
+		if (g_ascii_strncasecmp(line, secret_after[i], n))
+			continue;
+		if (i == 0)
+			return n;
+		/* APOP user digest / AUTH mech payload: keep the first word */
+		const char *sp = strchr(line + n, ' ');
+		return sp ? (size_t)(sp - line) + 1 : (size_t)-1;
+	}
+	return (size_t)-1;
+}

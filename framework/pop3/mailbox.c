@@ -1,0 +1,255 @@
+/* Mailbox commands of the TRANSACTION state (RFC 1939): STAT, LIST, UIDL,
+ * DELE, RSET and custom commands, with the reference's per-MessageNumber
+ * caches. Optional commands (UIDL, TOP) degrade as RFC 1939 allows: a
+ * server without them gets a clear error naming the command. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "pop3.h"
+
+static void invalidate(struct spop *s)
+{
+	s->size_cache_number = 0;
+	s->uid_cache_number = 0;
+	s->text_cache_number = 0;
+	s->headers_cache_number = 0;
+}
+
+static int parse_count_size(const char *text, long long *a, long long *b)
+{
+	char *end;
+
+	*a = strtoll(text, &end, 10);
+	if (end == text || *a < 0 || *end != ' ')
+		return -1;
+	const char *p = end + 1;
+	*b = strtoll(p, &end, 10);
+	if (end == p || *b < 0 || (*end && *end != ' '))
+		return -1;
+	return 0;
+}
+
+int spi_mailbox_stat(struct spop *s)
+{
+	struct spi_reply r;
+	long long count, size;
+	int rc = spi_pop3_command(s, "STAT", (size_t)-1, &r);
+
+	if (rc)
+		return rc;
+	if (parse_count_size(r.text, &count, &size) || count > G_MAXINT)
+		return spi_fail(s, 171, "Malformed STAT answer: '%s'.",
+				s->last_reply);
+	s->message_count = (int)count;
+	s->total_size = size;
+	return 0;
+}
+
+int spi_mailbox_optional(struct spop *s, const char *verb, const char *what)
+{
+	bool listed = !strcmp(verb, "UIDL") ? s->capa.uidl : s->capa.top;
+
+	/* A server that answered CAPA lists what it has (RFC 2449); one
+	 * that did not may still have it, so it is asked. */
+	if (!s->capa.known || listed)
+		return 0;
+	return spi_fail(s, 171,
+			"%s needs the optional POP3 command %s, which %s does "
+			"not list in CAPA; nothing was sent.",
+			what, verb, spi_str(s->mail_server));
+}
+
+int spi_mailbox_optional_failed(struct spop *s, int rc, const char *verb,
+				const char *what)
+{
+	if (rc != 171 || s->capa.known)
+		return rc;
+	char *reply = g_strdup(spi_str(s->last_reply));
+	rc = spi_fail(s, 171,
+		      "%s needs the optional POP3 command %s, and %s "
+		      "refused it: %s",
+		      what, verb, spi_str(s->mail_server), reply);
+	g_free(reply);
+	return rc;
+}
+
+struct list_ctx {
+	bool uids;
+	char *bad;
+};
+
+static int list_line(struct spop *s, const char *line, size_t len, bool eol,
+		     void *ud)
+{
+	struct list_ctx *c = ud;
+	char *end;
+	/* The reader's buffer has more bytes after the line; strtoll stops
+	 * at the first non-digit, which the checks below bound to len. */
+	long long n = len ? strtoll(line, &end, 10) : 0;
+	int rc = 0;
+
+	if (!len || end == line || (size_t)(end - line) >= len || *end != ' ' ||
+	    n < 1 || n > G_MAXINT || !eol) {
+		rc = 171;
+	} else if (c->uids) {
+		char *uid = g_strndup(end + 1, len - (size_t)(end + 1 - line));
+		if (!*uid)
+			rc = 171;
+		else
+			spi_emit_message_list(s, (int)n, uid, 0);
+		g_free(uid);
+	} else {
+		const char *p = end + 1;
+		size_t rest = len - (size_t)(p - line);
+		char digits[24];
+
+		if (!rest || rest >= sizeof(digits)) {
+			rc = 171;
+		} else {
+			memcpy(digits, p, rest);
+			digits[rest] = '\0';
+			long long size = strtoll(digits, &end, 10);
+			if (end == digits || size < 0 || (*end && *end != ' '))
+				rc = 171;
+			else
+				spi_emit_message_list(s, (int)n, "", size);
+		}
+	}
+	if (rc && !c->bad)
+		c->bad = spi_escape_controls(line, len);
+	return rc;
+}
+
+int spi_mailbox_list(struct spop *s, bool uids)
+{
+	const char *what = uids ? "ListMessageUIDs" : "ListMessageSizes";
+	const char *verb = uids ? "UIDL" : "LIST";
+	struct spi_reply r;
+	struct list_ctx c = {uids, NULL};
+	bool body;
+	int rc = uids ? spi_mailbox_optional(s, verb, what) : 0;
+
+	if (!rc)
+		rc = spi_pop3_send(s, verb, (size_t)-1);
+	if (!rc)
+		rc = spi_pop3_recv(s, &r, &body);
+	if (rc && uids && !c.bad)
+		rc = spi_mailbox_optional_failed(s, rc, verb, what);
+	if (!rc && body)
+		rc = spi_pop3_read_body(s, list_line, &c);
+	if (rc == 171 && c.bad)
+		spi_fail(s, 171, "Malformed %s line from %s: '%s'.", verb,
+			 spi_str(s->mail_server), c.bad);
+	g_free(c.bad);
+	return rc;
+}
+
+/* LIST n / UIDL n: "+OK n value". */
+static int query_one(struct spop *s, const char *verb, char **value)
+{
+	struct spi_reply r;
+	char *cmd = g_strdup_printf("%s %d", verb, s->message_number);
+	int rc = spi_pop3_command(s, cmd, (size_t)-1, &r);
+
+	g_free(cmd);
+	if (rc)
+		return rc;
+	const char *sp = strchr(r.text, ' ');
+	if (!sp || !sp[1] || atoi(r.text) != s->message_number)
+		return spi_fail(s, 171, "Malformed %s answer: '%s'.", verb,
+				s->last_reply);
+	*value = g_strdup(sp + 1);
+	g_strchomp(*value);
+	return 0;
+}
+
+int64_t spi_query_size(struct spop *s, int *rc)
+{
+	char *v = NULL;
+
+	*rc = spi_session_need_transaction(s, "QueryMessageSize");
+	if (!*rc && s->size_cache_number == s->message_number)
+		return s->size_cache;
+	if (!*rc)
+		*rc = query_one(s, "LIST", &v);
+	if (!*rc) {
+		char *end;
+		long long n = strtoll(v, &end, 10);
+
+		if (n < 0 || end == v) {
+			*rc = spi_fail(s, 171, "Malformed LIST answer: '%s'.",
+				       s->last_reply);
+		} else {
+			s->size_cache = n;
+			s->size_cache_number = s->message_number;
+		}
+	}
+	g_free(v);
+	return *rc ? 0 : s->size_cache;
+}
+
+const char *spi_query_uid(struct spop *s, int *rc)
+{
+	char *v = NULL;
+
+	*rc = spi_session_need_transaction(s, "QueryMessageUID");
+	if (!*rc && s->uid_cache_number == s->message_number)
+		return spi_str(s->uid_cache);
+	if (!*rc)
+		*rc = spi_mailbox_optional(s, "UIDL", "QueryMessageUID");
+	if (!*rc) {
+		*rc = query_one(s, "UIDL", &v);
+		*rc = spi_mailbox_optional_failed(s, *rc, "UIDL",
+						  "QueryMessageUID");
+	}
+	if (*rc) {
+		g_free(v);
+		return "";
+	}
+	g_free(s->uid_cache);
+	s->uid_cache = v;
+	s->uid_cache_number = s->message_number;
+	return s->uid_cache;
+}
+
+int spi_mailbox_delete(struct spop *s)
+{
+	struct spi_reply r;
+	char *cmd = g_strdup_printf("DELE %d", s->message_number);
+	int rc = spi_pop3_command(s, cmd, (size_t)-1, &r);
+
+	g_free(cmd);
+	invalidate(s);
+	return rc;
+}
+
+int spi_mailbox_reset(struct spop *s)
+{
+	struct spi_reply r;
+	int rc = spi_pop3_command(s, "RSET", (size_t)-1, &r);
+
+	invalidate(s);
+	return rc;
+}
+
+static int trail_line(struct spop *s, const char *line, size_t len, bool eol,
+		      void *ud)
+{
+	spi_trail(s, SPOP_TRAIL_SERVER, line, len);
+	return 0;
+}
+
+int spi_mailbox_custom(struct spop *s, const char *command)
+{
+	struct spi_reply r;
+	bool body;
+	int rc = spi_pop3_send(s, command, spi_pop3_mask_from(command));
+
+	if (!rc)
+		rc = spi_pop3_recv(s, &r, &body);
+	if (!rc && body)
+		rc = spi_pop3_read_body(s, trail_line, NULL);
+	/* A custom command may change the mailbox (DELE, RSET). */
+	invalidate(s);
+	return rc;
+}

@@ -1,0 +1,347 @@
+/* The POP3 session as an explicit state machine (RFC 1939, 2449, 2595):
+ * greeting -> [implicit TLS] -> CAPA -> [STLS -> handshake -> CAPA again]
+ * -> authentication -> transaction -> update. TLS, once asked for, is never
+ * given up: no credential leaves before the handshake, and a server that
+ * will not do STLS ends the session. */
+#include <string.h>
+
+#include "net/net.h"
+#include "pop3.h"
+
+static void forget_mailbox(struct spop *s)
+{
+	s->message_count = 0;
+	s->total_size = 0;
+	s->size_cache_number = 0;
+	s->uid_cache_number = 0;
+	s->text_cache_number = 0;
+	s->headers_cache_number = 0;
+}
+
+void spi_session_drop(struct spop *s, int rc)
+{
+	spi_conn_close(s, rc, rc ? s->error_text : NULL);
+	spi_pop3_reset_queue(s);
+	s->state = SPI_STATE_CLOSED;
+	forget_mailbox(s);
+}
+
+void spi_session_adopt(struct spop *s, int fd)
+{
+	spi_conn_adopt(s, fd);
+	s->state = SPI_STATE_TRANSACTION;
+}
+
+int spi_session_need_transaction(struct spop *s, const char *what)
+{
+	if (s->conn && s->state == SPI_STATE_TRANSACTION)
+		return 0;
+	return spi_fail(
+	    s, 1117, "%s needs a connection: call spop_connect() first.", what);
+}
+
+/* ---- greeting and capabilities ---- */
+
+static int read_greeting(struct spop *s)
+{
+	GString *line = g_string_new(NULL);
+	struct spi_reply r;
+	int rc = spi_pop3_read_status_line(s, line);
+
+	if (rc)
+		goto out;
+	spi_trail(s, SPOP_TRAIL_SERVER, line->str, line->len);
+	g_free(s->greeting);
+	s->greeting = g_strdup(line->str);
+	g_free(s->last_reply);
+	s->last_reply = g_strdup(line->str);
+	if (spi_reply_parse(line->str, line->len, &r) || !r.ok) {
+		char *clean = spi_escape_controls(line->str, line->len);
+		rc = spi_fail(s, 171, "%s:%d did not greet with +OK: '%s'.",
+			      spi_str(s->mail_server), s->mail_port, clean);
+		g_free(clean);
+	}
+out:
+	g_string_free(line, TRUE);
+	return rc;
+}
+
+static int collect_capa(struct spop *s, const char *line, size_t len, bool eol,
+			void *ud)
+{
+	spi_trail(s, SPOP_TRAIL_SERVER, line, len);
+	if (eol)
+		g_ptr_array_add(s->capabilities, g_strndup(line, len));
+	return 0;
+}
+
+/* Capabilities are asked afresh after any change of security layer: what
+ * a server said before TLS may have been written by an attacker. */
+static int read_capabilities(struct spop *s)
+{
+	struct spi_reply r;
+	bool body;
+
+	s->state = SPI_STATE_CAPA;
+	g_ptr_array_set_size(s->capabilities, 0);
+	spi_capa_clear(&s->capa);
+	int rc = spi_pop3_send(s, "CAPA", (size_t)-1);
+	if (!rc)
+		rc = spi_pop3_recv(s, &r, &body);
+	if (rc == 171) {
+		/* RFC 2449 servers answer CAPA; older ones say -ERR, which
+		 * only means there is no list. */
+		spi_clear_error(s);
+		return 0;
+	}
+	if (!rc && body)
+		rc = spi_pop3_read_body(s, collect_capa, NULL);
+	if (!rc)
+		spi_capa_parse(&s->capa, s->capabilities);
+	return rc;
+}
+
+/* ---- TLS ---- */
+
+/* The reference's SSLStartMode with Automatic resolved: explicit on the
+ * plaintext port 110, implicit elsewhere. */
+static int start_mode(struct spop *s)
+{
+	if (s->ssl_start_mode == SPOP_SSL_AUTOMATIC)
+		return s->mail_port == 110 ? SPOP_SSL_EXPLICIT
+					   : SPOP_SSL_IMPLICIT;
+	return s->ssl_start_mode;
+}
+
+static const char *tls_server_name(struct spop *s)
+{
+	const char *name = spi_str(s->mail_server);
+
+	return *name == '*' ? name + 1 : name;
+}
+
+static int stls(struct spop *s, const struct spop_plugin_descriptor *tls)
+{
+	struct spi_reply r;
+
+	if (!s->capa.known)
+		return spi_fail(s, 171,
+				"%s did not answer CAPA, so it cannot be "
+				"asked for STLS; SSLStartMode is Explicit "
+				"and nothing is sent without TLS.",
+				spi_str(s->mail_server));
+	if (!s->capa.stls)
+		return spi_fail(s, 171,
+				"%s does not offer STLS in its CAPA list; "
+				"SSLStartMode is Explicit and nothing is sent "
+				"without TLS.",
+				spi_str(s->mail_server));
+	s->state = SPI_STATE_STLS;
+	int rc = spi_pop3_command(s, "STLS", (size_t)-1, &r);
+	if (!rc)
+		rc = spi_conn_start_tls(s, tls, tls_server_name(s));
+	return rc;
+}
+
+/* ---- authentication ---- */
+
+static int select_auth(struct spop *s,
+		       const struct spop_plugin_descriptor **out)
+{
+	if (s->cfg.auth_mechanism_name && *s->cfg.auth_mechanism_name)
+		return spi_plugin_by_name(s, SPOP_PLUGIN_AUTH,
+					  s->cfg.auth_mechanism_name, out);
+	return spi_plugin_select(s, SPOP_PLUGIN_AUTH, "AuthMechanism",
+				 s->auth_mechanism, out);
+}
+
+/* Plugins declare, the core decides: the capability bits say which style
+ * a mechanism is and what it needs, and the ops must match. A 1.0 plugin
+ * predates the bits; its style is the slot it set. */
+static int auth_style(struct spop *s, const struct spop_plugin_descriptor *d,
+		      bool *sasl)
+{
+	const struct spop_auth_ops *ops = d->ops;
+	bool has_login = SPOP_OPS_HAS(struct spop_auth_ops, ops, login);
+	bool has_sasl = SPOP_OPS_HAS(struct spop_auth_ops, ops, sasl_name) &&
+			SPOP_OPS_HAS(struct spop_auth_ops, ops, sasl_start) &&
+			SPOP_OPS_HAS(struct spop_auth_ops, ops, sasl_step) &&
+			SPOP_OPS_HAS(struct spop_auth_ops, ops, sasl_done);
+	uint64_t caps = d->capabilities;
+
+	if (d->abi_minor == 0 &&
+	    !(caps & (SPOP_CAP_AUTH_SASL | SPOP_CAP_AUTH_LOGIN))) {
+		caps |= has_login ? SPOP_CAP_AUTH_LOGIN : 0;
+		caps |= has_sasl && !has_login ? SPOP_CAP_AUTH_SASL : 0;
+	}
+	bool want_sasl = caps & SPOP_CAP_AUTH_SASL;
+	bool want_login = caps & SPOP_CAP_AUTH_LOGIN;
+	const char *problem = NULL;
+
+	if (want_sasl == want_login)
+		problem = "declares neither or both of the login and SASL "
+			  "styles";
+	else if (want_login && !has_login)
+		problem = "declares the login style but has no login operation";
+	else if (want_sasl && !has_sasl)
+		problem = "declares SASL but lacks sasl_name, sasl_start, "
+			  "sasl_step or sasl_done";
+	else if ((caps & SPOP_CAP_AUTH_MUTUAL) &&
+		 !SPOP_OPS_HAS(struct spop_auth_ops, ops, sasl_finish))
+		problem = "declares mutual authentication but has no "
+			  "sasl_finish to check the server";
+	if (problem)
+		return spi_fail(s, 1203, "auth plugin '%s' %s.", d->name,
+				problem);
+	*sasl = want_sasl;
+	return 0;
+}
+
+/* Credentials go on the wire inside a command line; a CR or LF would end
+ * it and smuggle another command, so they are refused before connecting. */
+static int check_credentials(struct spop *s)
+{
+	static const struct {
+		const char *name;
+		size_t offset;
+		bool in_cfg;
+	} fields[] = {
+	    {"User", offsetof(struct spop, user), false},
+	    {"Password", offsetof(struct spop, password), false},
+	    {"AuthorizationIdentity",
+	     offsetof(struct spi_settings, authorization_identity), true},
+	};
+
+	for (size_t i = 0; i < G_N_ELEMENTS(fields); i++) {
+		char *base = fields[i].in_cfg ? (char *)&s->cfg : (char *)s;
+		const char *v = *(char **)(base + fields[i].offset);
+
+		if (v && strpbrk(v, "\r\n"))
+			return spi_fail(s, 10022,
+					"%s contains a CR or LF, which would "
+					"inject a POP3 command; nothing was "
+					"sent.",
+					fields[i].name);
+	}
+	return 0;
+}
+
+static int check_policy(struct spop *s, const struct spop_plugin_descriptor *d)
+{
+	if (!(d->capabilities & SPOP_CAP_AUTH_PLAINTEXT) ||
+	    spi_conn_tls_active(s))
+		return 0;
+	if (s->ssl_start_mode != SPOP_SSL_NONE)
+		return spi_fail(s, 1213,
+				"auth mechanism '%s' sends a reusable secret "
+				"and TLS was asked for but is not active; "
+				"nothing was sent.",
+				d->name);
+	if (!s->cfg.allow_plaintext_auth)
+		return spi_fail(s, 1213,
+				"auth mechanism '%s' sends a reusable secret "
+				"without TLS, and AllowPlaintextAuth is "
+				"False; nothing was sent.",
+				d->name);
+	return 0;
+}
+
+static int login(struct spop *s, const struct spop_plugin_descriptor *d,
+		 bool sasl)
+{
+	const struct spop_auth_ops *ops = d->ops;
+	int rc = check_policy(s, d);
+
+	if (rc)
+		return rc;
+	s->state = SPI_STATE_AUTH;
+	if (sasl)
+		return spi_sasl_authenticate(s, d);
+
+	/* The host lives for the login call, as plugin.h promises. */
+	struct spi_host host;
+	spi_host_init(&host, s, NULL);
+	return ops->login(&host.pub);
+}
+
+/* ---- the whole connect ---- */
+
+static int select_tls(struct spop *s, int mode,
+		      const struct spop_plugin_descriptor **tls)
+{
+	*tls = NULL;
+	if (mode == SPOP_SSL_NONE)
+		return 0;
+	return spi_plugin_select(s, SPOP_PLUGIN_TLS, "SSLProvider",
+				 s->ssl_provider, tls);
+}
+
+int spi_session_connect(struct spop *s)
+{
+	const struct spop_plugin_descriptor *auth, *tls;
+	int mode = start_mode(s);
+	bool sasl = false;
+	/* Plugins are chosen first: a missing or broken one fails fast,
+	 * without a connection that would be dropped without QUIT. */
+	int rc = check_credentials(s);
+
+	if (!rc)
+		rc = select_auth(s, &auth);
+	if (!rc)
+		rc = auth_style(s, auth, &sasl);
+	if (!rc)
+		rc = select_tls(s, mode, &tls);
+	if (rc)
+		return rc;
+
+	/* ConnectionTimeout bounds establishing the connection only; the
+	 * conversation after it runs under Timeout. */
+	if (s->cfg.connection_timeout)
+		spi_deadline_start_for(s, s->cfg.connection_timeout,
+				       "ConnectionTimeout");
+	s->state = SPI_STATE_GREETING;
+	rc = spi_conn_open(s);
+	spi_deadline_start(s, s->timeout);
+	if (!rc && mode == SPOP_SSL_IMPLICIT)
+		rc = spi_conn_start_tls(s, tls, tls_server_name(s));
+	if (!rc)
+		rc = read_greeting(s);
+	if (!rc)
+		rc = read_capabilities(s);
+	if (!rc && mode == SPOP_SSL_EXPLICIT) {
+		rc = stls(s, tls);
+		if (!rc)
+			rc = read_capabilities(s);
+	}
+	if (!rc)
+		rc = login(s, auth, sasl);
+	if (!rc) {
+		spi_trail(s, SPOP_TRAIL_INFO, "Logged in.", 10);
+		s->state = SPI_STATE_TRANSACTION;
+		rc = spi_mailbox_stat(s);
+	}
+	if (rc && s->conn)
+		spi_session_drop(s, rc);
+	if (rc)
+		s->state = SPI_STATE_CLOSED;
+	return rc;
+}
+
+int spi_session_quit(struct spop *s)
+{
+	struct spi_reply r;
+	int rc = 0;
+
+	if (s->conn) {
+		s->state = SPI_STATE_UPDATE;
+		rc = spi_pop3_command(s, "QUIT", (size_t)-1, &r);
+	}
+	if (s->conn)
+		spi_session_drop(s, rc);
+	s->state = SPI_STATE_CLOSED;
+	forget_mailbox(s);
+	/* The reference: message properties are empty when not connected.
+	 * (A drop inside a method leaves that method to decide.) */
+	spi_message_clear(&s->msg);
+	return rc;
+}
