@@ -8,7 +8,7 @@
 
 #include "scripted.h"
 
-static int read_line(int fd, char *out, size_t cap)
+static int read_line(int fd, char *out, size_t cap, int xor)
 {
 	size_t n = 0;
 	char c;
@@ -19,12 +19,33 @@ static int read_line(int fd, char *out, size_t cap)
 		/* bounded: a client that never sends must not hang the test */
 		if (poll(&p, 1, 10000) <= 0 || read(fd, &c, 1) != 1)
 			return -1;
+		if (xor)
+			c ^= 0x5A;
 		if (c == '\n')
 			break;
 		if (c != '\r' && n + 1 < cap)
 			out[n++] = c;
 	}
 	out[n] = '\0';
+	return 0;
+}
+
+static int send_text(struct scripted *sc, int fd, const char *text, size_t len)
+{
+	char buf[4096];
+
+	if (!sc->xor)
+		return send(fd, text, len, MSG_NOSIGNAL) == (ssize_t)len ? 0
+									 : -1;
+	for (size_t off = 0; off < len;) {
+		size_t n = len - off < sizeof(buf) ? len - off : sizeof(buf);
+
+		for (size_t i = 0; i < n; i++)
+			buf[i] = text[off + i] ^ 0x5A;
+		if (send(fd, buf, n, MSG_NOSIGNAL) != (ssize_t)n)
+			return -1;
+		off += n;
+	}
 	return 0;
 }
 
@@ -46,24 +67,28 @@ static void *serve(void *p)
 
 		switch (st->kind) {
 		case STEP_SEND:
-			if (send(fd, st->text, len, MSG_NOSIGNAL) !=
-			    (ssize_t)len)
+			if (send_text(sc, fd, st->text, len))
 				goto fail;
 			break;
 		case STEP_TRICKLE:
 			for (size_t k = 0; k < len; k++) {
-				if (send(fd, st->text + k, 1, MSG_NOSIGNAL) !=
-				    1)
+				if (send_text(sc, fd, st->text + k, 1))
 					goto fail;
 				usleep((useconds_t)st->ms * 1000);
 			}
 			break;
 		case STEP_EXPECT:
-			if (read_line(fd, sc->got, sizeof(sc->got)) ||
+			if (read_line(fd, sc->got, sizeof(sc->got), sc->xor) ||
 			    strncmp(sc->got, st->text, strlen(st->text)))
 				goto fail;
 			break;
+		case STEP_EXPECT_LINE:
+			if (read_line(fd, sc->got, sizeof(sc->got), sc->xor) ||
+			    strcmp(sc->got, st->text))
+				goto fail;
+			break;
 		case STEP_SLEEP: usleep((useconds_t)st->ms * 1000); break;
+		case STEP_XOR: sc->xor = 1; break;
 		case STEP_END: break;
 		}
 		continue;

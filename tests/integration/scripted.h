@@ -8,11 +8,14 @@
 #include <stddef.h>
 
 enum step_kind {
-	STEP_END = 0, /* close the connection */
-	STEP_SEND,    /* send text */
-	STEP_EXPECT,  /* read one line; it must start with text */
-	STEP_TRICKLE, /* send text one byte every ms milliseconds */
-	STEP_SLEEP,   /* wait ms milliseconds */
+	STEP_END = 0,	  /* close the connection */
+	STEP_SEND,	  /* send text */
+	STEP_EXPECT,	  /* read one line; it must start with text */
+	STEP_TRICKLE,	  /* send text one byte every ms milliseconds */
+	STEP_SLEEP,	  /* wait ms milliseconds */
+	STEP_EXPECT_LINE, /* read one line; it must be exactly text */
+	STEP_XOR,	  /* from here on, bytes both ways are XORed with 0x5A:
+			     the peer of tests/fixtures/stack/xor.c */
 };
 
 struct step {
@@ -28,6 +31,7 @@ struct scripted {
 	const struct step *script;
 	pthread_t thread;
 	int failed_step; /* -1 when the client did what the script expected */
+	int xor ;	 /* STEP_XOR seen */
 	char got[512];	 /* the line that did not match */
 };
 

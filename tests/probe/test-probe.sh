@@ -304,9 +304,14 @@ check "unknown --config: exit 1" status_is 1
 check "unknown --config: error 1210" json 'j["error"]["code"] == 1210'
 
 run plain "${login[@]}" --json --auth plain
-check "--auth plain (no plugin yet): exit 1" status_is 1
-check "--auth plain: library's no-plugin error" json \
-	'j["error"]["code"] == 1201 and j["auth"] == {"mechanism": "plain", "ok": False}'
+check "--auth plain: exit 0" status_is 0
+check "--auth plain: logged in through SASL" json \
+	'j["error"] is None and j["auth"] == {"mechanism": "plain", "ok": True}'
+
+run cram "${login[@]}" --json --auth cram-md5
+check "--auth cram-md5 (no plugin yet): exit 1" status_is 1
+check "--auth cram-md5: library's no-plugin error" json \
+	'j["error"]["code"] == 1201 and j["auth"] == {"mechanism": "cram-md5", "ok": False}'
 
 run apop "${login[@]}" --json --auth apop
 check "--auth apop: exit 0" status_is 0

@@ -47,7 +47,7 @@ static const struct spop_plugin_descriptor descriptor = {
     .description = "USER/PASS plaintext login (RFC 1939)",
     .selectors = selectors,
     .n_selectors = 1,
-    .capabilities = SPOP_CAP_AUTH_LOGIN,
+    .capabilities = SPOP_CAP_AUTH_LOGIN | SPOP_CAP_AUTH_PLAINTEXT,
     .ops = &ops,
 };
 
