@@ -67,6 +67,9 @@ SPI_EXPORT const char *spop_get_message_headers_string(spop_t *s)
 
 SPI_EXPORT int spop_get_message_text(spop_t *s, const char **data, size_t *len)
 {
+	/* Defined whatever happens: a caller that ignores rc reads "". */
+	*data = "";
+	*len = 0;
 	if (s->conn && s->text_cache_number != s->message_number && !s->busy &&
 	    !s->in_event) {
 		int rc = spop_retrieve(s);

@@ -8,8 +8,12 @@
  *  - Functions returning int return 0 or the reference's error code; the
  *    message naming what failed is spop_last_error(), the code
  *    spop_last_error_code(), and the Error event fires too.
- *  - Getters that return a value cannot fail; they set the last error to 0
- *    unless documented (Query* methods talk to the server).
+ *  - Getters and setters leave the last error alone when they succeed; a
+ *    failing setter sets it. MessageSize, MessageUID, MessageText and
+ *    MessageHeadersString may ask the server (the reference's caching rule)
+ *    and then set it like a method; Query* return 0 / "" without an error
+ *    when not connected. A failing getter still defines its
+ *    out-parameters ("" / 0).
  *  - Returned strings are UTF-8, owned by the object, valid until the next
  *    call on it that changes that value.
  *  - One spop_t is used by one thread at a time; spop_interrupt() is the
@@ -98,6 +102,9 @@ const char *spop_error_text(int code);
 
 /* ---- lifecycle and errors --------------------------------------------- */
 spop_t *spop_new(void);
+/* Closes without QUIT (the server rolls back deletions) and frees s. Called
+ * from inside an event handler it is refused (174 in the last error and a
+ * warning): free the object after the method returns. */
 void spop_free(spop_t *s);
 int spop_last_error_code(const spop_t *s);
 const char *spop_last_error(const spop_t *s);

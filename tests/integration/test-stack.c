@@ -421,7 +421,65 @@ static void test_optional_commands(void)
 	finish(s);
 }
 
+struct status_seen {
+	int code;
+	char description[256];
+	int free_rc;
+};
+
+static void on_status(spop_t *s, const struct spop_connection_status_event *e,
+		      void *ud)
+{
+	struct status_seen *st = ud;
+
+	if (strcmp(e->connection_event, "Remote host disconnected"))
+		return;
+	st->code = e->status_code;
+	g_strlcpy(st->description, e->description, sizeof(st->description));
+	/* freeing the object from inside its own event is refused */
+	spop_free(s);
+	st->free_rc = spop_last_error_code(s);
+}
+
+static void test_status_and_free_in_event(void)
+{
+	static const struct step script[] = {
+	    {STEP_SEND, GREETING, 0, 0},      {STEP_EXPECT_LINE, "CAPA", 0, 0},
+	    {STEP_SEND, "-ERR\r\n", 0, 0},    USER_LOGIN,
+	    {STEP_EXPECT_LINE, "LIST", 0, 0}, {STEP_END, NULL, 0, 0}};
+	spop_t *s = client_for(script, "bob");
+	struct status_seen st = {0};
+
+	spop_on_connection_status(s, on_status, &st);
+	ASSERT_OK(spop_connect(s));
+	CU_ASSERT_EQUAL(spop_list_message_sizes(s), 1120);
+	/* the event says why the connection ended, not "OK" */
+	CU_ASSERT_EQUAL(st.code, 1120);
+	CU_ASSERT_PTR_NOT_NULL(strstr(st.description, "closed the connection"));
+	CU_ASSERT_EQUAL(st.free_rc, 174);
+	/* the object survived its refused free */
+	CU_ASSERT_FALSE(spop_get_connected(s));
+	spop_on_connection_status(s, NULL, NULL);
+	finish(s);
+}
+
+static void test_query_when_not_connected(void)
+{
+	spop_t *s = spop_new();
+
+	/* the reference: 0 and "" without an error */
+	CU_ASSERT_EQUAL(spop_query_message_size(s), 0);
+	CU_ASSERT_STRING_EQUAL(spop_query_message_uid(s), "");
+	CU_ASSERT_EQUAL(spop_query_total_size(s), 0);
+	CU_ASSERT_EQUAL(spop_get_message_size(s), 0);
+	CU_ASSERT_EQUAL(spop_last_error_code(s), 0);
+	spop_free(s);
+}
+
 static const struct test_case cases[] = {
+    {"ConnectionStatus carries the error; spop_free in an event",
+     test_status_and_free_in_event},
+    {"Query* when not connected", test_query_when_not_connected},
     {"STLS upgrades the stack; CAPA again", test_stls_upgrade},
     {"bytes before the handshake refused", test_stls_injection},
     {"Explicit never falls back to plaintext", test_explicit_never_falls_back},

@@ -256,7 +256,9 @@ static void list_messages(struct probe_result *r, spop_t *s)
 	if (rc)
 		library_error(r, s, rc);
 	rc = spop_list_message_uids(s);
-	if (rc)
+	/* UIDL is optional (RFC 1939): a server without it still has a
+	 * listing, with uid null; only a lost connection is a failure. */
+	if (rc && !(rc == SPOP_ERR_PROTOCOL && spop_get_connected(s)))
 		library_error(r, s, rc);
 }
 
