@@ -237,6 +237,8 @@ int spi_plugin_by_name(struct spop *s, int kind, const char *name,
 const char *spi_kind_name(int kind);
 void spi_host_init(struct spi_host *host, struct spop *s,
 		   struct spi_layer *layer);
+/* Base64 that refuses anything but exact RFC 4648 text; g_malloc'd. */
+void *spi_base64_decode_strict(const char *text, size_t *len);
 
 /* ---- message (message/) ---- */
 void spi_message_clear(struct spi_message *m);

@@ -144,22 +144,6 @@ int spi_leave(struct spop *s, int rc)
 			return busy_rc;                                        \
 	} while (0)
 
-/* A new connection starts from nothing: the last one's greeting and CAPA
- * stayed readable until now for diagnosis. */
-static void forget_session(struct spop *s)
-{
-	s->message_count = 0;
-	s->total_size = 0;
-	s->size_cache_number = 0;
-	s->uid_cache_number = 0;
-	s->text_cache_number = 0;
-	s->headers_cache_number = 0;
-	spi_message_clear(&s->msg);
-	g_ptr_array_set_size(s->capabilities, 0);
-	spi_capa_clear(&s->capa);
-	g_clear_pointer(&s->greeting, g_free);
-}
-
 /* ---- simple properties ---- */
 
 static int set_string(struct spop *s, char **field, const char *value,
@@ -426,7 +410,7 @@ SPI_EXPORT int spop_connect(spop_t *s)
 	else if (s->mail_port == 0)
 		rc = spi_fail(s, 116, "MailPort is 0.");
 	if (!rc) {
-		forget_session(s);
+		spi_session_forget(s);
 		rc = spi_session_connect(s);
 	}
 	return spi_leave(s, rc);

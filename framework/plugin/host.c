@@ -116,24 +116,36 @@ static char *h_base64_encode(struct spop_host *h, const void *data, size_t len)
 	return g_base64_encode(data, len);
 }
 
-/* g_base64_decode skips invalid characters; SASL needs a strict check. */
-static void *h_base64_decode(struct spop_host *h, const char *text, size_t *len)
+/* g_base64_decode skips what it does not know; SASL and plugins need
+ * input that is exactly base64 or refused. "" decodes to an empty buffer.
+ */
+void *spi_base64_decode_strict(const char *text, size_t *len)
 {
 	size_t n = strlen(text);
+	gsize out = 0;
 
+	*len = 0;
 	if (n % 4)
 		return NULL;
 	for (size_t i = 0; i < n; i++) {
 		char c = text[i];
 
+		/* '=' only as padding: the last one or two characters */
 		if (!(g_ascii_isalnum(c) || c == '+' || c == '/' ||
-		      (c == '=' && i >= n - 2)))
+		      (c == '=' && i >= n - 2 &&
+		       (i == n - 1 || text[n - 1] == '='))))
 			return NULL;
 	}
-	gsize out;
+	if (!n)
+		return g_malloc0(1);
 	void *p = g_base64_decode(text, &out);
 	*len = out;
 	return p;
+}
+
+static void *h_base64_decode(struct spop_host *h, const char *text, size_t *len)
+{
+	return spi_base64_decode_strict(text, len);
 }
 
 static int h_random(struct spop_host *h, void *buf, size_t len)

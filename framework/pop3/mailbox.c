@@ -7,7 +7,7 @@
 
 #include "pop3.h"
 
-static void invalidate(struct spop *s)
+void spi_mailbox_invalidate(struct spop *s)
 {
 	s->size_cache_number = 0;
 	s->uid_cache_number = 0;
@@ -219,7 +219,7 @@ int spi_mailbox_delete(struct spop *s)
 	int rc = spi_pop3_command(s, cmd, (size_t)-1, &r);
 
 	g_free(cmd);
-	invalidate(s);
+	spi_mailbox_invalidate(s);
 	return rc;
 }
 
@@ -228,7 +228,7 @@ int spi_mailbox_reset(struct spop *s)
 	struct spi_reply r;
 	int rc = spi_pop3_command(s, "RSET", (size_t)-1, &r);
 
-	invalidate(s);
+	spi_mailbox_invalidate(s);
 	return rc;
 }
 
@@ -250,6 +250,6 @@ int spi_mailbox_custom(struct spop *s, const char *command)
 	if (!rc && body)
 		rc = spi_pop3_read_body(s, trail_line, NULL);
 	/* A custom command may change the mailbox (DELE, RSET). */
-	invalidate(s);
+	spi_mailbox_invalidate(s);
 	return rc;
 }

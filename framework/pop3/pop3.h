@@ -94,6 +94,9 @@ enum spi_state {
  * STAT. On failure the connection is dropped; greeting and CAPA stay
  * readable. */
 int spi_session_connect(struct spop *s);
+/* Before a new connection: the last one's greeting, CAPA, mailbox
+ * figures and message, kept until now for diagnosis, are dropped. */
+void spi_session_forget(struct spop *s);
 /* QUIT, then the teardown. */
 int spi_session_quit(struct spop *s);
 /* The one teardown for every path that ends a session: closes the stack,
@@ -112,6 +115,8 @@ int spi_sasl_authenticate(struct spop *s,
 			  const struct spop_plugin_descriptor *d);
 
 /* ---- mailbox commands (mailbox.c) ---- */
+/* Forgets the per-MessageNumber caches (the mailbox may have changed). */
+void spi_mailbox_invalidate(struct spop *s);
 int spi_mailbox_stat(struct spop *s);
 /* LIST or UIDL: one MessageList event per message. */
 int spi_mailbox_list(struct spop *s, bool uids);

@@ -19,28 +19,6 @@ struct exchange {
 	void *state;
 };
 
-/* Strict base64: g_base64_decode skips what it does not know, and a
- * challenge is either exactly base64 or a protocol error. */
-static guchar *decode_strict(const char *text, gsize *len)
-{
-	size_t n = strlen(text);
-
-	*len = 0;
-	if (n % 4)
-		return NULL;
-	for (size_t i = 0; i < n; i++) {
-		char c = text[i];
-
-		if (!(g_ascii_isalnum(c) || c == '+' || c == '/' ||
-		      (c == '=' && i >= n - 2 &&
-		       (i == n - 1 || text[n - 1] == '='))))
-			return NULL;
-	}
-	if (!n)
-		return g_malloc0(1);
-	return g_base64_decode(text, len);
-}
-
 static char *encode(const unsigned char *data, size_t len)
 {
 	return len ? g_base64_encode(data, len) : g_strdup("");
@@ -82,8 +60,9 @@ static int send_response(struct exchange *x, const unsigned char *data,
 
 static int step(struct exchange *x, const char *challenge_b64)
 {
-	gsize clen;
-	guchar *challenge = decode_strict(challenge_b64, &clen);
+	size_t clen;
+	unsigned char *challenge =
+	    spi_base64_decode_strict(challenge_b64, &clen);
 	unsigned char *out = NULL;
 	size_t out_len = 0;
 	int rc;

@@ -12,10 +12,16 @@ static void forget_mailbox(struct spop *s)
 {
 	s->message_count = 0;
 	s->total_size = 0;
-	s->size_cache_number = 0;
-	s->uid_cache_number = 0;
-	s->text_cache_number = 0;
-	s->headers_cache_number = 0;
+	spi_mailbox_invalidate(s);
+}
+
+void spi_session_forget(struct spop *s)
+{
+	forget_mailbox(s);
+	spi_message_clear(&s->msg);
+	g_ptr_array_set_size(s->capabilities, 0);
+	spi_capa_clear(&s->capa);
+	g_clear_pointer(&s->greeting, g_free);
 }
 
 void spi_session_drop(struct spop *s, int rc)
