@@ -355,10 +355,7 @@ static const char truncated_note[] =
 int spi_message_retrieve(struct spop *s, bool headers_only)
 {
 	struct retrieval r = {0};
-	struct spi_reply reply;
-	bool body;
 	int rc = 0;
-	char *cmd;
 
 	r.limit = s->cfg.message_memory_limit;
 	r.in_headers = true;
@@ -368,36 +365,16 @@ int spi_message_retrieve(struct spop *s, bool headers_only)
 	spi_message_clear(&s->msg);
 	s->text_cache_number = 0;
 	s->headers_cache_number = 0;
-	const char *partial = headers_only	 ? "RetrieveHeaders"
-			      : s->max_lines > 0 ? "Retrieve with MaxLines"
-						 : NULL;
-	if (partial)
-		rc = spi_mailbox_optional(s, "TOP", partial);
-	if (rc)
-		goto out_early;
 	if (s->cfg.get_message_size && !headers_only) {
 		r.size = spi_query_size(s, &rc);
 		if (rc)
 			goto out_early;
 	}
-	if (headers_only)
-		cmd = g_strdup_printf("TOP %d 0", s->message_number);
-	else if (s->max_lines > 0)
-		cmd = g_strdup_printf("TOP %d %d", s->message_number,
-				      s->max_lines);
-	else
-		cmd = g_strdup_printf("RETR %d", s->message_number);
-
 	/* The reference: a partial retrieval writes nothing to LocalFile. */
 	if (!headers_only && !(s->max_lines > 0 && !s->have_stream))
 		rc = sink_open(s, &r.sink);
 	if (!rc)
-		rc = spi_pop3_send(s, cmd, (size_t)-1);
-	g_free(cmd);
-	if (!rc)
-		rc = spi_pop3_recv(s, &reply, &body);
-	if (rc && partial)
-		rc = spi_mailbox_optional_failed(s, rc, "TOP", partial);
+		rc = spi_mailbox_fetch(s, headers_only);
 	if (rc) {
 		sink_close(s, &r.sink, rc);
 		goto out_early;

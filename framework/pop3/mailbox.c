@@ -144,6 +144,37 @@ int spi_mailbox_list(struct spop *s, bool uids)
 	return rc;
 }
 
+int spi_mailbox_fetch(struct spop *s, bool headers_only)
+{
+	const char *partial = headers_only	 ? "RetrieveHeaders"
+			      : s->max_lines > 0 ? "Retrieve with MaxLines"
+						 : NULL;
+	struct spi_reply r;
+	bool body;
+	char *cmd;
+	int rc = partial ? spi_mailbox_optional(s, "TOP", partial) : 0;
+
+	if (rc)
+		return rc;
+	if (headers_only)
+		cmd = g_strdup_printf("TOP %d 0", s->message_number);
+	else if (s->max_lines > 0)
+		cmd = g_strdup_printf("TOP %d %d", s->message_number,
+				      s->max_lines);
+	else
+		cmd = g_strdup_printf("RETR %d", s->message_number);
+	rc = spi_pop3_send(s, cmd, (size_t)-1);
+	g_free(cmd);
+	if (!rc)
+		rc = spi_pop3_recv(s, &r, &body);
+	if (rc && partial)
+		rc = spi_mailbox_optional_failed(s, rc, "TOP", partial);
+	if (!rc && !body)
+		rc = spi_pop3_fatal(
+		    s, spi_fail(s, 172, "The answer to RETR/TOP had no body."));
+	return rc;
+}
+
 /* LIST n / UIDL n: "+OK n value". */
 static int query_one(struct spop *s, const char *verb, char **value)
 {

@@ -124,6 +124,9 @@ int spi_mailbox_list(struct spop *s, bool uids);
 int64_t spi_query_size(struct spop *s, int *rc);
 /* UIDL n for the current MessageNumber, cached; "" on failure. */
 const char *spi_query_uid(struct spop *s, int *rc);
+/* RETR n, or TOP n 0 (headers_only), or TOP n MaxLines: sends it and
+ * reads the status line; the body follows (spi_pop3_read_body). */
+int spi_mailbox_fetch(struct spop *s, bool headers_only);
 int spi_mailbox_delete(struct spop *s);
 int spi_mailbox_reset(struct spop *s);
 int spi_mailbox_custom(struct spop *s, const char *command);
