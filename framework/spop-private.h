@@ -194,6 +194,9 @@ int spi_setting_set(struct spop *s, const char *name, const char *value);
 void spi_settings_init(struct spi_settings *c);
 void spi_settings_clear(struct spi_settings *c);
 int spi_parse_bool(const char *value, bool *out);
+/* The key-file text for a built module, from its descriptor (used by the
+ * build's plugin-keyfile tool): 0, or an error code with *error set. */
+int spi_plugin_keyfile(const char *module_path, char **text, char **error);
 
 /* ---- plugins (plugin/registry.c and host.c) ---- */
 int spi_plugin_select(struct spop *s, int kind, const char *selector_name,
