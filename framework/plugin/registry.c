@@ -41,9 +41,16 @@ struct meta {
 	char *error;
 };
 
+/* A setting declared by a loaded plugin (process-wide). */
+struct declared {
+	const struct spop_setting_decl *decl;
+	const struct spop_plugin_descriptor *owner;
+};
+
 static GMutex registry_lock;
-static GHashTable *loaded; /* path -> struct spi_registry_entry* */
-static GHashTable *warned; /* paths warned about a missing key-file */
+static GHashTable *loaded;   /* path -> struct spi_registry_entry* */
+static GHashTable *warned;   /* paths warned about a missing key-file */
+static GHashTable *declared; /* lower-case name -> struct declared* */
 
 static const char *const kind_names[] = {
     NULL, "transport", "tls", "auth", "certstore", "smime",
@@ -231,6 +238,43 @@ static char *settings_problem(const struct spop_plugin_descriptor *d)
 	return NULL;
 }
 
+/* Makes a loaded plugin's settings known to Config and host->setting. */
+static void register_settings(const struct spop_plugin_descriptor *d,
+			      const char *path)
+{
+	const struct spop_setting_decl *list = descriptor_settings(d);
+
+	if (!declared)
+		declared = g_hash_table_new_full(g_str_hash, g_str_equal,
+						 g_free, g_free);
+	for (size_t i = 0; list && list[i].name; i++) {
+		char *key = g_ascii_strdown(list[i].name, -1);
+		struct declared *prev = g_hash_table_lookup(declared, key);
+
+		if (spi_setting_is_core(list[i].name)) {
+			g_warning("plugin %s declares setting '%s', which "
+				  "libspop already has; the declaration is "
+				  "ignored",
+				  path, list[i].name);
+			g_free(key);
+		} else if (prev) {
+			g_warning("plugin %s declares setting '%s', already "
+				  "declared by %s plugin '%s'; that one is "
+				  "used",
+				  path, list[i].name,
+				  spi_kind_name(prev->owner->kind),
+				  prev->owner->name);
+			g_free(key);
+		} else {
+			struct declared *dd = g_new(struct declared, 1);
+
+			dd->decl = &list[i];
+			dd->owner = d;
+			g_hash_table_insert(declared, key, dd);
+		}
+	}
+}
+
 static void check_entry(struct spi_registry_entry *e)
 {
 	spop_plugin_entry_fn entry;
@@ -321,6 +365,7 @@ static void check_entry(struct spi_registry_entry *e)
 		return;
 	}
 	e->desc = d;
+	register_settings(d, e->path);
 }
 
 /* Loads (once per process) the module at path. Caller holds the lock. */
@@ -824,6 +869,72 @@ int spi_plugin_by_name(struct spop *s, int kind, const char *name,
 	return select_common(s, kind, NULL, 0, name, out);
 }
 
+/* ---- declared settings ---- */
+
+const struct spop_setting_decl *spi_plugin_setting_loaded(const char *name)
+{
+	char *key = g_ascii_strdown(name, -1);
+	const struct spop_setting_decl *d = NULL;
+
+	g_mutex_lock(&registry_lock);
+	struct declared *dd =
+	    declared ? g_hash_table_lookup(declared, key) : NULL;
+	if (dd)
+		d = dd->decl;
+	g_mutex_unlock(&registry_lock);
+	g_free(key);
+	return d;
+}
+
+int spi_plugin_find_setting(struct spop *s, const char *name,
+			    const struct spop_setting_decl **decl)
+{
+	GPtrArray *dirs = search_dirs(s);
+	int code = 0;
+	char *error = NULL;
+	const struct meta *owner = NULL;
+
+	*decl = NULL;
+	g_mutex_lock(&registry_lock);
+	GPtrArray *metas = index_plugins(dirs, 0);
+	/* The first plugin in search order whose key-file lists the name is
+	 * the one loaded; no other module is touched. */
+	for (guint i = 0; i < metas->len && !owner; i++) {
+		const struct meta *m = metas->pdata[i];
+
+		for (char **p = m->settings; *p && !owner; p++)
+			if (!g_ascii_strcasecmp(*p, name))
+				owner = m;
+	}
+	if (owner && resolve(owner, &code, &error)) {
+		char *key = g_ascii_strdown(name, -1);
+		struct declared *dd = g_hash_table_lookup(declared, key);
+
+		/* Absent when the core has the name, which Config asked
+		 * before coming here: then no plugin may take it. */
+		if (dd)
+			*decl = dd->decl;
+		g_free(key);
+	}
+	char *owner_text =
+	    owner ? g_strdup_printf("%s plugin '%s'",
+				    spi_kind_name(owner->kind), owner->name)
+		  : NULL;
+	g_ptr_array_free(metas, TRUE);
+	g_mutex_unlock(&registry_lock);
+	g_ptr_array_free(dirs, TRUE);
+
+	int rc = 0;
+	if (code)
+		rc = spi_fail(s, code,
+			      "Config setting '%s' is declared by %s, which "
+			      "cannot be used: %s.",
+			      name, owner_text, error);
+	g_free(owner_text);
+	g_free(error);
+	return rc;
+}
+
 /* ---- listings ---- */
 
 struct listed {
@@ -893,6 +1004,61 @@ SPI_EXPORT int spop_list_plugins(spop_t *s, spop_plugin_list_cb cb, void *ud)
 		    .error = l->error,
 		};
 		cb(&info, ud);
+	}
+	listed_free(found);
+	return 0;
+}
+
+static const char *const type_names[] = {NULL, "string", "int", "bool"};
+
+SPI_EXPORT int spop_list_settings(spop_t *s, spop_setting_list_cb cb, void *ud)
+{
+	if (!cb)
+		return spi_fail(s, 1211,
+				"spop_list_settings needs a callback.");
+	spi_clear_error(s);
+
+	GArray *found = collect(s);
+	for (guint i = 0; i < found->len; i++) {
+		struct listed *l = &g_array_index(found, struct listed, i);
+		const struct spop_setting_decl *list =
+		    l->desc ? descriptor_settings(l->desc) : NULL;
+
+		for (size_t j = 0; list && list[j].name; j++) {
+			const struct spop_setting_decl *d = &list[j];
+			bool secret = d->flags & SPOP_SETTING_SECRET;
+			const char *def =
+			    d->default_value ? d->default_value : "";
+			char *shown = NULL;
+
+			/* Shadowed by a core name or an earlier plugin:
+			 * not what Config would use, so not listed. */
+			if (spi_plugin_setting_loaded(d->name) != d)
+				continue;
+			if (d->type == SPOP_SETTING_BOOL) {
+				bool b = false;
+
+				spi_parse_bool(def, &b);
+				def = b ? "True" : "False";
+			}
+			if (secret && *def)
+				def = shown = g_strdup("********");
+			struct spop_setting_info info = {
+			    .size = sizeof(info),
+			    .name = d->name,
+			    .type = (int)d->type,
+			    .type_name = type_names[d->type],
+			    .default_value = def,
+			    .description = d->description ? d->description : "",
+			    .min = d->type == SPOP_SETTING_INT ? d->min : 0,
+			    .max = d->type == SPOP_SETTING_INT ? d->max : 0,
+			    .secret = secret,
+			    .plugin_kind_name = spi_kind_name(l->kind),
+			    .plugin_name = l->desc->name,
+			};
+			cb(&info, ud);
+			g_free(shown);
+		}
 	}
 	listed_free(found);
 	return 0;

@@ -148,10 +148,16 @@ struct spop_plugin_descriptor {
 	void *reserved[3]; /* zero; the core refuses a plugin that sets them */
 };
 
-/* A setting a plugin declares (since 1.1). spop_config() accepts and lists
- * it once the plugin is known; the plugin reads it with host->setting().
- * Names share one namespace with the reference's: a declared name that the
- * core already has is ignored, with a warning. */
+/* A setting a plugin declares (since 1.1). spop_config("Name=Value") on a
+ * name the core does not have finds the plugin whose key-file lists it,
+ * loads that module only, checks the value by type and range (1211 when
+ * it does not fit) and keeps it per object; spop_config("Name") reads it
+ * (the default until set); spop_list_settings() lists it; the plugin reads
+ * it with host->setting(). Names are a letter then letters and digits,
+ * matched case-insensitively, and share one namespace with the
+ * reference's: a declared name that the core already has is ignored, with
+ * a warning. A declaration the core cannot use (bad type, a default out of
+ * its own range, a name twice) makes the plugin fail to load (1203). */
 #define SPOP_SETTING_STRING 1
 #define SPOP_SETTING_INT    2 /* min..max inclusive */
 #define SPOP_SETTING_BOOL   3 /* reads back "True" / "False" */
@@ -219,9 +225,14 @@ struct spop_host {
 	void *core;	    /* opaque; plugins never touch it */
 
 	/* Settings. setting() returns the value of a property or Config
-	 * setting by its seed name ("User", "FirewallHost", "UseIPv6"), or
-	 * NULL for an unknown name. setting_int() parses it; fallback when
-	 * unknown or not a number. */
+	 * setting by its seed name ("User", "FirewallHost", "UseIPv6",
+	 * "MessageHeaderField(0)"), or of a setting a loaded plugin declared
+	 * (its default until set); booleans read "True"/"False". It reads
+	 * data only: NULL for an unknown name, and for the properties whose
+	 * getter would talk to the server (MessageSize, MessageUID,
+	 * MessageText, MessageHeadersString). It never changes the error of
+	 * the running method. setting_int() parses it (True 1, False 0);
+	 * fallback when NULL or not a number. */
 	const char *(*setting)(struct spop_host *host, const char *name);
 	long long (*setting_int)(struct spop_host *host, const char *name,
 				 long long fallback);
