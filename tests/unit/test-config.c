@@ -153,6 +153,14 @@ static bool is_array(const char *name)
 	       !strcmp(name, "SignerCertChainEncoded");
 }
 
+/* SSLEnabled, SSLStartMode and SSLProvider arrive with the TLS work,
+ * which owns them: either answer is right here, 1210 never is. */
+static bool in_flux(const char *name)
+{
+	return !strcmp(name, "SSLEnabled") || !strcmp(name, "SSLStartMode") ||
+	       !strcmp(name, "SSLProvider");
+}
+
 /* What this build does not have yet: TLS, certificate stores, S/MIME.
  * Written from the feature list, not from config.c's table. */
 static bool not_built(const char *name)
@@ -241,7 +249,9 @@ static void test_every_reference_name(void)
 		const char *v = spop_config(s, asked);
 		int code = spop_last_error_code(s);
 
-		if (not_built(n)) {
+		if (in_flux(n)) {
+			CU_ASSERT_TRUE(v ? code == 0 : code == 1212);
+		} else if (not_built(n)) {
 			CU_ASSERT_PTR_NULL(v);
 			CU_ASSERT_EQUAL(code, 1212);
 			CU_ASSERT_PTR_NOT_NULL(
@@ -276,7 +286,7 @@ static void test_not_built_names_the_feature(void)
 	CONFIG_FAILS(s, "SignerCertChainEncoded(0)", 1212, "S/MIME");
 	CONFIG_FAILS(s, "SigningAlgorithm", 1212, "S/MIME");
 	CONFIG_FAILS(s, "SSLServerCertEncoded", 1212, "TLS");
-	CONFIG_FAILS(s, "SSLEnabled=True", 1212, "TLS");
+	CONFIG_FAILS(s, "SSLEnabledProtocols=4032", 1212, "TLS support");
 	CONFIG_FAILS(s, "TLS13SupportedGroups", 1212, "TLS");
 	/* a name the reference does not have at all */
 	CONFIG_FAILS(s, "SSLNoSuchThing", 1210,
