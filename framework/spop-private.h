@@ -107,6 +107,8 @@ struct spi_settings {
 	int code_page;
 	bool process_idle_events;
 	bool allow_plaintext_auth; /* libspop's AllowPlaintextAuth */
+	GHashTable *declared; /* plugin-declared settings set by Config:
+				 lower-case name -> value */
 };
 
 struct spop {
@@ -228,6 +230,25 @@ int spi_setting_set(struct spop *s, const char *name, const char *value);
 void spi_settings_init(struct spi_settings *c);
 void spi_settings_clear(struct spi_settings *c);
 int spi_parse_bool(const char *value, bool *out);
+/* Whether the core's own table has name (any case). */
+bool spi_setting_is_core(const char *name);
+/* The value host->setting() gives a plugin, newly allocated, or NULL for an
+ * unknown name. Reads data only: never a getter that talks to the server
+ * (MessageSize, MessageUID, MessageText, MessageHeadersString are NULL),
+ * and never touches the object's last error. */
+char *spi_setting_peek(struct spop *s, const char *name);
+
+/* Plugin-declared settings (plugin/registry.c). The declaration of name by
+ * a plugin already loaded in this process, or NULL. */
+const struct spop_setting_decl *spi_plugin_setting_loaded(const char *name);
+/* Finds the plugin on s's search path whose key-file lists name, loading
+ * only that module: 0 with *decl set, 0 with *decl NULL when no plugin
+ * declares it, or the module's load error (recorded). */
+int spi_plugin_find_setting(struct spop *s, const char *name,
+			    const struct spop_setting_decl **decl);
+/* The key-file text for a built module, from its descriptor (used by the
+ * build's plugin-keyfile tool): 0, or an error code with *error set. */
+int spi_plugin_keyfile(const char *module_path, char **text, char **error);
 
 /* ---- plugins (plugin/registry.c and host.c) ---- */
 int spi_plugin_select(struct spop *s, int kind, const char *selector_name,

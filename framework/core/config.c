@@ -10,6 +10,10 @@
 
 enum type { T_BOOL, T_INT, T_LONG, T_STR };
 
+/* The getter may talk to the server (it re-enters the method layer), so
+ * host->setting() never calls it: a plugin reads data, never causes I/O. */
+#define F_IO 1u
+
 struct setting {
 	const char *name;
 	enum type type;
@@ -17,7 +21,12 @@ struct setting {
 	long long min, max;
 	int locked_code; /* error while connected, 0 when always settable */
 	int (*set)(struct spop *s, const char *value);
+	/* NULL with the error recorded (and Error fired) when it failed */
 	char *(*get)(struct spop *s);
+	unsigned flags; /* F_* */
+	/* Arrays (the reference's "Name(index)"): element index of count. */
+	char *(*get_at)(struct spop *s, int index);
+	int (*count)(struct spop *s);
 };
 
 #define CFG(field) offsetof(struct spop, cfg.field)
@@ -188,6 +197,16 @@ static char *get_license_info(struct spop *s)
 	{                                                                      \
 		return g_strdup(spop_get_##getter(s));                         \
 	}
+#define RO_BOOL(getter)                                                        \
+	static char *get_##getter(struct spop *s)                              \
+	{                                                                      \
+		return g_strdup(spop_get_##getter(s) ? "True" : "False");      \
+	}
+#define RO_STR_AT(getter)                                                      \
+	static char *get_##getter(struct spop *s, int i)                       \
+	{                                                                      \
+		return g_strdup(spop_get_##getter(s, i));                      \
+	}
 
 PROP_INT("AuthMechanism", auth_mechanism, spop_set_auth_mechanism)
 PROP_BOOL("Connected", connected, spop_set_connected)
@@ -204,14 +223,14 @@ PROP_STR(local_file, spop_set_local_file)
 PROP_STR(mail_server, spop_set_mail_server)
 PROP_STR(password, spop_set_password)
 PROP_STR(user, spop_set_user)
-RO_INT(idle)
+RO_BOOL(idle)
 RO_INT(message_count)
 RO_INT(total_size)
 RO_INT(message_size)
 RO_INT(message_header_count)
 RO_INT(message_recipient_count)
-RO_INT(message_encrypted)
-RO_INT(message_signed)
+RO_BOOL(message_encrypted)
+RO_BOOL(message_signed)
 RO_STR(last_reply)
 RO_STR(message_cc)
 RO_STR(message_date)
@@ -221,6 +240,38 @@ RO_STR(message_reply_to)
 RO_STR(message_subject)
 RO_STR(message_to)
 RO_STR(message_uid)
+RO_STR_AT(message_header_field)
+RO_STR_AT(message_header_value)
+RO_STR_AT(message_recipient_address)
+RO_STR_AT(message_recipient_name)
+RO_STR_AT(message_recipient_options)
+
+static char *get_message_recipient_type(struct spop *s, int i)
+{
+	return g_strdup_printf("%d", spop_get_message_recipient_type(s, i));
+}
+
+/* Config returns C strings: binary content ends at its first NUL byte
+ * there (spop.h); spop_get_message() gives all of it. */
+static char *get_message(struct spop *s)
+{
+	const char *data;
+	size_t len;
+
+	spop_get_message(s, &data, &len);
+	return g_strndup(data, len);
+}
+
+/* Retrieves when MessageNumber changed, as the getter does. */
+static char *get_message_text(struct spop *s)
+{
+	const char *data;
+	size_t len;
+
+	if (spop_get_message_text(s, &data, &len))
+		return NULL;
+	return g_strndup(data, len);
+}
 
 /* The reference: LocalPort reports the port actually bound while
  * connected; the setting itself is never overwritten by it. */
@@ -257,7 +308,20 @@ static int set_max_line_length(struct spop *s, const char *value)
 	{                                                                      \
 		Name, T_STR, 0, 0, 0, 0, NULL, get_##acc                       \
 	}
+#define RO_IO(Name, acc)                                                       \
+	{                                                                      \
+		.name = Name, .type = T_STR, .get = get_##acc, .flags = F_IO   \
+	}
+#define ARRAY(Name, acc, counter)                                              \
+	{                                                                      \
+		.name = Name, .type = T_STR, .get_at = get_##acc,              \
+		.count = spop_get_##counter                                    \
+	}
 
+/* Rows are positional; the members after get (flags, get_at, count) are
+ * zero unless a row names them, which GCC would flag for every row. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
 static const struct setting settings[] = {
     /* properties */
     PROP("AuthMechanism", auth_mechanism),
@@ -270,21 +334,33 @@ static const struct setting settings[] = {
     PROP("MailPort", mail_port),
     PROP("MailServer", mail_server),
     PROP("MaxLines", max_lines),
+    RO("Message", message),
     RO("MessageCc", message_cc),
     RO("MessageCount", message_count),
     RO("MessageDate", message_date),
     RO("MessageEncrypted", message_encrypted),
     RO("MessageFrom", message_from),
     RO("MessageHeaderCount", message_header_count),
-    RO("MessageHeadersString", message_headers_string),
+    ARRAY("MessageHeaderField", message_header_field, message_header_count),
+    ARRAY("MessageHeaderValue", message_header_value, message_header_count),
+    RO_IO("MessageHeadersString", message_headers_string),
     PROP("MessageNumber", message_number),
     RO("MessageRecipientCount", message_recipient_count),
+    ARRAY("MessageRecipientAddress", message_recipient_address,
+	  message_recipient_count),
+    ARRAY("MessageRecipientName", message_recipient_name,
+	  message_recipient_count),
+    ARRAY("MessageRecipientOptions", message_recipient_options,
+	  message_recipient_count),
+    ARRAY("MessageRecipientType", message_recipient_type,
+	  message_recipient_count),
     RO("MessageReplyTo", message_reply_to),
     RO("MessageSigned", message_signed),
-    RO("MessageSize", message_size),
+    RO_IO("MessageSize", message_size),
     RO("MessageSubject", message_subject),
+    RO_IO("MessageText", message_text),
     RO("MessageTo", message_to),
-    RO("MessageUID", message_uid),
+    RO_IO("MessageUID", message_uid),
     PROP("Password", password),
     PROP("SSLEnabled", ssl_enabled),
     PROP("SSLProvider", ssl_provider),
@@ -357,6 +433,7 @@ static const struct setting settings[] = {
      NULL, NULL},
     {"PluginPath", T_STR, CFG(plugin_path), NOLIM, 0, NULL, NULL},
 };
+#pragma GCC diagnostic pop
 
 /* Named by the reference, owned by features that are not in this build yet:
  * answered with a clear error rather than "unknown". */
@@ -392,6 +469,44 @@ static const char *const later_settings[] = {
     "SMIMEEngine",
 };
 
+/* Properties of the same features, named with the feature each belongs
+ * to. The settings above are all TLS's but SMIMEEngine. */
+struct later {
+	const char *name;
+	const char *feature;
+};
+
+#define TLS_FEATURE   "TLS support"
+#define TLS_CERT      "TLS client certificates"
+#define SMIME_CERT    "S/MIME decryption certificates"
+#define SMIME_SIGNER  "S/MIME signature verification"
+#define SMIME_FEATURE "S/MIME support"
+
+static const struct later later_properties[] = {
+    {"CertEncoded", SMIME_CERT},
+    {"CertStore", SMIME_CERT},
+    {"CertStorePassword", SMIME_CERT},
+    {"CertStoreType", SMIME_CERT},
+    {"CertSubject", SMIME_CERT},
+    {"SignerCertEncoded", SMIME_SIGNER},
+    {"SignerCertIssuer", SMIME_SIGNER},
+    {"SignerCertSerialNumber", SMIME_SIGNER},
+    {"SignerCertStore", SMIME_SIGNER},
+    {"SignerCertStorePassword", SMIME_SIGNER},
+    {"SignerCertStoreType", SMIME_SIGNER},
+    {"SignerCertSubject", SMIME_SIGNER},
+    {"SignerCertChainCount", SMIME_SIGNER},
+    {"SignerCertChainEncoded", SMIME_SIGNER},
+    {"SigningAlgorithm", SMIME_SIGNER},
+    {"SSLAcceptServerCertEncoded", TLS_FEATURE},
+    {"SSLCertEncoded", TLS_CERT},
+    {"SSLCertStore", TLS_CERT},
+    {"SSLCertStorePassword", TLS_CERT},
+    {"SSLCertStoreType", TLS_CERT},
+    {"SSLCertSubject", TLS_CERT},
+    {"SSLServerCertEncoded", TLS_FEATURE},
+};
+
 static const struct setting *find(const char *name)
 {
 	for (size_t i = 0; i < G_N_ELEMENTS(settings); i++)
@@ -400,60 +515,199 @@ static const struct setting *find(const char *name)
 	return NULL;
 }
 
-static int unknown(struct spop *s, const char *name)
+/* The reference's spelling of a not-yet name and its feature, or NULL. */
+static const struct later *find_later(const char *name, struct later *out)
 {
+	for (size_t i = 0; i < G_N_ELEMENTS(later_properties); i++)
+		if (!g_ascii_strcasecmp(later_properties[i].name, name))
+			return &later_properties[i];
 	for (size_t i = 0; i < G_N_ELEMENTS(later_settings); i++)
-		if (!g_ascii_strcasecmp(later_settings[i], name))
-			return spi_fail(s, 1212,
-					"Config setting '%s' belongs "
-					"to TLS or S/MIME support, which this "
-					"build of libspop does not have yet.",
-					later_settings[i]);
-	return spi_fail(s, 1210, "Config setting '%s' is not known.", name);
-}
-
-char *spi_setting_get(struct spop *s, const char *name, int *rc)
-{
-	const struct setting *st = find(name);
-	char *value = NULL;
-
-	*rc = 0;
-	if (!st) {
-		*rc = unknown(s, name);
-		return NULL;
-	}
-	if (st->get) {
-		value = st->get(s);
-	} else if (st->offset) {
-		void *field = (char *)s + st->offset;
-
-		switch (st->type) {
-		case T_BOOL:
-			value = g_strdup(*(bool *)field ? "True" : "False");
-			break;
-		case T_INT: value = g_strdup_printf("%d", *(int *)field); break;
-		case T_LONG:
-			value = g_strdup_printf("%lld", *(long long *)field);
-			break;
-		case T_STR:
-			value =
-			    g_strdup(*(char **)field ? *(char **)field : "");
-			break;
+		if (!g_ascii_strcasecmp(later_settings[i], name)) {
+			out->name = later_settings[i];
+			out->feature = strcmp(out->name, "SMIMEEngine")
+					   ? TLS_FEATURE
+					   : SMIME_FEATURE;
+			return out;
 		}
-	} else {
-		*rc = spi_fail(s, 1211, "Config setting '%s' is write-only.",
-			       st->name);
-		return NULL;
-	}
-	return value;
+	return NULL;
 }
 
-int spi_setting_set(struct spop *s, const char *name, const char *value)
+bool spi_setting_is_core(const char *name)
 {
-	const struct setting *st = find(name);
+	return find(name) != NULL;
+}
 
-	if (!st)
-		return unknown(s, name);
+/* A name as Config takes it: "Name", or an array element the way the
+ * reference writes one, "MessageRecipientOptions(0)" ("Name[0]" too). */
+struct config_name {
+	char *base;
+	bool indexed;
+	bool index_ok; /* the index is a whole number */
+	long long index;
+};
+
+static void parse_name(const char *text, struct config_name *n)
+{
+	const char *open = strpbrk(text, "([");
+	size_t len = strlen(text);
+	char close;
+
+	memset(n, 0, sizeof(*n));
+	if (!open || len < 2 ||
+	    text[len - 1] != (close = *open == '(' ? ')' : ']')) {
+		n->base = g_strdup(text);
+		return;
+	}
+	n->base = g_strstrip(g_strndup(text, open - text));
+	n->indexed = true;
+
+	char *idx = g_strstrip(g_strndup(open + 1, text + len - 1 - open - 1));
+	n->index_ok = !parse_int(idx, &n->index);
+	g_free(idx);
+}
+
+static int unknown(struct spop *s, const char *text, const char *base)
+{
+	struct later buf;
+	const struct later *l = find_later(base, &buf);
+
+	if (l)
+		return spi_fail(s, 1212,
+				"'%s' belongs to %s, which is not in this "
+				"build of libspop yet.",
+				l->name, l->feature);
+	return spi_fail(s, 1210, "Config setting '%s' is not known.", text);
+}
+
+/* Checks the index of an array element against its count. */
+static int check_index(struct spop *s, const struct setting *st,
+		       const struct config_name *n)
+{
+	if (!st->get_at && n->indexed)
+		return spi_fail(s, 1211, "%s is not an array: use '%s'.",
+				st->name, st->name);
+	if (!st->get_at)
+		return 0;
+	if (!n->indexed)
+		return spi_fail(s, 1211,
+				"%s is an array: ask for one element, as "
+				"in '%s(0)'.",
+				st->name, st->name);
+	int count = st->count(s);
+	if (!n->index_ok || n->index < 0 || n->index >= count)
+		return spi_fail(s, 1211,
+				"%s: the index must be a whole number from 0 "
+				"to %d (the count is %d).",
+				st->name, count - 1, count);
+	return 0;
+}
+
+/* The value of a row from data, or NULL when it has no readable value
+ * (write-only). No error is recorded: callers decide. */
+static char *read_row(struct spop *s, const struct setting *st, int index)
+{
+	if (st->get_at)
+		return st->get_at(s, index);
+	if (st->get)
+		return st->get(s);
+	if (!st->offset)
+		return NULL;
+
+	void *field = (char *)s + st->offset;
+	switch (st->type) {
+	case T_BOOL: return g_strdup(*(bool *)field ? "True" : "False");
+	case T_INT: return g_strdup_printf("%d", *(int *)field);
+	case T_LONG: return g_strdup_printf("%lld", *(long long *)field);
+	case T_STR: return g_strdup(*(char **)field ? *(char **)field : "");
+	}
+	return NULL;
+}
+
+/* ---- settings declared by plugins ---- */
+
+/* Values are kept per object; a secret is wiped when it goes. */
+struct declared_value {
+	char *value;
+	bool secret;
+};
+
+static void declared_value_free(gpointer p)
+{
+	struct declared_value *v = p;
+
+	if (v->secret)
+		memset(v->value, 0, strlen(v->value));
+	g_free(v->value);
+	g_free(v);
+}
+
+/* The text a declared setting reads back as when it was never set. */
+static char *declared_default(const struct spop_setting_decl *d)
+{
+	const char *def = d->default_value ? d->default_value : "";
+	bool b = false;
+
+	switch (d->type) {
+	case SPOP_SETTING_BOOL:
+		spi_parse_bool(def, &b);
+		return g_strdup(b ? "True" : "False");
+	case SPOP_SETTING_INT: return g_strdup(*def ? def : "0");
+	default: return g_strdup(def);
+	}
+}
+
+static char *declared_get(struct spop *s, const struct spop_setting_decl *d)
+{
+	char *key = g_ascii_strdown(d->name, -1);
+	struct declared_value *v = g_hash_table_lookup(s->cfg.declared, key);
+
+	g_free(key);
+	return v ? g_strdup(v->value) : declared_default(d);
+}
+
+/* Checks value by the declaration's type and range, as the registry
+ * checked the declaration's default, and stores its canonical form. */
+static int declared_set(struct spop *s, const struct spop_setting_decl *d,
+			const char *value)
+{
+	bool secret = d->flags & SPOP_SETTING_SECRET;
+	const char *shown = secret ? "(hidden)" : value;
+	char *canonical;
+	long long v;
+	bool b;
+
+	switch (d->type) {
+	case SPOP_SETTING_INT:
+		if (parse_int(value, &v) || v < d->min || v > d->max)
+			return spi_fail(s, 1211,
+					"%s='%s': expected a whole number "
+					"from %lld to %lld.",
+					d->name, shown, d->min, d->max);
+		canonical = g_strdup_printf("%lld", v);
+		break;
+	case SPOP_SETTING_BOOL:
+		if (spi_parse_bool(value, &b))
+			return spi_fail(s, 1211,
+					"%s='%s': expected True, False, 1, 0, "
+					"Yes or No.",
+					d->name, shown);
+		canonical = g_strdup(b ? "True" : "False");
+		break;
+	default: canonical = g_strdup(value); break;
+	}
+
+	struct declared_value *dv = g_new(struct declared_value, 1);
+	dv->value = canonical;
+	dv->secret = secret;
+	g_hash_table_replace(s->cfg.declared, g_ascii_strdown(d->name, -1), dv);
+	return 0;
+}
+
+/* ---- reading and writing by name ---- */
+
+/* Writes a plain (not array) row of the core table. */
+static int set_row(struct spop *s, const struct setting *st, const char *value)
+{
 	if (st->locked_code && s->conn)
 		return spi_fail(s, st->locked_code,
 				"%s cannot change while "
@@ -498,6 +752,115 @@ int spi_setting_set(struct spop *s, const char *name, const char *value)
 	return 0;
 }
 
+/* *reported: the failing getter already fired the Error event. */
+static char *setting_get(struct spop *s, const char *text, int *rc,
+			 bool *reported)
+{
+	struct config_name n;
+	const struct setting *st;
+	char *value = NULL;
+
+	*rc = 0;
+	*reported = false;
+	parse_name(text, &n);
+	st = find(n.base);
+	if (st) {
+		if ((*rc = check_index(s, st, &n)))
+			goto out;
+		if (!st->get && !st->get_at && !st->offset) {
+			*rc = spi_fail(s, 1211,
+				       "Config setting '%s' is write-only.",
+				       st->name);
+			goto out;
+		}
+		value = read_row(s, st, (int)n.index);
+		if (!value) {
+			*rc = s->error_code ? s->error_code : 1211;
+			*reported = true;
+		}
+		goto out;
+	}
+	if (!n.indexed) {
+		const struct spop_setting_decl *d;
+
+		if ((*rc = spi_plugin_find_setting(s, n.base, &d)))
+			goto out;
+		if (d) {
+			value = declared_get(s, d);
+			goto out;
+		}
+	}
+	*rc = unknown(s, text, n.base);
+out:
+	g_free(n.base);
+	return value;
+}
+
+char *spi_setting_get(struct spop *s, const char *name, int *rc)
+{
+	bool reported;
+
+	return setting_get(s, name, rc, &reported);
+}
+
+char *spi_setting_peek(struct spop *s, const char *name)
+{
+	struct config_name n;
+	const struct setting *st;
+	char *value = NULL;
+
+	parse_name(name, &n);
+	st = find(n.base);
+	if (st) {
+		bool fits = st->get_at
+				? n.indexed && n.index_ok && n.index >= 0 &&
+				      n.index < st->count(s)
+				: !n.indexed;
+
+		if (fits && !(st->flags & F_IO))
+			value = read_row(s, st, (int)n.index);
+	} else if (!n.indexed) {
+		/* A plugin reads only settings of plugins already loaded,
+		 * as it is itself: no search, no loading, no error. */
+		const struct spop_setting_decl *d =
+		    spi_plugin_setting_loaded(n.base);
+
+		if (d)
+			value = declared_get(s, d);
+	}
+	g_free(n.base);
+	return value;
+}
+
+int spi_setting_set(struct spop *s, const char *text, const char *value)
+{
+	struct config_name n;
+	const struct setting *st;
+	int rc;
+
+	parse_name(text, &n);
+	st = find(n.base);
+	if (!st) {
+		const struct spop_setting_decl *d = NULL;
+
+		if (!n.indexed && (rc = spi_plugin_find_setting(s, n.base, &d)))
+			goto out;
+		rc = d ? declared_set(s, d, value) : unknown(s, text, n.base);
+		goto out;
+	}
+	if ((rc = check_index(s, st, &n)))
+		goto out;
+	if (st->get_at) {
+		rc = spi_fail(s, 1211, "Config setting '%s' is read-only.",
+			      st->name);
+		goto out;
+	}
+	rc = set_row(s, st, value);
+out:
+	g_free(n.base);
+	return rc;
+}
+
 void spi_settings_init(struct spi_settings *c)
 {
 	memset(c, 0, sizeof(*c));
@@ -514,6 +877,8 @@ void spi_settings_init(struct spi_settings *c)
 	/* Message/MessageText are in-memory copies; LocalFile and streams get
 	 * everything. 16 MiB keeps a 1 GiB message from being held in RAM. */
 	c->message_memory_limit = 16 * 1024 * 1024;
+	c->declared = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+					    declared_value_free);
 }
 
 void spi_settings_clear(struct spi_settings *c)
@@ -523,6 +888,7 @@ void spi_settings_clear(struct spi_settings *c)
 	g_free(c->auth_mechanism_name);
 	g_free(c->proxy_exceptions_list);
 	g_free(c->firewall_data);
+	g_hash_table_destroy(c->declared);
 }
 
 SPI_EXPORT const char *spop_config(spop_t *s, const char *configuration)
@@ -538,11 +904,13 @@ SPI_EXPORT const char *spop_config(spop_t *s, const char *configuration)
 	if (!eq) {
 		char *name = g_strstrip(g_strdup(configuration));
 		int rc;
-		char *v = spi_setting_get(s, name, &rc);
+		bool reported;
+		char *v = setting_get(s, name, &rc, &reported);
 
 		g_free(name);
 		if (rc) {
-			spi_emit_error(s, rc, s->error_text);
+			if (!reported)
+				spi_emit_error(s, rc, s->error_text);
 			return NULL;
 		}
 		g_free(s->config_result);

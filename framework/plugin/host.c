@@ -12,35 +12,33 @@
 #define HOST(h) ((struct spi_host *)(void *)(h))
 #define CORE(h) (HOST(h)->s)
 
+/* Settings come from data only (spi_setting_peek): a getter that talks to
+ * the server would re-enter the method layer from inside a plugin call,
+ * and reading must leave the method's error as it is. */
 static const char *h_setting(struct spop_host *h, const char *name)
 {
 	struct spop *s = CORE(h);
-	int rc;
-	char *v = spi_setting_get(s, name, &rc);
+	char *v = name ? spi_setting_peek(s, name) : NULL;
 
-	if (rc) {
-		spi_clear_error(s);
-		return NULL;
-	}
 	/* Kept until the object is freed or the next method starts, which
 	 * outlives the plugin call as plugin.h promises. */
-	g_ptr_array_add(s->host_strings, v);
+	if (v)
+		g_ptr_array_add(s->host_strings, v);
 	return v;
 }
 
 static long long h_setting_int(struct spop_host *h, const char *name,
 			       long long fallback)
 {
-	int rc;
-	char *v = spi_setting_get(CORE(h), name, &rc);
+	char *v = name ? spi_setting_peek(CORE(h), name) : NULL;
 	long long n = fallback;
 	char *end;
 	bool b;
 
 	/* Parsed here and freed: only setting() must keep its strings. */
-	if (rc)
-		spi_clear_error(CORE(h));
-	else if (!spi_parse_bool(v, &b))
+	if (!v)
+		return fallback;
+	if (!spi_parse_bool(v, &b))
 		n = b;
 	else if (*v && (n = strtoll(v, &end, 10), *end))
 		n = fallback;

@@ -12,6 +12,36 @@
  *  - enum values and error codes are never renumbered; 0 is never a kind;
  *  - a member added in minor N is documented "since 1.N"; before using it a
  *    plugin checks host->size (or the core checks ops->size) covers it.
+ *  - A plugin built for 1.N needs a core of at least 1.N: the core refuses
+ *    a newer minor with 1202, naming both versions, so a plugin never meets
+ *    a core that lacks what its headers promised. A core of 1.N loads
+ *    plugins of 1.0 to 1.N, and reads a member added in 1.M only from a
+ *    plugin of 1.M or later whose size covers it (SPOP_OPS_HAS).
+ *
+ * Files: a plugin is spop-KIND-NAME.so (KIND: transport, tls, auth,
+ * certstore, smime; NAME: [a-z0-9-]+, matched case-insensitively, so
+ * AuthMechanismName=SCRAM-SHA-256 finds spop-auth-scram-sha-256.so), in a
+ * directory of the search path (Config PluginPath, SPOP_PLUGIN_PATH, then
+ * the install's pluginsdir of spop-plugin.pc). Beside it goes its key-file
+ * spop-KIND-NAME.plugin, a GKeyFile (as libpeas' .plugin files), from which
+ * the core chooses without loading any module:
+ *
+ *     [Plugin]
+ *     Kind=auth                       the KIND of the file name
+ *     Name=scram-sha-256              the descriptor's name
+ *     Selectors=                      selector values served, e.g. 3;
+ *                                     (empty or absent: by name only)
+ *     Rank=0                          the descriptor's rank
+ *     Module=spop-auth-scram-sha-256.so   file name, same directory
+ *     Description=SCRAM-SHA-256 (RFC 7677)
+ *     Settings=ScramIterationsMax;    names of declared settings, if any
+ *
+ * The core loads only the chosen module and then checks that its
+ * descriptor agrees with the key-file (kind, name, selectors, settings);
+ * if not, the plugin is refused with 1203 naming both. A module without a
+ * key-file still works: it is loaded to read its descriptor whenever its
+ * kind is chosen, with a warning. libspop's build writes each key-file
+ * from the module's own descriptor; a third party writes it by hand.
  *
  * Return convention for every function pointer returning int: 0 on success,
  * otherwise one of the reference's error codes (see spop.h, SPOP_ERR_*),
@@ -99,7 +129,7 @@ struct spop_plugin_descriptor {
 	uint32_t size;	  /* sizeof(struct spop_plugin_descriptor) */
 	uint32_t kind;	  /* enum spop_plugin_kind */
 	const char *name; /* must equal the NAME in the file name
-			     spop-KIND-NAME.so; [a-z0-9-]+ */
+			     spop-KIND-NAME.so (any case); [a-z0-9-]+ */
 	const char *version;	  /* implementation version, free text */
 	const char *description;  /* one line, for listings */
 	const int32_t *selectors; /* seed selector values served, e.g.
@@ -111,15 +141,23 @@ struct spop_plugin_descriptor {
 				  struct spop_transport_ops; first member of
 				  every ops table is uint32_t size */
 	/* since 1.1: settings this plugin adds to Config, ended by an entry
-	 * with name NULL; may be NULL. */
+	 * with name NULL; may be NULL. Read only from a plugin of 1.1 or
+	 * later (in 1.0 this was reserved, so zero). List the names in the
+	 * key-file's Settings too: Config finds the plugin from there. */
 	const struct spop_setting_decl *settings;
 	void *reserved[3]; /* zero; the core refuses a plugin that sets them */
 };
 
-/* A setting a plugin declares (since 1.1). spop_config() accepts and lists
- * it once the plugin is known; the plugin reads it with host->setting().
- * Names share one namespace with the reference's: a declared name that the
- * core already has is ignored, with a warning. */
+/* A setting a plugin declares (since 1.1). spop_config("Name=Value") on a
+ * name the core does not have finds the plugin whose key-file lists it,
+ * loads that module only, checks the value by type and range (1211 when
+ * it does not fit) and keeps it per object; spop_config("Name") reads it
+ * (the default until set); spop_list_settings() lists it; the plugin reads
+ * it with host->setting(). Names are a letter then letters and digits,
+ * matched case-insensitively, and share one namespace with the
+ * reference's: a declared name that the core already has is ignored, with
+ * a warning. A declaration the core cannot use (bad type, a default out of
+ * its own range, a name twice) makes the plugin fail to load (1203). */
 #define SPOP_SETTING_STRING 1
 #define SPOP_SETTING_INT    2 /* min..max inclusive */
 #define SPOP_SETTING_BOOL   3 /* reads back "True" / "False" */
@@ -187,9 +225,14 @@ struct spop_host {
 	void *core;	    /* opaque; plugins never touch it */
 
 	/* Settings. setting() returns the value of a property or Config
-	 * setting by its seed name ("User", "FirewallHost", "UseIPv6"), or
-	 * NULL for an unknown name. setting_int() parses it; fallback when
-	 * unknown or not a number. */
+	 * setting by its seed name ("User", "FirewallHost", "UseIPv6",
+	 * "MessageHeaderField(0)"), or of a setting a loaded plugin declared
+	 * (its default until set); booleans read "True"/"False". It reads
+	 * data only: NULL for an unknown name, and for the properties whose
+	 * getter would talk to the server (MessageSize, MessageUID,
+	 * MessageText, MessageHeadersString). It never changes the error of
+	 * the running method. setting_int() parses it (True 1, False 0);
+	 * fallback when NULL or not a number. */
 	const char *(*setting)(struct spop_host *host, const char *name);
 	long long (*setting_int)(struct spop_host *host, const char *name,
 				 long long fallback);

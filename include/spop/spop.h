@@ -303,8 +303,17 @@ int spop_set_message_stream(spop_t *s, const struct spop_stream *stream);
 /* ---- methods ---------------------------------------------------------- */
 int spop_check_message_encrypted(spop_t *s); /* 1/0; error code aside */
 int spop_check_message_signed(spop_t *s);
-/* "Name=Value" sets and returns ""; "Name" returns the value. NULL on
- * error (unknown setting 1210, bad value 1211). */
+/* "Name=Value" sets and returns ""; "Name" returns the value. Names are
+ * the reference's property and Config setting names, in any case, plus
+ * settings declared by plugins on the search path (spop_list_settings()).
+ * An array element is named as the reference writes one, with its 0-based
+ * index in parentheses: "MessageHeaderField(2)", "MessageRecipientType(0)"
+ * ("Name[2]" is accepted too). Booleans read back "True" or "False".
+ * Message and MessageText come back up to their first NUL byte; use
+ * spop_get_message() and spop_get_message_text() for binary content.
+ * NULL on error: 1210 for a name the reference does not have, 1212 for one
+ * whose feature (TLS, certificate stores, S/MIME) is not in this build
+ * yet, 1211 for a bad value or index, a read-only or write-only name. */
 const char *spop_config(spop_t *s, const char *configuration);
 int spop_connect(spop_t *s);
 int spop_delete(spop_t *s);
@@ -338,7 +347,35 @@ struct spop_plugin_info {
 };
 typedef void (*spop_plugin_list_cb)(const struct spop_plugin_info *info,
 				    void *ud);
+/* Calls cb for each plugin on the search path (PluginPath, SPOP_PLUGIN_PATH,
+ * the install directory), in search order. Unlike choosing a plugin, which
+ * reads only the key-files and loads only the chosen module, listing loads
+ * every module: only loading tells whether it works (error is then set). */
 int spop_list_plugins(spop_t *s, spop_plugin_list_cb cb, void *ud);
+
+/* A Config setting declared by a plugin (plugin.h, struct
+ * spop_setting_decl). spop_config() accepts and reads it like the
+ * reference's settings once a plugin on the search path declares it. Grows
+ * only at its end; size says how much of it this library fills. */
+struct spop_setting_info {
+	size_t size; /* sizeof(struct spop_setting_info) of the library */
+	const char *name;
+	int type;		   /* 1 string, 2 int, 3 bool (plugin.h) */
+	const char *type_name;	   /* "string", "int", "bool" */
+	const char *default_value; /* "True"/"False" for bool; "********"
+				      for a secret with a default */
+	const char *description;
+	long long min, max; /* int only; 0 otherwise */
+	int secret;	    /* value never shown in listings or the trail */
+	const char *plugin_kind_name; /* "auth", ... */
+	const char *plugin_name;      /* the plugin that declares it */
+};
+typedef void (*spop_setting_list_cb)(const struct spop_setting_info *info,
+				     void *ud);
+/* Calls cb for each setting declared by a plugin on the search path (the
+ * reference's own settings are documented, not listed). Loads every
+ * module, as spop_list_plugins() does. 0, or 1211 without a callback. */
+int spop_list_settings(spop_t *s, spop_setting_list_cb cb, void *ud);
 
 #ifdef __cplusplus
 }

@@ -219,8 +219,12 @@ fi
 pluginsdir=$("${pkgconf[@]}" --variable=pluginsdir spop-plugin)
 check "pluginsdir ($pluginsdir) lies in the DESTDIR's libdir" \
 	under "$inst_lib" "$pluginsdir"
-for p in spop-transport-direct.so spop-auth-user.so spop-auth-apop.so; do
-	check "$p installed in pluginsdir" test -f "$pluginsdir/$p"
+for p in spop-transport-direct spop-auth-user spop-auth-apop; do
+	check "$p.so installed in pluginsdir" test -f "$pluginsdir/$p.so"
+	# The registry chooses from key-files; without one it must load every
+	# module of the kind to choose.
+	check "$p.plugin (its key-file) installed beside it" \
+		has "$pluginsdir/$p.plugin" "Module=$p.so"
 done
 for p in "$pluginsdir"/*.so; do
 	[ -f "$p" ] || continue

@@ -1,6 +1,7 @@
 /* Plugin loader: each broken fixture module gives its own hard error that
  * names what was asked, the paths searched and what is available. */
 #include "test-runner.h"
+#include <stddef.h>
 #include <string.h>
 
 #include "spop-private.h"
@@ -72,8 +73,103 @@ static void test_name_mismatch(void)
 	const struct spop_plugin_descriptor *d = NULL;
 
 	CU_ASSERT_EQUAL(by_name("misnamed", &d), 1203);
-	ERROR_HAS("declares auth plugin 'somethingelse'");
-	ERROR_HAS("file name says auth plugin 'misnamed'");
+	CU_ASSERT_PTR_NULL(d);
+	ERROR_HAS("spop-auth-misnamed.so declares auth plugin "
+		  "'somethingelse' (selectors 145");
+	ERROR_HAS("key-file " FIXTURE_DIR "/spop-auth-misnamed.plugin says "
+		  "auth plugin 'misnamed'");
+}
+
+/* A key-file promising values its module does not serve would choose the
+ * module for them: refused once loaded, naming both sides. */
+static void test_keyfile_mismatch(void)
+{
+	const struct spop_plugin_descriptor *d = NULL;
+
+	spi_clear_error(s);
+	CU_ASSERT_EQUAL(
+	    spi_plugin_select(s, SPOP_PLUGIN_AUTH, "AuthMechanism", 45, &d),
+	    1203);
+	CU_ASSERT_PTR_NULL(d);
+	ERROR_HAS("auth plugin 'keymismatch'");
+	ERROR_HAS("declares auth plugin 'keymismatch' (selectors 44;");
+	ERROR_HAS("spop-auth-keymismatch.plugin says auth plugin "
+		  "'keymismatch' (selectors 45;");
+	/* and its real value is not served either: no silent substitute */
+	CU_ASSERT_EQUAL(
+	    spi_plugin_select(s, SPOP_PLUGIN_AUTH, "AuthMechanism", 44, &d),
+	    1201);
+}
+
+static void test_broken_keyfile(void)
+{
+	const struct spop_plugin_descriptor *d = NULL;
+
+	CU_ASSERT_EQUAL(by_name("badkey", &d), 1203);
+	ERROR_HAS("spop-auth-badkey.plugin is not usable");
+	ERROR_HAS("Selectors");
+}
+
+static void test_reserved_nonzero(void)
+{
+	const struct spop_plugin_descriptor *d = NULL;
+
+	CU_ASSERT_EQUAL(by_name("reserved", &d), 1203);
+	CU_ASSERT_PTR_NULL(d);
+	ERROR_HAS("spop-auth-reserved.so sets reserved descriptor members");
+}
+
+static void test_bad_setting_declaration(void)
+{
+	const struct spop_plugin_descriptor *d = NULL;
+
+	CU_ASSERT_EQUAL(by_name("badsetting", &d), 1203);
+	ERROR_HAS("declares setting 0 ('BadDefault'), which has default "
+		  "'500', not a whole number from 1 to 100");
+}
+
+/* SASL names are case-insensitive, so every plugin name is. */
+static void test_name_case(void)
+{
+	const struct spop_plugin_descriptor *d = NULL;
+
+	CU_ASSERT_EQUAL(by_name("GOOD", &d), 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+	CU_ASSERT_STRING_EQUAL(d->name, "good");
+	d = NULL;
+	CU_ASSERT_EQUAL(
+	    spi_plugin_by_name(s, SPOP_PLUGIN_TRANSPORT, "Direct", &d), 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+	CU_ASSERT_STRING_EQUAL(d->name, "direct");
+	d = NULL;
+	CU_ASSERT_EQUAL(by_name("NoKeyFile", &d), 0);
+	CU_ASSERT_PTR_NOT_NULL(d);
+}
+
+/* A plugin built against ABI 1.0 has a shorter auth ops table: it loads,
+ * and the 1.1 slot past its size is absent though the bytes are set. */
+static void test_old_ops_size(void)
+{
+	const struct spop_plugin_descriptor *d = NULL;
+
+	CU_ASSERT_EQUAL(by_name("oldops", &d), 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+	CU_ASSERT_EQUAL(d->abi_minor, 0);
+
+	const struct spop_auth_ops *ops = d->ops;
+	CU_ASSERT_EQUAL(ops->size, offsetof(struct spop_auth_ops, sasl_finish));
+	CU_ASSERT_PTR_NOT_NULL(ops->sasl_finish);
+	CU_ASSERT_FALSE(SPOP_OPS_HAS(struct spop_auth_ops, ops, sasl_finish));
+	CU_ASSERT_TRUE(SPOP_OPS_HAS(struct spop_auth_ops, ops, login));
+	/* unset although covered */
+	CU_ASSERT_FALSE(SPOP_OPS_HAS(struct spop_auth_ops, ops, sasl_step));
+
+	/* a 1.1 plugin has the slot covered */
+	CU_ASSERT_EQUAL(by_name("good", &d), 0);
+	ops = d->ops;
+	CU_ASSERT_TRUE(ops->size >=
+		       offsetof(struct spop_auth_ops, sasl_finish) +
+			   sizeof(ops->sasl_finish));
 }
 
 static void test_not_a_module(void)
@@ -108,12 +204,30 @@ static void test_selector(void)
 	CU_ASSERT_EQUAL(
 	    spi_plugin_select(s, SPOP_PLUGIN_AUTH, "AuthMechanism", 3, &d), 0);
 	CU_ASSERT_STRING_EQUAL(d->name, "apop");
+	/* badabi fails to load, so later errors can name it */
+	CU_ASSERT_EQUAL(by_name("badabi", &d), 1202);
 	CU_ASSERT_EQUAL(
 	    spi_plugin_select(s, SPOP_PLUGIN_AUTH, "AuthMechanism", 77, &d),
 	    1201);
 	ERROR_HAS("No auth plugin serves AuthMechanism=77");
-	/* the broken fixtures are named so a user sees why they were skipped */
-	ERROR_HAS("spop-auth-badabi.so");
+	/* broken fixtures are named so a user sees why they were skipped:
+	 * a key-file that cannot be read, and a module that failed to load
+	 * earlier in this process */
+	ERROR_HAS("spop-auth-badkey.plugin is not usable");
+	ERROR_HAS("spop-auth-badabi.so was built for plugin ABI 99.1");
+	/* rank decides between two that serve one value */
+	CU_ASSERT_EQUAL(
+	    spi_plugin_select(s, SPOP_PLUGIN_AUTH, "AuthMechanism", 47, &d), 0);
+	CU_ASSERT_STRING_EQUAL(d->name, "rankhi");
+	/* found by scanning: the module without a key-file */
+	CU_ASSERT_EQUAL(
+	    spi_plugin_select(s, SPOP_PLUGIN_AUTH, "AuthMechanism", 43, &d), 0);
+	CU_ASSERT_STRING_EQUAL(d->name, "nokeyfile");
+	/* a broken module chosen by value fails; nothing stands in for it */
+	CU_ASSERT_EQUAL(
+	    spi_plugin_select(s, SPOP_PLUGIN_AUTH, "AuthMechanism", 143, &d),
+	    1202);
+	ERROR_HAS("auth plugin 'newerminor'");
 }
 
 static void test_missing_transport_via_api(void)
@@ -133,7 +247,8 @@ static void test_missing_transport_via_api(void)
 }
 
 struct listing {
-	int direct, good, badabi_error;
+	int direct, good, badabi_error, keymismatch_error, badkey_error;
+	int nokeyfile, knobs;
 };
 
 static void on_plugin(const struct spop_plugin_info *i, void *ud)
@@ -148,6 +263,18 @@ static void on_plugin(const struct spop_plugin_info *i, void *ud)
 	if (strstr(i->path, "badabi") && i->error &&
 	    strstr(i->error, "ABI 99.1"))
 		l->badabi_error++;
+	if (!strcmp(i->name, "keymismatch") && i->error &&
+	    strstr(i->error, "key-file"))
+		l->keymismatch_error++;
+	/* no module to name: the key-file is what is listed */
+	if (!strcmp(i->name, "badkey") && i->error &&
+	    g_str_has_suffix(i->path, "spop-auth-badkey.plugin"))
+		l->badkey_error++;
+	if (!strcmp(i->name, "nokeyfile") && !i->error)
+		l->nokeyfile++;
+	if (!strcmp(i->name, "knobs") && !i->error &&
+	    !strcmp(i->description, "test fixture"))
+		l->knobs++;
 }
 
 static void test_listing(void)
@@ -158,6 +285,10 @@ static void test_listing(void)
 	CU_ASSERT_EQUAL(l.direct, 1);
 	CU_ASSERT_EQUAL(l.good, 1);
 	CU_ASSERT_EQUAL(l.badabi_error, 1);
+	CU_ASSERT_EQUAL(l.keymismatch_error, 1);
+	CU_ASSERT_EQUAL(l.badkey_error, 1);
+	CU_ASSERT_EQUAL(l.nokeyfile, 1);
+	CU_ASSERT_EQUAL(l.knobs, 1);
 }
 
 static const struct test_case registry_cases0[] = {
@@ -166,6 +297,12 @@ static const struct test_case registry_cases0[] = {
     {"newer ABI minor", test_newer_minor},
     {"missing entry symbol", test_missing_symbol},
     {"name mismatch", test_name_mismatch},
+    {"key-file and descriptor disagree", test_keyfile_mismatch},
+    {"unreadable key-file", test_broken_keyfile},
+    {"reserved descriptor members set", test_reserved_nonzero},
+    {"bad setting declaration", test_bad_setting_declaration},
+    {"names match in any case", test_name_case},
+    {"ABI 1.0 ops size", test_old_ops_size},
     {"not a shared object", test_not_a_module},
     {"missing plugin", test_missing},
     {"selection by seed value", test_selector},

@@ -358,7 +358,7 @@ static void test_config(void)
 	CU_ASSERT_PTR_NOT_NULL(spop_config(s, "Password=a=b"));
 	CU_ASSERT_STRING_EQUAL(spop_get_password(s), "a=b");
 	CU_ASSERT_STRING_EQUAL(spop_config(s, "Connected"), "False");
-	CU_ASSERT_STRING_EQUAL(spop_config(s, "Idle"), "1");
+	CU_ASSERT_STRING_EQUAL(spop_config(s, "Idle"), "True");
 	CU_ASSERT_PTR_NOT_NULL(strstr(spop_config(s, "BuildInfo"), "libspop"));
 	CU_ASSERT_STRING_EQUAL(spop_config(s, "CodePage"), "65001");
 	CU_ASSERT_PTR_NULL(spop_config(s, "CodePage=1252"));

@@ -63,6 +63,16 @@ struct probe_message {
 	char *file; /* LocalFile written, NULL without --output */
 };
 
+/* A Config setting a plugin declares (spop_list_settings). */
+struct probe_setting {
+	char *name;
+	char *type; /* "string", "int", "bool" */
+	char *default_value;
+	char *description;
+	gint64 min, max; /* int only */
+	gboolean secret;
+};
+
 struct probe_plugin {
 	char *kind;
 	char *name;
@@ -70,6 +80,7 @@ struct probe_plugin {
 	char *description;
 	char *path;
 	char *error;
+	GPtrArray *settings; /* of struct probe_setting * */
 };
 
 struct probe_error {

@@ -247,6 +247,20 @@ static void text_plugins(const struct probe_result *r)
 		printf("  %-10s %s\n", "", or_dash(pl->path));
 		if (pl->error)
 			printf("  %-10s error: %s\n", "", pl->error);
+		/* Text only: the JSON plugin object's members are pinned by
+		 * tests/probe; adding "settings" there is a contract change. */
+		for (guint j = 0; j < pl->settings->len; j++) {
+			const struct probe_setting *st = pl->settings->pdata[j];
+
+			printf("  %-10s setting %s (%s%s, default '%s'", "",
+			       st->name, st->type, st->secret ? ", secret" : "",
+			       st->default_value);
+			if (!strcmp(st->type, "int"))
+				printf(", %" G_GINT64_FORMAT
+				       " to %" G_GINT64_FORMAT,
+				       st->min, st->max);
+			printf(") %s\n", st->description);
+		}
 	}
 }
 

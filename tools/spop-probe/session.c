@@ -27,9 +27,22 @@ static void message_free(gpointer p)
 	g_free(m);
 }
 
+static void setting_free(gpointer p)
+{
+	struct probe_setting *st = p;
+
+	g_free(st->name);
+	g_free(st->type);
+	g_free(st->default_value);
+	g_free(st->description);
+	g_free(st);
+}
+
 static void plugin_free(gpointer p)
 {
 	struct probe_plugin *pl = p;
+
+	g_ptr_array_unref(pl->settings);
 
 	g_free(pl->kind);
 	g_free(pl->name);
@@ -165,7 +178,33 @@ static void on_plugin(const struct spop_plugin_info *info, void *ud)
 	pl->description = g_strdup(info->description);
 	pl->path = g_strdup(info->path);
 	pl->error = g_strdup(info->error);
+	pl->settings = g_ptr_array_new_with_free_func(setting_free);
 	g_ptr_array_add(r->plugins, pl);
+}
+
+/* Settings come in plugin order; each goes under the plugin declaring it. */
+static void on_setting(const struct spop_setting_info *info, void *ud)
+{
+	struct probe_result *r = ud;
+
+	for (guint i = 0; i < r->plugins->len; i++) {
+		struct probe_plugin *pl = r->plugins->pdata[i];
+		struct probe_setting *st;
+
+		if (g_strcmp0(pl->kind, info->plugin_kind_name) ||
+		    g_strcmp0(pl->name, info->plugin_name))
+			continue;
+		st = g_new0(struct probe_setting, 1);
+		st->name = g_strdup(info->name);
+		st->type = g_strdup(info->type_name);
+		st->default_value = g_strdup(info->default_value);
+		st->description = g_strdup(info->description);
+		st->min = info->min;
+		st->max = info->max;
+		st->secret = info->secret;
+		g_ptr_array_add(pl->settings, st);
+		return;
+	}
 }
 
 /* Everything that must hold before the connection; false stops the run. */
@@ -359,6 +398,8 @@ void probe_run(const struct probe_options *o, struct probe_result *r)
 	if (o->list_plugins) {
 		r->plugins_listed = TRUE;
 		rc = spop_list_plugins(s, on_plugin, r);
+		if (!rc)
+			rc = spop_list_settings(s, on_setting, r);
 		if (rc)
 			library_error(r, s, rc);
 	}
