@@ -629,9 +629,7 @@ int main(void)
 {
 	const char *why = harness_dovecot_unavailable();
 
-	if (why != NULL) {
-		printf("SKIP: %s\n", why);
-		return HARNESS_EXIT_SKIP;
-	}
+	if (why != NULL)
+		return harness_cannot_run("harness-dovecot", why);
 	return test_run(suites);
 }

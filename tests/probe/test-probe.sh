@@ -4,7 +4,7 @@
 #
 # usage: test-probe.sh SPOP_PROBE DOVECOT_HARNESS WORKDIR
 # SPOP_PLUGIN_PATH must name the built plugins. Exit 77 (skipped) when no
-# private Dovecot can run here.
+# private Dovecot can run here, 1 if SPOP_REQUIRE_INTEGRATION=1 (CI).
 
 set -u
 
