@@ -51,6 +51,7 @@ pass() {
 run() {
 	local name=$1
 	shift
+	json_flush
 	"$probe" "$@" >"$work/$name.out" 2>"$work/$name.err"
 	status=$?
 	last=$name
@@ -64,11 +65,17 @@ show_last() {
 	echo "----" >&2
 }
 
-# check DESCRIPTION COMMAND...: one assertion about the last run.
+# check DESCRIPTION COMMAND...: one assertion about the last run. A
+# "json EXPR" assertion is queued and evaluated by json_flush.
 check() {
 	local what=$1
 	shift
 	checks=$((checks + 1))
+	if [ "$1" = json ]; then
+		json_what+=("$what")
+		json_expr+=("$2")
+		return
+	fi
 	if "$@"; then
 		pass "$last: $what"
 	else
@@ -81,16 +88,30 @@ status_is() {
 	[ "$status" -eq "$1" ]
 }
 
-# json EXPR: EXPR is Python over j (the last stdout as JSON), mbox (the main
-# mailbox as [(number, size, subject)]) and env (os.environ); true if it
-# holds. A stdout that is not exactly one JSON object fails.
-json() {
-	python3 - "$work/$last.out" "$dovecot_dir/mailbox.txt" "$1" <<'EOF'
+# The JSON checks of the last run, queued by check: all of them are
+# evaluated in one python3 process, since starting python3 once per check
+# took most of this suite's time.
+json_what=()
+json_expr=()
+
+# json_flush: evaluates the queued checks and passes or fails each. An
+# EXPR is Python over j (the last stdout as JSON), mbox (the main mailbox
+# as [(number, size, subject)]) and env (os.environ); it passes if it is
+# true. A stdout that is not exactly one JSON object fails them all, and
+# an EXPR that raises fails.
+json_flush() {
+	local i failed=0 results=()
+	[ ${#json_expr[@]} -gt 0 ] || return 0
+	mapfile -t results < <(python3 - "$work/$last.out" "$dovecot_dir/mailbox.txt" "${json_expr[@]}" <<'EOF'
 import json, os, sys
-with open(sys.argv[1]) as f:
-    j = json.load(f)
-if not isinstance(j, dict):
-    sys.exit("not a JSON object")
+problem = None
+try:
+    with open(sys.argv[1]) as f:
+        j = json.load(f)
+    if not isinstance(j, dict):
+        problem = "not a JSON object"
+except ValueError as e:
+    problem = "not JSON: %s" % e
 mbox = []
 with open(sys.argv[2]) as f:
     for line in f:
@@ -98,9 +119,30 @@ with open(sys.argv[2]) as f:
             continue
         n, size, _, subject = line.rstrip("\n").split("\t", 3)
         mbox.append((int(n), int(size), subject))
-ok = eval(sys.argv[3], {"j": j, "mbox": mbox, "env": os.environ})
-sys.exit(0 if ok else 1)
+# One line per expression, in order: "ok", or why not.
+for expr in sys.argv[3:]:
+    if problem:
+        print(problem.replace("\n", " "))
+        continue
+    try:
+        ok = eval(expr, {"j": j, "mbox": mbox, "env": os.environ})
+    except Exception as e:
+        print(("raised %r" % e).replace("\n", " "))
+        continue
+    print("ok" if ok else "false")
 EOF
+	)
+	for i in "${!json_expr[@]}"; do
+		if [ "${results[i]:-}" = ok ]; then
+			pass "$last: ${json_what[i]}"
+		else
+			fail "$last: ${json_what[i]} (${results[i]:-no result}: ${json_expr[i]})"
+			failed=1
+		fi
+	done
+	[ "$failed" -eq 0 ] || show_last
+	json_what=()
+	json_expr=()
 }
 
 stdout_has() {
@@ -340,6 +382,7 @@ check "--delete 1: reported" json 'j["deleted"] == 1 and j["error"] is None'
 run after-delete "${bob[@]}" --json --list --retrieve 1 --headers-only
 check "after --delete: two messages left" json 'j["mailbox"]["count"] == 2'
 check "after --delete: bob-1 is gone" json 'j["messages"][0]["subject"] == "bob-2"'
+json_flush
 "$harness" reset-mailbox "$dovecot_dir" "$small_user" || fail "reset-mailbox $small_user"
 
 echo "$checks checks, $failures failed"
