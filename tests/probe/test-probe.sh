@@ -305,8 +305,57 @@ check "--retrieve 99: exit 1" status_is 1
 check "--retrieve 99: error reported, listing kept" json \
 	'j["error"] is not None and j["error"]["code"] != 0 and len(j["messages"]) == len(mbox)'
 
-run output-headers "${login[@]}" --retrieve 1 --headers-only --output "$work/out"
-check "--output with --headers-only: exit 2" status_is 2
+# ---- saving partial retrievals -----------------------------------------------
+
+# expected_top USER N LINES: message N of USER as "TOP N LINES" serves it,
+# from the Maildir file the harness generated: the header block, the empty
+# line, then at most LINES body lines, each ending in CRLF (also a last line
+# that has no newline in the file).
+expected_top() {
+	local file
+	file=$(awk -F'\t' -v n="$2" '$1 == n { print $3 }' "$dovecot_dir/mailbox-$1.txt")
+	[ -n "$file" ] || return 1
+	awk -v max="$3" 'body && n++ >= max { exit }
+		{ printf "%s\r\n", $0 }
+		!body && $0 == "" { body = 1 }' "$dovecot_dir/mail/$1/$file"
+}
+
+# saved_is FILE USER N LINES: FILE holds exactly what expected_top gives.
+saved_is() {
+	[ -f "$1" ] && cmp -s "$1" <(expected_top "$2" "$3" "$4")
+}
+
+rm -rf "$work/partial"
+export PROBE_PARTIAL=$work/partial
+run output-headers "${login[@]}" --json --retrieve 1 --headers-only --output "$work/partial"
+check "--output --headers-only: exit 0" status_is 0
+check "--output --headers-only: DIR/1.eml is the header block" \
+	saved_is "$work/partial/1.eml" "$user" 1 0
+check "--output --headers-only: only DIR/1.eml" test "$(ls -A "$work/partial")" = 1.eml
+check "--output --headers-only: file field" json \
+	'[m["file"] for m in j["messages"]] == [env["PROBE_PARTIAL"] + "/1.eml"] and j["messages"][0]["subject"] == "Simple message"'
+
+# Message 2 has lines of dots, one a lone ".", and no newline at its end:
+# 5 body lines end on the lone dot, 99 reach past the end.
+run output-max-lines "${login[@]}" --retrieve 2 --max-lines 5 --output "$work/partial"
+check "--output --max-lines 5: exit 0" status_is 0
+check "--output --max-lines 5: DIR/2.eml is headers and 5 body lines, unstuffed" \
+	saved_is "$work/partial/2.eml" "$user" 2 5
+check "--output --max-lines 5: report names the file" stdout_has "file       $work/partial/2.eml"
+run output-max-lines-all "${login[@]}" --retrieve 2 --max-lines 99 --output "$work/partial"
+check "--output --max-lines 99: exit 0" status_is 0
+check "--output --max-lines 99: DIR/2.eml is the whole message, CRLF added at the end" \
+	saved_is "$work/partial/2.eml" "$user" 2 99
+check "--output: no temporary files left" test "$(ls -A "$work/partial")" = "$(printf '1.eml\n2.eml')"
+
+rm -rf "$work/partial-all"
+run output-all-headers "${server[@]}" --user "$small_user" --password "$small_password" \
+	--retrieve all --headers-only --output "$work/partial-all"
+check "--retrieve all --headers-only --output: exit 0" status_is 0
+for n in 1 2 3; do
+	check "--retrieve all --headers-only --output: DIR/$n.eml is the header block" \
+		saved_is "$work/partial-all/$n.eml" "$small_user" "$n" 0
+done
 
 # ---- failures ----------------------------------------------------------------
 
