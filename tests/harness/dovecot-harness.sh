@@ -6,6 +6,7 @@
 # usage: dovecot-harness.sh start DIR
 #        dovecot-harness.sh stop DIR
 #        dovecot-harness.sh reset-mailbox DIR USER
+#        dovecot-harness.sh check   (exit 0, or 77/1 where none can run)
 #
 # After start: DIR/port (POP3 port), DIR/pid (master pid), DIR/mailbox.txt
 # (the main user's messages, see make-mailbox.sh), DIR/mailbox-USER.txt for
@@ -231,6 +232,19 @@ make_mailbox() {
 	mv "$dir/mail/.$user.tmp" "$dir/mail/$user"
 }
 
+# Ends "check" for a suite that cannot run here: skipped (77), or failed
+# when SPOP_REQUIRE_INTEGRATION is set to anything but "" or "0", as CI does
+# (a CI run passing with every integration suite skipped proves nothing).
+cannot_run() {
+	local require=${SPOP_REQUIRE_INTEGRATION:-0}
+	if [ "$require" != 0 ]; then
+		echo "FAIL: cannot run: $1; SPOP_REQUIRE_INTEGRATION=$require makes this a failure, not a skip" >&2
+		exit 1
+	fi
+	echo "SKIP: $1" >&2
+	exit 77
+}
+
 # ---- commands -------------------------------------------------------------
 
 # A checkout may sit below a 0700 directory (mktemp -d) or too deep for
@@ -379,14 +393,17 @@ reset-mailbox)
 	;;
 check)
 	# For shell suites: exit 77 (skipped) with the reason where no
-	# private Dovecot can run, as harness_dovecot_unavailable() does.
+	# private Dovecot can run, as harness_dovecot_unavailable() and
+	# harness_cannot_run() do; the same checks, so both kinds of suite
+	# skip (or fail) alike.
 	if [ "$(id -u)" -ne 0 ]; then
-		echo "SKIP: Dovecot's master must run as root" >&2
-		exit 77
+		cannot_run "a private Dovecot needs root (its master switches users)"
 	fi
-	if ! command -v dovecot >/dev/null; then
-		echo "SKIP: dovecot not installed (dovecot-core, dovecot-pop3d)" >&2
-		exit 77
+	if ! command -v dovecot >/dev/null && [ ! -x /usr/sbin/dovecot ]; then
+		cannot_run "dovecot is not installed (dovecot-core, dovecot-pop3d)"
+	fi
+	if [ ! -x /usr/lib/dovecot/pop3 ] && [ ! -x /usr/libexec/dovecot/pop3 ]; then
+		cannot_run "Dovecot's POP3 server is not installed (dovecot-pop3d)"
 	fi
 	;;
 *)

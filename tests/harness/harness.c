@@ -114,6 +114,21 @@ const char *harness_dovecot_unavailable(void)
 	return NULL;
 }
 
+int harness_cannot_run(const char *suite, const char *why)
+{
+	const char *require = g_getenv(HARNESS_REQUIRE_ENV);
+
+	if (require != NULL && *require != '\0' && strcmp(require, "0") != 0) {
+		fprintf(stderr,
+			"FAIL: %s cannot run: %s; %s=%s makes this a "
+			"failure, not a skip\n",
+			suite, why, HARNESS_REQUIRE_ENV, require);
+		return 1;
+	}
+	fprintf(stderr, "SKIP: %s: %s\n", suite, why);
+	return HARNESS_EXIT_SKIP;
+}
+
 int harness_dovecot_start(struct harness_dovecot *d, const char *dir)
 {
 	char *path, *text = NULL;

@@ -26,14 +26,24 @@ enum harness_message {
 /* meson test treats this exit status as "skipped". */
 #define HARNESS_EXIT_SKIP 77
 
+/* The environment variable that makes a suite which cannot run here fail
+ * instead of skip: CI sets it to 1 (tools/run-tests.sh), since a CI run that
+ * passes with every integration suite skipped has proved nothing. */
+#define HARNESS_REQUIRE_ENV "SPOP_REQUIRE_INTEGRATION"
+
 struct harness_dovecot {
 	char dir[4096]; /* absolute; holds etc/, log/, mail/, mailbox.txt */
 	int port;	/* POP3 on 127.0.0.1; 0 when not running */
 };
 
 /* NULL if a private Dovecot can run here, else why not (not root, Dovecot
- * not installed), for a suite to print before exiting HARNESS_EXIT_SKIP. */
+ * not installed), for harness_cannot_run(). */
 const char *harness_dovecot_unavailable(void);
+
+/* For a suite that cannot run because of why: prints why to stderr and
+ * returns the exit status for main(): HARNESS_EXIT_SKIP, or 1 when
+ * HARNESS_REQUIRE_ENV is set to anything but "" or "0". */
+int harness_cannot_run(const char *suite, const char *why);
 
 /* Starts a private Dovecot under dir (created; a relative dir is taken below
  * HARNESS_WORK_DIR/dovecot, HARNESS_WORK_DIR being the build directory of

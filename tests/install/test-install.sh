@@ -7,7 +7,8 @@
 # files alone, and logs in to the private Dovecot of tests/harness with them.
 #
 # usage: test-install.sh BUILDDIR SOURCEDIR
-# Exit 77 (skipped) when no private Dovecot can run here.
+# Exit 77 (skipped) when no private Dovecot can run here, 1 if
+# SPOP_REQUIRE_INTEGRATION=1 (CI).
 
 set -u
 

@@ -152,10 +152,8 @@ int integration_main(const char *name, const struct test_suite *suites)
 {
 	const char *why = harness_dovecot_unavailable();
 
-	if (why) {
-		fprintf(stderr, "skipped: %s\n", why);
-		return HARNESS_EXIT_SKIP;
-	}
+	if (why)
+		return harness_cannot_run(name, why);
 	if (harness_dovecot_start(&dovecot, name))
 		return 1;
 	int rc = test_run(suites);

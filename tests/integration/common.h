@@ -36,7 +36,8 @@ void recorder_clear(struct recorder *rec);
 GString *expected_message(int n, const char *user);
 
 /* main() of an integration suite: starts a private Dovecot under name
- * (or exits 77, skipped, where none can run), runs suites, stops it. */
+ * (or returns harness_cannot_run()'s status where none can run), runs
+ * suites, stops it. */
 int integration_main(const char *name, const struct test_suite *suites);
 
 #define ASSERT_OK(call) CU_ASSERT_EQUAL_FATAL((call), 0)

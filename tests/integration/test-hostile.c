@@ -321,12 +321,16 @@ static void test_max_transfer_rate(void)
 	memset(cmd, 'x', sizeof(cmd) - 1);
 	memcpy(cmd, "NOOP ", 5);
 	cmd[sizeof(cmd) - 1] = '\0';
-	/* 400+ bytes at 200 B/s cannot be sent in under 1.5 s; a throttle
-	 * that did nothing would take milliseconds. */
+	/* A throttle's only observable effect is delay: it reports nothing
+	 * in events or the trail. 407 bytes (with CRLF) at 200 B/s take at
+	 * least 2 s, and an unthrottled send milliseconds. The bound asked
+	 * here, half of that, is a sanity check rather than a timing
+	 * assertion: a loaded machine only makes the send slower, so it
+	 * cannot fail for want of speed, only for want of a throttle. */
 	spop_config(s, "MaxTransferRate=200");
 	gint64 t0 = g_get_monotonic_time();
 	ASSERT_OK(spop_send_command(s, cmd));
-	CU_ASSERT(g_get_monotonic_time() - t0 >= 1500 * 1000);
+	CU_ASSERT(g_get_monotonic_time() - t0 >= G_USEC_PER_SEC);
 	spop_config(s, "MaxTransferRate=0");
 	ASSERT_OK(spop_disconnect(s));
 	finish(s);

@@ -139,7 +139,11 @@ static void test_connection_errors(void)
 	ERROR_HAS(s, "127.0.0.1");
 	CU_ASSERT_FALSE(spop_get_connected(s));
 	spop_set_mail_server(s, "no-such-host.invalid");
-	CU_ASSERT_EQUAL(spop_connect(s), 11001);
+	/* 11001 where a resolver answers "no such name"; without a reachable
+	 * DNS server getaddrinfo() gives EAI_AGAIN, which is 11002 ("try
+	 * again"). Either is right; the host must be named in both. */
+	int rc = spop_connect(s);
+	CU_ASSERT(rc == 11001 || rc == 11002);
 	ERROR_HAS(s, "no-such-host.invalid");
 	/* IPv6 only, to an IPv4 literal: nothing to connect to */
 	spop_set_mail_server(s, "127.0.0.1");

@@ -4,7 +4,7 @@
 #
 # usage: test-probe.sh SPOP_PROBE DOVECOT_HARNESS WORKDIR
 # SPOP_PLUGIN_PATH must name the built plugins. Exit 77 (skipped) when no
-# private Dovecot can run here.
+# private Dovecot can run here, 1 if SPOP_REQUIRE_INTEGRATION=1 (CI).
 
 set -u
 
@@ -51,6 +51,7 @@ pass() {
 run() {
 	local name=$1
 	shift
+	json_flush
 	"$probe" "$@" >"$work/$name.out" 2>"$work/$name.err"
 	status=$?
 	last=$name
@@ -64,11 +65,17 @@ show_last() {
 	echo "----" >&2
 }
 
-# check DESCRIPTION COMMAND...: one assertion about the last run.
+# check DESCRIPTION COMMAND...: one assertion about the last run. A
+# "json EXPR" assertion is queued and evaluated by json_flush.
 check() {
 	local what=$1
 	shift
 	checks=$((checks + 1))
+	if [ "$1" = json ]; then
+		json_what+=("$what")
+		json_expr+=("$2")
+		return
+	fi
 	if "$@"; then
 		pass "$last: $what"
 	else
@@ -81,16 +88,30 @@ status_is() {
 	[ "$status" -eq "$1" ]
 }
 
-# json EXPR: EXPR is Python over j (the last stdout as JSON), mbox (the main
-# mailbox as [(number, size, subject)]) and env (os.environ); true if it
-# holds. A stdout that is not exactly one JSON object fails.
-json() {
-	python3 - "$work/$last.out" "$dovecot_dir/mailbox.txt" "$1" <<'EOF'
+# The JSON checks of the last run, queued by check: all of them are
+# evaluated in one python3 process, since starting python3 once per check
+# took most of this suite's time.
+json_what=()
+json_expr=()
+
+# json_flush: evaluates the queued checks and passes or fails each. An
+# EXPR is Python over j (the last stdout as JSON), mbox (the main mailbox
+# as [(number, size, subject)]) and env (os.environ); it passes if it is
+# true. A stdout that is not exactly one JSON object fails them all, and
+# an EXPR that raises fails.
+json_flush() {
+	local i failed=0 results=()
+	[ ${#json_expr[@]} -gt 0 ] || return 0
+	mapfile -t results < <(python3 - "$work/$last.out" "$dovecot_dir/mailbox.txt" "${json_expr[@]}" <<'EOF'
 import json, os, sys
-with open(sys.argv[1]) as f:
-    j = json.load(f)
-if not isinstance(j, dict):
-    sys.exit("not a JSON object")
+problem = None
+try:
+    with open(sys.argv[1]) as f:
+        j = json.load(f)
+    if not isinstance(j, dict):
+        problem = "not a JSON object"
+except ValueError as e:
+    problem = "not JSON: %s" % e
 mbox = []
 with open(sys.argv[2]) as f:
     for line in f:
@@ -98,9 +119,30 @@ with open(sys.argv[2]) as f:
             continue
         n, size, _, subject = line.rstrip("\n").split("\t", 3)
         mbox.append((int(n), int(size), subject))
-ok = eval(sys.argv[3], {"j": j, "mbox": mbox, "env": os.environ})
-sys.exit(0 if ok else 1)
+# One line per expression, in order: "ok", or why not.
+for expr in sys.argv[3:]:
+    if problem:
+        print(problem.replace("\n", " "))
+        continue
+    try:
+        ok = eval(expr, {"j": j, "mbox": mbox, "env": os.environ})
+    except Exception as e:
+        print(("raised %r" % e).replace("\n", " "))
+        continue
+    print("ok" if ok else "false")
 EOF
+	)
+	for i in "${!json_expr[@]}"; do
+		if [ "${results[i]:-}" = ok ]; then
+			pass "$last: ${json_what[i]}"
+		else
+			fail "$last: ${json_what[i]} (${results[i]:-no result}: ${json_expr[i]})"
+			failed=1
+		fi
+	done
+	[ "$failed" -eq 0 ] || show_last
+	json_what=()
+	json_expr=()
 }
 
 stdout_has() {
@@ -263,8 +305,57 @@ check "--retrieve 99: exit 1" status_is 1
 check "--retrieve 99: error reported, listing kept" json \
 	'j["error"] is not None and j["error"]["code"] != 0 and len(j["messages"]) == len(mbox)'
 
-run output-headers "${login[@]}" --retrieve 1 --headers-only --output "$work/out"
-check "--output with --headers-only: exit 2" status_is 2
+# ---- saving partial retrievals -----------------------------------------------
+
+# expected_top USER N LINES: message N of USER as "TOP N LINES" serves it,
+# from the Maildir file the harness generated: the header block, the empty
+# line, then at most LINES body lines, each ending in CRLF (also a last line
+# that has no newline in the file).
+expected_top() {
+	local file
+	file=$(awk -F'\t' -v n="$2" '$1 == n { print $3 }' "$dovecot_dir/mailbox-$1.txt")
+	[ -n "$file" ] || return 1
+	awk -v max="$3" 'body && n++ >= max { exit }
+		{ printf "%s\r\n", $0 }
+		!body && $0 == "" { body = 1 }' "$dovecot_dir/mail/$1/$file"
+}
+
+# saved_is FILE USER N LINES: FILE holds exactly what expected_top gives.
+saved_is() {
+	[ -f "$1" ] && cmp -s "$1" <(expected_top "$2" "$3" "$4")
+}
+
+rm -rf "$work/partial"
+export PROBE_PARTIAL=$work/partial
+run output-headers "${login[@]}" --json --retrieve 1 --headers-only --output "$work/partial"
+check "--output --headers-only: exit 0" status_is 0
+check "--output --headers-only: DIR/1.eml is the header block" \
+	saved_is "$work/partial/1.eml" "$user" 1 0
+check "--output --headers-only: only DIR/1.eml" test "$(ls -A "$work/partial")" = 1.eml
+check "--output --headers-only: file field" json \
+	'[m["file"] for m in j["messages"]] == [env["PROBE_PARTIAL"] + "/1.eml"] and j["messages"][0]["subject"] == "Simple message"'
+
+# Message 2 has lines of dots, one a lone ".", and no newline at its end:
+# 5 body lines end on the lone dot, 99 reach past the end.
+run output-max-lines "${login[@]}" --retrieve 2 --max-lines 5 --output "$work/partial"
+check "--output --max-lines 5: exit 0" status_is 0
+check "--output --max-lines 5: DIR/2.eml is headers and 5 body lines, unstuffed" \
+	saved_is "$work/partial/2.eml" "$user" 2 5
+check "--output --max-lines 5: report names the file" stdout_has "file       $work/partial/2.eml"
+run output-max-lines-all "${login[@]}" --retrieve 2 --max-lines 99 --output "$work/partial"
+check "--output --max-lines 99: exit 0" status_is 0
+check "--output --max-lines 99: DIR/2.eml is the whole message, CRLF added at the end" \
+	saved_is "$work/partial/2.eml" "$user" 2 99
+check "--output: no temporary files left" test "$(ls -A "$work/partial")" = "$(printf '1.eml\n2.eml')"
+
+rm -rf "$work/partial-all"
+run output-all-headers "${server[@]}" --user "$small_user" --password "$small_password" \
+	--retrieve all --headers-only --output "$work/partial-all"
+check "--retrieve all --headers-only --output: exit 0" status_is 0
+for n in 1 2 3; do
+	check "--retrieve all --headers-only --output: DIR/$n.eml is the header block" \
+		saved_is "$work/partial-all/$n.eml" "$small_user" "$n" 0
+done
 
 # ---- failures ----------------------------------------------------------------
 
@@ -345,6 +436,7 @@ check "--delete 1: reported" json 'j["deleted"] == 1 and j["error"] is None'
 run after-delete "${bob[@]}" --json --list --retrieve 1 --headers-only
 check "after --delete: two messages left" json 'j["mailbox"]["count"] == 2'
 check "after --delete: bob-1 is gone" json 'j["messages"][0]["subject"] == "bob-2"'
+json_flush
 "$harness" reset-mailbox "$dovecot_dir" "$small_user" || fail "reset-mailbox $small_user"
 
 echo "$checks checks, $failures failed"

@@ -3,8 +3,10 @@
  * struct probe_result. Every failing call is recorded and the steps that do
  * not depend on it still run, so one bad message does not hide the rest. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <glib.h>
 #include <glib/gstdio.h>
@@ -237,8 +239,9 @@ static gboolean configure(const struct probe_options *o, struct probe_result *r,
 			goto failed;
 		}
 	}
-	/* --output promises the raw message; LocalFile holds only the body
-	 * unless IncludeHeaders is on (the reference's default is off). */
+	/* --output promises the raw message; LocalFile, and the Transfer
+	 * event a partial save is written from, hold only the body unless
+	 * IncludeHeaders is on (the reference's default is off). */
 	if (o->output && (rc = spop_set_include_headers(s, 1)) != 0)
 		goto failed;
 	if (o->max_lines != PROBE_UNSET &&
@@ -301,8 +304,102 @@ static void list_messages(struct probe_result *r, spop_t *s)
 		library_error(r, s, rc);
 }
 
+/* --output with --headers-only or --max-lines: the library writes LocalFile
+ * only for whole messages (the reference), so the probe saves what was
+ * fetched itself, as curl -o saves a range. With IncludeHeaders on, the
+ * Transfer event carries every line the server sent, headers included, so
+ * the file is the TOP reply as the library's LocalFile would hold a RETR
+ * reply: dot-unstuffed, CRLF line ends. Written under a temporary name and
+ * renamed, so DIR/N.eml is never half-written. */
+struct partial_file {
+	FILE *file; /* NULL when no partial retrieval is under way */
+	char *tmp_path;
+	int error; /* errno of the first failed write */
+};
+
+static void on_partial_transfer(spop_t *s, const struct spop_transfer_event *e,
+				void *ud)
+{
+	struct partial_file *pf = ud;
+
+	if (!pf->file || pf->error)
+		return;
+	/* fwrite() need not set errno; a stale value must not be reported. */
+	errno = 0;
+	if ((e->text_len &&
+	     fwrite(e->text, 1, e->text_len, pf->file) != e->text_len) ||
+	    (e->eol && fwrite("\r\n", 1, 2, pf->file) != 2))
+		pf->error = errno ? errno : EIO;
+}
+
+static gboolean partial_open(struct partial_file *pf, const char *path,
+			     struct probe_result *r)
+{
+	char *dir = g_path_get_dirname(path);
+	char *base = g_path_get_basename(path);
+	char *msg;
+	int fd;
+
+	pf->tmp_path = g_strdup_printf("%s/.%s.XXXXXX", dir, base);
+	g_free(dir);
+	g_free(base);
+	pf->error = 0;
+	/* The mode the library gives LocalFile; the folder is 0700. */
+	fd = g_mkstemp_full(pf->tmp_path, O_WRONLY | O_CLOEXEC, 0644);
+	if (fd >= 0 && (pf->file = fdopen(fd, "wb")) != NULL)
+		return TRUE;
+	msg = g_strdup_printf("cannot create %s: %s", pf->tmp_path,
+			      g_strerror(errno));
+	add_error(r, SPOP_ERR_FILE, msg);
+	g_free(msg);
+	if (fd >= 0) {
+		close(fd);
+		unlink(pf->tmp_path);
+	}
+	g_clear_pointer(&pf->tmp_path, g_free);
+	return FALSE;
+}
+
+/* Ends the partial retrieval: renames the file to path when ok and every
+ * write succeeded, else removes it. TRUE when path was written. */
+static gboolean partial_close(struct partial_file *pf, const char *path,
+			      gboolean ok, struct probe_result *r)
+{
+	char *msg = NULL;
+
+	if (!pf->file)
+		return FALSE;
+	if ((fflush(pf->file) != 0 || fsync(fileno(pf->file)) != 0) &&
+	    !pf->error)
+		pf->error = errno;
+	if (fclose(pf->file) != 0 && !pf->error)
+		pf->error = errno;
+	pf->file = NULL;
+	if (ok && pf->error)
+		msg = g_strdup_printf("writing %s failed: %s", pf->tmp_path,
+				      g_strerror(pf->error));
+	else if (ok && rename(pf->tmp_path, path) != 0)
+		msg = g_strdup_printf("cannot rename %s to %s: %s",
+				      pf->tmp_path, path, g_strerror(errno));
+	if (msg) {
+		add_error(r, SPOP_ERR_FILE, msg);
+		g_free(msg);
+		ok = FALSE;
+	}
+	if (!ok)
+		unlink(pf->tmp_path);
+	g_clear_pointer(&pf->tmp_path, g_free);
+	return ok;
+}
+
+static gboolean partial_retrieval(const struct probe_options *o)
+{
+	return o->headers_only ||
+	       (o->max_lines != PROBE_UNSET && o->max_lines > 0);
+}
+
 static void retrieve_one(const struct probe_options *o, struct probe_result *r,
-			 spop_t *s, int number)
+			 spop_t *s, int number, struct partial_file *pf)
 {
 	struct probe_message *m;
 	char *path = NULL;
@@ -318,11 +415,20 @@ static void retrieve_one(const struct probe_options *o, struct probe_result *r,
 
 		path = g_build_filename(o->output, name, NULL);
 		g_free(name);
-		rc = spop_set_local_file(s, path);
-		if (rc)
-			goto failed;
+		if (partial_retrieval(o)) {
+			if (!partial_open(pf, path, r)) {
+				g_free(path);
+				return;
+			}
+		} else {
+			rc = spop_set_local_file(s, path);
+			if (rc)
+				goto failed;
+		}
 	}
 	rc = o->headers_only ? spop_retrieve_headers(s) : spop_retrieve(s);
+	if (pf->file && !partial_close(pf, path, rc == 0, r))
+		g_clear_pointer(&path, g_free);
 	if (rc)
 		goto failed;
 
@@ -355,12 +461,17 @@ failed:
 static void retrieve_messages(const struct probe_options *o,
 			      struct probe_result *r, spop_t *s)
 {
+	struct partial_file pf = {0};
+
+	if (o->output && partial_retrieval(o))
+		spop_on_transfer(s, on_partial_transfer, &pf);
 	if (o->retrieve_number > 0) {
-		retrieve_one(o, r, s, o->retrieve_number);
-		return;
+		retrieve_one(o, r, s, o->retrieve_number, &pf);
+	} else {
+		for (int n = 1; n <= r->count; n++)
+			retrieve_one(o, r, s, n, &pf);
 	}
-	for (int n = 1; n <= r->count; n++)
-		retrieve_one(o, r, s, n);
+	spop_on_transfer(s, NULL, NULL);
 }
 
 static void delete_message(const struct probe_options *o,

@@ -193,14 +193,6 @@ static int check_options(struct probe_options *o, int argc, char **argv)
 				   "need --retrieve");
 	if (o->max_lines != PROBE_UNSET && o->max_lines < 0)
 		return usage_error("--max-lines must not be negative");
-	/* Per the reference nothing is written to LocalFile unless the
-	 * whole message is retrieved, so --output would silently do
-	 * nothing. */
-	if (o->output && (o->headers_only ||
-			  (o->max_lines != PROBE_UNSET && o->max_lines > 0)))
-		return usage_error("--output saves whole messages; it cannot "
-				   "be combined with --headers-only or "
-				   "--max-lines");
 	if (o->output && !*o->output)
 		return usage_error("--output must not be empty");
 	if (o->delete_number != PROBE_UNSET && o->delete_number < 1)
@@ -293,7 +285,8 @@ int main(int argc, char **argv)
 	    {"max-lines", 0, 0, G_OPTION_ARG_INT, &o.max_lines,
 	     "With --retrieve: fetch at most N body lines", "N"},
 	    {"output", 0, 0, G_OPTION_ARG_FILENAME, &o.output,
-	     "With --retrieve: save messages as DIR/<number>.eml", "DIR"},
+	     "With --retrieve: save what was fetched as DIR/<number>.eml",
+	     "DIR"},
 	    {"decrypt", 0, 0, G_OPTION_ARG_NONE, &o.decrypt,
 	     "Decrypt S/MIME messages (not available yet)", NULL},
 	    {"verify", 0, 0, G_OPTION_ARG_NONE, &o.verify,
