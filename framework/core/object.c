@@ -137,13 +137,6 @@ int spi_leave(struct spop *s, int rc)
 	return rc;
 }
 
-#define ENTER(s)                                                               \
-	do {                                                                   \
-		int busy_rc = spi_enter(s);                                    \
-		if (busy_rc)                                                   \
-			return busy_rc;                                        \
-	} while (0)
-
 /* ---- simple properties ---- */
 
 static int set_string(struct spop *s, char **field, const char *value,
@@ -399,7 +392,8 @@ SPI_EXPORT int spop_set_message_stream(spop_t *s,
 
 SPI_EXPORT int spop_connect(spop_t *s)
 {
-	ENTER(s);
+	if (spi_enter(s))
+		return s->error_code;
 	int rc = 0;
 
 	if (s->conn)
@@ -418,13 +412,15 @@ SPI_EXPORT int spop_connect(spop_t *s)
 
 SPI_EXPORT int spop_disconnect(spop_t *s)
 {
-	ENTER(s);
+	if (spi_enter(s))
+		return s->error_code;
 	return spi_leave(s, spi_session_quit(s));
 }
 
 SPI_EXPORT int spop_delete(spop_t *s)
 {
-	ENTER(s);
+	if (spi_enter(s))
+		return s->error_code;
 	int rc = spi_session_need_transaction(s, "Delete");
 
 	if (!rc)
@@ -434,7 +430,8 @@ SPI_EXPORT int spop_delete(spop_t *s)
 
 SPI_EXPORT int spop_reset(spop_t *s)
 {
-	ENTER(s);
+	if (spi_enter(s))
+		return s->error_code;
 	int rc = spi_session_need_transaction(s, "Reset");
 
 	if (!rc)
@@ -444,7 +441,8 @@ SPI_EXPORT int spop_reset(spop_t *s)
 
 static int list_method(struct spop *s, bool uids)
 {
-	ENTER(s);
+	if (spi_enter(s))
+		return s->error_code;
 	int rc = spi_session_need_transaction(s, uids ? "ListMessageUIDs"
 						      : "ListMessageSizes");
 
@@ -519,7 +517,8 @@ SPI_EXPORT const char *spop_get_message_uid(spop_t *s)
 
 SPI_EXPORT int spop_send_command(spop_t *s, const char *command)
 {
-	ENTER(s);
+	if (spi_enter(s))
+		return s->error_code;
 	int rc = spi_session_need_transaction(s, "SendCommand");
 
 	if (!rc && (!command || !*command))
@@ -536,7 +535,8 @@ SPI_EXPORT int spop_set_command(spop_t *s, const char *command)
 
 static int retrieve_method(struct spop *s, bool headers_only)
 {
-	ENTER(s);
+	if (spi_enter(s))
+		return s->error_code;
 	int rc = spi_session_need_transaction(
 	    s, headers_only ? "RetrieveHeaders" : "Retrieve");
 
@@ -557,7 +557,8 @@ SPI_EXPORT int spop_retrieve_headers(spop_t *s)
 
 SPI_EXPORT int spop_do_events(spop_t *s)
 {
-	ENTER(s);
+	if (spi_enter(s))
+		return s->error_code;
 	/* Nothing is queued: all events fire inside the methods. What can
 	 * happen between calls is the server closing the link, or sending
 	 * what no command asked for; the stack is asked, never the socket. */

@@ -17,7 +17,9 @@
  *  - Returned strings are UTF-8, owned by the object, valid until the next
  *    call on it that changes that value.
  *  - One spop_t is used by one thread at a time; spop_interrupt() is the
- *    exception: safe from any thread and from inside an event.
+ *    exception: safe from any thread and from inside an event, and it
+ *    reaches only the method running at that moment, never a later one.
+ *    It must not race spop_free() (the object is gone).
  *  - Calling a method from inside an event returns 174 (busy).
  */
 #ifndef SPOP_SPOP_H
