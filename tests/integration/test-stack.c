@@ -476,7 +476,74 @@ static void test_query_when_not_connected(void)
 	spop_free(s);
 }
 
+static void test_channel_binding(void)
+{
+	/* implicit xor layer; the mechanism binds to it: "cb=XOR" */
+	static const struct step script[] = {
+	    XOR_HANDSHAKE,
+	    {STEP_SEND, GREETING, 0, 0},
+	    {STEP_EXPECT_LINE, "CAPA", 0, 0},
+	    {STEP_SEND, "+OK\r\nSASL X-TEST\r\n.\r\n", 0, 0},
+	    {STEP_EXPECT_LINE, "AUTH X-TEST Y2I9WE9S", 0, 0},
+	    {STEP_SEND, "+ cHJvb2Ytb2s=\r\n", 0, 0},
+	    {STEP_EXPECT_LINE, "", 0, 0},
+	    {STEP_SEND, "+OK\r\n", 0, 0},
+	    {STEP_EXPECT_LINE, "STAT", 0, 0},
+	    {STEP_SEND, "+OK 0 0\r\n", 0, 0},
+	    QUIT};
+	static const struct step plain[] = {
+	    {STEP_SEND, GREETING, 0, 0},
+	    {STEP_EXPECT_LINE, "CAPA", 0, 0},
+	    {STEP_SEND, "+OK\r\nSASL X-TEST\r\n.\r\n", 0, 0},
+	    {STEP_END, NULL, 0, 0}};
+	spop_t *s = sasl_client(script, "cbuser");
+
+	ASSERT_OK(spop_set_ssl_start_mode(s, SPOP_SSL_IMPLICIT));
+	ASSERT_OK(spop_connect(s));
+	ASSERT_OK(spop_disconnect(s));
+	finish(s);
+	/* without TLS there is nothing to bind to, and nothing is sent */
+	s = sasl_client(plain, "cbuser");
+	CU_ASSERT_EQUAL(spop_connect(s), 1212);
+	ERROR_HAS(s, "needs TLS");
+	CU_ASSERT_PTR_NULL(strstr(rec.trail->str, "C: AUTH"));
+	finish(s);
+}
+
+static void test_bad_handshake(void)
+{
+	static const struct step script[] = {{STEP_EXPECT_LINE, "XOR!", 0, 0},
+					     {STEP_SEND, "NOPE\r\n", 0, 0},
+					     {STEP_SLEEP, NULL, 200, 0},
+					     {STEP_END, NULL, 0, 0}};
+	spop_t *s = client_for(script, "bob");
+
+	ASSERT_OK(spop_set_ssl_start_mode(s, SPOP_SSL_IMPLICIT));
+	CU_ASSERT_EQUAL(spop_connect(s), 276);
+	ERROR_HAS(s, "bad handshake answer");
+	CU_ASSERT_FALSE(spop_get_connected(s));
+	finish(s);
+}
+
+static void test_no_provider(void)
+{
+	spop_t *s = spop_new();
+	int statuses = rec.statuses;
+
+	/* only the real plugin directory: no TLS provider ships yet */
+	spop_set_mail_server(s, "127.0.0.1");
+	spop_set_mail_port(s, 995);
+	ASSERT_OK(spop_set_ssl_start_mode(s, SPOP_SSL_IMPLICIT));
+	CU_ASSERT_EQUAL(spop_connect(s), 1201);
+	ERROR_HAS(s, "No tls plugin serves SSLProvider=0");
+	CU_ASSERT_EQUAL(rec.statuses, statuses);
+	spop_free(s);
+}
+
 static const struct test_case cases[] = {
+    {"channel binding through the host", test_channel_binding},
+    {"failed handshake", test_bad_handshake},
+    {"TLS asked for, no provider: fails before connecting", test_no_provider},
     {"ConnectionStatus carries the error; spop_free in an event",
      test_status_and_free_in_event},
     {"Query* when not connected", test_query_when_not_connected},
