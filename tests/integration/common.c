@@ -3,6 +3,7 @@
 #include <stdlib.h>
 
 #include "common.h"
+#include "scripted.h"
 
 struct harness_dovecot dovecot;
 
@@ -146,6 +147,26 @@ GString *expected_message(int n, const char *user)
 	g_free(data);
 	g_free(path);
 	return out;
+}
+
+spop_t *scripted_client(struct scripted *sc, const struct step *script,
+			const char *user, struct recorder *rec)
+{
+	CU_ASSERT_EQUAL_FATAL(scripted_start(sc, script), 0);
+	spop_t *s = client_new(user, "pw", rec);
+	spop_set_mail_port(s, sc->port);
+	spop_set_timeout(s, 5);
+	return s;
+}
+
+void scripted_client_finish(spop_t *s, struct scripted *sc)
+{
+	spop_free(s);
+	int step = scripted_finish(sc);
+	if (step >= 0)
+		fprintf(stderr, "script failed at step %d, got '%s'\n", step,
+			sc->got);
+	CU_ASSERT_EQUAL(step, -1);
 }
 
 int integration_main(const char *name, const struct test_suite *suites)

@@ -35,6 +35,16 @@ void recorder_clear(struct recorder *rec);
 /* The generated message as POP3 serves it (LF -> CRLF). */
 GString *expected_message(int n, const char *user);
 
+struct scripted;
+struct step;
+/* A client for a scripted peer playing script: user with password "pw",
+ * Timeout 5 s, the recorder attached. */
+spop_t *scripted_client(struct scripted *sc, const struct step *script,
+			const char *user, struct recorder *rec);
+/* Frees the client, waits for the peer and asserts it saw what it
+ * expected (naming the step and line that did not match). */
+void scripted_client_finish(spop_t *s, struct scripted *sc);
+
 /* main() of an integration suite: starts a private Dovecot under name
  * (or returns harness_cannot_run()'s status where none can run), runs
  * suites, stops it. */

@@ -29,21 +29,12 @@ static struct scripted sc;
 
 static spop_t *client_for(const struct step *script)
 {
-	CU_ASSERT_EQUAL_FATAL(scripted_start(&sc, script), 0);
-	spop_t *s = client_new("bob", "pw", &rec);
-	spop_set_mail_port(s, sc.port);
-	spop_set_timeout(s, 5);
-	return s;
+	return scripted_client(&sc, script, "bob", &rec);
 }
 
 static void finish(spop_t *s)
 {
-	spop_free(s);
-	int step = scripted_finish(&sc);
-	if (step >= 0)
-		fprintf(stderr, "script failed at step %d, got '%s'\n", step,
-			sc.got);
-	CU_ASSERT_EQUAL(step, -1);
+	scripted_client_finish(s, &sc);
 }
 
 static void test_silent_server(void)

@@ -36,11 +36,8 @@ static struct scripted sc;
 static spop_t *client_for(const struct step *script, const char *user)
 {
 	char path[1024];
+	spop_t *s = scripted_client(&sc, script, user, &rec);
 
-	CU_ASSERT_EQUAL_FATAL(scripted_start(&sc, script), 0);
-	spop_t *s = client_new(user, "pw", &rec);
-	spop_set_mail_port(s, sc.port);
-	spop_set_timeout(s, 5);
 	snprintf(path, sizeof(path), "PluginPath=%s", STACK_FIXTURE_DIR);
 	CU_ASSERT_PTR_NOT_NULL(spop_config(s, path));
 	return s;
@@ -48,12 +45,7 @@ static spop_t *client_for(const struct step *script, const char *user)
 
 static void finish(spop_t *s)
 {
-	spop_free(s);
-	int step = scripted_finish(&sc);
-	if (step >= 0)
-		fprintf(stderr, "script failed at step %d, got '%s'\n", step,
-			sc.got);
-	CU_ASSERT_EQUAL(step, -1);
+	scripted_client_finish(s, &sc);
 }
 
 static int count(const char *hay, const char *needle)
