@@ -211,9 +211,15 @@ static void test_not_connected(void)
 	CU_ASSERT_EQUAL(spop_list_message_sizes(s), 1117);
 	CU_ASSERT_EQUAL(spop_list_message_uids(s), 1117);
 	CU_ASSERT_EQUAL(spop_send_command(s, "NOOP"), 1117);
+	/* the reference: Query* answer 0 / "" when not connected, without
+	 * raising an error of their own (the last one stays) */
 	CU_ASSERT_EQUAL(spop_query_message_size(s), 0);
-	CU_ASSERT_EQUAL(spop_last_error_code(s), 1117);
 	CU_ASSERT_STRING_EQUAL(spop_query_message_uid(s), "");
+	CU_ASSERT_EQUAL(spop_query_total_size(s), 0);
+	CU_ASSERT_EQUAL(spop_last_error_code(s), 1117);
+	CU_ASSERT_STRING_EQUAL(spop_last_error(s),
+			       "You need to connect first. SendCommand needs a "
+			       "connection: call spop_connect() first.");
 	CU_ASSERT_EQUAL(spop_get_message_size(s), 0);
 	CU_ASSERT_STRING_EQUAL(spop_get_message_uid(s), "");
 	CU_ASSERT_EQUAL(spop_disconnect(s), 0);
@@ -412,7 +418,33 @@ static void test_interrupt_idle(void)
 	spop_free(s);
 }
 
-static void test_do_events_notices_drop(void)
+/* A retrieval that fails leaves no earlier message behind: the message
+ * properties are empty, and the getters define their outputs. */
+static void test_failed_retrieve_clears(void)
+{
+	spop_t *s = client_new(HARNESS_MAIN_USER, HARNESS_MAIN_PASSWORD, NULL);
+	const char *text = NULL;
+	size_t len = 1;
+
+	ASSERT_OK(spop_connect(s));
+	ASSERT_OK(spop_retrieve(s));
+	CU_ASSERT(strlen(spop_get_message_headers_string(s)) > 0);
+	ASSERT_OK(spop_delete(s));
+	CU_ASSERT_EQUAL(spop_retrieve(s), 171);
+	ERROR_HAS(s, "answered RETR");
+	CU_ASSERT_STRING_EQUAL(spop_get_message_headers_string(s), "");
+	CU_ASSERT_STRING_EQUAL(spop_get_message_subject(s), "");
+	CU_ASSERT_EQUAL(spop_get_message_header_count(s), 0);
+	/* the getter asks the server again, fails, and still defines both */
+	CU_ASSERT_EQUAL(spop_get_message_text(s, &text, &len), 171);
+	CU_ASSERT_PTR_NOT_NULL(text);
+	CU_ASSERT_EQUAL(len, 0);
+	ASSERT_OK(spop_reset(s));
+	ASSERT_OK(spop_disconnect(s));
+	spop_free(s);
+}
+
+static void test_do_events_keeps_live(void)
 {
 	spop_t *s = client_new(HARNESS_MAIN_USER, HARNESS_MAIN_PASSWORD, NULL);
 
@@ -439,7 +471,8 @@ static const struct test_case session_cases0[] = {
     {"CR/LF in User refused", test_crlf_in_user},
     {"missing auth plugin", test_unknown_auth_plugin},
     {"Interrupt while idle", test_interrupt_idle},
-    {"DoEvents", test_do_events_notices_drop},
+    {"a failed retrieval clears the message", test_failed_retrieve_clears},
+    {"DoEvents keeps a live connection", test_do_events_keeps_live},
     {NULL, NULL},
 };
 
