@@ -282,7 +282,7 @@ static void check_entry(struct spi_registry_entry *e)
 	e->module =
 	    g_module_open(e->path, G_MODULE_BIND_LAZY | G_MODULE_BIND_LOCAL);
 	if (!e->module) {
-		fail_entry(e, 1203,
+		fail_entry(e, SPOP_ERR_PLUGIN_INVALID,
 			   g_strdup_printf("cannot load plugin module %s: %s",
 					   e->path, g_module_error()));
 		return;
@@ -291,7 +291,7 @@ static void check_entry(struct spi_registry_entry *e)
 			     (gpointer *)&entry) ||
 	    !entry) {
 		fail_entry(
-		    e, 1203,
+		    e, SPOP_ERR_PLUGIN_INVALID,
 		    g_strdup_printf("plugin module %s does not export %s",
 				    e->path, SPOP_PLUGIN_ENTRY_SYMBOL));
 		return;
@@ -299,13 +299,13 @@ static void check_entry(struct spi_registry_entry *e)
 	const struct spop_plugin_descriptor *d = entry();
 	if (!d) {
 		fail_entry(
-		    e, 1203,
+		    e, SPOP_ERR_PLUGIN_INVALID,
 		    g_strdup_printf("plugin module %s returned no descriptor",
 				    e->path));
 		return;
 	}
 	if (d->abi_major != SPOP_PLUGIN_ABI_MAJOR) {
-		fail_entry(e, 1202,
+		fail_entry(e, SPOP_ERR_PLUGIN_ABI,
 			   g_strdup_printf(
 			       "plugin %s was built for plugin ABI %u.%u; this "
 			       "libspop supports ABI %d.%d",
@@ -317,7 +317,7 @@ static void check_entry(struct spi_registry_entry *e)
 	 * later, so it never meets a core that lacks what it may use. */
 	if (d->abi_minor > SPOP_PLUGIN_ABI_MINOR) {
 		fail_entry(
-		    e, 1202,
+		    e, SPOP_ERR_PLUGIN_ABI,
 		    g_strdup_printf(
 			"plugin %s needs plugin ABI %u.%u, newer than this "
 			"libspop's %d.%d",
@@ -329,7 +329,7 @@ static void check_entry(struct spi_registry_entry *e)
 	    !d->name || !d->ops ||
 	    *(const uint32_t *)d->ops < sizeof(uint32_t)) {
 		fail_entry(
-		    e, 1203,
+		    e, SPOP_ERR_PLUGIN_INVALID,
 		    g_strdup_printf(
 			"plugin %s has an incomplete descriptor (size %u, "
 			"name %s, ops %s)",
@@ -351,7 +351,7 @@ static void check_entry(struct spi_registry_entry *e)
 		    d->reserved[i])
 			dirty = true;
 	if (dirty) {
-		fail_entry(e, 1203,
+		fail_entry(e, SPOP_ERR_PLUGIN_INVALID,
 			   g_strdup_printf("plugin %s sets reserved descriptor "
 					   "members, which must be zero",
 					   e->path));
@@ -359,7 +359,7 @@ static void check_entry(struct spi_registry_entry *e)
 	}
 	char *why = settings_problem(d);
 	if (why) {
-		fail_entry(e, 1203,
+		fail_entry(e, SPOP_ERR_PLUGIN_INVALID,
 			   g_strdup_printf("plugin %s %s", e->path, why));
 		g_free(why);
 		return;
@@ -494,7 +494,7 @@ static struct meta *read_keyfile(const char *dir, const char *base, int kind,
 bad:;
 	char *keyfile = m ? g_strdup(m->keyfile) : path;
 	struct meta *broken = meta_broken(
-	    kind, name, NULL, keyfile, 1203,
+	    kind, name, NULL, keyfile, SPOP_ERR_PLUGIN_INVALID,
 	    g_strdup_printf("plugin key-file %s is not usable: %s%s%s", keyfile,
 			    key ? key : "", key ? ": " : "",
 			    err ? err->message : "unknown error"));
@@ -534,7 +534,7 @@ static struct meta *scan_module(const char *dir, const char *base, int kind,
 				   g_strdup(e->error));
 	if ((int)d->kind != kind || g_ascii_strcasecmp(d->name, name))
 		return meta_broken(
-		    kind, name, path, NULL, 1203,
+		    kind, name, path, NULL, SPOP_ERR_PLUGIN_INVALID,
 		    g_strdup_printf("plugin %s declares %s plugin '%s', but "
 				    "its file name says %s plugin '%s'",
 				    path, spi_kind_name(d->kind), d->name,
@@ -753,7 +753,7 @@ static const struct spop_plugin_descriptor *resolve(const struct meta *m,
 		return NULL;
 	}
 	if (m->keyfile && (*error = disagreement(m, e->desc))) {
-		*code = 1203;
+		*code = SPOP_ERR_PLUGIN_INVALID;
 		return NULL;
 	}
 	return e->desc;
@@ -822,7 +822,7 @@ static int select_common(struct spop *s, int kind, const char *selector_name,
 		char *where = dirs_text(dirs);
 
 		describe_offer(metas, available, broken);
-		code = 1201;
+		code = SPOP_ERR_PLUGIN_NOT_FOUND;
 		if (name)
 			error = g_strdup_printf(
 			    "No %s plugin named '%s' (searched %s; "
@@ -847,7 +847,7 @@ static int select_common(struct spop *s, int kind, const char *selector_name,
 	g_ptr_array_free(dirs, TRUE);
 
 	int rc = 0;
-	if (code == 1201)
+	if (code == SPOP_ERR_PLUGIN_NOT_FOUND)
 		rc = spi_fail(s, code, "%s", error);
 	else if (code)
 		rc = spi_fail(s, code, "%s plugin '%s': %s.",
@@ -985,7 +985,8 @@ static void listed_free(GArray *found)
 SPI_EXPORT int spop_list_plugins(spop_t *s, spop_plugin_list_cb cb, void *ud)
 {
 	if (!cb)
-		return spi_fail(s, 1211, "spop_list_plugins needs a callback.");
+		return spi_fail(s, SPOP_ERR_INVALID_VALUE,
+				"spop_list_plugins needs a callback.");
 	spi_clear_error(s);
 
 	GArray *found = collect(s);
@@ -1014,7 +1015,7 @@ static const char *const type_names[] = {NULL, "string", "int", "bool"};
 SPI_EXPORT int spop_list_settings(spop_t *s, spop_setting_list_cb cb, void *ud)
 {
 	if (!cb)
-		return spi_fail(s, 1211,
+		return spi_fail(s, SPOP_ERR_INVALID_VALUE,
 				"spop_list_settings needs a callback.");
 	spi_clear_error(s);
 
@@ -1084,7 +1085,7 @@ int spi_plugin_keyfile(const char *module_path, char **text, char **error)
 		*error = g_strdup(e->error);
 	} else if (!parse_file_name(base, ".so", &kind, &name) ||
 		   kind != (int)d->kind || strcmp(name, d->name)) {
-		rc = 1203;
+		rc = SPOP_ERR_PLUGIN_INVALID;
 		*error = g_strdup_printf("module %s must be named "
 					 "spop-%s-%s.so after its descriptor",
 					 module_path, spi_kind_name(d->kind),
