@@ -15,7 +15,6 @@
 
 #define SPI_EXPORT __attribute__((visibility("default")))
 
-struct spi_registry_entry;
 struct spi_conn;
 struct spi_layer;
 
@@ -107,8 +106,8 @@ struct spi_settings {
 	int code_page;
 	bool process_idle_events;
 	bool allow_plaintext_auth; /* libspop's AllowPlaintextAuth */
-	GHashTable *declared; /* plugin-declared settings set by Config:
-				 lower-case name -> value */
+	GHashTable *declared;	   /* plugin-declared settings set by Config:
+				      lower-case name -> value */
 };
 
 struct spop {
@@ -238,8 +237,8 @@ bool spi_setting_is_core(const char *name);
  * and never touches the object's last error. */
 char *spi_setting_peek(struct spop *s, const char *name);
 
-/* Plugin-declared settings (plugin/registry.c). The declaration of name by
- * a plugin already loaded in this process, or NULL. */
+/* Plugin-declared settings (plugin/declared-settings.c). The declaration of
+ * name by a plugin already loaded in this process, or NULL. */
 const struct spop_setting_decl *spi_plugin_setting_loaded(const char *name);
 /* Finds the plugin on s's search path whose key-file lists name, loading
  * only that module: 0 with *decl set, 0 with *decl NULL when no plugin
@@ -247,7 +246,8 @@ const struct spop_setting_decl *spi_plugin_setting_loaded(const char *name);
 int spi_plugin_find_setting(struct spop *s, const char *name,
 			    const struct spop_setting_decl **decl);
 /* The key-file text for a built module, from its descriptor (used by the
- * build's plugin-keyfile tool): 0, or an error code with *error set. */
+ * build's plugin-keyfile tool; plugin/keyfile.c): 0, or an error code with
+ * *error set. */
 int spi_plugin_keyfile(const char *module_path, char **text, char **error);
 
 /* ---- plugins (plugin/registry.c and host.c) ---- */

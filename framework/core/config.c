@@ -73,7 +73,7 @@ static int set_keepalive_field(struct spop *s, int *field, const char *value)
 	long long v;
 
 	if (parse_int(value, &v) || v < 0 || v > G_MAXINT)
-		return spi_fail(s, 1211,
+		return spi_fail(s, SPOP_ERR_INVALID_VALUE,
 				"%s must be a whole number of "
 				"milliseconds (0 to %d).",
 				value, G_MAXINT);
@@ -101,7 +101,7 @@ static int set_firewall_type(struct spop *s, const char *value)
 
 	if (parse_int(value, &v) ||
 	    !(v == 0 || v == 1 || v == 2 || v == 3 || v == 10))
-		return spi_fail(s, 1211,
+		return spi_fail(s, SPOP_ERR_INVALID_VALUE,
 				"FirewallType '%s' is not one of 0 "
 				"(none), 1 (tunnel), 2 (SOCKS4), 3 (SOCKS5), "
 				"10 (SOCKS4A).",
@@ -120,7 +120,7 @@ static int set_code_page(struct spop *s, const char *value)
 	long long v;
 
 	if (parse_int(value, &v) || (v != 65001 && v != 0))
-		return spi_fail(s, 434,
+		return spi_fail(s, SPOP_ERR_CODEPAGE,
 				"CodePage %s: libspop's strings are "
 				"always UTF-8 (65001).",
 				value);
@@ -156,7 +156,7 @@ static char *get_license_info(struct spop *s)
 	{                                                                      \
 		long long v;                                                   \
 		if (parse_int(value, &v) || v < G_MININT || v > G_MAXINT)      \
-			return spi_fail(s, 1211,                               \
+			return spi_fail(s, SPOP_ERR_INVALID_VALUE,             \
 					Name " '%s' is not a "                 \
 					     "number.",                        \
 					value);                                \
@@ -171,7 +171,7 @@ static char *get_license_info(struct spop *s)
 	{                                                                      \
 		bool v;                                                        \
 		if (spi_parse_bool(value, &v))                                 \
-			return spi_fail(s, 1211,                               \
+			return spi_fail(s, SPOP_ERR_INVALID_VALUE,             \
 					Name " '%s' is not a "                 \
 					     "boolean.",                       \
 					value);                                \
@@ -292,7 +292,7 @@ static int set_max_line_length(struct spop *s, const char *value)
 	long long v;
 
 	if (parse_int(value, &v) || v < 256 || v > 64 * 1024 * 1024)
-		return spi_fail(s, 1211,
+		return spi_fail(s, SPOP_ERR_INVALID_VALUE,
 				"MaxLineLength '%s': the minimum is "
 				"256 bytes (the maximum 64 MiB).",
 				value);
@@ -374,21 +374,21 @@ static const struct setting settings[] = {
     {"AutoDecodeSubject", T_BOOL, CFG(auto_decode_subject), NOLIM, 0, NULL,
      NULL},
     {"GetMessageSize", T_BOOL, CFG(get_message_size), NOLIM, 0, NULL, NULL},
-    {"MaxLineLength", T_INT, CFG(max_line_length), 256, 64 << 20, 112,
-     set_max_line_length, NULL},
+    {"MaxLineLength", T_INT, CFG(max_line_length), 256, 64 << 20,
+     SPOP_ERR_MAXLINE_CHANGE, set_max_line_length, NULL},
     /* TCP client settings */
     {"ConnectionTimeout", T_INT, CFG(connection_timeout), 0, G_MAXINT, 0, NULL,
      NULL},
     {"FirewallAutoDetect", T_BOOL, CFG(firewall_auto_detect), NOLIM, 0, NULL,
      NULL},
-    {"FirewallHost", T_STR, offsetof(struct spop, firewall_host), NOLIM, 101,
-     NULL, NULL},
+    {"FirewallHost", T_STR, offsetof(struct spop, firewall_host), NOLIM,
+     SPOP_ERR_HOST_CHANGE, NULL, NULL},
     {"FirewallPassword", T_STR, offsetof(struct spop, firewall_password), NOLIM,
      0, NULL, NULL},
-    {"FirewallPort", T_INT, offsetof(struct spop, firewall_port), 0, 65535, 100,
-     NULL, NULL},
-    {"FirewallType", T_INT, CFG(firewall_type), 0, 10, 101, set_firewall_type,
-     NULL},
+    {"FirewallPort", T_INT, offsetof(struct spop, firewall_port), 0, 65535,
+     SPOP_ERR_PORT_CHANGE, NULL, NULL},
+    {"FirewallType", T_INT, CFG(firewall_type), 0, 10, SPOP_ERR_HOST_CHANGE,
+     set_firewall_type, NULL},
     {"FirewallUser", T_STR, offsetof(struct spop, firewall_user), NOLIM, 0,
      NULL, NULL},
     {"KeepAliveInterval", T_INT, CFG(keep_alive_interval), 0, G_MAXINT, 0,
@@ -400,7 +400,8 @@ static const struct setting settings[] = {
     {"Linger", T_BOOL, CFG(linger), NOLIM, 0, NULL, NULL},
     {"LingerTime", T_INT, CFG(linger_time), 0, 65535, 0, NULL, NULL},
     PROP("LocalHost", local_host),
-    {"LocalPort", T_INT, CFG(local_port), 0, 65535, 106, NULL, get_local_port},
+    {"LocalPort", T_INT, CFG(local_port), 0, 65535, SPOP_ERR_LOCALPORT_CHANGE,
+     NULL, get_local_port},
     {"MaxTransferRate", T_LONG, CFG(max_transfer_rate), 0, G_MAXINT64, 0, NULL,
      NULL},
     {"ProxyExceptionsList", T_STR, CFG(proxy_exceptions_list), NOLIM, 0, NULL,
@@ -572,11 +573,12 @@ static int unknown(struct spop *s, const char *text, const char *base)
 	const struct later *l = find_later(base, &buf);
 
 	if (l)
-		return spi_fail(s, 1212,
+		return spi_fail(s, SPOP_ERR_NOT_AVAILABLE,
 				"'%s' belongs to %s, which is not in this "
 				"build of libspop yet.",
 				l->name, l->feature);
-	return spi_fail(s, 1210, "Config setting '%s' is not known.", text);
+	return spi_fail(s, SPOP_ERR_UNKNOWN_SETTING,
+			"Config setting '%s' is not known.", text);
 }
 
 /* Checks the index of an array element against its count. */
@@ -584,18 +586,19 @@ static int check_index(struct spop *s, const struct setting *st,
 		       const struct config_name *n)
 {
 	if (!st->get_at && n->indexed)
-		return spi_fail(s, 1211, "%s is not an array: use '%s'.",
-				st->name, st->name);
+		return spi_fail(s, SPOP_ERR_INVALID_VALUE,
+				"%s is not an array: use '%s'.", st->name,
+				st->name);
 	if (!st->get_at)
 		return 0;
 	if (!n->indexed)
-		return spi_fail(s, 1211,
+		return spi_fail(s, SPOP_ERR_INVALID_VALUE,
 				"%s is an array: ask for one element, as "
 				"in '%s(0)'.",
 				st->name, st->name);
 	int count = st->count(s);
 	if (!n->index_ok || n->index < 0 || n->index >= count)
-		return spi_fail(s, 1211,
+		return spi_fail(s, SPOP_ERR_INVALID_VALUE,
 				"%s: the index must be a whole number from 0 "
 				"to %d (the count is %d).",
 				st->name, count - 1, count);
@@ -679,7 +682,7 @@ static int declared_set(struct spop *s, const struct spop_setting_decl *d,
 	switch (d->type) {
 	case SPOP_SETTING_INT:
 		if (parse_int(value, &v) || v < d->min || v > d->max)
-			return spi_fail(s, 1211,
+			return spi_fail(s, SPOP_ERR_INVALID_VALUE,
 					"%s='%s': expected a whole number "
 					"from %lld to %lld.",
 					d->name, shown, d->min, d->max);
@@ -687,7 +690,7 @@ static int declared_set(struct spop *s, const struct spop_setting_decl *d,
 		break;
 	case SPOP_SETTING_BOOL:
 		if (spi_parse_bool(value, &b))
-			return spi_fail(s, 1211,
+			return spi_fail(s, SPOP_ERR_INVALID_VALUE,
 					"%s='%s': expected True, False, 1, 0, "
 					"Yes or No.",
 					d->name, shown);
@@ -716,8 +719,8 @@ static int set_row(struct spop *s, const struct setting *st, const char *value)
 	if (st->set)
 		return st->set(s, value);
 	if (!st->offset)
-		return spi_fail(s, 1211, "Config setting '%s' is read-only.",
-				st->name);
+		return spi_fail(s, SPOP_ERR_INVALID_VALUE,
+				"Config setting '%s' is read-only.", st->name);
 
 	void *field = (char *)s + st->offset;
 	long long v;
@@ -726,7 +729,7 @@ static int set_row(struct spop *s, const struct setting *st, const char *value)
 	switch (st->type) {
 	case T_BOOL:
 		if (spi_parse_bool(value, &b))
-			return spi_fail(s, 1211,
+			return spi_fail(s, SPOP_ERR_INVALID_VALUE,
 					"%s='%s': expected True, "
 					"False, 1, 0, Yes or No.",
 					st->name, value);
@@ -735,7 +738,7 @@ static int set_row(struct spop *s, const struct setting *st, const char *value)
 	case T_INT:
 	case T_LONG:
 		if (parse_int(value, &v) || v < st->min || v > st->max)
-			return spi_fail(s, 1211,
+			return spi_fail(s, SPOP_ERR_INVALID_VALUE,
 					"%s='%s': expected a whole "
 					"number from %lld to %lld.",
 					st->name, value, st->min, st->max);
@@ -768,14 +771,15 @@ static char *setting_get(struct spop *s, const char *text, int *rc,
 		if ((*rc = check_index(s, st, &n)))
 			goto out;
 		if (!st->get && !st->get_at && !st->offset) {
-			*rc = spi_fail(s, 1211,
+			*rc = spi_fail(s, SPOP_ERR_INVALID_VALUE,
 				       "Config setting '%s' is write-only.",
 				       st->name);
 			goto out;
 		}
 		value = read_row(s, st, (int)n.index);
 		if (!value) {
-			*rc = s->error_code ? s->error_code : 1211;
+			*rc = s->error_code ? s->error_code
+					    : SPOP_ERR_INVALID_VALUE;
 			*reported = true;
 		}
 		goto out;
@@ -851,8 +855,8 @@ int spi_setting_set(struct spop *s, const char *text, const char *value)
 	if ((rc = check_index(s, st, &n)))
 		goto out;
 	if (st->get_at) {
-		rc = spi_fail(s, 1211, "Config setting '%s' is read-only.",
-			      st->name);
+		rc = spi_fail(s, SPOP_ERR_INVALID_VALUE,
+			      "Config setting '%s' is read-only.", st->name);
 		goto out;
 	}
 	rc = set_row(s, st, value);
@@ -894,7 +898,7 @@ void spi_settings_clear(struct spi_settings *c)
 SPI_EXPORT const char *spop_config(spop_t *s, const char *configuration)
 {
 	if (!configuration)
-		return spi_fail(s, 1211,
+		return spi_fail(s, SPOP_ERR_INVALID_VALUE,
 				"Config needs \"Name\" or "
 				"\"Name=Value\"."),
 		       NULL;

@@ -10,6 +10,9 @@ struct error_entry {
 	const char *text;
 };
 
+/* Keyed by number, unlike the rest of the framework: this is the
+ * reference's list transcribed, codes libspop never returns included, and
+ * is read against it. */
 static const struct error_entry error_table[] = {
     {0, "OK."},
     {100, "You cannot change the RemotePort at this time. A connection is "
@@ -132,46 +135,46 @@ SPI_EXPORT const char *spop_error_text(int code)
 int spi_errno_to_code(int err)
 {
 	switch (err) {
-	case EINTR: return 10004;
-	case EBADF: return 10009;
+	case EINTR: return SPOP_ERR_INTERRUPTED;
+	case EBADF: return SPOP_ERR_BAD_FILE_NUMBER;
 	case EACCES:
-	case EPERM: return 10013;
-	case EFAULT: return 10014;
-	case EINVAL: return 10022;
+	case EPERM: return SPOP_ERR_ACCESS_DENIED;
+	case EFAULT: return SPOP_ERR_BAD_ADDRESS;
+	case EINVAL: return SPOP_ERR_INVALID_ARGUMENT;
 	case EMFILE:
-	case ENFILE: return 10024;
-	case EAGAIN: return 10035;
-	case EINPROGRESS: return 10036;
-	case EALREADY: return 10037;
-	case ENOTSOCK: return 10038;
-	case EDESTADDRREQ: return 10039;
-	case EMSGSIZE: return 10040;
-	case EPROTOTYPE: return 10041;
-	case ENOPROTOOPT: return 10042;
-	case EPROTONOSUPPORT: return 10043;
-	case ESOCKTNOSUPPORT: return 10044;
-	case EOPNOTSUPP: return 10045;
-	case EPFNOSUPPORT: return 10046;
-	case EAFNOSUPPORT: return 10047;
-	case EADDRINUSE: return 10048;
-	case EADDRNOTAVAIL: return 10049;
-	case ENETDOWN: return 10050;
-	case ENETUNREACH: return 10051;
-	case ENETRESET: return 10052;
-	case ECONNABORTED: return 10053;
+	case ENFILE: return SPOP_ERR_TOO_MANY_OPEN_FILES;
+	case EAGAIN: return SPOP_ERR_SOCKET_WOULD_BLOCK;
+	case EINPROGRESS: return SPOP_ERR_IN_PROGRESS;
+	case EALREADY: return SPOP_ERR_ALREADY_IN_PROGRESS;
+	case ENOTSOCK: return SPOP_ERR_NOT_A_SOCKET;
+	case EDESTADDRREQ: return SPOP_ERR_DESTINATION_REQUIRED;
+	case EMSGSIZE: return SPOP_ERR_MESSAGE_TOO_LONG;
+	case EPROTOTYPE: return SPOP_ERR_PROTOCOL_WRONG_TYPE;
+	case ENOPROTOOPT: return SPOP_ERR_BAD_PROTOCOL_OPTION;
+	case EPROTONOSUPPORT: return SPOP_ERR_PROTOCOL_NOT_SUPPORTED;
+	case ESOCKTNOSUPPORT: return SPOP_ERR_SOCKET_TYPE_NOT_SUPPORTED;
+	case EOPNOTSUPP: return SPOP_ERR_OPERATION_NOT_SUPPORTED;
+	case EPFNOSUPPORT: return SPOP_ERR_PROTOCOL_FAMILY_NOT_SUPPORTED;
+	case EAFNOSUPPORT: return SPOP_ERR_ADDRESS_FAMILY_NOT_SUPPORTED;
+	case EADDRINUSE: return SPOP_ERR_ADDRESS_IN_USE;
+	case EADDRNOTAVAIL: return SPOP_ERR_ADDRESS_NOT_AVAILABLE;
+	case ENETDOWN: return SPOP_ERR_NET_DOWN;
+	case ENETUNREACH: return SPOP_ERR_NET_UNREACHABLE;
+	case ENETRESET: return SPOP_ERR_NET_RESET;
+	case ECONNABORTED: return SPOP_ERR_CONNECTION_ABORTED;
 	case ECONNRESET:
-	case EPIPE: return 10054;
-	case ENOBUFS: return 10055;
-	case EISCONN: return 10056;
-	case ENOTCONN: return 10057;
-	case ESHUTDOWN: return 10058;
-	case ETIMEDOUT: return 10060;
-	case ECONNREFUSED: return 10061;
-	case ELOOP: return 10062;
-	case ENAMETOOLONG: return 10063;
-	case EHOSTDOWN: return 10064;
-	case EHOSTUNREACH: return 10065;
-	default: return 172;
+	case EPIPE: return SPOP_ERR_CONNECTION_RESET;
+	case ENOBUFS: return SPOP_ERR_NO_BUFFER_SPACE;
+	case EISCONN: return SPOP_ERR_SOCKET_CONNECTED;
+	case ENOTCONN: return SPOP_ERR_SOCKET_NOT_CONNECTED;
+	case ESHUTDOWN: return SPOP_ERR_SOCKET_SHUTDOWN;
+	case ETIMEDOUT: return SPOP_ERR_CONNECT_TIMEOUT;
+	case ECONNREFUSED: return SPOP_ERR_CONNECTION_REFUSED;
+	case ELOOP: return SPOP_ERR_SYMLINK_LOOP;
+	case ENAMETOOLONG: return SPOP_ERR_NAME_TOO_LONG;
+	case EHOSTDOWN: return SPOP_ERR_HOST_DOWN;
+	case EHOSTUNREACH: return SPOP_ERR_HOST_UNREACHABLE;
+	default: return SPOP_ERR_COMMUNICATION;
 	}
 }
 

@@ -31,7 +31,7 @@ SPI_EXPORT void spop_free(spop_t *s)
 	if (s->in_event || s->busy) {
 		/* Freeing the object under the method that runs the event
 		 * would leave it using freed memory: refused, loudly. */
-		spi_fail(s, 174,
+		spi_fail(s, SPOP_ERR_BUSY,
 			 "spop_free() was called from inside an event "
 			 "handler or a running method; call it after the "
 			 "method returns.");
@@ -108,7 +108,7 @@ int spi_deadline_remaining_ms(struct spop *s)
 int spi_enter(struct spop *s)
 {
 	if (s->in_event || s->busy)
-		return spi_fail(s, 174,
+		return spi_fail(s, SPOP_ERR_BUSY,
 				"A method was called while another is "
 				"running (from inside an event handler?).");
 	s->busy = 1;
@@ -159,8 +159,8 @@ SPI_EXPORT int spop_get_auth_mechanism(spop_t *s)
 SPI_EXPORT int spop_set_auth_mechanism(spop_t *s, int v)
 {
 	if (v < 0 || v > 7)
-		return spi_fail(s, 1211, "AuthMechanism %d is not one of 0-7.",
-				v);
+		return spi_fail(s, SPOP_ERR_INVALID_VALUE,
+				"AuthMechanism %d is not one of 0-7.", v);
 	s->auth_mechanism = v;
 	return 0;
 }
@@ -203,7 +203,8 @@ SPI_EXPORT const char *spop_get_local_host(spop_t *s)
 }
 SPI_EXPORT int spop_set_local_host(spop_t *s, const char *v)
 {
-	return set_string(s, &s->local_host, v, "LocalHost", 107);
+	return set_string(s, &s->local_host, v, "LocalHost",
+			  SPOP_ERR_LOCALHOST_CHANGE);
 }
 SPI_EXPORT const char *spop_get_local_file(spop_t *s)
 {
@@ -224,12 +225,13 @@ SPI_EXPORT int spop_get_mail_port(spop_t *s)
 SPI_EXPORT int spop_set_mail_port(spop_t *s, int v)
 {
 	if (s->conn)
-		return spi_fail(s, 100,
+		return spi_fail(s, SPOP_ERR_PORT_CHANGE,
 				"MailPort cannot change while "
 				"connected to %s:%d.",
 				s->mail_server, s->mail_port);
 	if (v < 0 || v > 65535)
-		return spi_fail(s, 1211, "MailPort %d is outside 1-65535.", v);
+		return spi_fail(s, SPOP_ERR_INVALID_VALUE,
+				"MailPort %d is outside 1-65535.", v);
 	s->mail_port = v;
 	return 0;
 }
@@ -239,7 +241,8 @@ SPI_EXPORT const char *spop_get_mail_server(spop_t *s)
 }
 SPI_EXPORT int spop_set_mail_server(spop_t *s, const char *v)
 {
-	return set_string(s, &s->mail_server, v, "MailServer", 101);
+	return set_string(s, &s->mail_server, v, "MailServer",
+			  SPOP_ERR_HOST_CHANGE);
 }
 SPI_EXPORT int spop_get_max_lines(spop_t *s)
 {
@@ -248,7 +251,8 @@ SPI_EXPORT int spop_get_max_lines(spop_t *s)
 SPI_EXPORT int spop_set_max_lines(spop_t *s, int v)
 {
 	if (v < 0)
-		return spi_fail(s, 1211, "MaxLines %d is negative.", v);
+		return spi_fail(s, SPOP_ERR_INVALID_VALUE,
+				"MaxLines %d is negative.", v);
 	s->max_lines = v;
 	return 0;
 }
@@ -263,7 +267,8 @@ SPI_EXPORT int spop_get_message_number(spop_t *s)
 SPI_EXPORT int spop_set_message_number(spop_t *s, int v)
 {
 	if (v < 1 || (s->conn && v > s->message_count))
-		return spi_fail(s, 1211, "MessageNumber %d is outside 1-%d.", v,
+		return spi_fail(s, SPOP_ERR_INVALID_VALUE,
+				"MessageNumber %d is outside 1-%d.", v,
 				s->conn ? s->message_count : G_MAXINT);
 	s->message_number = v;
 	return 0;
@@ -285,7 +290,7 @@ SPI_EXPORT int spop_get_ssl_enabled(spop_t *s)
 SPI_EXPORT int spop_set_ssl_enabled(spop_t *s, int v)
 {
 	if (s->conn)
-		return spi_fail(s, 1211,
+		return spi_fail(s, SPOP_ERR_INVALID_VALUE,
 				"SSLEnabled cannot change while connected.");
 	if (!v)
 		s->ssl_start_mode = SPOP_SSL_NONE;
@@ -300,12 +305,12 @@ SPI_EXPORT int spop_get_ssl_provider(spop_t *s)
 SPI_EXPORT int spop_set_ssl_provider(spop_t *s, int v)
 {
 	if (v < SPOP_SSLP_AUTOMATIC || v > SPOP_SSLP_INTERNAL)
-		return spi_fail(s, 1211,
+		return spi_fail(s, SPOP_ERR_INVALID_VALUE,
 				"SSLProvider %d is not 0 (Automatic), 1 "
 				"(Platform) or 2 (Internal).",
 				v);
 	if (s->conn)
-		return spi_fail(s, 1211,
+		return spi_fail(s, SPOP_ERR_INVALID_VALUE,
 				"SSLProvider cannot change while connected.");
 	s->ssl_provider = v;
 	return 0;
@@ -317,12 +322,12 @@ SPI_EXPORT int spop_get_ssl_start_mode(spop_t *s)
 SPI_EXPORT int spop_set_ssl_start_mode(spop_t *s, int v)
 {
 	if (v < SPOP_SSL_AUTOMATIC || v > SPOP_SSL_NONE)
-		return spi_fail(s, 1211,
+		return spi_fail(s, SPOP_ERR_INVALID_VALUE,
 				"SSLStartMode %d is not 0 (Automatic), 1 "
 				"(Implicit), 2 (Explicit) or 3 (None).",
 				v);
 	if (s->conn)
-		return spi_fail(s, 1211,
+		return spi_fail(s, SPOP_ERR_INVALID_VALUE,
 				"SSLStartMode cannot change while connected.");
 	s->ssl_start_mode = v;
 	return 0;
@@ -334,7 +339,8 @@ SPI_EXPORT int spop_get_timeout(spop_t *s)
 SPI_EXPORT int spop_set_timeout(spop_t *s, int v)
 {
 	if (v < 0)
-		return spi_fail(s, 1211, "Timeout %d is negative.", v);
+		return spi_fail(s, SPOP_ERR_INVALID_VALUE,
+				"Timeout %d is negative.", v);
 	s->timeout = v;
 	return 0;
 }
@@ -376,7 +382,7 @@ SPI_EXPORT int spop_set_message_stream(spop_t *s,
 	/* An application built against an older, shorter struct still works:
 	 * only the members its size covers are read. */
 	if (!SPOP_OPS_HAS(struct spop_stream, stream, write))
-		return spi_fail(s, 1211,
+		return spi_fail(s, SPOP_ERR_INVALID_VALUE,
 				"The message stream needs a write "
 				"function (size %zu).",
 				stream->size);
@@ -397,12 +403,13 @@ SPI_EXPORT int spop_connect(spop_t *s)
 	int rc = 0;
 
 	if (s->conn)
-		rc = spi_fail(s, 104, "Already connected to %s:%d.",
-			      s->mail_server, s->mail_port);
+		rc = spi_fail(s, SPOP_ERR_ALREADY_CONNECTED,
+			      "Already connected to %s:%d.", s->mail_server,
+			      s->mail_port);
 	else if (!s->mail_server || !*s->mail_server)
-		rc = spi_fail(s, 173, "MailServer is empty.");
+		rc = spi_fail(s, SPOP_ERR_NO_SERVER, "MailServer is empty.");
 	else if (s->mail_port == 0)
-		rc = spi_fail(s, 116, "MailPort is 0.");
+		rc = spi_fail(s, SPOP_ERR_PORT_ZERO, "MailPort is 0.");
 	if (!rc) {
 		spi_session_forget(s);
 		rc = spi_session_connect(s);
@@ -522,7 +529,8 @@ SPI_EXPORT int spop_send_command(spop_t *s, const char *command)
 	int rc = spi_session_need_transaction(s, "SendCommand");
 
 	if (!rc && (!command || !*command))
-		rc = spi_fail(s, 1211, "SendCommand needs a command.");
+		rc = spi_fail(s, SPOP_ERR_INVALID_VALUE,
+			      "SendCommand needs a command.");
 	if (!rc)
 		rc = spi_mailbox_custom(s, command);
 	return spi_leave(s, rc);
@@ -573,7 +581,7 @@ SPI_EXPORT int spop_do_events(spop_t *s)
 		rc = spi_pop3_read_status_line(s, line);
 		if (!rc) {
 			char *clean = spi_escape_controls(line->str, line->len);
-			rc = spi_fail(s, 171,
+			rc = spi_fail(s, SPOP_ERR_PROTOCOL,
 				      "%s sent '%s' while no command was "
 				      "waiting; the connection is dropped.",
 				      spi_str(s->mail_server), clean);
@@ -585,7 +593,7 @@ SPI_EXPORT int spop_do_events(spop_t *s)
 		spi_session_drop(s, rc);
 	/* A server that ended the session between methods (closed, or said
 	 * why and closed) is news for ConnectionStatus, not a failure. */
-	if (rc == 1120 || rc == 171) {
+	if (rc == SPOP_ERR_DROPPED || rc == SPOP_ERR_PROTOCOL) {
 		rc = 0;
 		spi_clear_error(s);
 	}
@@ -608,9 +616,10 @@ SPI_EXPORT const char *spop_localize_date(spop_t *s, const char *date_time)
 
 	spi_clear_error(s);
 	if (!v) {
-		spi_fail(s, 1211, "LocalizeDate: '%s' is not an RFC 822 date.",
+		spi_fail(s, SPOP_ERR_INVALID_VALUE,
+			 "LocalizeDate: '%s' is not an RFC 822 date.",
 			 date_time ? date_time : "(null)");
-		spi_emit_error(s, 1211, s->error_text);
+		spi_emit_error(s, SPOP_ERR_INVALID_VALUE, s->error_text);
 		return NULL;
 	}
 	g_free(s->localized);

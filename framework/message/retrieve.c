@@ -98,7 +98,8 @@ static int sink_open(struct spop *s, struct sink *k)
 	if (fd < 0) {
 		int err = errno;
 		g_clear_pointer(&k->tmp_path, g_free);
-		return spi_fail(s, 302, "Cannot create LocalFile %s: %s.",
+		return spi_fail(s, SPOP_ERR_FILE,
+				"Cannot create LocalFile %s: %s.",
 				s->local_file, g_strerror(err));
 	}
 	k->file = fdopen(fd, "wb");
@@ -113,7 +114,7 @@ static void sink_write(struct spop *s, struct sink *k, const char *data,
 		return;
 	if (k->file) {
 		if (fwrite(data, 1, len, k->file) != len)
-			k->error = spi_fail(s, 302,
+			k->error = spi_fail(s, SPOP_ERR_FILE,
 					    "Writing LocalFile %s "
 					    "failed: %s.",
 					    s->local_file, g_strerror(errno));
@@ -122,7 +123,7 @@ static void sink_write(struct spop *s, struct sink *k, const char *data,
 	while (k->stream && len) {
 		ssize_t n = s->stream.write(s->stream.user_data, data, len);
 		if (n <= 0) {
-			k->error = spi_fail(s, 302,
+			k->error = spi_fail(s, SPOP_ERR_FILE,
 					    "The message stream "
 					    "refused data (write returned "
 					    "%zd).",
@@ -142,7 +143,7 @@ static int sink_close(struct spop *s, struct sink *k, int rc)
 		if (fflush(k->file) || fsync(fileno(k->file)))
 			if (!rc && !k->error)
 				k->error =
-				    spi_fail(s, 302,
+				    spi_fail(s, SPOP_ERR_FILE,
 					     "Writing LocalFile "
 					     "%s failed: %s.",
 					     s->local_file, g_strerror(errno));
@@ -150,7 +151,7 @@ static int sink_close(struct spop *s, struct sink *k, int rc)
 		if (!rc)
 			rc = k->error;
 		if (!rc && rename(k->tmp_path, s->local_file))
-			rc = spi_fail(s, 302,
+			rc = spi_fail(s, SPOP_ERR_FILE,
 				      "Cannot rename %s to LocalFile "
 				      "%s: %s.",
 				      k->tmp_path, s->local_file,
@@ -161,7 +162,7 @@ static int sink_close(struct spop *s, struct sink *k, int rc)
 	} else if (k->stream) {
 		if (s->stream.flush && s->stream.flush(s->stream.user_data) &&
 		    !rc)
-			k->error = spi_fail(s, 302,
+			k->error = spi_fail(s, SPOP_ERR_FILE,
 					    "Flushing the message "
 					    "stream failed.");
 		if (!rc)

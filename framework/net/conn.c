@@ -72,7 +72,7 @@ int spi_conn_open(struct spop *s)
 		return rc;
 	const struct spop_transport_ops *ops = d->ops;
 	if (!SPOP_OPS_HAS(struct spop_transport_ops, ops, open))
-		return spi_fail(s, 1203,
+		return spi_fail(s, SPOP_ERR_PLUGIN_INVALID,
 				"transport plugin '%s' has no open "
 				"operation.",
 				d->name);
@@ -97,7 +97,7 @@ int spi_conn_open(struct spop *s)
 		return rc;
 	}
 	if (fd < 0) {
-		rc = spi_fail(s, 1203,
+		rc = spi_fail(s, SPOP_ERR_PLUGIN_INVALID,
 			      "transport plugin '%s' reported success "
 			      "without a socket.",
 			      d->name);
@@ -140,7 +140,8 @@ void spi_conn_adopt(struct spop *s, int fd)
 int spi_conn_write(struct spop *s, const void *data, size_t len)
 {
 	if (!s->conn)
-		return spi_fail(s, 1117, "Not connected to a mail server.");
+		return spi_fail(s, SPOP_ERR_NOT_CONNECTED,
+				"Not connected to a mail server.");
 	return spi_stack_send(s->conn, data, len);
 }
 
@@ -184,7 +185,8 @@ int spi_conn_read_line(struct spop *s, const char **line, size_t *len,
 	size_t max = (size_t)s->cfg.max_line_length;
 
 	if (!c)
-		return spi_fail(s, 1117, "Not connected to a mail server.");
+		return spi_fail(s, SPOP_ERR_NOT_CONNECTED,
+				"Not connected to a mail server.");
 	for (;;) {
 		size_t avail = c->end - c->start;
 		size_t scan = MIN(avail, max + 2);
@@ -251,7 +253,8 @@ int spi_conn_poll(struct spop *s, int ms)
 	if (n == SPOP_IO_AGAIN_READ || n == SPOP_IO_AGAIN_WRITE)
 		return 0;
 	if (n == 0)
-		return spi_fail(s, 1120, "%s:%d closed the connection.",
+		return spi_fail(s, SPOP_ERR_DROPPED,
+				"%s:%d closed the connection.",
 				spi_str(s->mail_server), s->mail_port);
 	return (int)-n;
 }
@@ -264,7 +267,7 @@ int spi_fd_write_all(struct spop *s, int fd, const void *data, size_t len)
 
 	while (len) {
 		if (g_cancellable_is_cancelled(s->cancel))
-			return spi_fail(s, 10004,
+			return spi_fail(s, SPOP_ERR_INTERRUPTED,
 					"Interrupted by spop_interrupt().");
 		ssize_t n = send(fd, p, len, MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK ||
@@ -290,7 +293,7 @@ ssize_t spi_fd_read_some(struct spop *s, int fd, void *buf, size_t len)
 {
 	for (;;) {
 		if (g_cancellable_is_cancelled(s->cancel))
-			return -spi_fail(s, 10004,
+			return -spi_fail(s, SPOP_ERR_INTERRUPTED,
 					 "Interrupted by spop_interrupt().");
 		ssize_t n = recv(fd, buf, len, MSG_DONTWAIT);
 		if (n > 0) {
@@ -298,7 +301,7 @@ ssize_t spi_fd_read_some(struct spop *s, int fd, void *buf, size_t len)
 			return n;
 		}
 		if (n == 0)
-			return -spi_fail(s, 1120,
+			return -spi_fail(s, SPOP_ERR_DROPPED,
 					 "%s:%d closed the connection.",
 					 spi_str(s->mail_server), s->mail_port);
 		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {

@@ -68,7 +68,8 @@ static int finish(struct spop *s, const char *name, GArray *out,
 {
 	if (!out->len) {
 		g_array_free(out, TRUE);
-		return spi_fail(s, 11004, "%s has no %s address.", name,
+		return spi_fail(s, SPOP_ERR_NO_DATA, "%s has no %s address.",
+				name,
 				s->cfg.use_ipv6 == 0   ? "IPv4"
 				: s->cfg.use_ipv6 == 1 ? "IPv6"
 						       : "IP");
@@ -130,23 +131,26 @@ int spi_resolve(struct spop *s, const char *name, int port,
 	int rc = 0;
 	if (l.error) {
 		if (g_cancellable_is_cancelled(s->cancel))
-			rc = spi_fail(s, 10004,
+			rc = spi_fail(s, SPOP_ERR_INTERRUPTED,
 				      "Looking up %s was interrupted.", name);
 		else if (l.timed_out)
-			rc = spi_fail(s, 301,
+			rc = spi_fail(s, SPOP_ERR_TIMEOUT,
 				      "Looking up %s took longer than "
 				      "the timeout.",
 				      name);
 		else if (g_error_matches(l.error, G_RESOLVER_ERROR,
 					 G_RESOLVER_ERROR_TEMPORARY_FAILURE))
-			rc = spi_fail(s, 11002, "Looking up %s: %s", name,
+			rc = spi_fail(s, SPOP_ERR_HOST_NOT_FOUND_TRY_AGAIN,
+				      "Looking up %s: %s", name,
 				      l.error->message);
 		else if (g_error_matches(l.error, G_RESOLVER_ERROR,
 					 G_RESOLVER_ERROR_INTERNAL))
-			rc = spi_fail(s, 11003, "Looking up %s: %s", name,
+			rc = spi_fail(s, SPOP_ERR_NO_RECOVERY,
+				      "Looking up %s: %s", name,
 				      l.error->message);
 		else
-			rc = spi_fail(s, 11001, "Host '%s' not found: %s", name,
+			rc = spi_fail(s, SPOP_ERR_HOST_NOT_FOUND,
+				      "Host '%s' not found: %s", name,
 				      l.error->message);
 		g_error_free(l.error);
 		g_array_free(out, TRUE);

@@ -11,7 +11,8 @@
 
 static int interrupted(struct spop *s)
 {
-	return spi_fail(s, 10004, "Interrupted by spop_interrupt().");
+	return spi_fail(s, SPOP_ERR_INTERRUPTED,
+			"Interrupted by spop_interrupt().");
 }
 
 int spi_wait_fd(struct spop *s, int fd, int events)
@@ -29,7 +30,7 @@ int spi_wait_fd(struct spop *s, int fd, int events)
 			return interrupted(s);
 		int ms = spi_deadline_remaining_ms(s);
 		if (ms == 0)
-			return spi_fail(s, 301,
+			return spi_fail(s, SPOP_ERR_TIMEOUT,
 					"No answer from %s:%d within %d "
 					"seconds (%s).",
 					spi_str(s->mail_server), s->mail_port,
@@ -159,7 +160,7 @@ static int wait_below(struct spi_layer *below, int events)
 ssize_t spi_layer_io_read(struct spi_layer *l, void *buf, size_t len)
 {
 	if (!l || !l->below)
-		return -1212;
+		return -SPOP_ERR_NOT_AVAILABLE;
 	if (g_cancellable_is_cancelled(l->conn->s->cancel))
 		return -interrupted(l->conn->s);
 	return l->below->ops->recv(l->below, buf, len);
@@ -168,7 +169,7 @@ ssize_t spi_layer_io_read(struct spi_layer *l, void *buf, size_t len)
 ssize_t spi_layer_io_write(struct spi_layer *l, const void *buf, size_t len)
 {
 	if (!l || !l->below)
-		return -1212;
+		return -SPOP_ERR_NOT_AVAILABLE;
 	if (g_cancellable_is_cancelled(l->conn->s->cancel))
 		return -interrupted(l->conn->s);
 	return l->below->ops->send(l->below, buf, len);
@@ -177,7 +178,7 @@ ssize_t spi_layer_io_write(struct spi_layer *l, const void *buf, size_t len)
 int spi_layer_io_wait(struct spi_layer *l, int events)
 {
 	if (!l || !l->below)
-		return 1212;
+		return SPOP_ERR_NOT_AVAILABLE;
 	return wait_below(l->below, events);
 }
 
@@ -213,7 +214,7 @@ static int tls_channel_binding(struct spi_layer *l, const char *type,
 	const struct spop_tls_ops *ops = tls_ops(l);
 
 	if (!SPOP_OPS_HAS(struct spop_tls_ops, ops, channel_binding))
-		return spi_fail(l->conn->s, 1212,
+		return spi_fail(l->conn->s, SPOP_ERR_NOT_AVAILABLE,
 				"TLS provider '%s' gives no channel "
 				"binding.",
 				l->plugin->name);
@@ -248,7 +249,7 @@ static int tls_session(struct spi_layer *l, const char *server_name)
 	if (SPOP_OPS_HAS(struct spop_tls_ops, ops, session_new_io))
 		return ops->session_new_io(&l->host.pub, server_name, &l->ctx);
 	if (l->below != &c->socket)
-		return spi_fail(c->s, 1212,
+		return spi_fail(c->s, SPOP_ERR_NOT_AVAILABLE,
 				"TLS provider '%s' (plugin ABI 1.0) works "
 				"on a socket only and cannot sit on the %s "
 				"layer.",
@@ -263,9 +264,10 @@ int spi_conn_start_tls(struct spop *s, const struct spop_plugin_descriptor *d,
 	const struct spop_tls_ops *ops = d->ops;
 
 	if (!c)
-		return spi_fail(s, 1117, "Not connected to a mail server.");
+		return spi_fail(s, SPOP_ERR_NOT_CONNECTED,
+				"Not connected to a mail server.");
 	if (c->end > c->start || spi_conn_buffered(s))
-		return spi_fail(s, 171,
+		return spi_fail(s, SPOP_ERR_PROTOCOL,
 				"%s:%d sent %zu bytes after its answer and "
 				"before the TLS handshake; they cannot be "
 				"trusted (STARTTLS injection), so the "
@@ -276,7 +278,7 @@ int spi_conn_start_tls(struct spop *s, const struct spop_plugin_descriptor *d,
 	    !SPOP_OPS_HAS(struct spop_tls_ops, ops, read) ||
 	    !SPOP_OPS_HAS(struct spop_tls_ops, ops, write) ||
 	    !SPOP_OPS_HAS(struct spop_tls_ops, ops, session_new))
-		return spi_fail(s, 1203,
+		return spi_fail(s, SPOP_ERR_PLUGIN_INVALID,
 				"TLS provider '%s' lacks session, "
 				"handshake, read or write.",
 				d->name);
@@ -317,7 +319,7 @@ int spi_conn_channel_binding(struct spop *s, const char *type,
 	     l = l->below)
 		if (l->is_tls && l->ops->channel_binding)
 			return l->ops->channel_binding(l, type, data, len);
-	return spi_fail(s, 1212,
+	return spi_fail(s, SPOP_ERR_NOT_AVAILABLE,
 			"Channel binding '%s' needs TLS, and the connection "
 			"has none.",
 			type);
@@ -366,7 +368,7 @@ ssize_t spi_stack_recv(struct spi_conn *c, void *buf, size_t len)
 		if (n > 0)
 			return n;
 		if (n == 0)
-			return -spi_fail(s, 1120,
+			return -spi_fail(s, SPOP_ERR_DROPPED,
 					 "%s:%d closed the connection.",
 					 spi_str(s->mail_server), s->mail_port);
 		if (n != SPOP_IO_AGAIN_READ && n != SPOP_IO_AGAIN_WRITE)
@@ -394,7 +396,9 @@ int spi_stack_send(struct spi_conn *c, const void *data, size_t len)
 			continue;
 		}
 		if (n != SPOP_IO_AGAIN_READ && n != SPOP_IO_AGAIN_WRITE)
-			return n < 0 ? (int)-n : spi_fail(s, 172, "write: 0");
+			return n < 0 ? (int)-n
+				     : spi_fail(s, SPOP_ERR_COMMUNICATION,
+						"write: 0");
 		int rc = wait_below(c->top, n == SPOP_IO_AGAIN_READ
 						? SPOP_WAIT_READ
 						: SPOP_WAIT_WRITE);

@@ -149,7 +149,8 @@ static void *h_base64_decode(struct spop_host *h, const char *text, size_t *len)
 static int h_random(struct spop_host *h, void *buf, size_t len)
 {
 	if (gnutls_rnd(GNUTLS_RND_KEY, buf, len) < 0)
-		return spi_fail(CORE(h), 273, "No random bytes available.");
+		return spi_fail(CORE(h), SPOP_ERR_CREDENTIALS,
+				"No random bytes available.");
 	return 0;
 }
 
@@ -182,7 +183,7 @@ static int h_server_certificate(struct spop_host *h,
 /* A plugin outside the stack (auth, transport open) has no layer below. */
 static ssize_t no_layer(struct spop_host *h)
 {
-	return -spi_fail(CORE(h), 1212,
+	return -spi_fail(CORE(h), SPOP_ERR_NOT_AVAILABLE,
 			 "Stream I/O is only for plugins in the connection "
 			 "stack (TLS layers).");
 }

@@ -31,7 +31,7 @@ void spi_pop3_reset_queue(struct spop *s)
 int spi_pop3_fatal(struct spop *s, int rc)
 {
 	/* 171 for -ERR keeps the stream in step; anything else does not. */
-	if (rc && rc != 171 && s->conn)
+	if (rc && rc != SPOP_ERR_PROTOCOL && s->conn)
 		spi_session_drop(s, rc);
 	return rc;
 }
@@ -40,11 +40,11 @@ int spi_pop3_send_flags(struct spop *s, const char *line, size_t mask_from,
 			unsigned flags)
 {
 	if (!s->conn)
-		return spi_fail(s, 1117,
+		return spi_fail(s, SPOP_ERR_NOT_CONNECTED,
 				"Not connected: call spop_connect() "
 				"first.");
 	if (strpbrk(line, "\r\n"))
-		return spi_fail(s, 10022,
+		return spi_fail(s, SPOP_ERR_INVALID_ARGUMENT,
 				"Refusing to send a command with a "
 				"CR or LF in it (it would smuggle a second "
 				"command); nothing was sent.");
@@ -91,7 +91,7 @@ int spi_pop3_read_status_line(struct spop *s, GString *out)
 			return spi_pop3_fatal(s, rc);
 		if (out->len + len > 64 * 1024)
 			return spi_pop3_fatal(
-			    s, spi_fail(s, 172,
+			    s, spi_fail(s, SPOP_ERR_COMMUNICATION,
 					"%s:%d sent a "
 					"status line longer than 64 KiB.",
 					spi_str(s->mail_server), s->mail_port));
@@ -107,11 +107,12 @@ static int err_reply(struct spop *s, const struct spi_reply *r,
 	    *r->resp_code ? spi_resp_code_meaning(r->resp_code) : NULL;
 
 	if (meaning)
-		return spi_fail(s, 171, "%s answered %s: %s (%s: %s).",
+		return spi_fail(s, SPOP_ERR_PROTOCOL,
+				"%s answered %s: %s (%s: %s).",
 				spi_str(s->mail_server), verb, s->last_reply,
 				r->resp_code, meaning);
-	return spi_fail(s, 171, "%s answered %s: %s", spi_str(s->mail_server),
-			verb, s->last_reply);
+	return spi_fail(s, SPOP_ERR_PROTOCOL, "%s answered %s: %s",
+			spi_str(s->mail_server), verb, s->last_reply);
 }
 
 int spi_pop3_recv(struct spop *s, struct spi_reply *reply, bool *has_body)
@@ -134,7 +135,7 @@ int spi_pop3_recv(struct spop *s, struct spi_reply *reply, bool *has_body)
 		/* Out of sync, not a POP3 server, or a continuation where no
 		 * SASL exchange runs: nothing after can be trusted. */
 		char *clean = spi_escape_controls(line->str, line->len);
-		rc = spi_fail(s, 171, "%s reply to %s: '%s'.",
+		rc = spi_fail(s, SPOP_ERR_PROTOCOL, "%s reply to %s: '%s'.",
 			      parsed ? "Unexpected continuation as the"
 				     : "Malformed",
 			      verb, clean);

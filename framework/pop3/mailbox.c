@@ -38,8 +38,8 @@ int spi_mailbox_stat(struct spop *s)
 	if (rc)
 		return rc;
 	if (parse_count_size(r.text, &count, &size) || count > G_MAXINT)
-		return spi_fail(s, 171, "Malformed STAT answer: '%s'.",
-				s->last_reply);
+		return spi_fail(s, SPOP_ERR_PROTOCOL,
+				"Malformed STAT answer: '%s'.", s->last_reply);
 	s->message_count = (int)count;
 	s->total_size = size;
 	return 0;
@@ -53,7 +53,7 @@ int spi_mailbox_optional(struct spop *s, const char *verb, const char *what)
 	 * that did not may still have it, so it is asked. */
 	if (!s->capa.known || listed)
 		return 0;
-	return spi_fail(s, 171,
+	return spi_fail(s, SPOP_ERR_PROTOCOL,
 			"%s needs the optional POP3 command %s, which %s does "
 			"not list in CAPA; nothing was sent.",
 			what, verb, spi_str(s->mail_server));
@@ -62,10 +62,10 @@ int spi_mailbox_optional(struct spop *s, const char *verb, const char *what)
 int spi_mailbox_optional_failed(struct spop *s, int rc, const char *verb,
 				const char *what)
 {
-	if (rc != 171 || s->capa.known)
+	if (rc != SPOP_ERR_PROTOCOL || s->capa.known)
 		return rc;
 	char *reply = g_strdup(spi_str(s->last_reply));
-	rc = spi_fail(s, 171,
+	rc = spi_fail(s, SPOP_ERR_PROTOCOL,
 		      "%s needs the optional POP3 command %s, and %s "
 		      "refused it: %s",
 		      what, verb, spi_str(s->mail_server), reply);
@@ -90,11 +90,11 @@ static int list_line(struct spop *s, const char *line, size_t len, bool eol,
 
 	if (!len || end == line || (size_t)(end - line) >= len || *end != ' ' ||
 	    n < 1 || n > G_MAXINT || !eol) {
-		rc = 171;
+		rc = SPOP_ERR_PROTOCOL;
 	} else if (c->uids) {
 		char *uid = g_strndup(end + 1, len - (size_t)(end + 1 - line));
 		if (!*uid)
-			rc = 171;
+			rc = SPOP_ERR_PROTOCOL;
 		else
 			spi_emit_message_list(s, (int)n, uid, 0);
 		g_free(uid);
@@ -104,13 +104,13 @@ static int list_line(struct spop *s, const char *line, size_t len, bool eol,
 		char digits[24];
 
 		if (!rest || rest >= sizeof(digits)) {
-			rc = 171;
+			rc = SPOP_ERR_PROTOCOL;
 		} else {
 			memcpy(digits, p, rest);
 			digits[rest] = '\0';
 			long long size = strtoll(digits, &end, 10);
 			if (end == digits || size < 0 || (*end && *end != ' '))
-				rc = 171;
+				rc = SPOP_ERR_PROTOCOL;
 			else
 				spi_emit_message_list(s, (int)n, "", size);
 		}
@@ -137,8 +137,9 @@ int spi_mailbox_list(struct spop *s, bool uids)
 		rc = spi_mailbox_optional_failed(s, rc, verb, what);
 	if (!rc && body)
 		rc = spi_pop3_read_body(s, list_line, &c);
-	if (rc == 171 && c.bad)
-		spi_fail(s, 171, "Malformed %s line from %s: '%s'.", verb,
+	if (rc == SPOP_ERR_PROTOCOL && c.bad)
+		spi_fail(s, SPOP_ERR_PROTOCOL,
+			 "Malformed %s line from %s: '%s'.", verb,
 			 spi_str(s->mail_server), c.bad);
 	g_free(c.bad);
 	return rc;
@@ -171,7 +172,8 @@ int spi_mailbox_fetch(struct spop *s, bool headers_only)
 		rc = spi_mailbox_optional_failed(s, rc, "TOP", partial);
 	if (!rc && !body)
 		rc = spi_pop3_fatal(
-		    s, spi_fail(s, 172, "The answer to RETR/TOP had no body."));
+		    s, spi_fail(s, SPOP_ERR_COMMUNICATION,
+				"The answer to RETR/TOP had no body."));
 	return rc;
 }
 
@@ -187,7 +189,8 @@ static int query_one(struct spop *s, const char *verb, char **value)
 		return rc;
 	const char *sp = strchr(r.text, ' ');
 	if (!sp || !sp[1] || atoi(r.text) != s->message_number)
-		return spi_fail(s, 171, "Malformed %s answer: '%s'.", verb,
+		return spi_fail(s, SPOP_ERR_PROTOCOL,
+				"Malformed %s answer: '%s'.", verb,
 				s->last_reply);
 	*value = g_strdup(sp + 1);
 	g_strchomp(*value);
@@ -208,7 +211,8 @@ int64_t spi_query_size(struct spop *s, int *rc)
 		long long n = strtoll(v, &end, 10);
 
 		if (n < 0 || end == v) {
-			*rc = spi_fail(s, 171, "Malformed LIST answer: '%s'.",
+			*rc = spi_fail(s, SPOP_ERR_PROTOCOL,
+				       "Malformed LIST answer: '%s'.",
 				       s->last_reply);
 		} else {
 			s->size_cache = n;

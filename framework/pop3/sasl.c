@@ -70,7 +70,7 @@ static int step(struct exchange *x, const char *challenge_b64)
 	if (!challenge) {
 		char *clean =
 		    spi_escape_controls(challenge_b64, strlen(challenge_b64));
-		rc = spi_fail(x->s, 171,
+		rc = spi_fail(x->s, SPOP_ERR_PROTOCOL,
 			      "%s sent a SASL %s challenge that is not "
 			      "base64: '%s'.",
 			      spi_str(x->s->mail_server), x->ops->sasl_name,
@@ -179,14 +179,14 @@ int spi_sasl_authenticate(struct spop *s,
 	/* Nothing is sent for a mechanism the server did not offer: sending
 	 * it anyway would leak the attempt, and the answer is known. */
 	if (!spi_capa_has_sasl(&s->capa, x.ops->sasl_name))
-		return spi_fail(s, 171,
+		return spi_fail(s, SPOP_ERR_PROTOCOL,
 				"%s does not offer SASL mechanism %s (its "
 				"CAPA SASL list: %s); nothing was sent.",
 				spi_str(s->mail_server), x.ops->sasl_name,
 				s->capa.sasl ? s->capa.sasl : "none");
 	if ((d->capabilities & SPOP_CAP_AUTH_CHANNEL_BINDING) &&
 	    !spi_conn_tls_active(s))
-		return spi_fail(s, 1212,
+		return spi_fail(s, SPOP_ERR_NOT_AVAILABLE,
 				"SASL mechanism %s binds to the TLS channel, "
 				"and the connection has no TLS; nothing was "
 				"sent.",

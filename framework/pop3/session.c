@@ -42,8 +42,9 @@ int spi_session_need_transaction(struct spop *s, const char *what)
 {
 	if (s->conn && s->state == SPI_STATE_TRANSACTION)
 		return 0;
-	return spi_fail(
-	    s, 1117, "%s needs a connection: call spop_connect() first.", what);
+	return spi_fail(s, SPOP_ERR_NOT_CONNECTED,
+			"%s needs a connection: call spop_connect() first.",
+			what);
 }
 
 /* ---- greeting and capabilities ---- */
@@ -63,7 +64,8 @@ static int read_greeting(struct spop *s)
 	s->last_reply = g_strdup(line->str);
 	if (spi_reply_parse(line->str, line->len, &r) || !r.ok) {
 		char *clean = spi_escape_controls(line->str, line->len);
-		rc = spi_fail(s, 171, "%s:%d did not greet with +OK: '%s'.",
+		rc = spi_fail(s, SPOP_ERR_PROTOCOL,
+			      "%s:%d did not greet with +OK: '%s'.",
 			      spi_str(s->mail_server), s->mail_port, clean);
 		g_free(clean);
 	}
@@ -94,7 +96,7 @@ static int read_capabilities(struct spop *s)
 	int rc = spi_pop3_send(s, "CAPA", (size_t)-1);
 	if (!rc)
 		rc = spi_pop3_recv(s, &r, &body);
-	if (rc == 171) {
+	if (rc == SPOP_ERR_PROTOCOL) {
 		/* RFC 2449 servers answer CAPA; older ones say -ERR, which
 		 * only means there is no list. */
 		spi_clear_error(s);
@@ -131,13 +133,13 @@ static int stls(struct spop *s, const struct spop_plugin_descriptor *tls)
 	struct spi_reply r;
 
 	if (!s->capa.known)
-		return spi_fail(s, 171,
+		return spi_fail(s, SPOP_ERR_PROTOCOL,
 				"%s did not answer CAPA, so it cannot be "
 				"asked for STLS; SSLStartMode is Explicit "
 				"and nothing is sent without TLS.",
 				spi_str(s->mail_server));
 	if (!s->capa.stls)
-		return spi_fail(s, 171,
+		return spi_fail(s, SPOP_ERR_PROTOCOL,
 				"%s does not offer STLS in its CAPA list; "
 				"SSLStartMode is Explicit and nothing is sent "
 				"without TLS.",
@@ -197,8 +199,8 @@ static int auth_style(struct spop *s, const struct spop_plugin_descriptor *d,
 		problem = "declares mutual authentication but has no "
 			  "sasl_finish to check the server";
 	if (problem)
-		return spi_fail(s, 1203, "auth plugin '%s' %s.", d->name,
-				problem);
+		return spi_fail(s, SPOP_ERR_PLUGIN_INVALID,
+				"auth plugin '%s' %s.", d->name, problem);
 	*sasl = want_sasl;
 	return 0;
 }
@@ -223,7 +225,7 @@ static int check_credentials(struct spop *s)
 		const char *v = *(char **)(base + fields[i].offset);
 
 		if (v && strpbrk(v, "\r\n"))
-			return spi_fail(s, 10022,
+			return spi_fail(s, SPOP_ERR_INVALID_ARGUMENT,
 					"%s contains a CR or LF, which would "
 					"inject a POP3 command; nothing was "
 					"sent.",
@@ -238,13 +240,13 @@ static int check_policy(struct spop *s, const struct spop_plugin_descriptor *d)
 	    spi_conn_tls_active(s))
 		return 0;
 	if (s->ssl_start_mode != SPOP_SSL_NONE)
-		return spi_fail(s, 1213,
+		return spi_fail(s, SPOP_ERR_POLICY,
 				"auth mechanism '%s' sends a reusable secret "
 				"and TLS was asked for but is not active; "
 				"nothing was sent.",
 				d->name);
 	if (!s->cfg.allow_plaintext_auth)
-		return spi_fail(s, 1213,
+		return spi_fail(s, SPOP_ERR_POLICY,
 				"auth mechanism '%s' sends a reusable secret "
 				"without TLS, and AllowPlaintextAuth is "
 				"False; nothing was sent.",

@@ -44,8 +44,9 @@
  * from the module's own descriptor; a third party writes it by hand.
  *
  * Return convention for every function pointer returning int: 0 on success,
- * otherwise one of the reference's error codes (see spop.h, SPOP_ERR_*),
- * after calling host->set_error() with a message naming what failed.
+ * otherwise one of the reference's error codes (SPOP_ERR_* of errors.h,
+ * included here), after calling host->set_error() with a message naming
+ * what failed.
  */
 #ifndef SPOP_PLUGIN_H
 #define SPOP_PLUGIN_H
@@ -53,6 +54,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+
+/* Only the error codes of the public API: a plugin sees nothing else of it. */
+#include "errors.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -29,6 +29,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "errors.h" /* enum spop_error: SPOP_ERR_* */
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -38,66 +40,6 @@ extern "C" {
 #define SPOP_VERSION_MICRO 0
 
 typedef struct spop spop_t;
-
-/* Error codes: the reference's numbers ("Trappable Errors"). */
-enum spop_error {
-	SPOP_OK = 0,
-	SPOP_ERR_PORT_ZERO = 116,	/* MailPort cannot be zero */
-	SPOP_ERR_FIREWALL = 118,	/* firewall (proxy) error */
-	SPOP_ERR_PROTOCOL = 171,	/* POP protocol error; server reply */
-	SPOP_ERR_COMMUNICATION = 172,	/* error communicating with server */
-	SPOP_ERR_NO_SERVER = 173,	/* specify a valid MailServer */
-	SPOP_ERR_BUSY = 174,		/* busy executing current method */
-	SPOP_ERR_PORT_CHANGE = 100,	/* cannot change port while connected */
-	SPOP_ERR_HOST_CHANGE = 101,	/* cannot change host while connected */
-	SPOP_ERR_INVALID_ADDRESS = 102, /* RemoteHost address invalid */
-	SPOP_ERR_ALREADY_CONNECTED = 104, /* already connected */
-	SPOP_ERR_LOCALPORT_CHANGE = 106,
-	SPOP_ERR_LOCALHOST_CHANGE = 107,
-	SPOP_ERR_MAXLINE_CHANGE = 112,
-	SPOP_ERR_WOULD_BLOCK = 135,
-	SPOP_ERR_STATE = 211, /* action impossible in present state */
-	SPOP_ERR_TIMEOUT = 301,
-	SPOP_ERR_FILE = 302, /* could not open file */
-	SPOP_ERR_CODEPAGE = 434,
-	SPOP_ERR_ALREADY_CONNECTING = 1105,
-	SPOP_ERR_NOT_CONNECTED = 1117, /* you need to connect first */
-	SPOP_ERR_DROPPED = 1120,       /* connection dropped by remote host */
-	SPOP_ERR_TLS_LIBRARY = 270,
-	SPOP_ERR_CERT_STORE = 271,
-	SPOP_ERR_CERT_NOT_FOUND = 272,
-	SPOP_ERR_CREDENTIALS = 273,
-	SPOP_ERR_CHAIN_NOT_FOUND = 274,
-	SPOP_ERR_CHAIN_VERIFY = 275,
-	SPOP_ERR_HANDSHAKE = 276,
-	SPOP_ERR_CERT_VERIFY = 280,
-	SPOP_ERR_NO_CLIENT_CERT = 281,
-	SPOP_ERR_NO_SERVER_CERT = 282,
-	SPOP_ERR_ENCRYPT = 283,
-	SPOP_ERR_DECRYPT = 284,
-	SPOP_ERR_INTERRUPTED = 10004,
-	SPOP_ERR_INVALID_ARGUMENT = 10022,
-	SPOP_ERR_ADDRESS_IN_USE = 10048,
-	SPOP_ERR_ADDRESS_NOT_AVAILABLE = 10049,
-	SPOP_ERR_NET_UNREACHABLE = 10051,
-	SPOP_ERR_CONNECTION_RESET = 10054,
-	SPOP_ERR_CONNECT_TIMEOUT = 10060,
-	SPOP_ERR_CONNECTION_REFUSED = 10061,
-	SPOP_ERR_HOST_UNREACHABLE = 10065,
-	SPOP_ERR_HOST_NOT_FOUND = 11001,
-	SPOP_ERR_HOST_NOT_FOUND_TRY_AGAIN = 11002,
-	SPOP_ERR_NO_RECOVERY = 11003,
-	SPOP_ERR_NO_DATA = 11004,
-	/* libspop's own codes (the reference has none for these). */
-	SPOP_ERR_PLUGIN_NOT_FOUND = 1201, /* no plugin serves the selection */
-	SPOP_ERR_PLUGIN_ABI = 1202,	  /* plugin of another ABI version */
-	SPOP_ERR_PLUGIN_INVALID = 1203,	  /* bad module or descriptor */
-	SPOP_ERR_UNKNOWN_SETTING = 1210,  /* Config name not known */
-	SPOP_ERR_INVALID_VALUE = 1211,	  /* value out of range or malformed */
-	SPOP_ERR_NOT_AVAILABLE = 1212,	  /* not available on this platform */
-	SPOP_ERR_POLICY = 1213, /* refused by the security policy (a secret
-				   without TLS) */
-};
 
 /* Returns the reference's short text for an error code ("Timeout."). */
 const char *spop_error_text(int code);

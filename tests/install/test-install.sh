@@ -166,10 +166,11 @@ inst_inc=$dest$includedir
 evidence=()
 check "include/spop/spop.h installed" test -f "$inst_inc/spop/spop.h"
 check "include/spop/plugin.h installed" test -f "$inst_inc/spop/plugin.h"
+check "include/spop/errors.h installed" test -f "$inst_inc/spop/errors.h"
 headers=$(find "$inst_inc/spop" -mindepth 1 -printf '%P\n' 2>/dev/null | sort | tr '\n' ' ')
-check "only spop.h and plugin.h under include/spop (found: $headers)" \
-	same "$headers" "plugin.h spop.h "
-for h in spop.h plugin.h; do
+check "only spop.h, plugin.h and errors.h under include/spop (found: $headers)" \
+	same "$headers" "errors.h plugin.h spop.h "
+for h in spop.h plugin.h errors.h; do
 	check "installed $h is the source's include/spop/$h" \
 		cmp -s "$inst_inc/spop/$h" "$srcdir/include/spop/$h"
 done
@@ -291,6 +292,21 @@ evidence=("$tmp/bad.log")
 check "oot plugin builds with -DOOT_BAD_ABI" \
 	logged "$tmp/bad.log" cc -shared -fPIC -fvisibility=hidden "${warn[@]}" \
 	-DOOT_BAD_ABI -o "$bad" "$tmp/src/oot-plugin.c" $plugin_cflags
+
+# Plugins report errors by name, yet must not see the application's API.
+cat >"$tmp/src/codes.c" <<'EOF'
+#include <spop/plugin.h>
+#ifdef SPOP_SPOP_H
+#error plugin.h includes the public API
+#endif
+int oot_code(void);
+int oot_code(void) { return SPOP_ERR_PROTOCOL; }
+EOF
+evidence=("$tmp/codes.log")
+# shellcheck disable=SC2086
+check "plugin.h alone gives the SPOP_ERR_* names, not spop.h" \
+	logged "$tmp/codes.log" cc -c -fPIC "${warn[@]}" \
+	-o "$tmp/codes.o" "$tmp/src/codes.c" $plugin_cflags
 
 # ---- an application against the installed library ----------------------------
 

@@ -47,13 +47,13 @@ static int apop_login(struct spop_host *h)
 	size_t stamp_len;
 
 	if (find_timestamp(greeting, &stamp, &stamp_len))
-		return h->set_error(h, 171,
+		return h->set_error(h, SPOP_ERR_PROTOCOL,
 				    "APOP needs a <...@...> timestamp "
 				    "in the server's greeting, and '%s' has "
 				    "none.",
 				    greeting);
 	if (!user || !*user)
-		return h->set_error(h, 171,
+		return h->set_error(h, SPOP_ERR_PROTOCOL,
 				    "User is empty: APOP needs a user "
 				    "name.");
 	if (!pass)

@@ -46,13 +46,13 @@ static int login_step(struct spop_host *h, void *state,
 	switch (l->step++) {
 	case 0:
 		if (!user || !*user)
-			return h->set_error(h, 171,
+			return h->set_error(h, SPOP_ERR_PROTOCOL,
 					    "User is empty: SASL LOGIN needs "
 					    "a user name.");
 		return answer(h, user, out, out_len);
 	case 1: return answer(h, pass ? pass : "", out, out_len);
 	default:
-		return h->set_error(h, 171,
+		return h->set_error(h, SPOP_ERR_PROTOCOL,
 				    "The server sent a third SASL LOGIN "
 				    "challenge; LOGIN has two.");
 	}

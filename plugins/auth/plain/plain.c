@@ -17,7 +17,7 @@ static int build(struct spop_host *h, unsigned char **out, size_t *out_len)
 	const char *pass = h->setting(h, "Password");
 
 	if (!user || !*user)
-		return h->set_error(h, 171,
+		return h->set_error(h, SPOP_ERR_PROTOCOL,
 				    "User is empty: SASL PLAIN needs a user "
 				    "name.");
 	authz = authz ? authz : "";
@@ -53,7 +53,7 @@ static int plain_step(struct spop_host *h, void *state,
 		      const unsigned char *challenge, size_t challenge_len,
 		      unsigned char **out, size_t *out_len)
 {
-	return h->set_error(h, 171,
+	return h->set_error(h, SPOP_ERR_PROTOCOL,
 			    "The server sent a challenge after the SASL "
 			    "PLAIN message; PLAIN has a single step.");
 }

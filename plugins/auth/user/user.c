@@ -12,7 +12,7 @@ static int user_login(struct spop_host *h)
 	const char *reply;
 
 	if (!user || !*user)
-		return h->set_error(h, 171,
+		return h->set_error(h, SPOP_ERR_PROTOCOL,
 				    "User is empty: USER/PASS login "
 				    "needs a user name.");
 	size_t len = strlen(user) + strlen(pass ? pass : "") + 8;

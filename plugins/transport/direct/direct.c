@@ -16,17 +16,17 @@
 static int code_of(int err)
 {
 	switch (err) {
-	case ECONNREFUSED: return 10061;
-	case ETIMEDOUT: return 10060;
-	case ENETUNREACH: return 10051;
-	case EHOSTUNREACH: return 10065;
-	case EADDRINUSE: return 10048;
-	case EADDRNOTAVAIL: return 10049;
+	case ECONNREFUSED: return SPOP_ERR_CONNECTION_REFUSED;
+	case ETIMEDOUT: return SPOP_ERR_CONNECT_TIMEOUT;
+	case ENETUNREACH: return SPOP_ERR_NET_UNREACHABLE;
+	case EHOSTUNREACH: return SPOP_ERR_HOST_UNREACHABLE;
+	case EADDRINUSE: return SPOP_ERR_ADDRESS_IN_USE;
+	case EADDRNOTAVAIL: return SPOP_ERR_ADDRESS_NOT_AVAILABLE;
 	case EACCES:
-	case EPERM: return 10013;
-	case EAFNOSUPPORT: return 10047;
-	case ECONNRESET: return 10054;
-	default: return 10022;
+	case EPERM: return SPOP_ERR_ACCESS_DENIED;
+	case EAFNOSUPPORT: return SPOP_ERR_ADDRESS_FAMILY_NOT_SUPPORTED;
+	case ECONNRESET: return SPOP_ERR_CONNECTION_RESET;
+	default: return SPOP_ERR_INVALID_ARGUMENT;
 	}
 }
 
@@ -102,7 +102,7 @@ static int bind_local(struct spop_host *h, int fd, int family)
 		}
 	h->free(h, addrs);
 	if (local && *local && !len)
-		return h->set_error(h, 10047,
+		return h->set_error(h, SPOP_ERR_ADDRESS_FAMILY_NOT_SUPPORTED,
 				    "LocalHost %s has no address "
 				    "of the server's family.",
 				    local);
@@ -201,7 +201,7 @@ static int direct_open(struct spop_host *h, const char *name, int port, int *fd,
 	 * but an interrupt or timeout ends the attempt at once. */
 	for (size_t i = 0; i < n; i++) {
 		rc = try_address(h, &addrs[i], name, port, fd);
-		if (!rc || rc == 10004 || rc == 301)
+		if (!rc || rc == SPOP_ERR_INTERRUPTED || rc == SPOP_ERR_TIMEOUT)
 			break;
 	}
 	h->free(h, addrs);
