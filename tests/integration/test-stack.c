@@ -532,7 +532,26 @@ static void test_no_provider(void)
 	spop_free(s);
 }
 
+/* "*host" asks a proxy to resolve the name; for a transport that cannot
+ * (direct), the core passes the plain name: plugins declare, the core
+ * decides. */
+static void test_star_host_direct(void)
+{
+	static const struct step script[] = {{STEP_SEND, GREETING, 0, 0},
+					     {STEP_EXPECT_LINE, "CAPA", 0, 0},
+					     {STEP_SEND, "-ERR\r\n", 0, 0},
+					     USER_LOGIN,
+					     QUIT};
+	spop_t *s = client_for(script, "bob");
+
+	ASSERT_OK(spop_set_mail_server(s, "*127.0.0.1"));
+	ASSERT_OK(spop_connect(s));
+	ASSERT_OK(spop_disconnect(s));
+	finish(s);
+}
+
 static const struct test_case cases[] = {
+    {"*host through the direct transport", test_star_host_direct},
     {"channel binding through the host", test_channel_binding},
     {"failed handshake", test_bad_handshake},
     {"TLS asked for, no provider: fails before connecting", test_no_provider},

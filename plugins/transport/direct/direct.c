@@ -192,8 +192,8 @@ static int direct_open(struct spop_host *h, const char *name, int port, int *fd,
 	int rc;
 
 	*state = NULL;
-	if (name[0] == '*') /* only meaningful to SOCKS proxies */
-		name++;
+	/* No '*' reaches here: the core strips it for transports without
+	 * SPOP_CAP_TRANSPORT_REMOTE_DNS. */
 	rc = h->resolve(h, name, port, &addrs, &n);
 	if (rc)
 		return rc;
