@@ -287,6 +287,21 @@ SPI_EXPORT int spop_get_ssl_enabled(spop_t *s)
 {
 	return s->ssl_start_mode != SPOP_SSL_NONE;
 }
+/* The TLS choices are read once, at Connect: changing them mid-session
+ * would describe a connection that is not the one in use. */
+static int set_tls_choice(struct spop *s, int *field, int v, int max,
+			  const char *name, const char *values)
+{
+	if (v < 0 || v > max)
+		return spi_fail(s, SPOP_ERR_INVALID_VALUE, "%s %d is not %s.",
+				name, v, values);
+	if (s->conn)
+		return spi_fail(s, SPOP_ERR_INVALID_VALUE,
+				"%s cannot change while connected.", name);
+	*field = v;
+	return 0;
+}
+
 SPI_EXPORT int spop_set_ssl_enabled(spop_t *s, int v)
 {
 	if (s->conn)
@@ -304,16 +319,9 @@ SPI_EXPORT int spop_get_ssl_provider(spop_t *s)
 }
 SPI_EXPORT int spop_set_ssl_provider(spop_t *s, int v)
 {
-	if (v < SPOP_SSLP_AUTOMATIC || v > SPOP_SSLP_INTERNAL)
-		return spi_fail(s, SPOP_ERR_INVALID_VALUE,
-				"SSLProvider %d is not 0 (Automatic), 1 "
-				"(Platform) or 2 (Internal).",
-				v);
-	if (s->conn)
-		return spi_fail(s, SPOP_ERR_INVALID_VALUE,
-				"SSLProvider cannot change while connected.");
-	s->ssl_provider = v;
-	return 0;
+	return set_tls_choice(s, &s->ssl_provider, v, SPOP_SSLP_INTERNAL,
+			      "SSLProvider",
+			      "0 (Automatic), 1 (Platform) or 2 (Internal)");
 }
 SPI_EXPORT int spop_get_ssl_start_mode(spop_t *s)
 {
@@ -321,16 +329,9 @@ SPI_EXPORT int spop_get_ssl_start_mode(spop_t *s)
 }
 SPI_EXPORT int spop_set_ssl_start_mode(spop_t *s, int v)
 {
-	if (v < SPOP_SSL_AUTOMATIC || v > SPOP_SSL_NONE)
-		return spi_fail(s, SPOP_ERR_INVALID_VALUE,
-				"SSLStartMode %d is not 0 (Automatic), 1 "
-				"(Implicit), 2 (Explicit) or 3 (None).",
-				v);
-	if (s->conn)
-		return spi_fail(s, SPOP_ERR_INVALID_VALUE,
-				"SSLStartMode cannot change while connected.");
-	s->ssl_start_mode = v;
-	return 0;
+	return set_tls_choice(
+	    s, &s->ssl_start_mode, v, SPOP_SSL_NONE, "SSLStartMode",
+	    "0 (Automatic), 1 (Implicit), 2 (Explicit) or 3 (None)");
 }
 SPI_EXPORT int spop_get_timeout(spop_t *s)
 {

@@ -130,7 +130,7 @@ int spi_pop3_recv(struct spop *s, struct spi_reply *reply, bool *has_body)
 	s->last_reply = g_strdup(line->str);
 	/* reply->text points into last_reply, valid until the next reply. */
 	bool parsed = !spi_reply_parse(s->last_reply, line->len, reply);
-	if (!parsed || (reply->continuation &&
+	if (!parsed || (reply->kind == SPI_REPLY_CONTINUE &&
 			!(c && (c->flags & SPI_CMD_CONTINUATION)))) {
 		/* Out of sync, not a POP3 server, or a continuation where no
 		 * SASL exchange runs: nothing after can be trusted. */
@@ -147,7 +147,7 @@ int spi_pop3_recv(struct spop *s, struct spi_reply *reply, bool *has_body)
 		rc = err_reply(s, reply, verb);
 		goto out;
 	}
-	*has_body = reply->ok && c && c->multiline;
+	*has_body = reply->kind == SPI_REPLY_OK && c && c->multiline;
 out:
 	if (c)
 		pending_free(c);

@@ -16,8 +16,6 @@ enum spi_reply_kind {
 
 struct spi_reply {
 	enum spi_reply_kind kind;
-	bool ok;	    /* kind == SPI_REPLY_OK */
-	bool continuation;  /* kind == SPI_REPLY_CONTINUE */
 	const char *text;   /* after the status word, leading space skipped */
 	char resp_code[64]; /* RFC 2449 [CODE] if present, else "" */
 };

@@ -13,14 +13,12 @@ int spi_reply_parse(const char *line, size_t len, struct spi_reply *out)
 	out->text = "";
 	if (len >= 3 && !memcmp(line, "+OK", 3)) {
 		out->kind = SPI_REPLY_OK;
-		out->ok = true;
 		word = 3;
 	} else if (len >= 4 && !memcmp(line, "-ERR", 4)) {
 		out->kind = SPI_REPLY_ERR;
 		word = 4;
 	} else if (len >= 1 && line[0] == '+' && (len == 1 || line[1] == ' ')) {
 		out->kind = SPI_REPLY_CONTINUE;
-		out->continuation = true;
 		word = 1;
 	} else {
 		return -1;
@@ -31,7 +29,8 @@ int spi_reply_parse(const char *line, size_t len, struct spi_reply *out)
 	while (word < len && (line[word] == ' ' || line[word] == '\t'))
 		word++;
 	out->text = line + word;
-	if (!out->continuation && word < len && line[word] == '[') {
+	if (out->kind != SPI_REPLY_CONTINUE && word < len &&
+	    line[word] == '[') {
 		const char *end = memchr(line + word, ']', len - word);
 		size_t n = end ? (size_t)(end - line - word - 1) : 0;
 

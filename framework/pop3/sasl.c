@@ -154,7 +154,7 @@ static int converse(struct exchange *x)
 		rc = spi_pop3_recv(s, &r, &body);
 		if (rc)
 			break;
-		if (r.ok) {
+		if (r.kind == SPI_REPLY_OK) {
 			rc = finish(x);
 			break;
 		}

@@ -62,7 +62,8 @@ static int read_greeting(struct spop *s)
 	s->greeting = g_strdup(line->str);
 	g_free(s->last_reply);
 	s->last_reply = g_strdup(line->str);
-	if (spi_reply_parse(line->str, line->len, &r) || !r.ok) {
+	if (spi_reply_parse(line->str, line->len, &r) ||
+	    r.kind != SPI_REPLY_OK) {
 		char *clean = spi_escape_controls(line->str, line->len);
 		rc = spi_fail(s, SPOP_ERR_PROTOCOL,
 			      "%s:%d did not greet with +OK: '%s'.",

@@ -44,8 +44,8 @@ static void test_reply_parse(void)
 		CU_ASSERT_EQUAL(rc, cases[i].rc);
 		if (rc)
 			continue;
-		CU_ASSERT_EQUAL(r.ok, cases[i].ok);
-		CU_ASSERT_EQUAL(r.continuation, cases[i].cont);
+		CU_ASSERT_EQUAL(r.kind == SPI_REPLY_OK, cases[i].ok);
+		CU_ASSERT_EQUAL(r.kind == SPI_REPLY_CONTINUE, cases[i].cont);
 		CU_ASSERT_STRING_EQUAL(r.text, cases[i].text);
 		CU_ASSERT_STRING_EQUAL(r.resp_code, cases[i].code);
 	}
