@@ -223,9 +223,6 @@ void spi_emit_error(struct spop *s, int code, const char *text);
 char *spi_escape_controls(const char *text, size_t len);
 
 /* ---- config (core/config.c) ---- */
-/* Returns a newly allocated value, or NULL with *rc set. */
-char *spi_setting_get(struct spop *s, const char *name, int *rc);
-int spi_setting_set(struct spop *s, const char *name, const char *value);
 void spi_settings_init(struct spi_settings *c);
 void spi_settings_clear(struct spi_settings *c);
 int spi_parse_bool(const char *value, bool *out);

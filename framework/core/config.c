@@ -800,13 +800,6 @@ out:
 	return value;
 }
 
-char *spi_setting_get(struct spop *s, const char *name, int *rc)
-{
-	bool reported;
-
-	return setting_get(s, name, rc, &reported);
-}
-
 char *spi_setting_peek(struct spop *s, const char *name)
 {
 	struct config_name n;
@@ -836,7 +829,7 @@ char *spi_setting_peek(struct spop *s, const char *name)
 	return value;
 }
 
-int spi_setting_set(struct spop *s, const char *text, const char *value)
+static int setting_set(struct spop *s, const char *text, const char *value)
 {
 	struct config_name n;
 	const struct setting *st;
@@ -922,7 +915,7 @@ SPI_EXPORT const char *spop_config(spop_t *s, const char *configuration)
 		return v;
 	}
 	char *name = g_strstrip(g_strndup(configuration, eq - configuration));
-	int rc = spi_setting_set(s, name, eq + 1);
+	int rc = setting_set(s, name, eq + 1);
 
 	g_free(name);
 	if (rc) {
