@@ -212,15 +212,54 @@ struct spop_address {
 	unsigned char addr[128]; /* a struct sockaddr_in/_in6 with the port */
 };
 
+/* Why a server certificate failed its checks (spop_cert_report.failures,
+ * since 1.1). The provider only reports; the core applies SSLSecurityFlags
+ * (the bit in parentheses ignores the failure), the pin and the event, the
+ * same way whatever the provider. */
+#define SPOP_CERT_FAIL_TIME (1u << 0)	    /* expired, not yet valid (0x1) */
+#define SPOP_CERT_FAIL_UNKNOWN_CA (1u << 1) /* no trusted issuer, self-signed
+					       (0x10) */
+#define SPOP_CERT_FAIL_USAGE (1u << 2)	    /* not for TLS servers (0x20) */
+#define SPOP_CERT_FAIL_REVOCATION (1u << 3) /* revocation status unknown
+					       (0x100) */
+#define SPOP_CERT_FAIL_NAME (1u << 4)	    /* host name or IP address does
+					       not match (0x80000000) */
+#define SPOP_CERT_FAIL_INVALID (1u << 5)    /* anything else: bad signature,
+					       malformed, revoked; no flag
+					       ignores it */
+
 /* What the server certificate check reports (TLS plugins fill it). */
 struct spop_cert_report {
 	uint32_t size;
 	const unsigned char *der; /* leaf certificate */
 	size_t der_len;
-	const char *subject;
+	const char *subject; /* may be NULL: the core formats both from der */
 	const char *issuer;
-	const char *status; /* "OK" or why verification failed */
+	const char *status; /* "OK" or why verification failed, in the
+			       provider's words */
 	int verified;	    /* 1 when chain and name checks passed */
+	/* ---- since 1.1 ---- */
+	uint32_t failures; /* SPOP_CERT_FAIL_* found; 0 with verified 1 */
+	const unsigned char *const *chain_der; /* as the server sent it, leaf
+						  first; may be NULL */
+	const size_t *chain_len;
+	size_t n_chain;
+};
+
+struct spop_certstore_ops;
+
+/* The client certificate the application chose (SSLCert* through a
+ * cert-store plugin; since 1.1). chain[0] is the certificate, followed by
+ * the SSLCACerts to send with it. The key stays in the store: use
+ * store_ops->key_sign, or store_ops->key_export where the store has the key
+ * in memory (PEM and PFX files do; a token does not). */
+struct spop_tls_credential {
+	uint32_t size;
+	const unsigned char *const *chain_der;
+	const size_t *chain_len;
+	size_t n_chain;
+	const struct spop_certstore_ops *store_ops;
+	void *key; /* the entry's key handle, never NULL here */
 };
 
 struct spop_host {
@@ -353,6 +392,32 @@ struct spop_host {
 
 	/* 1 when the connection is protected by TLS at this moment. */
 	int (*tls_active)(struct spop_host *host);
+
+	/* ---- TLS provider services (since 1.1) ---- */
+
+	/* The client certificate chosen by SSLCertStoreType, SSLCertStore,
+	 * SSLCertStorePassword, SSLCertSubject / SSLCertEncoded. 0 with *cred
+	 * NULL when the application chose none; 0 with *cred set (valid until
+	 * the calling TLS session is freed); or 271 (store cannot be opened),
+	 * 272 (no matching certificate), 273 (no private key, bad password),
+	 * 1201 (no cert-store plugin for the type), with the error set. */
+	int (*client_certificate)(struct spop_host *host,
+				  const struct spop_tls_credential **cred);
+
+	/* ReuseSSLSession: the core keeps one opaque blob per object for the
+	 * calling provider, MailServer and MailPort. get returns NULL (and
+	 * *len 0) when there is none or ReuseSSLSession is False; the bytes
+	 * stay valid until the plugin call returns. put replaces the blob
+	 * (it is copied); it is a no-op when ReuseSSLSession is False. */
+	const void *(*session_cache_get)(struct spop_host *host, size_t *len);
+	void (*session_cache_put)(struct spop_host *host, const void *data,
+				  size_t len);
+
+	/* SSLKeyLogFile: appends one NSS key-log line ("CLIENT_RANDOM ...",
+	 * no newline) to the file when the setting names one; a no-op
+	 * otherwise. Providers register their library's key-log hook only
+	 * when host->setting("SSLKeyLogFile") is not empty. */
+	void (*key_log)(struct spop_host *host, const char *line);
 };
 
 /* ------------------------------------------------------------------------
@@ -376,7 +441,42 @@ struct spop_transport_ops {
 };
 
 /* ------------------------------------------------------------------------
- * TLS provider (SSLProvider). Wraps the framework's fd.
+ * TLS provider (SSLProvider). A layer of the connection stack.
+ *
+ * What a provider does, and what the core does for every provider:
+ *  - The provider reads the SSL settings with host->setting():
+ *    SSLEnabledProtocols (the reference's bits; the core has already
+ *    refused SSL2/SSL3), SSLEnabledCipherSuites ("*" or the reference's
+ *    IANA names separated by ';' or ','; an unknown name is 270 naming
+ *    it), SSLCipherStrength, TLS12SignatureAlgorithms, TLS12SupportedGroups,
+ *    TLS13KeyShareGroups, TLS13SignatureAlgorithms, TLS13SupportedGroups,
+ *    SSLEnableRenegotiation, SSLCACertFilePaths (';'-separated files, each
+ *    loaded when it exists), SSLServerCACerts (PEM text), and its own
+ *    (OpenSSL* for the openssl provider). A setting it cannot honour, set
+ *    to anything but its default, is 1212 naming the setting and the
+ *    provider: never silently ignored.
+ *  - It sends SNI for a name (not for an IP literal), verifies the chain
+ *    against those CAs and the host name (RFC 6125; IP literals against
+ *    IP SANs), and calls host->server_certificate() once per handshake,
+ *    from inside its library's verification step so that nothing (a
+ *    client certificate included) is sent after a rejection. When that
+ *    returns 0 the core has set error 280 naming the host and the reason;
+ *    the provider aborts the handshake and returns 280.
+ *  - Client certificates come from host->client_certificate().
+ *  - Session resumption through host->session_cache_get/put, key logging
+ *    through host->key_log, progress through host->ssl_status (plain
+ *    sentences: "Handshake with mail.example.org started",
+ *    "Handshake done: TLS1.3, TLS_AES_256_GCM_SHA384").
+ *  - Errors: 276 handshake failure with the library's reason and the host,
+ *    281 when the server demanded a client certificate and none was set,
+ *    282 when the server sent none, 270 library or setting errors.
+ *  - The core fires SSLServerAuthentication, applies SSLSecurityFlags and
+ *    SSLAcceptServerCertEncoded, keeps SSLServerCertEncoded and the
+ *    SSLNegotiated* values (from info()), logs packets (LogSSLPackets) and
+ *    writes the key-log file.
+ *
+ * 1.0 style wraps the framework's fd; 1.1 style (session_new_io) does its
+ * I/O through the layer below.
  * I/O return values: >0 bytes, 0 end of stream (close_notify),
  * SPOP_TLS_AGAIN_READ / SPOP_TLS_AGAIN_WRITE when the fd must become ready
  * first (the framework waits and calls again), or a negative error code
@@ -385,15 +485,26 @@ struct spop_transport_ops {
 #define SPOP_TLS_AGAIN_READ  (-1)
 #define SPOP_TLS_AGAIN_WRITE (-2)
 
+/* Negotiated values, in one vocabulary for every provider so that an
+ * application (and SSLNegotiated*) reads the same text whichever provider
+ * ran the session. */
 struct spop_tls_info {
 	uint32_t size;
-	char version[32];    /* "TLS1.3" */
-	char cipher[128];    /* negotiated suite name */
-	int cipher_strength; /* bits */
-	char key_exchange[64];
-	int key_exchange_strength;
-	unsigned char *peer_der; /* leaf certificate, host->alloc()'d */
+	char version[32];    /* "TLS1.2", "TLS1.3" */
+	char cipher[128];    /* bulk cipher, upper case with dashes:
+				"AES-256-GCM", "CHACHA20-POLY1305" */
+	int cipher_strength; /* key bits of the bulk cipher: 256 */
+	char key_exchange[64];	   /* "X25519", "SECP256R1", "FFDHE2048" for
+				      (EC)DHE groups; "RSA" for RSA key
+				      transport */
+	int key_exchange_strength; /* bits: X25519 255, SECP256R1 256, FFDHE2048
+				      2048, RSA the modulus size */
+	unsigned char *peer_der;   /* leaf certificate, host->alloc()'d */
 	size_t peer_der_len;
+	/* ---- since 1.1 ---- */
+	char cipher_suite[128]; /* IANA name: "TLS_AES_256_GCM_SHA384",
+				   "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256" */
+	int resumed;		/* 1 when the session was resumed */
 };
 
 struct spop_tls_ops {

@@ -93,6 +93,26 @@ struct spop_transfer_event {
 	int eol; /* 0 when text is a piece of a longer line */
 };
 
+/* SSLServerAuthentication: fired once per handshake, after the provider
+ * checked the server's certificate and SSLSecurityFlags and
+ * SSLAcceptServerCertEncoded were applied. accept is the verdict so far
+ * (status "OK" when it is 1); the handler may change it, and a certificate
+ * left refused ends the connection with 280 before anything else is sent. */
+struct spop_ssl_server_authentication_event {
+	const char *cert_encoded; /* PEM: the leaf certificate, or the chain as
+				     sent (leaf first) with Config
+				     SSLIncludeCertChain */
+	size_t cert_encoded_len;
+	const char *cert_subject; /* "CN=pop.example.org, O=Example, C=DE" */
+	const char *cert_issuer;
+	const char *status;
+	int accept; /* in and out */
+};
+/* SSLStatus: progress of the secure connection, for logs. */
+struct spop_ssl_status_event {
+	const char *message;
+};
+
 typedef void (*spop_connection_status_cb)(
     spop_t *s, const struct spop_connection_status_event *e, void *ud);
 typedef void (*spop_end_transfer_cb)(spop_t *s,
@@ -111,6 +131,11 @@ typedef void (*spop_start_transfer_cb)(
     spop_t *s, const struct spop_start_transfer_event *e, void *ud);
 typedef void (*spop_transfer_cb)(spop_t *s, const struct spop_transfer_event *e,
 				 void *ud);
+typedef void (*spop_ssl_server_authentication_cb)(
+    spop_t *s, struct spop_ssl_server_authentication_event *e, void *ud);
+typedef void (*spop_ssl_status_cb)(spop_t *s,
+				   const struct spop_ssl_status_event *e,
+				   void *ud);
 
 /* Registers (or with cb NULL removes) the one handler of each event. */
 void spop_on_connection_status(spop_t *s, spop_connection_status_cb cb,
@@ -122,6 +147,10 @@ void spop_on_message_list(spop_t *s, spop_message_list_cb cb, void *ud);
 void spop_on_pitrail(spop_t *s, spop_pitrail_cb cb, void *ud);
 void spop_on_start_transfer(spop_t *s, spop_start_transfer_cb cb, void *ud);
 void spop_on_transfer(spop_t *s, spop_transfer_cb cb, void *ud);
+void spop_on_ssl_server_authentication(spop_t *s,
+				       spop_ssl_server_authentication_cb cb,
+				       void *ud);
+void spop_on_ssl_status(spop_t *s, spop_ssl_status_cb cb, void *ud);
 
 /* ---- properties ---------------------------------------------------------
  * AuthMechanism values (the reference's). */
@@ -150,6 +179,36 @@ enum spop_ssl_provider {
 	SPOP_SSLP_AUTOMATIC = 0,
 	SPOP_SSLP_PLATFORM = 1,
 	SPOP_SSLP_INTERNAL = 2,
+};
+
+/* SSLCertStoreType (and later CertStoreType, SignerCertStoreType) values:
+ * the cert-store plugin serving the value opens the store. */
+enum spop_cert_store_type {
+	SPOP_CST_USER = 0,
+	SPOP_CST_MACHINE = 1,
+	SPOP_CST_PFXFILE = 2,
+	SPOP_CST_PFXBLOB = 3,
+	SPOP_CST_JKSFILE = 4,
+	SPOP_CST_JKSBLOB = 5,
+	SPOP_CST_PEMKEY_FILE = 6,
+	SPOP_CST_PEMKEY_BLOB = 7,
+	SPOP_CST_PUBLIC_KEY_FILE = 8,
+	SPOP_CST_PUBLIC_KEY_BLOB = 9,
+	SPOP_CST_SSHPUBLIC_KEY_BLOB = 10,
+	SPOP_CST_P7BFILE = 11,
+	SPOP_CST_P7BBLOB = 12,
+	SPOP_CST_SSHPUBLIC_KEY_FILE = 13,
+	SPOP_CST_PPKFILE = 14,
+	SPOP_CST_PPKBLOB = 15,
+	SPOP_CST_XMLFILE = 16,
+	SPOP_CST_XMLBLOB = 17,
+	SPOP_CST_JWKFILE = 18,
+	SPOP_CST_JWKBLOB = 19,
+	SPOP_CST_SECURITY_KEY = 20,
+	SPOP_CST_BCFKSFILE = 21,
+	SPOP_CST_BCFKSBLOB = 22,
+	SPOP_CST_PKCS11 = 23,
+	SPOP_CST_AUTO = 99,
 };
 
 int spop_get_auth_mechanism(spop_t *s);
@@ -206,6 +265,33 @@ int spop_set_password(spop_t *s, const char *value);
  * Automatic when the mode was None, False sets None. */
 int spop_get_ssl_enabled(spop_t *s);
 int spop_set_ssl_enabled(spop_t *s, int value);
+/* Certificates are "Binary String" properties: setters take PEM, bare
+ * base64 or DER (len bytes); getters give PEM text. */
+/* SSLAcceptServerCertEncoded pins the server certificate: that one is
+ * accepted whatever its chain and name say, any other is refused. */
+int spop_get_ssl_accept_server_cert_encoded(spop_t *s, const char **data,
+					    size_t *len);
+int spop_set_ssl_accept_server_cert_encoded(spop_t *s, const char *data,
+					    size_t len);
+/* The client certificate (SSLCert*). Set the store, its type and password
+ * first, then SSLCertSubject or SSLCertEncoded: that searches the store
+ * (the reference's order: exact subject, then a subject containing the
+ * text; "*" takes the first certificate with a private key) and sets
+ * SSLCertSubject to the full subject found, or "" with 272. */
+int spop_get_ssl_cert_encoded(spop_t *s, const char **data, size_t *len);
+int spop_set_ssl_cert_encoded(spop_t *s, const char *data, size_t len);
+/* SSLCertStore: a file name, or the store itself for a *Blob type. */
+int spop_get_ssl_cert_store(spop_t *s, const char **data, size_t *len);
+int spop_set_ssl_cert_store(spop_t *s, const char *data, size_t len);
+const char *spop_get_ssl_cert_store_password(spop_t *s);
+int spop_set_ssl_cert_store_password(spop_t *s, const char *value);
+int spop_get_ssl_cert_store_type(spop_t *s);
+int spop_set_ssl_cert_store_type(spop_t *s, int value);
+const char *spop_get_ssl_cert_subject(spop_t *s);
+int spop_set_ssl_cert_subject(spop_t *s, const char *value);
+/* The server's certificate of the current (or last) TLS session. */
+int spop_get_ssl_server_cert_encoded(spop_t *s, const char **data,
+				     size_t *len);
 int spop_get_ssl_provider(spop_t *s);
 int spop_set_ssl_provider(spop_t *s, int value);
 int spop_get_ssl_start_mode(spop_t *s);

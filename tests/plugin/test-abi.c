@@ -51,7 +51,7 @@ static void test_descriptor(void)
 
 static void test_host(void)
 {
-	CU_ASSERT_EQUAL(sizeof(struct spop_host), 16 + 26 * 8);
+	CU_ASSERT_EQUAL(sizeof(struct spop_host), 16 + 30 * 8);
 	PIN(spop_host, size, 0);
 	PIN(spop_host, abi_minor, 4);
 	PIN(spop_host, core, 8);
@@ -82,13 +82,27 @@ static void test_host(void)
 	PIN(spop_host, capability_args, 200);
 	PIN(spop_host, channel_binding, 208);
 	PIN(spop_host, tls_active, 216);
+	PIN(spop_host, client_certificate, 224);
+	PIN(spop_host, session_cache_get, 232);
+	PIN(spop_host, session_cache_put, 240);
+	PIN(spop_host, key_log, 248);
 	CU_ASSERT_EQUAL(sizeof(struct spop_address), 136);
 	PIN(spop_address, addr_len, 4);
 	PIN(spop_address, addr, 8);
-	CU_ASSERT_EQUAL(sizeof(struct spop_cert_report), 56);
+	CU_ASSERT_EQUAL(sizeof(struct spop_cert_report), 80);
 	PIN(spop_cert_report, der, 8);
 	PIN(spop_cert_report, status, 40);
 	PIN(spop_cert_report, verified, 48);
+	PIN(spop_cert_report, failures, 52);
+	PIN(spop_cert_report, chain_der, 56);
+	PIN(spop_cert_report, chain_len, 64);
+	PIN(spop_cert_report, n_chain, 72);
+	CU_ASSERT_EQUAL(sizeof(struct spop_tls_credential), 48);
+	PIN(spop_tls_credential, chain_der, 8);
+	PIN(spop_tls_credential, chain_len, 16);
+	PIN(spop_tls_credential, n_chain, 24);
+	PIN(spop_tls_credential, store_ops, 32);
+	PIN(spop_tls_credential, key, 40);
 }
 
 static void test_ops_tables(void)
@@ -107,7 +121,7 @@ static void test_ops_tables(void)
 	PIN(spop_tls_ops, session_free, 56);
 	PIN(spop_tls_ops, session_new_io, 64);
 	PIN(spop_tls_ops, channel_binding, 72);
-	CU_ASSERT_EQUAL(sizeof(struct spop_tls_info), 256);
+	CU_ASSERT_EQUAL(sizeof(struct spop_tls_info), 392);
 	PIN(spop_tls_info, version, 4);
 	PIN(spop_tls_info, cipher, 36);
 	PIN(spop_tls_info, cipher_strength, 164);
@@ -115,6 +129,8 @@ static void test_ops_tables(void)
 	PIN(spop_tls_info, key_exchange_strength, 232);
 	PIN(spop_tls_info, peer_der, 240);
 	PIN(spop_tls_info, peer_der_len, 248);
+	PIN(spop_tls_info, cipher_suite, 256);
+	PIN(spop_tls_info, resumed, 384);
 
 	CU_ASSERT_EQUAL(sizeof(struct spop_auth_ops), 56);
 	PIN(spop_auth_ops, sasl_name, 8);
