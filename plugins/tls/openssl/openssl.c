@@ -31,7 +31,7 @@
 /* The reference's defaults: a setting holding one of these asks for the
  * provider's best, so entries OpenSSL lacks are skipped there, while the
  * same entry set by the user is an error. */
-#define DEF_PROTOCOLS 0xFC0
+#define DEF_PROTOCOLS 0x3C00 /* the core's default: TLS 1.2 and 1.3 */
 #define DEF_CA_PATHS                                                           \
 	"/etc/ssl/ca-bundle.pem;/etc/pki/tls/certs/ca-bundle.crt;"             \
 	"/etc/ssl/certs/ca-certificates.crt;/etc/pki/tls/cacert.pem"
@@ -692,6 +692,37 @@ static const struct group *find_group_ref(const char *ref)
 	return NULL;
 }
 
+static int set_list(struct ossl *o, int groups_list, const char *list)
+{
+	return groups_list ? SSL_CTX_set1_groups_list(o->ctx, list)
+			   : SSL_CTX_set1_sigalgs_list(o->ctx, list);
+}
+
+/* Adds one OpenSSL name to out unless it is there already, under this
+ * name or another (TLS 1.2's "RSA+SHA256" is TLS 1.3's
+ * "rsa_pkcs1_sha256"): OpenSSL refuses a list with the same code point
+ * twice, which is how the second spelling is found. 0 when out of
+ * memory. */
+static int add_unique(struct ossl *o, int groups_list, struct strbuf *out,
+		      const char *one)
+{
+	struct strbuf try = {0};
+	int ok;
+
+	if (sb_has(out, one))
+		return 1;
+	if (!out->len)
+		return sb_add(out, one);
+	if (!sb_add(&try, sb_str(out)) || !sb_add(&try, one)) {
+		free(try.s);
+		return 0;
+	}
+	ok = set_list(o, groups_list, try.s);
+	ERR_clear_error();
+	free(try.s);
+	return ok ? sb_add(out, one) : 1;
+}
+
 /* Adds what OpenSSL can do of one setting's list to out. An item it
  * cannot do is skipped when the setting holds the reference's default,
  * and an error naming it otherwise. An empty setting restricts nothing:
@@ -758,9 +789,7 @@ static int add_list(struct ossl *o, enum list_kind kind, const char *setting,
 
 			snprintf(one, sizeof(one), "%.*s", (int)n, q);
 			q += n + (q[n] == ':');
-			can = kind == GROUPS
-				  ? SSL_CTX_set1_groups_list(o->ctx, one)
-				  : SSL_CTX_set1_sigalgs_list(o->ctx, one);
+			can = set_list(o, kind == GROUPS, one);
 		}
 		ERR_clear_error();
 		if (!can) {
@@ -779,7 +808,7 @@ static int add_list(struct ossl *o, enum list_kind kind, const char *setting,
 
 			snprintf(one, sizeof(one), "%.*s", (int)n, q);
 			q += n + (q[n] == ':');
-			if (!sb_has(out, one) && !sb_add(out, one))
+			if (!add_unique(o, kind == GROUPS, out, one))
 				return h->set_error(h, SPOP_ERR_TLS_LIBRARY,
 						    "Out of memory.");
 		}
@@ -1074,9 +1103,6 @@ static int verify_and_report(struct ossl *o, X509_STORE_CTX *xctx, X509 *leaf,
 	ok = h->server_certificate(h, &report);
 	if (!ok)
 		o->cert_refused = 1;
-	else if (o->failures)
-		h->ssl_status(h, "The server certificate failed verification "
-				 "and was accepted by the application.");
 out:
 	OPENSSL_free(leaf_der);
 	for (int i = 0; ders && i < n; i++)
@@ -1580,11 +1606,13 @@ static int finish_handshake(struct ossl *o)
 		if (rc)
 			return rc;
 	}
-	snprintf(msg, sizeof(msg), "Handshake done: %s, %s%s",
-		 version_name(SSL_version(o->ssl)),
-		 c ? SSL_CIPHER_standard_name(c) : "",
-		 SSL_session_reused(o->ssl) ? " (session resumed)" : "");
-	h->ssl_status(h, msg);
+	if (SSL_session_reused(o->ssl)) {
+		snprintf(msg, sizeof(msg),
+			 "Resumed the previous TLS session with %s (%s, %s)",
+			 o->server_name, version_name(SSL_version(o->ssl)),
+			 c ? SSL_CIPHER_standard_name(c) : "");
+		h->ssl_status(h, msg);
+	}
 	o->established = 1;
 	return 0;
 }
@@ -1592,7 +1620,6 @@ static int finish_handshake(struct ossl *o)
 static int ossl_handshake(struct spop_host *h, void *session)
 {
 	struct ossl *o = session;
-	char msg[512];
 
 	if (o->established)
 		return 0;
@@ -1600,8 +1627,6 @@ static int ossl_handshake(struct spop_host *h, void *session)
 		return h->set_error(h, SPOP_ERR_HANDSHAKE,
 				    "The TLS session with %s already failed.",
 				    o->server_name);
-	snprintf(msg, sizeof(msg), "Handshake with %s started", o->server_name);
-	h->ssl_status(h, msg);
 	for (;;) {
 		int r, e, rc;
 
