@@ -802,6 +802,21 @@ static int add_list(struct ossl *o, enum list_kind kind, const char *setting,
 			    setting, item, PROVIDER,
 			    OpenSSL_version(OPENSSL_VERSION_STRING));
 		}
+		/* Accepted in the list, yet never used: OpenSSL 3 takes SHA-1
+		 * signatures for weaker than its security level 1. */
+		if (kind != GROUPS && strcasestr(names, "SHA1") &&
+		    SSL_CTX_get_security_level(o->ctx) >= 1) {
+			if (lenient)
+				continue;
+			return h->set_error(
+			    h, SPOP_ERR_TLS_LIBRARY,
+			    "%s names '%s', a SHA-1 signature, which TLS "
+			    "provider %s refuses at OpenSSL security level %d "
+			    "(OpenSSLCipherList can lower it with "
+			    "@SECLEVEL=0).",
+			    setting, item, PROVIDER,
+			    SSL_CTX_get_security_level(o->ctx));
+		}
 		for (const char *q = names; *q;) {
 			char one[64];
 			size_t n = strcspn(q, ":");
@@ -957,6 +972,7 @@ static int set_trust(struct ossl *o)
 	const char *server_cas = get(h, "SSLServerCACerts", "");
 	const char *cafile = get(h, "OpenSSLCAFile", "");
 	const char *cadir = get(h, "OpenSSLCADir", "");
+	struct stat dir;
 	char path[4096];
 	int rc;
 
@@ -984,6 +1000,13 @@ static int set_trust(struct ossl *o)
 			 "OpenSSLCAFile %s cannot be loaded", cafile);
 		return lib_error(o, SPOP_ERR_TLS_LIBRARY, what);
 	}
+	/* OpenSSL looks in the directory only when it needs an issuer; a
+	 * wrong path would pass silently until then. */
+	if (*cadir && (stat(cadir, &dir) || !S_ISDIR(dir.st_mode)))
+		return h->set_error(h, SPOP_ERR_TLS_LIBRARY,
+				    "OpenSSLCADir %s is not a directory (TLS "
+				    "provider %s).",
+				    cadir, PROVIDER);
 	if (*cadir && !SSL_CTX_load_verify_dir(o->ctx, cadir)) {
 		char what[4200];
 
@@ -1559,7 +1582,9 @@ static int failure(struct ossl *o, int during_handshake, int fallback)
 				    "was set (alert \"%s\"; TLS provider %s: "
 				    "%s).",
 				    o->server_name,
-				    SSL_alert_desc_string_long(o->alert),
+				    o->alert == SSL_AD_CERTIFICATE_REQUIRED
+					? "certificate required"
+					: SSL_alert_desc_string_long(o->alert),
 				    PROVIDER, e);
 	}
 	if (o->eof) {
