@@ -454,8 +454,10 @@ static int apply_cipher_lists(struct ossl *o, const char *l12, const char *l13,
 					    "does not enable TLS 1.3 (TLS "
 					    "provider %s).",
 					    why, PROVIDER);
-		*min_v = TLS1_3_VERSION;
-		SSL_CTX_set_min_proto_version(o->ctx, *min_v);
+		if (*min_v < TLS1_3_VERSION) {
+			*min_v = TLS1_3_VERSION;
+			SSL_CTX_set_min_proto_version(o->ctx, *min_v);
+		}
 	}
 	if (!*l13) {
 		if (*min_v >= TLS1_3_VERSION)
@@ -465,8 +467,10 @@ static int apply_cipher_lists(struct ossl *o, const char *l12, const char *l13,
 					    "enables only TLS 1.3 (TLS "
 					    "provider %s).",
 					    why, PROVIDER);
-		*max_v = TLS1_2_VERSION;
-		SSL_CTX_set_max_proto_version(o->ctx, *max_v);
+		if (*max_v > TLS1_2_VERSION) {
+			*max_v = TLS1_2_VERSION;
+			SSL_CTX_set_max_proto_version(o->ctx, *max_v);
+		}
 	}
 	return 0;
 }
@@ -576,7 +580,10 @@ static int set_ciphers(struct ossl *o, int *min_v, int *max_v)
 	for (int i = 0; i < sk_SSL_CIPHER_num(cur); i++) {
 		const SSL_CIPHER *c = sk_SSL_CIPHER_value(cur, i);
 
-		if (SSL_CIPHER_get_bits(c, NULL) < strength)
+		/* only suites of the versions still enabled */
+		if (SSL_CIPHER_get_bits(c, NULL) < strength ||
+		    (is_tls13_cipher(c) ? *max_v < TLS1_3_VERSION
+					: *min_v >= TLS1_3_VERSION))
 			continue;
 		if (!sb_add(is_tls13_cipher(c) ? &l13 : &l12,
 			    SSL_CIPHER_get_name(c))) {
@@ -1471,6 +1478,8 @@ static int setup(struct ossl *o)
 	SSL_CTX_set_info_callback(o->ctx, info_cb);
 	SSL_CTX_set_mode(o->ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
 				     SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	/* Adds to OpenSSL's process-wide generator; it never replaces the
+	 * system's entropy. */
 	if (*seed)
 		RAND_seed(seed, (int)strlen(seed));
 
