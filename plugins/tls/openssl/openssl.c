@@ -400,6 +400,16 @@ static int set_protocols(struct ossl *o, int *min_v, int *max_v)
 
 /* ---- cipher suites ---- */
 
+/* Key bits of the bulk cipher, as the gnutls provider counts them (3DES
+ * 168, where OpenSSL's strength says 112). */
+static int key_bits(const SSL_CIPHER *c)
+{
+	int alg_bits = 0;
+
+	SSL_CIPHER_get_bits(c, &alg_bits);
+	return alg_bits;
+}
+
 static int is_tls13_cipher(const SSL_CIPHER *c)
 {
 	return SSL_CIPHER_get_kx_nid(c) == NID_kx_any;
@@ -482,8 +492,8 @@ static int apply_cipher_lists(struct ossl *o, const char *l12, const char *l13,
  * suites, in that order; when OpenSSLCipherList is also set (not
  * "DEFAULT"), both restrict: a TLS 1.2 suite must be named and match the
  * cipher list (the intersection; an empty one is an error). Last,
- * SSLCipherStrength drops every suite whose bulk cipher has fewer key bits
- * (OpenSSL's strength bits). */
+ * SSLCipherStrength drops every suite whose bulk cipher has fewer key
+ * bits. */
 static int set_ciphers(struct ossl *o, int *min_v, int *max_v)
 {
 	struct spop_host *h = o->host;
@@ -581,7 +591,7 @@ static int set_ciphers(struct ossl *o, int *min_v, int *max_v)
 		const SSL_CIPHER *c = sk_SSL_CIPHER_value(cur, i);
 
 		/* only suites of the versions still enabled */
-		if (SSL_CIPHER_get_bits(c, NULL) < strength ||
+		if (key_bits(c) < strength ||
 		    (is_tls13_cipher(c) ? *max_v < TLS1_3_VERSION
 					: *min_v >= TLS1_3_VERSION))
 			continue;
@@ -1767,7 +1777,9 @@ static void cipher_name(const SSL_CIPHER *c, char *out, size_t len)
 	if (!ln)
 		snprintf(out, len, "NULL");
 	else if (nid == NID_des_ede3_cbc)
-		snprintf(out, len, "3DES-CBC");
+		snprintf(out, len, "3DES-EDE-CBC");
+	else if (nid == NID_rc4)
+		snprintf(out, len, "RC4-128");
 	else
 		snprintf(out, len, "%s%s", ln,
 			 strstr(SSL_CIPHER_get_name(c), "CCM8") ||
@@ -1855,7 +1867,7 @@ static int ossl_info(struct spop_host *h, void *session,
 		 version_name(SSL_version(o->ssl)));
 	if (c) {
 		cipher_name(c, info->cipher, sizeof(info->cipher));
-		info->cipher_strength = SSL_CIPHER_get_bits(c, NULL);
+		info->cipher_strength = key_bits(c);
 	}
 	key_exchange(o, info->key_exchange, sizeof(info->key_exchange),
 		     &info->key_exchange_strength);
