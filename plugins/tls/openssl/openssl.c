@@ -1305,7 +1305,7 @@ static int client_cert_cb(SSL *ssl, void *arg)
 
 		o->cert_sent = 1;
 		snprintf(msg, sizeof(msg),
-			 "%s asked for a client certificate; sending it.",
+			 "%s asked for a client certificate; sending it",
 			 o->server_name);
 		h->ssl_status(h, msg);
 	}
