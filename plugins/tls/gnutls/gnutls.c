@@ -71,6 +71,7 @@ struct gtls {
 	int closed;	   /* the peer ended the stream */
 	int renegotiating;
 	int refuse_pending; /* a no_renegotiation alert still to send */
+	int refused_renegotiation;
 	int ticket_stored;
 	int cert_requested; /* the server sent a CertificateRequest */
 	int cert_sent;	    /* and we had a certificate to answer with */
@@ -184,6 +185,20 @@ static const char *setting(struct spop_host *h, const char *name,
 	const char *v = h->setting(h, name);
 
 	return v ? v : fallback;
+}
+
+/* GnuTLS's reason for an error code, without its final period, so that
+ * it reads inside a sentence. */
+static const char *reason(int r)
+{
+	static __thread char buf[160];
+	size_t n;
+
+	snprintf(buf, sizeof(buf), "%s", gnutls_strerror(r));
+	n = strlen(buf);
+	while (n && (buf[n - 1] == '.' || isspace((unsigned char)buf[n - 1])))
+		buf[--n] = '\0';
+	return buf;
 }
 
 /* ---- cipher suites ----
@@ -746,7 +761,7 @@ static int build_priority(struct gtls *t, struct spop_host *h)
 			    "GnuTLS refused the priorities made "
 			    "from the SSL settings (at \"%.60s\"): "
 			    "%s.",
-			    err ? err : b.p, gnutls_strerror(r));
+			    err ? err : b.p, reason(r));
 	}
 	h->free(h, b.p);
 	return rc;
@@ -774,7 +789,7 @@ static int load_trust(struct gtls *t, struct spop_host *h)
 			rc = h->set_error(h, SPOP_ERR_TLS_LIBRARY,
 					  "Loading CA certificates from '%s' "
 					  "(SSLCACertFilePaths) failed: %s.",
-					  v[i], gnutls_strerror(r));
+					  v[i], reason(r));
 	}
 	free_list(h, v, n);
 	if (!rc && *pem) {
@@ -787,7 +802,7 @@ static int load_trust(struct gtls *t, struct spop_host *h)
 			rc = h->set_error(h, SPOP_ERR_TLS_LIBRARY,
 					  "SSLServerCACerts holds no usable "
 					  "PEM certificate: %s.",
-					  r < 0 ? gnutls_strerror(r)
+					  r < 0 ? reason(r)
 						: "no BEGIN CERTIFICATE block");
 	}
 	return rc;
@@ -968,7 +983,7 @@ static int check_server(struct gtls *t)
 
 	if (r < 0) {
 		sb_add(&why, "GnuTLS could not verify the chain: %s.",
-		       gnutls_strerror(r));
+		       reason(r));
 	} else if (status && gnutls_certificate_verification_status_print(
 				 status, GNUTLS_CRT_X509, &text, 0) >= 0) {
 		size_t len = strlen((char *)text.data);
@@ -1069,7 +1084,7 @@ static int load_client_cert(struct gtls *t,
 					    "Certificate %zu of the client "
 					    "chain cannot be used by GnuTLS: "
 					    "%s.",
-					    i, gnutls_strerror(r));
+					    i, reason(r));
 		t->n_pcerts++;
 	}
 	if (!ops || !SPOP_OPS_HAS(struct spop_certstore_ops, ops, key_export))
@@ -1094,7 +1109,7 @@ static int load_client_cert(struct gtls *t,
 				    "The private key of the client "
 				    "certificate cannot be used by GnuTLS: "
 				    "%s.",
-				    gnutls_strerror(r));
+				    reason(r));
 	return 0;
 }
 
@@ -1235,29 +1250,29 @@ static int gtls_new_io(struct spop_host *h, const char *server_name,
 	if (!rc && (r = gnutls_certificate_allocate_credentials(&t->cred)) < 0)
 		rc = h->set_error(h, SPOP_ERR_TLS_LIBRARY,
 				  "GnuTLS cannot allocate credentials: %s.",
-				  gnutls_strerror(r));
+				  reason(r));
 	if (!rc)
 		rc = load_trust(t, h);
 	if (!rc &&
 	    (r = gnutls_init(&t->session, GNUTLS_CLIENT | GNUTLS_NONBLOCK)) < 0)
 		rc = h->set_error(h, SPOP_ERR_TLS_LIBRARY,
 				  "GnuTLS cannot start a session: %s.",
-				  gnutls_strerror(r));
+				  reason(r));
 	if (!rc && (r = gnutls_priority_set(t->session, t->prio)) < 0)
 		rc = h->set_error(h, SPOP_ERR_TLS_LIBRARY,
 				  "GnuTLS refused the priorities: %s.",
-				  gnutls_strerror(r));
+				  reason(r));
 	if (!rc && (r = gnutls_credentials_set(
 			t->session, GNUTLS_CRD_CERTIFICATE, t->cred)) < 0)
 		rc = h->set_error(h, SPOP_ERR_TLS_LIBRARY,
 				  "GnuTLS refused the credentials: %s.",
-				  gnutls_strerror(r));
+				  reason(r));
 	if (!rc && !parse_ip(t) && *t->name &&
 	    (r = gnutls_server_name_set(t->session, GNUTLS_NAME_DNS, t->name,
 					strlen(t->name))) < 0)
 		rc = h->set_error(h, SPOP_ERR_TLS_LIBRARY,
 				  "GnuTLS refused the server name '%s': %s.",
-				  t->name, gnutls_strerror(r));
+				  t->name, reason(r));
 	if (rc) {
 		gtls_free(h, t);
 		return rc;
@@ -1281,11 +1296,17 @@ static int gtls_new_io(struct spop_host *h, const char *server_name,
 static int handshake_error(struct gtls *t, int r)
 {
 	struct spop_host *h = t->host;
+	/* TLS 1.3 servers judge the client after its handshake is done */
+	const char *what = t->handshake_done ? "TLS session" : "TLS handshake";
+	const char *name, *hint = "";
 	int alert = -1;
 
 	t->broken = 1;
 	if (r == GNUTLS_E_FATAL_ALERT_RECEIVED)
 		alert = (int)gnutls_alert_get(t->session);
+	name = alert >= 0
+		   ? gnutls_alert_get_name((gnutls_alert_description_t)alert)
+		   : "certificate required";
 	if (r == GNUTLS_E_CERTIFICATE_REQUIRED ||
 	    alert == GNUTLS_A_CERTIFICATE_REQUIRED ||
 	    (t->cert_requested && !t->cert_sent &&
@@ -1294,28 +1315,34 @@ static int handshake_error(struct gtls *t, int r)
 	      alert == GNUTLS_A_ACCESS_DENIED)))
 		return h->set_error(
 		    h, SPOP_ERR_NO_CLIENT_CERT,
-		    "%s demanded a client certificate and none was set "
-		    "(SSLCertStore, SSLCertSubject); it ended the TLS "
-		    "handshake "
-		    "with alert '%s'.",
-		    t->name,
-		    alert >= 0 ? gnutls_alert_get_name(
-				     (gnutls_alert_description_t)alert)
-			       : "certificate required");
+		    "%s demanded a client certificate and none "
+		    "was set (SSLCertStore, SSLCertSubject); it "
+		    "ended the %s with alert '%s'.",
+		    t->name, what, name);
+	if (t->cert_sent && (alert == GNUTLS_A_BAD_CERTIFICATE ||
+			     alert == GNUTLS_A_UNKNOWN_CA ||
+			     alert == GNUTLS_A_CERTIFICATE_UNKNOWN ||
+			     alert == GNUTLS_A_UNSUPPORTED_CERTIFICATE ||
+			     alert == GNUTLS_A_CERTIFICATE_EXPIRED ||
+			     alert == GNUTLS_A_CERTIFICATE_REVOKED ||
+			     alert == GNUTLS_A_ACCESS_DENIED))
+		hint = " (it refused the client certificate)";
+	else if (t->refused_renegotiation)
+		hint = " (after the client refused to renegotiate: "
+		       "SSLEnableRenegotiation is False or the server lacks "
+		       "RFC 5746)";
 	if (alert >= 0)
-		return h->set_error(
-		    h, SPOP_ERR_HANDSHAKE,
-		    "TLS handshake with %s failed: the server sent alert '%s'.",
-		    t->name,
-		    gnutls_alert_get_name((gnutls_alert_description_t)alert));
+		return h->set_error(h, SPOP_ERR_HANDSHAKE,
+				    "%s with %s failed: the server sent alert "
+				    "'%s'%s.",
+				    what, t->name, name, hint);
 	if (r == GNUTLS_E_PREMATURE_TERMINATION || r == GNUTLS_E_PULL_ERROR)
 		return h->set_error(h, SPOP_ERR_HANDSHAKE,
-				    "TLS handshake with %s failed: the server "
-				    "closed the connection.",
-				    t->name);
-	return h->set_error(h, SPOP_ERR_HANDSHAKE,
-			    "TLS handshake with %s failed: %s.", t->name,
-			    gnutls_strerror(r));
+				    "%s with %s failed: the server closed the "
+				    "connection%s.",
+				    what, t->name, hint);
+	return h->set_error(h, SPOP_ERR_HANDSHAKE, "%s with %s failed: %s%s.",
+			    what, t->name, reason(r), hint);
 }
 
 /* Name the negotiated suite in the reference's list's form. */
@@ -1461,11 +1488,11 @@ static ssize_t io_error(struct gtls *t, ssize_t r, const char *what)
 		return -h->set_error(
 		    h, SPOP_ERR_DECRYPT, "%s a TLS record %s %s failed: %s.",
 		    what, r == GNUTLS_E_DECRYPTION_FAILED ? "from" : "of",
-		    t->name, gnutls_strerror((int)r));
+		    t->name, reason((int)r));
 	default:
 		return -h->set_error(h, SPOP_ERR_COMMUNICATION,
 				     "TLS %s %s failed: %s.", what, t->name,
-				     gnutls_strerror((int)r));
+				     reason((int)r));
 	}
 }
 
@@ -1563,7 +1590,8 @@ static ssize_t gtls_read(struct spop_host *h, void *session, void *buf,
 			if (ok)
 				t->renegotiating = 1;
 			else
-				t->refuse_pending = 1;
+				t->refuse_pending = t->refused_renegotiation =
+				    1;
 			continue;
 		}
 		if (r == GNUTLS_E_WARNING_ALERT_RECEIVED)
@@ -1734,7 +1762,7 @@ static int gtls_channel_binding(struct spop_host *h, void *session,
 		    type,
 		    gnutls_protocol_get_name(
 			gnutls_protocol_get_version(t->session)),
-		    t->name, gnutls_strerror(r),
+		    t->name, reason(r),
 		    cb == GNUTLS_CB_TLS_UNIQUE
 			? " (tls-unique is defined up to TLS 1.2; use "
 			  "tls-exporter)"
