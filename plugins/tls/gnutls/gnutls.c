@@ -988,13 +988,16 @@ static int check_server(struct gtls *t)
 				 status, GNUTLS_CRT_X509, &text, 0) >= 0) {
 		size_t len = strlen((char *)text.data);
 
-		/* GnuTLS ends its text with a blank */
-		while (len && isspace(text.data[len - 1]))
-			len--;
 		sb_add(&why, "%.*s", (int)len, (char *)text.data);
 		gnutls_free(text.data);
 	}
 	failures |= own_checks(t, peers, n, failures, &why);
+
+	/* The core quotes the status inside its own sentence. */
+	while (why.p && why.len &&
+	       (why.p[why.len - 1] == '.' ||
+		isspace((unsigned char)why.p[why.len - 1])))
+		why.p[--why.len] = '\0';
 
 	const unsigned char **ders = h->alloc(h, n * sizeof(*ders));
 	size_t *lens = h->alloc(h, n * sizeof(*lens));
@@ -1327,6 +1330,23 @@ static int handshake_error(struct gtls *t, int r)
 			     alert == GNUTLS_A_CERTIFICATE_REVOKED ||
 			     alert == GNUTLS_A_ACCESS_DENIED))
 		hint = " (it refused the client certificate)";
+	else if (!t->verify_called && !t->handshake_done &&
+		 (r == GNUTLS_E_UNEXPECTED_PACKET ||
+		  r == GNUTLS_E_UNEXPECTED_PACKET_LENGTH ||
+		  r == GNUTLS_E_UNSUPPORTED_VERSION_PACKET) &&
+		 alert < 0)
+		hint = " (is this a TLS port? the server's first bytes are not "
+		       "TLS)";
+	else if (!t->verify_called && !t->handshake_done &&
+		 (alert == GNUTLS_A_HANDSHAKE_FAILURE ||
+		  alert == GNUTLS_A_PROTOCOL_VERSION ||
+		  alert == GNUTLS_A_INSUFFICIENT_SECURITY ||
+		  r == GNUTLS_E_PREMATURE_TERMINATION ||
+		  r == GNUTLS_E_PULL_ERROR))
+		hint =
+		    " (before it sent its certificate: it may accept none of "
+		    "the TLS versions, cipher suites, groups or signature "
+		    "algorithms the SSL settings allow)";
 	else if (t->refused_renegotiation)
 		hint = " (after the client refused to renegotiate: "
 		       "SSLEnableRenegotiation is False or the server lacks "
@@ -1426,8 +1446,6 @@ static int gtls_handshake(struct spop_host *h, void *session)
 			 t->name);
 		h->ssl_status(h, msg);
 	}
-	snprintf(msg, sizeof(msg), "TLS handshake with %s started", t->name);
-	h->ssl_status(h, msg);
 	t->verify_called = 0;
 	while ((rc = handshake_step(t)) == SPOP_IO_AGAIN_READ ||
 	       rc == SPOP_IO_AGAIN_WRITE) {
@@ -1449,13 +1467,8 @@ static int gtls_handshake(struct spop_host *h, void *session)
 		t->broken = 1;
 	if (rc)
 		return rc;
+	/* The core announces the session with the values of info(). */
 	store_session(t);
-	snprintf(
-	    msg, sizeof(msg), "TLS handshake with %s done: %s, %s%s", t->name,
-	    gnutls_protocol_get_name(gnutls_protocol_get_version(t->session)),
-	    gnutls_ciphersuite_get(t->session),
-	    gnutls_session_is_resumed(t->session) ? " (resumed session)" : "");
-	h->ssl_status(h, msg);
 	return 0;
 }
 
