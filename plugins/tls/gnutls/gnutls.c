@@ -220,14 +220,15 @@ static void replace(char *s, const char *from, const char *to)
 
 static char *suite_key(struct spop_host *h, const char *name)
 {
-	size_t n = strlen(name);
-	char *k = h->alloc(h, n + 8);
-	char *s = k;
+	size_t n;
+	char *s;
 
+	if (!strncasecmp(name, "TLS_", 4))
+		name += 4;
+	n = strlen(name);
+	s = h->alloc(h, n + 8);
 	for (size_t i = 0; i <= n; i++)
-		k[i] = (char)toupper((unsigned char)name[i]);
-	if (!strncmp(s, "TLS_", 4))
-		memmove(s, s + 4, strlen(s + 4) + 1);
+		s[i] = (char)toupper((unsigned char)name[i]);
 	replace(s, "WITH_", "");
 	replace(s, "RC4_", "ARCFOUR_");
 	replace(s, "DH_ANON_", "ANON_DH_");
@@ -239,7 +240,7 @@ static char *suite_key(struct spop_host *h, const char *name)
 	n = strlen(s);
 	if (n > 17 && !strcmp(s + n - 17, "CHACHA20_POLY1305"))
 		strcat(s, "_SHA256");
-	return k;
+	return s;
 }
 
 /* Key bits of a bulk cipher as the reference counts them (3DES: 168). */
@@ -1061,6 +1062,25 @@ static void free_client_cert(struct gtls *t)
 	t->key = NULL;
 }
 
+static int key_matches(gnutls_privkey_t key, gnutls_pubkey_t cert_key)
+{
+	gnutls_pubkey_t pub;
+	unsigned char a[64], b[64];
+	size_t la = sizeof(a), lb = sizeof(b);
+	int ok = 0;
+
+	if (gnutls_pubkey_init(&pub) < 0)
+		return 0;
+	if (gnutls_pubkey_import_privkey(pub, key, 0, 0) >= 0 &&
+	    gnutls_pubkey_get_key_id(pub, GNUTLS_KEYID_USE_SHA256, a, &la) >=
+		0 &&
+	    gnutls_pubkey_get_key_id(cert_key, GNUTLS_KEYID_USE_SHA256, b,
+				     &lb) >= 0)
+		ok = la == lb && !memcmp(a, b, la);
+	gnutls_pubkey_deinit(pub);
+	return ok;
+}
+
 static int load_client_cert(struct gtls *t,
 			    const struct spop_tls_credential *cred)
 {
@@ -1113,11 +1133,18 @@ static int load_client_cert(struct gtls *t,
 				    "certificate cannot be used by GnuTLS: "
 				    "%s.",
 				    reason(r));
+	if (!key_matches(t->key, t->pcerts[0].pubkey))
+		return h->set_error(h, SPOP_ERR_CREDENTIALS,
+				    "The private key the certificate store "
+				    "gave does not belong to the client "
+				    "certificate.");
 	return 0;
 }
 
-/* Called when the server asks for a certificate, after check_server()
- * accepted it. */
+/* Called when the server asks for a certificate: in TLS 1.2 after
+ * check_server() accepted the server; in TLS 1.3 as soon as the request
+ * arrives, which is before the server's certificate, but GnuTLS sends ours
+ * only after the server's Finished, so a rejection still keeps it back. */
 static int retrieve_cb(gnutls_session_t session, const gnutls_datum_t *req_ca,
 		       int n_req, const gnutls_pk_algorithm_t *algos,
 		       int n_algos, gnutls_pcert_st **pcert,
@@ -1442,7 +1469,7 @@ static int gtls_handshake(struct spop_host *h, void *session)
 		snprintf(msg, sizeof(msg),
 			 r < 0 ? "The saved TLS session for %s is unusable; "
 				 "starting a new one."
-			       : "Offering %s to resume the saved TLS session.",
+			       : "Offering %s the saved TLS session to resume.",
 			 t->name);
 		h->ssl_status(h, msg);
 	}
