@@ -774,6 +774,9 @@ static int load_trust(struct gtls *t, struct spop_host *h)
 {
 	const char *paths = setting(h, "SSLCACertFilePaths", DEF_CA_PATHS);
 	const char *pem = setting(h, "SSLServerCACerts", "");
+	/* a file of the default list may be anything on some system; one
+	 * the user named must hold certificates */
+	int user = !is_default(paths, DEF_CA_PATHS);
 	char **v;
 	size_t n = split(h, paths, ";", &v);
 	int rc = 0;
@@ -786,11 +789,13 @@ static int load_trust(struct gtls *t, struct spop_host *h)
 			continue;
 		r = gnutls_certificate_set_x509_trust_file(t->cred, v[i],
 							   GNUTLS_X509_FMT_PEM);
-		if (r < 0)
-			rc = h->set_error(h, SPOP_ERR_TLS_LIBRARY,
-					  "Loading CA certificates from '%s' "
-					  "(SSLCACertFilePaths) failed: %s.",
-					  v[i], reason(r));
+		if (r < 0 || (r == 0 && user))
+			rc = h->set_error(
+			    h, SPOP_ERR_TLS_LIBRARY,
+			    "Loading CA certificates from '%s' "
+			    "(SSLCACertFilePaths) failed: %s.",
+			    v[i],
+			    r < 0 ? reason(r) : "it holds no PEM certificate");
 	}
 	free_list(h, v, n);
 	if (!rc && *pem) {
