@@ -1530,10 +1530,10 @@ static ssize_t io_error(struct gtls *t, ssize_t r, const char *what)
 	case GNUTLS_E_UNEXPECTED_PACKET_LENGTH:
 	case GNUTLS_E_RECORD_OVERFLOW:
 	case GNUTLS_E_UNEXPECTED_PACKET:
-		return -h->set_error(
-		    h, SPOP_ERR_DECRYPT, "%s a TLS record %s %s failed: %s.",
-		    what, r == GNUTLS_E_DECRYPTION_FAILED ? "from" : "of",
-		    t->name, reason((int)r));
+		return -h->set_error(h, SPOP_ERR_DECRYPT,
+				     "A TLS record from %s could not be "
+				     "decrypted or was malformed: %s.",
+				     t->name, reason((int)r));
 	default:
 		return -h->set_error(h, SPOP_ERR_COMMUNICATION,
 				     "TLS %s %s failed: %s.", what, t->name,
@@ -1558,7 +1558,7 @@ static int renegotiate(struct gtls *t)
 				   : SPOP_IO_AGAIN_WRITE;
 		if (r < 0)
 			return (int)-io_error(t, r,
-					      "refusing renegotiation with");
+					      "refusal to renegotiate with");
 		t->refuse_pending = 0;
 		return 0;
 	}
@@ -1643,7 +1643,7 @@ static ssize_t gtls_read(struct spop_host *h, void *session, void *buf,
 			continue;
 		if (r == GNUTLS_E_PREMATURE_TERMINATION)
 			t->closed = 1;
-		return io_error(t, r, "Reading from");
+		return io_error(t, r, "read from");
 	}
 }
 
@@ -1676,7 +1676,7 @@ static ssize_t gtls_write(struct spop_host *h, void *session, const void *buf,
 			return -h->set_error(h, SPOP_ERR_COMMUNICATION,
 					     "TLS write to %s took no bytes.",
 					     t->name);
-		return io_error(t, r, "Writing to");
+		return io_error(t, r, "write to");
 	}
 }
 
