@@ -27,7 +27,9 @@
 #                                 rsa key, rsa.crt, ca.crt as the chain
 #   pfx-openssl-legacy.p12        the same with -legacy (RC2-40 and 3DES)
 #   pfx-openssl-ec.p12            ec key and ec.crt, openssl defaults
-#   pfx-certtool.p12              certtool --to-p12 of rsa key and rsa.crt
+#   pfx-certtool.p12              certtool --to-p12 --outder: rsa key, rsa.crt
+#                                 and ca.crt
+#   pfx-certtool-pem.p12          the same in certtool's default PEM armour
 #   pfx-nss.p12                   pfx-openssl.p12 imported into an NSS database
 #                                 and exported again with pk12util -o
 #   pfx-empty-pass.p12            openssl, empty password
@@ -134,9 +136,15 @@ openssl pkcs12 -export -nomac -inkey rsa.key -in rsa.crt -certfile ca.crt \
 openssl pkcs12 -export -nokeys -in rsa.crt -certfile ca.crt \
 	-passout "pass:$pass" -out pfx-certs-only.p12
 
-certtool --load-privkey rsa.key --load-certificate rsa.crt --to-p12 \
+# certtool takes the chain as a certificate list: leaf first, then the CA.
+cat rsa.crt ca.crt >rsa-chain.crt
+certtool --load-privkey rsa.key --load-certificate rsa-chain.crt --to-p12 \
 	--password "$pass" --p12-name 'RSA client' --outder \
-	--outfile pfx-certtool.p12 2>/dev/null
+	--outfile pfx-certtool.p12 >/dev/null 2>&1
+certtool --load-privkey rsa.key --load-certificate rsa-chain.crt --to-p12 \
+	--password "$pass" --p12-name 'RSA client' \
+	--outfile pfx-certtool-pem.p12 >/dev/null 2>&1
+grep -q 'BEGIN PKCS12' pfx-certtool-pem.p12 || die "no PEM PKCS#12 written"
 
 # NSS: a private database, the PKCS#12 imported and exported by nickname.
 rm -rf nssdb
