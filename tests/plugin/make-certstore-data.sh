@@ -34,6 +34,8 @@
 #                                 and exported again with pk12util -o
 #   pfx-empty-pass.p12            openssl, empty password
 #   pfx-nomac.p12                 openssl -nomac (no integrity MAC)
+#   pfx-unencrypted.p12           openssl -keypbe NONE -certpbe NONE: a plain
+#                                 key bag, only the MAC uses the password
 #   pfx-certs-only.p12            openssl -nokeys: certificates, no key
 #   plain.bin                     a message for the decryption tests
 #   enc-pkcs1.bin enc-oaep-sha1.bin enc-oaep-sha256.bin
@@ -133,6 +135,8 @@ openssl pkcs12 -export -inkey rsa.key -in rsa.crt -certfile ca.crt \
 	-passout pass: -out pfx-empty-pass.p12
 openssl pkcs12 -export -nomac -inkey rsa.key -in rsa.crt -certfile ca.crt \
 	-passout "pass:$pass" -out pfx-nomac.p12
+openssl pkcs12 -export -keypbe NONE -certpbe NONE -inkey rsa.key -in rsa.crt \
+	-certfile ca.crt -passout "pass:$pass" -out pfx-unencrypted.p12
 openssl pkcs12 -export -nokeys -in rsa.crt -certfile ca.crt \
 	-passout "pass:$pass" -out pfx-certs-only.p12
 

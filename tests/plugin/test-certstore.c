@@ -462,6 +462,7 @@ static const struct {
     {"pfx-nss.p12", PASS, &rsa_chain},
     {"pfx-empty-pass.p12", "", &rsa_chain},
     {"pfx-nomac.p12", PASS, &rsa_chain},
+    {"pfx-unencrypted.p12", PASS, &rsa_chain},
     {"pfx-openssl-ec.p12", PASS, &(const struct expect){{"ec.der"}, {true}, 1}},
     {"pfx-certs-only.p12", PASS,
      &(const struct expect){{"rsa.der", "ca.der"}, {false, false}, 2}},
@@ -489,7 +490,7 @@ static void test_pfx_errors(void)
 {
 	static const char *const protected[] = {
 	    "pfx-openssl.p12", "pfx-openssl-legacy.p12", "pfx-certtool.p12",
-	    "pfx-nss.p12",     "pfx-openssl-ec.p12",
+	    "pfx-nss.p12",     "pfx-openssl-ec.p12",	 "pfx-unencrypted.p12",
 	};
 	void *st = NULL;
 
@@ -736,6 +737,10 @@ static void test_sign_refused(void)
 				      &slen),
 			273);
 	CU_ASSERT_TRUE(error_is(273, "EC", "pem-ec-pkcs8.pem", NULL));
+	CU_ASSERT_EQUAL(pem->key_sign(h, k, SPOP_KEY_ECDSA, SPOP_HASH_MD5,
+				      digest, 16, &sig, &slen),
+			1212);
+	CU_ASSERT_TRUE(error_is(1212, "no ECDSA with MD5", NULL));
 	CU_ASSERT_PTR_NULL(sig);
 	pem->close(h, rsa);
 	pem->close(h, ec);
@@ -892,6 +897,7 @@ static void test_export(void)
 	check_export(pem, PEM_FILE, "pem-ec-sec1.pem", "", "ec.crt");
 	check_export(pfx, PFX_FILE, "pfx-openssl-legacy.p12", PASS, "rsa.crt");
 	check_export(pfx, PFX_FILE, "pfx-openssl-ec.p12", PASS, "ec.crt");
+	check_export(pfx, PFX_FILE, "pfx-unencrypted.p12", PASS, "rsa.crt");
 }
 
 /* ---- probe -------------------------------------------------------------- */

@@ -89,6 +89,8 @@ int certstore_key_sign(struct spop_host *host, void *key, int scheme, int hash,
 	gnutls_digest_algorithm_t dig;
 	gnutls_sign_algorithm_t sign = GNUTLS_SIGN_UNKNOWN;
 	gnutls_datum_t h, s = {NULL, 0};
+	const char *sname;
+	bool fits;
 	int pk, ret;
 
 	*sig = NULL;
@@ -108,16 +110,19 @@ int certstore_key_sign(struct spop_host *host, void *key, int scheme, int hash,
 	pk = gnutls_privkey_get_pk_algorithm(k->priv, NULL);
 	switch (scheme) {
 	case SPOP_KEY_RSA_PKCS1:
-		if (pk == GNUTLS_PK_RSA)
-			sign = gnutls_pk_to_sign(GNUTLS_PK_RSA, dig);
+		sname = "RSA PKCS#1 v1.5";
+		fits = pk == GNUTLS_PK_RSA;
+		sign = gnutls_pk_to_sign(GNUTLS_PK_RSA, dig);
 		break;
 	case SPOP_KEY_RSA_PSS:
-		if (pk == GNUTLS_PK_RSA || pk == GNUTLS_PK_RSA_PSS)
-			sign = pss_sign(pk, dig);
+		sname = "RSA-PSS";
+		fits = pk == GNUTLS_PK_RSA || pk == GNUTLS_PK_RSA_PSS;
+		sign = pss_sign(pk, dig);
 		break;
 	case SPOP_KEY_ECDSA:
-		if (pk == GNUTLS_PK_ECDSA)
-			sign = gnutls_pk_to_sign(GNUTLS_PK_ECDSA, dig);
+		sname = "ECDSA";
+		fits = pk == GNUTLS_PK_ECDSA;
+		sign = gnutls_pk_to_sign(GNUTLS_PK_ECDSA, dig);
 		break;
 	default:
 		return host->set_error(host, SPOP_ERR_INVALID_VALUE,
@@ -125,26 +130,20 @@ int certstore_key_sign(struct spop_host *host, void *key, int scheme, int hash,
 				       "unknown signature scheme %d.",
 				       k->store_name, scheme);
 	}
-	if (sign == GNUTLS_SIGN_UNKNOWN) {
-		static const char *const names[] = {"", "RSA PKCS#1 v1.5", "",
-						    "RSA-PSS", "ECDSA"};
-		const char *sname =
-		    scheme < 5 && scheme > 0 ? names[scheme] : "?";
-
-		if (scheme == SPOP_KEY_RSA_PSS &&
-		    (pk == GNUTLS_PK_RSA || pk == GNUTLS_PK_RSA_PSS))
-			return host->set_error(
-			    host, SPOP_ERR_NOT_AVAILABLE,
-			    "Cannot sign with the key of the %s: GnuTLS has "
-			    "RSA-PSS with SHA-256, SHA-384 and SHA-512 only, "
-			    "not %s.",
-			    k->store_name, gnutls_digest_get_name(dig));
+	if (!fits)
 		return host->set_error(host, SPOP_ERR_CREDENTIALS,
-				       "Cannot sign %s with %s: the key of "
-				       "the %s is a %s key.",
-				       gnutls_digest_get_name(dig), sname,
-				       k->store_name, key_type(k));
-	}
+				       "Cannot sign with %s: the key of the %s "
+				       "is a %s key.",
+				       sname, k->store_name, key_type(k));
+	if (sign == GNUTLS_SIGN_UNKNOWN)
+		return host->set_error(
+		    host, SPOP_ERR_NOT_AVAILABLE,
+		    "Cannot sign with the key of the %s: "
+		    "GnuTLS has no %s with %s%s.",
+		    k->store_name, sname, gnutls_digest_get_name(dig),
+		    scheme == SPOP_KEY_RSA_PSS ? " (only SHA-256, SHA-384 and "
+						 "SHA-512)"
+					       : "");
 	h.data = (unsigned char *)digest;
 	h.size = (unsigned)digest_len;
 	ret = gnutls_privkey_sign_hash2(k->priv, sign, 0, &h, &s);

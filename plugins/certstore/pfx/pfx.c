@@ -242,6 +242,11 @@ static int read_bags(struct spop_host *host, struct certstore *st,
 					     type ==
 						 GNUTLS_BAG_PKCS8_ENCRYPTED_KEY,
 					     password, mac_checked, i);
+			/* A plain key bag holds the key in clear, and GnuTLS
+			 * frees bags without wiping them; get_data points
+			 * into the bag, so wipe it there. */
+			if (ret >= 0 && type == GNUTLS_BAG_PKCS8_KEY)
+				gnutls_memset(data.data, 0, data.size);
 		}
 		gnutls_pkcs12_bag_deinit(bag);
 		if (rc)
@@ -296,11 +301,10 @@ static int pfx_open(struct spop_host *host, int store_type,
 
 	used = password;
 	ret = gnutls_pkcs12_verify_mac(p12, used);
-	if (ret == GNUTLS_E_MAC_VERIFY_FAILED && !*password) {
+	if (ret == GNUTLS_E_MAC_VERIFY_FAILED && !*password &&
+	    gnutls_pkcs12_verify_mac(p12, NULL) == 0) {
 		used = NULL;
-		ret = gnutls_pkcs12_verify_mac(p12, used);
-		if (ret < 0)
-			used = password;
+		ret = 0;
 	}
 	if (ret == GNUTLS_E_ASN1_ELEMENT_NOT_FOUND ||
 	    ret == GNUTLS_E_ASN1_VALUE_NOT_FOUND) {
