@@ -17,6 +17,8 @@
 
 struct spi_conn;
 struct spi_layer;
+struct spi_cert_choice;
+struct spi_tls_state;
 
 /* What the server's CAPA said (RFC 2449), parsed by pop3/capa.c. */
 struct spi_capa {
@@ -34,6 +36,20 @@ struct spi_host {
 	struct spop_host pub;
 	struct spop *s;
 	struct spi_layer *layer;
+	/* a TLS layer's client certificate, open while its session lives */
+	struct spi_cert_choice *cert;
+};
+
+/* One of the reference's certificate groups (SSLCert*, later Cert* and
+ * SignerCert*): how the application names a certificate in a store
+ * (tls/cert.c). */
+struct spi_cert_group {
+	const char *prefix; /* "SSLCert": messages, the selector name */
+	int store_type;	    /* SPOP_CST_* */
+	GBytes *store;	    /* file name or the store itself */
+	char *password;
+	char *subject; /* as set, then the full subject found */
+	GBytes *der;   /* the chosen certificate, or NULL */
 };
 
 /* One retrieved header line kept for MessageHeaderField/Value. */
@@ -71,6 +87,10 @@ struct spi_events {
 	void *start_transfer_ud;
 	spop_transfer_cb transfer;
 	void *transfer_ud;
+	spop_ssl_server_authentication_cb ssl_server_authentication;
+	void *ssl_server_authentication_ud;
+	spop_ssl_status_cb ssl_status;
+	void *ssl_status_ud;
 };
 
 /* Settings that are not properties; properties live as object fields. */
@@ -106,8 +126,27 @@ struct spi_settings {
 	int code_page;
 	bool process_idle_events;
 	bool allow_plaintext_auth; /* libspop's AllowPlaintextAuth */
-	GHashTable *declared;	   /* plugin-declared settings set by Config:
-				      lower-case name -> value */
+	/* SSL settings (the reference's; providers read them by name) */
+	bool log_ssl_packets;
+	char *openssl_ca_dir, *openssl_ca_file, *openssl_cipher_list;
+	char *openssl_prng_seed_data;
+	bool reuse_ssl_session;
+	char *ssl_ca_cert_file_paths;
+	char *ssl_ca_certs;
+	int ssl_cipher_strength;
+	char *ssl_enabled_cipher_suites;
+	int ssl_enabled_protocols;
+	bool ssl_enable_renegotiation;
+	bool ssl_include_cert_chain;
+	char *ssl_key_log_file;
+	long long ssl_security_flags;
+	char *ssl_server_ca_certs;
+	char *tls12_signature_algorithms, *tls12_supported_groups;
+	char *tls13_key_share_groups, *tls13_signature_algorithms;
+	char *tls13_supported_groups;
+	bool use_internal_security_api;
+	GHashTable *declared; /* plugin-declared settings set by Config:
+				 lower-case name -> value */
 };
 
 struct spop {
@@ -124,8 +163,10 @@ struct spop {
 	bool include_headers;
 	int timeout;
 	int message_number;
-	int ssl_start_mode; /* SPOP_SSL_* */
-	int ssl_provider;   /* SPOP_SSLP_* */
+	int ssl_start_mode;		/* SPOP_SSL_* */
+	int ssl_provider;		/* SPOP_SSLP_* */
+	struct spi_cert_group ssl_cert; /* SSLCert* */
+	GBytes *ssl_accept_cert;	/* SSLAcceptServerCertEncoded, DER */
 	struct spi_settings cfg;
 
 	/* stream set by spop_set_message_stream */
@@ -172,6 +213,8 @@ struct spop {
 	gint64 timeout_us;
 	int deadline_seconds;
 	const char *deadline_name;
+
+	struct spi_tls_state *tls; /* the last TLS session (tls/tls.c) */
 
 	char *config_result;	 /* spop_config's returned string */
 	char *localized;	 /* spop_localize_date's returned string */

@@ -7,6 +7,7 @@
 
 #include "spop-build.h"
 #include "net/net.h"
+#include "tls/tls.h"
 
 enum type { T_BOOL, T_INT, T_LONG, T_STR };
 
@@ -282,6 +283,93 @@ static char *get_local_port(struct spop *s)
 	return g_strdup_printf("%d", bound ? bound : s->cfg.local_port);
 }
 
+/* ---- TLS ---- */
+
+/* The reference's bits: TLS1.3 0x3000, TLS1.2 0xC00, TLS1.1 0x300, TLS1
+ * 0xC0 (either bit of a pair enables it), SSL3 0x30, SSL2 0x0C. */
+#define PROTO_SSL 0x3C
+#define PROTO_TLS 0x3FC0
+
+static int set_ssl_enabled_protocols(struct spop *s, const char *value)
+{
+	char *end;
+	errno = 0;
+	long long v = strtoll(value, &end, 0);
+
+	if (errno || end == value || *end || v < 0 || v > 0xFFFF)
+		return spi_fail(s, SPOP_ERR_INVALID_VALUE,
+				"SSLEnabledProtocols '%s' is not a number "
+				"made of the reference's protocol bits.",
+				value);
+	if (v & PROTO_SSL)
+		return spi_fail(s, SPOP_ERR_INVALID_VALUE,
+				"SSLEnabledProtocols %lld enables %s, which "
+				"libspop refuses: SSL 2.0 and 3.0 are broken "
+				"(RFC 6176, RFC 7568). Use TLS 1.2 (3072) "
+				"and TLS 1.3 (12288).",
+				v, v & 0x0C ? "SSL 2.0" : "SSL 3.0");
+	if (v & ~(long long)PROTO_TLS || !(v & PROTO_TLS))
+		return spi_fail(s, SPOP_ERR_INVALID_VALUE,
+				"SSLEnabledProtocols %lld: expected TLS 1.0 "
+				"(192), 1.1 (768), 1.2 (3072), 1.3 (12288) "
+				"or a sum of them.",
+				v);
+	s->cfg.ssl_enabled_protocols = (int)v;
+	return 0;
+}
+
+/* The reference writes the flags in hexadecimal: 0x80000000 is taken as
+ * it is written. */
+static int set_ssl_security_flags(struct spop *s, const char *value)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(value, &end, 0);
+
+	if (errno || end == value || *end || *value == '-' || v > 0xFFFFFFFFu)
+		return spi_fail(s, SPOP_ERR_INVALID_VALUE,
+				"SSLSecurityFlags '%s' is not a 32-bit "
+				"number (e.g. 0x80000000).",
+				value);
+	s->cfg.ssl_security_flags = (long long)v;
+	return 0;
+}
+
+#define NEGOTIATED(what)                                                       \
+	static char *get_negotiated_##what(struct spop *s)                     \
+	{                                                                      \
+		return spi_tls_negotiated(s, #what);                           \
+	}
+NEGOTIATED(Cipher)
+NEGOTIATED(CipherStrength)
+NEGOTIATED(CipherSuite)
+NEGOTIATED(KeyExchange)
+NEGOTIATED(KeyExchangeStrength)
+NEGOTIATED(Version)
+
+/* Certificate properties are binary strings: Config passes text. */
+#define CERT_BLOB(acc)                                                         \
+	static char *get_##acc(struct spop *s)                                 \
+	{                                                                      \
+		const char *d;                                                 \
+		size_t n;                                                      \
+		spop_get_##acc(s, &d, &n);                                     \
+		return g_strndup(d, n);                                        \
+	}
+#define CERT_BLOB_SET(acc)                                                     \
+	CERT_BLOB(acc)                                                         \
+	static int set_##acc(struct spop *s, const char *value)                \
+	{                                                                      \
+		return spop_set_##acc(s, value, strlen(value));                \
+	}
+CERT_BLOB_SET(ssl_accept_server_cert_encoded)
+CERT_BLOB_SET(ssl_cert_encoded)
+CERT_BLOB_SET(ssl_cert_store)
+CERT_BLOB(ssl_server_cert_encoded)
+PROP_STR(ssl_cert_store_password, spop_set_ssl_cert_store_password)
+PROP_STR(ssl_cert_subject, spop_set_ssl_cert_subject)
+PROP_INT("SSLCertStoreType", ssl_cert_store_type, spop_set_ssl_cert_store_type)
+
 static int set_command(struct spop *s, const char *value)
 {
 	return spop_set_command(s, value);
@@ -362,8 +450,15 @@ static const struct setting settings[] = {
     RO("MessageTo", message_to),
     RO_IO("MessageUID", message_uid),
     PROP("Password", password),
+    PROP("SSLAcceptServerCertEncoded", ssl_accept_server_cert_encoded),
+    PROP("SSLCertEncoded", ssl_cert_encoded),
+    PROP("SSLCertStore", ssl_cert_store),
+    PROP("SSLCertStorePassword", ssl_cert_store_password),
+    PROP("SSLCertStoreType", ssl_cert_store_type),
+    PROP("SSLCertSubject", ssl_cert_subject),
     PROP("SSLEnabled", ssl_enabled),
     PROP("SSLProvider", ssl_provider),
+    RO("SSLServerCertEncoded", ssl_server_cert_encoded),
     PROP("SSLStartMode", ssl_start_mode),
     PROP("Timeout", timeout),
     RO("TotalSize", total_size),
@@ -409,6 +504,50 @@ static const struct setting settings[] = {
     {"TCPKeepAlive", T_BOOL, CFG(tcp_keep_alive), NOLIM, 0, NULL, NULL},
     {"TcpNoDelay", T_BOOL, CFG(tcp_no_delay), NOLIM, 0, NULL, NULL},
     {"UseIPv6", T_INT, CFG(use_ipv6), 0, 2, 0, NULL, NULL},
+    /* SSL settings; the providers read them by name */
+    {"LogSSLPackets", T_BOOL, CFG(log_ssl_packets), NOLIM, 0, NULL, NULL},
+    {"OpenSSLCADir", T_STR, CFG(openssl_ca_dir), NOLIM, 0, NULL, NULL},
+    {"OpenSSLCAFile", T_STR, CFG(openssl_ca_file), NOLIM, 0, NULL, NULL},
+    {"OpenSSLCipherList", T_STR, CFG(openssl_cipher_list), NOLIM, 0, NULL,
+     NULL},
+    {"OpenSSLPrngSeedData", T_STR, CFG(openssl_prng_seed_data), NOLIM, 0, NULL,
+     NULL},
+    {"ReuseSSLSession", T_BOOL, CFG(reuse_ssl_session), NOLIM, 0, NULL, NULL},
+    {"SSLCACertFilePaths", T_STR, CFG(ssl_ca_cert_file_paths), NOLIM, 0, NULL,
+     NULL},
+    {"SSLCACerts", T_STR, CFG(ssl_ca_certs), NOLIM, 0, NULL, NULL},
+    {"SSLCipherStrength", T_INT, CFG(ssl_cipher_strength), 0, 4096, 0, NULL,
+     NULL},
+    {"SSLEnabledCipherSuites", T_STR, CFG(ssl_enabled_cipher_suites), NOLIM, 0,
+     NULL, NULL},
+    {"SSLEnabledProtocols", T_INT, CFG(ssl_enabled_protocols), NOLIM, 0,
+     set_ssl_enabled_protocols, NULL},
+    {"SSLEnableRenegotiation", T_BOOL, CFG(ssl_enable_renegotiation), NOLIM, 0,
+     NULL, NULL},
+    {"SSLIncludeCertChain", T_BOOL, CFG(ssl_include_cert_chain), NOLIM, 0, NULL,
+     NULL},
+    {"SSLKeyLogFile", T_STR, CFG(ssl_key_log_file), NOLIM, 0, NULL, NULL},
+    RO("SSLNegotiatedCipher", negotiated_Cipher),
+    RO("SSLNegotiatedCipherStrength", negotiated_CipherStrength),
+    RO("SSLNegotiatedCipherSuite", negotiated_CipherSuite),
+    RO("SSLNegotiatedKeyExchange", negotiated_KeyExchange),
+    RO("SSLNegotiatedKeyExchangeStrength", negotiated_KeyExchangeStrength),
+    RO("SSLNegotiatedVersion", negotiated_Version),
+    {"SSLSecurityFlags", T_LONG, CFG(ssl_security_flags), NOLIM, 0,
+     set_ssl_security_flags, NULL},
+    {"SSLServerCACerts", T_STR, CFG(ssl_server_ca_certs), NOLIM, 0, NULL, NULL},
+    {"TLS12SignatureAlgorithms", T_STR, CFG(tls12_signature_algorithms), NOLIM,
+     0, NULL, NULL},
+    {"TLS12SupportedGroups", T_STR, CFG(tls12_supported_groups), NOLIM, 0, NULL,
+     NULL},
+    {"TLS13KeyShareGroups", T_STR, CFG(tls13_key_share_groups), NOLIM, 0, NULL,
+     NULL},
+    {"TLS13SignatureAlgorithms", T_STR, CFG(tls13_signature_algorithms), NOLIM,
+     0, NULL, NULL},
+    {"TLS13SupportedGroups", T_STR, CFG(tls13_supported_groups), NOLIM, 0, NULL,
+     NULL},
+    {"UseInternalSecurityAPI", T_BOOL, CFG(use_internal_security_api), NOLIM, 0,
+     NULL, NULL},
     /* socket settings */
     {"AbsoluteTimeout", T_BOOL, CFG(absolute_timeout), NOLIM, 0, NULL, NULL},
     {"FirewallData", T_STR, CFG(firewall_data), NOLIM, 0, NULL, NULL},
@@ -439,46 +578,16 @@ static const struct setting settings[] = {
 /* Named by the reference, owned by features that are not in this build yet:
  * answered with a clear error rather than "unknown". */
 static const char *const later_settings[] = {
-    "LogSSLPackets",
-    "OpenSSLCADir",
-    "OpenSSLCAFile",
-    "OpenSSLCipherList",
-    "OpenSSLPrngSeedData",
-    "ReuseSSLSession",
-    "SSLCACertFilePaths",
-    "SSLCACerts",
-    "SSLCipherStrength",
-    "SSLEnabledCipherSuites",
-    "SSLEnabledProtocols",
-    "SSLEnableRenegotiation",
-    "SSLIncludeCertChain",
-    "SSLKeyLogFile",
-    "SSLNegotiatedCipher",
-    "SSLNegotiatedCipherStrength",
-    "SSLNegotiatedCipherSuite",
-    "SSLNegotiatedKeyExchange",
-    "SSLNegotiatedKeyExchangeStrength",
-    "SSLNegotiatedVersion",
-    "SSLSecurityFlags",
-    "SSLServerCACerts",
-    "TLS12SignatureAlgorithms",
-    "TLS12SupportedGroups",
-    "TLS13KeyShareGroups",
-    "TLS13SignatureAlgorithms",
-    "TLS13SupportedGroups",
-    "UseInternalSecurityAPI",
     "SMIMEEngine",
 };
 
 /* Properties of the same features, named with the feature each belongs
- * to. The settings above are all TLS's but SMIMEEngine. */
+ * to. */
 struct later {
 	const char *name;
 	const char *feature;
 };
 
-#define TLS_FEATURE   "TLS support"
-#define TLS_CERT      "TLS client certificates"
 #define SMIME_CERT    "S/MIME decryption certificates"
 #define SMIME_SIGNER  "S/MIME signature verification"
 #define SMIME_FEATURE "S/MIME support"
@@ -499,13 +608,6 @@ static const struct later later_properties[] = {
     {"SignerCertChainCount", SMIME_SIGNER},
     {"SignerCertChainEncoded", SMIME_SIGNER},
     {"SigningAlgorithm", SMIME_SIGNER},
-    {"SSLAcceptServerCertEncoded", TLS_FEATURE},
-    {"SSLCertEncoded", TLS_CERT},
-    {"SSLCertStore", TLS_CERT},
-    {"SSLCertStorePassword", TLS_CERT},
-    {"SSLCertStoreType", TLS_CERT},
-    {"SSLCertSubject", TLS_CERT},
-    {"SSLServerCertEncoded", TLS_FEATURE},
 };
 
 static const struct setting *find(const char *name)
@@ -525,9 +627,7 @@ static const struct later *find_later(const char *name, struct later *out)
 	for (size_t i = 0; i < G_N_ELEMENTS(later_settings); i++)
 		if (!g_ascii_strcasecmp(later_settings[i], name)) {
 			out->name = later_settings[i];
-			out->feature = strcmp(out->name, "SMIMEEngine")
-					   ? TLS_FEATURE
-					   : SMIME_FEATURE;
+			out->feature = SMIME_FEATURE;
 			return out;
 		}
 	return NULL;
@@ -874,6 +974,41 @@ void spi_settings_init(struct spi_settings *c)
 	/* Message/MessageText are in-memory copies; LocalFile and streams get
 	 * everything. 16 MiB keeps a 1 GiB message from being held in RAM. */
 	c->message_memory_limit = 16 * 1024 * 1024;
+	/* TLS: the reference's defaults, but for SSLEnabledProtocols (see
+	 * README "Departures"): TLS 1.2 and 1.3, since TLS 1.0 and 1.1 are
+	 * deprecated (RFC 8996) and TLS 1.3 is what servers speak today. */
+	c->openssl_ca_dir = g_strdup("");
+	c->openssl_ca_file = g_strdup("");
+	c->openssl_cipher_list = g_strdup("DEFAULT");
+	c->openssl_prng_seed_data = g_strdup("");
+	c->ssl_ca_cert_file_paths =
+	    g_strdup("/etc/ssl/ca-bundle.pem;/etc/pki/tls/certs/ca-bundle.crt;"
+		     "/etc/ssl/certs/ca-certificates.crt;"
+		     "/etc/pki/tls/cacert.pem");
+	c->ssl_ca_certs = g_strdup("");
+	c->ssl_enabled_cipher_suites = g_strdup("*");
+	c->ssl_enabled_protocols = 0x3000 | 0xC00;
+	c->ssl_enable_renegotiation = true;
+	c->ssl_key_log_file = g_strdup("");
+	c->ssl_server_ca_certs = g_strdup("");
+	c->tls12_signature_algorithms = g_strdup(
+	    "sha512-ecdsa,sha512-rsa,sha512-dsa,sha384-ecdsa,sha384-rsa,"
+	    "sha384-dsa,sha256-ecdsa,sha256-rsa,sha256-dsa,sha224-ecdsa,"
+	    "sha224-rsa,sha224-dsa,sha1-ecdsa,sha1-rsa,sha1-dsa");
+	c->tls12_supported_groups =
+	    g_strdup("ecdhe_secp256r1,ecdhe_secp384r1,ecdhe_secp521r1");
+	c->tls13_key_share_groups =
+	    g_strdup("ecdhe_x25519,ecdhe_secp256r1,ecdhe_secp384r1,ffdhe_2048,"
+		     "ffdhe_3072");
+	c->tls13_signature_algorithms = g_strdup(
+	    "rsa_pss_sha256,rsa_pss_sha384,rsa_pss_sha512,rsa_pkcs1_sha256,"
+	    "rsa_pkcs1_sha384,rsa_pkcs1_sha512,ecdsa_secp256r1_sha256,"
+	    "ecdsa_secp384r1_sha384,ecdsa_secp521r1_sha512,ed25519,ed448");
+	c->tls13_supported_groups = g_strdup(
+	    "ecdhe_x25519,ecdhe_x448,ecdhe_secp256r1,ecdhe_secp384r1,"
+	    "ecdhe_secp521r1,ffdhe_2048,ffdhe_3072,ffdhe_4096,ffdhe_6144,"
+	    "ffdhe_8192");
+	c->use_internal_security_api = true;
 	c->declared = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
 					    declared_value_free);
 }
@@ -885,6 +1020,24 @@ void spi_settings_clear(struct spi_settings *c)
 	g_free(c->auth_mechanism_name);
 	g_free(c->proxy_exceptions_list);
 	g_free(c->firewall_data);
+	char **strings[] = {
+	    &c->openssl_ca_dir,
+	    &c->openssl_ca_file,
+	    &c->openssl_cipher_list,
+	    &c->openssl_prng_seed_data,
+	    &c->ssl_ca_cert_file_paths,
+	    &c->ssl_ca_certs,
+	    &c->ssl_enabled_cipher_suites,
+	    &c->ssl_key_log_file,
+	    &c->ssl_server_ca_certs,
+	    &c->tls12_signature_algorithms,
+	    &c->tls12_supported_groups,
+	    &c->tls13_key_share_groups,
+	    &c->tls13_signature_algorithms,
+	    &c->tls13_supported_groups,
+	};
+	for (size_t i = 0; i < G_N_ELEMENTS(strings); i++)
+		g_clear_pointer(strings[i], g_free);
 	g_hash_table_destroy(c->declared);
 }
 

@@ -5,6 +5,7 @@
 #include "message-parse.h"
 #include "net/net.h"
 #include "pop3/pop3.h"
+#include "tls/tls.h"
 
 SPI_EXPORT spop_t *spop_new(void)
 {
@@ -15,6 +16,7 @@ SPI_EXPORT spop_t *spop_new(void)
 	s->message_number = 1;
 	s->ssl_start_mode = SPOP_SSL_NONE;
 	s->ssl_provider = SPOP_SSLP_AUTOMATIC;
+	spi_cert_group_init(&s->ssl_cert, "SSLCert");
 	spi_settings_init(&s->cfg);
 	g_mutex_init(&s->interrupt_lock);
 	s->capabilities = g_ptr_array_new_with_free_func(g_free);
@@ -46,6 +48,9 @@ SPI_EXPORT void spop_free(spop_t *s)
 	g_mutex_clear(&s->interrupt_lock);
 	spi_message_clear(&s->msg);
 	spi_settings_clear(&s->cfg);
+	spi_cert_group_clear(&s->ssl_cert);
+	g_clear_pointer(&s->ssl_accept_cert, g_bytes_unref);
+	spi_tls_free(s);
 	g_ptr_array_free(s->capabilities, TRUE);
 	g_ptr_array_free(s->host_strings, TRUE);
 	g_object_unref(s->cancel);

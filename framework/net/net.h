@@ -74,5 +74,7 @@ int spi_resolve(struct spop *s, const char *name, int port,
 ssize_t spi_layer_io_read(struct spi_layer *l, void *buf, size_t len);
 ssize_t spi_layer_io_write(struct spi_layer *l, const void *buf, size_t len);
 int spi_layer_io_wait(struct spi_layer *l, int events);
+/* The plugin running a layer ("gnutls"), "" for the socket. */
+const char *spi_layer_plugin_name(const struct spi_layer *l);
 
 #endif

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "stack.h"
+#include "tls/tls.h"
 
 static int interrupted(struct spop *s)
 {
@@ -163,7 +164,10 @@ ssize_t spi_layer_io_read(struct spi_layer *l, void *buf, size_t len)
 		return -SPOP_ERR_NOT_AVAILABLE;
 	if (g_cancellable_is_cancelled(l->conn->s->cancel))
 		return -interrupted(l->conn->s);
-	return l->below->ops->recv(l->below, buf, len);
+	ssize_t n = l->below->ops->recv(l->below, buf, len);
+	if (n > 0 && l->is_tls)
+		spi_tls_log_packet(l->conn->s, false, buf, (size_t)n);
+	return n;
 }
 
 ssize_t spi_layer_io_write(struct spi_layer *l, const void *buf, size_t len)
@@ -172,7 +176,15 @@ ssize_t spi_layer_io_write(struct spi_layer *l, const void *buf, size_t len)
 		return -SPOP_ERR_NOT_AVAILABLE;
 	if (g_cancellable_is_cancelled(l->conn->s->cancel))
 		return -interrupted(l->conn->s);
-	return l->below->ops->send(l->below, buf, len);
+	ssize_t n = l->below->ops->send(l->below, buf, len);
+	if (n > 0 && l->is_tls)
+		spi_tls_log_packet(l->conn->s, true, buf, (size_t)n);
+	return n;
+}
+
+const char *spi_layer_plugin_name(const struct spi_layer *l)
+{
+	return l->plugin ? l->plugin->name : "";
 }
 
 int spi_layer_io_wait(struct spi_layer *l, int events)
@@ -228,6 +240,10 @@ static void tls_close(struct spi_layer *l)
 	if (l->ctx && SPOP_OPS_HAS(struct spop_tls_ops, ops, session_free))
 		ops->session_free(&l->host.pub, l->ctx);
 	l->ctx = NULL;
+	/* The client certificate's store outlives the session using its
+	 * key, not more. */
+	spi_cert_choice_free(l->host.cert);
+	l->host.cert = NULL;
 }
 
 static const struct spi_layer_ops tls_layer_ops = {
@@ -257,6 +273,24 @@ static int tls_session(struct spi_layer *l, const char *server_name)
 	return ops->session_new(&l->host.pub, c->fd, server_name, &l->ctx);
 }
 
+/* The negotiated values, for SSLNegotiated* and SSLStatus. */
+static void established(struct spi_layer *l)
+{
+	const struct spop_tls_ops *ops = tls_ops(l);
+	struct spop_tls_info info = {.size = sizeof info};
+
+	if (SPOP_OPS_HAS(struct spop_tls_ops, ops, info) &&
+	    !ops->info(&l->host.pub, l->ctx, &info)) {
+		spi_tls_established(l->conn->s, l->plugin->name, &info);
+	} else {
+		/* A provider without info still counts as established. */
+		spi_clear_error(l->conn->s);
+		spi_tls_established(l->conn->s, l->plugin->name, &info);
+	}
+	if (info.peer_der)
+		l->host.pub.free(&l->host.pub, info.peer_der);
+}
+
 int spi_conn_start_tls(struct spop *s, const struct spop_plugin_descriptor *d,
 		       const char *server_name)
 {
@@ -277,7 +311,8 @@ int spi_conn_start_tls(struct spop *s, const struct spop_plugin_descriptor *d,
 	if (!SPOP_OPS_HAS(struct spop_tls_ops, ops, handshake) ||
 	    !SPOP_OPS_HAS(struct spop_tls_ops, ops, read) ||
 	    !SPOP_OPS_HAS(struct spop_tls_ops, ops, write) ||
-	    !SPOP_OPS_HAS(struct spop_tls_ops, ops, session_new))
+	    !(SPOP_OPS_HAS(struct spop_tls_ops, ops, session_new) ||
+	      SPOP_OPS_HAS(struct spop_tls_ops, ops, session_new_io)))
 		return spi_fail(s, SPOP_ERR_PLUGIN_INVALID,
 				"TLS provider '%s' lacks session, "
 				"handshake, read or write.",
@@ -290,15 +325,22 @@ int spi_conn_start_tls(struct spop *s, const struct spop_plugin_descriptor *d,
 	l->plugin = d;
 	l->is_tls = true;
 	spi_host_init(&l->host, s, l);
+	spi_emit_ssl_status(s, "TLS handshake with %s:%d started (%s)",
+			    server_name, s->mail_port, d->name);
 	int rc = tls_session(l, server_name);
 	if (!rc)
 		rc = ops->handshake(&l->host.pub, l->ctx);
 	if (rc) {
+		spi_emit_ssl_status(s, "TLS handshake with %s:%d failed: %s",
+				    server_name, s->mail_port,
+				    s->error_text ? s->error_text
+						  : spop_error_text(rc));
 		tls_close(l);
 		g_free(l);
 		return rc;
 	}
 	c->top = l;
+	established(l);
 	return 0;
 }
 

@@ -7,6 +7,7 @@
 
 #include "net/net.h"
 #include "pop3/pop3.h"
+#include "tls/tls.h"
 
 /* Every host the core hands out is the pub member of a struct spi_host. */
 #define HOST(h) ((struct spi_host *)(void *)(h))
@@ -167,17 +168,58 @@ static void h_connection_status(struct spop_host *h, const char *event,
 
 static void h_ssl_status(struct spop_host *h, const char *message)
 {
-	/* SSLStatus has no public handler until TLS lands; the trail shows
-	 * it so nothing a plugin says is lost. */
-	spi_trail(CORE(h), SPOP_TRAIL_INFO, message, strlen(message));
+	spi_emit_ssl_status(CORE(h), "%s", message ? message : "");
 }
 
 static int h_server_certificate(struct spop_host *h,
 				const struct spop_cert_report *r)
 {
-	/* Without the TLS layer there is no application hook yet: accept only
-	 * what verified, failing closed. */
-	return r && r->verified;
+	return spi_tls_server_certificate(CORE(h), r);
+}
+
+static int h_client_certificate(struct spop_host *h,
+				const struct spop_tls_credential **cred)
+{
+	struct spi_host *host = HOST(h);
+	struct spop *s = CORE(h);
+
+	*cred = NULL;
+	if (!host->layer)
+		return spi_fail(s, SPOP_ERR_NOT_AVAILABLE,
+				"Client certificates are for TLS layers.");
+	if (!host->cert) {
+		int rc =
+		    spi_cert_choice_open(s, &s->ssl_cert, true, &host->cert);
+		if (rc)
+			return rc;
+		if (!host->cert)
+			return 0;
+	}
+	*cred = spi_cert_choice_credential(host->cert, s->cfg.ssl_ca_certs);
+	return 0;
+}
+
+static const char *provider_name(struct spop_host *h)
+{
+	struct spi_host *host = HOST(h);
+
+	return host->layer ? spi_layer_plugin_name(host->layer) : "";
+}
+
+static const void *h_session_cache_get(struct spop_host *h, size_t *len)
+{
+	return spi_tls_cache_get(CORE(h), provider_name(h), len);
+}
+
+static void h_session_cache_put(struct spop_host *h, const void *data,
+				size_t len)
+{
+	spi_tls_cache_put(CORE(h), provider_name(h), data, len);
+}
+
+static void h_key_log(struct spop_host *h, const char *line)
+{
+	spi_tls_key_log(CORE(h), line);
 }
 
 /* A plugin outside the stack (auth, transport open) has no layer below. */
@@ -235,6 +277,7 @@ void spi_host_init(struct spi_host *host, struct spop *s,
 {
 	host->s = s;
 	host->layer = layer;
+	host->cert = NULL;
 	host->pub = (struct spop_host){
 	    .size = sizeof(struct spop_host),
 	    .abi_minor = SPOP_PLUGIN_ABI_MINOR,
@@ -265,5 +308,9 @@ void spi_host_init(struct spi_host *host, struct spop *s,
 	    .capability_args = h_capability_args,
 	    .channel_binding = h_channel_binding,
 	    .tls_active = h_tls_active,
+	    .client_certificate = h_client_certificate,
+	    .session_cache_get = h_session_cache_get,
+	    .session_cache_put = h_session_cache_put,
+	    .key_log = h_key_log,
 	};
 }

@@ -7,6 +7,7 @@
 
 #include "net/net.h"
 #include "pop3.h"
+#include "tls/tls.h"
 
 static void forget_mailbox(struct spop *s)
 {
@@ -281,8 +282,14 @@ static int select_tls(struct spop *s, int mode,
 	*tls = NULL;
 	if (mode == SPOP_SSL_NONE)
 		return 0;
-	return spi_plugin_select(s, SPOP_PLUGIN_TLS, "SSLProvider",
-				 s->ssl_provider, tls);
+	/* UseInternalSecurityAPI False asks Automatic for the platform's
+	 * library (OpenSSL here); Internal and Platform are explicit. */
+	int provider = s->ssl_provider;
+	if (provider == SPOP_SSLP_AUTOMATIC &&
+	    !s->cfg.use_internal_security_api)
+		provider = SPOP_SSLP_PLATFORM;
+	return spi_plugin_select(s, SPOP_PLUGIN_TLS, "SSLProvider", provider,
+				 tls);
 }
 
 int spi_session_connect(struct spop *s)
@@ -309,6 +316,7 @@ int spi_session_connect(struct spop *s)
 		spi_deadline_start_for(s, s->cfg.connection_timeout,
 				       "ConnectionTimeout");
 	s->state = SPI_STATE_GREETING;
+	spi_tls_forget(s);
 	rc = spi_conn_open(s);
 	spi_deadline_start(s, s->timeout);
 	if (!rc && mode == SPOP_SSL_IMPLICIT)

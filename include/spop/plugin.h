@@ -216,17 +216,21 @@ struct spop_address {
  * since 1.1). The provider only reports; the core applies SSLSecurityFlags
  * (the bit in parentheses ignores the failure), the pin and the event, the
  * same way whatever the provider. */
-#define SPOP_CERT_FAIL_TIME (1u << 0)	    /* expired, not yet valid (0x1) */
-#define SPOP_CERT_FAIL_UNKNOWN_CA (1u << 1) /* no trusted issuer, self-signed
-					       (0x10) */
-#define SPOP_CERT_FAIL_USAGE (1u << 2)	    /* not for TLS servers (0x20) */
-#define SPOP_CERT_FAIL_REVOCATION (1u << 3) /* revocation status unknown
-					       (0x100) */
-#define SPOP_CERT_FAIL_NAME (1u << 4)	    /* host name or IP address does
-					       not match (0x80000000) */
-#define SPOP_CERT_FAIL_INVALID (1u << 5)    /* anything else: bad signature,
-					       malformed, revoked; no flag
-					       ignores it */
+#define SPOP_CERT_FAIL_TIME (1u << 0) /* expired, not yet valid (0x1) */
+#define SPOP_CERT_FAIL_UNKNOWN_CA                                              \
+	(1u << 1)		       /* no trusted issuer, self-signed       \
+					  (0x10) */
+#define SPOP_CERT_FAIL_USAGE (1u << 2) /* not for TLS servers (0x20) */
+#define SPOP_CERT_FAIL_REVOCATION                                              \
+	(1u << 3) /* revocation status unknown                                 \
+		     (0x100) */
+#define SPOP_CERT_FAIL_NAME                                                    \
+	(1u << 4) /* host name or IP address does                              \
+		     not match (0x80000000) */
+#define SPOP_CERT_FAIL_INVALID                                                 \
+	(1u << 5) /* anything else: bad signature,                             \
+		     malformed, revoked; no flag                               \
+		     ignores it */
 
 /* What the server certificate check reports (TLS plugins fill it). */
 struct spop_cert_report {
@@ -490,10 +494,10 @@ struct spop_transport_ops {
  * ran the session. */
 struct spop_tls_info {
 	uint32_t size;
-	char version[32];    /* "TLS1.2", "TLS1.3" */
-	char cipher[128];    /* bulk cipher, upper case with dashes:
-				"AES-256-GCM", "CHACHA20-POLY1305" */
-	int cipher_strength; /* key bits of the bulk cipher: 256 */
+	char version[32];	   /* "TLS1.2", "TLS1.3" */
+	char cipher[128];	   /* bulk cipher, upper case with dashes:
+				      "AES-256-GCM", "CHACHA20-POLY1305" */
+	int cipher_strength;	   /* key bits of the bulk cipher: 256 */
 	char key_exchange[64];	   /* "X25519", "SECP256R1", "FFDHE2048" for
 				      (EC)DHE groups; "RSA" for RSA key
 				      transport */

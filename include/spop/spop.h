@@ -290,8 +290,7 @@ int spop_set_ssl_cert_store_type(spop_t *s, int value);
 const char *spop_get_ssl_cert_subject(spop_t *s);
 int spop_set_ssl_cert_subject(spop_t *s, const char *value);
 /* The server's certificate of the current (or last) TLS session. */
-int spop_get_ssl_server_cert_encoded(spop_t *s, const char **data,
-				     size_t *len);
+int spop_get_ssl_server_cert_encoded(spop_t *s, const char **data, size_t *len);
 int spop_get_ssl_provider(spop_t *s);
 int spop_set_ssl_provider(spop_t *s, int value);
 int spop_get_ssl_start_mode(spop_t *s);

@@ -15,6 +15,15 @@ static void on_trail(spop_t *s, const struct spop_pitrail_event *e, void *ud)
 			       e -> message);
 }
 
+/* SSLStatus lines join the transcript, marked T. */
+static void on_ssl_status(spop_t *s, const struct spop_ssl_status_event *e,
+			  void *ud)
+{
+	struct recorder *r = ud;
+
+	g_string_append_printf(r->trail, "T: %s\n", e->message);
+}
+
 static void on_header(spop_t *s, const struct spop_header_event *e, void *ud)
 {
 	struct recorder *r = ud;
@@ -116,6 +125,7 @@ spop_t *client_new(const char *user, const char *password, struct recorder *r)
 	if (r) {
 		recorder_clear(r);
 		spop_on_pitrail(s, on_trail, r);
+		spop_on_ssl_status(s, on_ssl_status, r);
 		spop_on_header(s, on_header, r);
 		spop_on_message_list(s, on_list, r);
 		spop_on_start_transfer(s, on_start, r);
