@@ -514,6 +514,7 @@ for provider in gnutls openssl; do
 	tls_ok_checks "$provider"
 	check "capabilities read again after STLS" json '"STLS" not in j["server"]["capabilities"] and "USER" in j["server"]["capabilities"]'
 	check "trail: STLS sent" stderr_has "C: STLS"
+	check "trail: the library ran provider $provider" stderr_has "started ($provider)"
 	check "trail: SSLStatus lines marked TLS:" stderr_has "TLS: TLS established with 127.0.0.1:$port: TLS1."
 	check "trail: login only after TLS" stderr_order "TLS: TLS established" "C: USER $user"
 
@@ -544,8 +545,10 @@ done
 
 # auto on a port other than 110 is implicit; without --tls-provider the
 # library's Automatic choice, gnutls, serves it.
-run tls-auto "${tls[@]}" --json --tls auto --ca-file "$certs/ca.pem"
+run tls-auto "${tls[@]}" --json --trail --tls auto --ca-file "$certs/ca.pem"
 tls_ok_checks gnutls
+check "trail: implicit TLS (no STLS), provider gnutls" stderr_order "started (gnutls)" "S: +OK"
+check "trail: no STLS" stderr_lacks "C: STLS"
 
 # Without --port, --tls picks 995 or 110. Run in a network namespace of
 # its own, where nothing listens, so no service of this machine is
