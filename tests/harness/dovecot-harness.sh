@@ -411,6 +411,17 @@ cmd_start() {
 			cmd_stop || true
 			die "Dovecot's implicit-TLS port 127.0.0.1:$tls_port refuses connections"
 		fi
+		# Dovecot logs the probes above a moment later; a test that
+		# reads the log from here on must not find them there.
+		if [ "$tls_port" != 0 ]; then
+			waited=0
+			until grep -q "lport=$port," "$dir/log/dovecot.log" &&
+				grep -q "lport=$tls_port," "$dir/log/dovecot.log"; do
+				[ $waited -lt 30 ] || break
+				sleep 0.1
+				waited=$((waited + 1))
+			done
+		fi
 		pid=$(cat "$base_dir/master.pid")
 		echo "$pid" >"$dir/pid"
 		[ "$tls_port" = 0 ] || echo "$tls_port" >"$dir/port-tls"
