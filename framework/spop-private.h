@@ -50,6 +50,8 @@ struct spi_cert_group {
 	char *password;
 	char *subject; /* as set, then the full subject found */
 	GBytes *der;   /* the chosen certificate, or NULL */
+	char *wanted;  /* the subject the application asked for, kept when
+			  the search failed so that Connect tries again */
 };
 
 /* One retrieved header line kept for MessageHeaderField/Value. */

@@ -153,6 +153,7 @@ void spi_cert_group_clear(struct spi_cert_group *g)
 		memset(g->password, 0, strlen(g->password));
 	g_clear_pointer(&g->password, g_free);
 	g_clear_pointer(&g->subject, g_free);
+	g_clear_pointer(&g->wanted, g_free);
 }
 
 struct spi_cert_choice {
@@ -315,7 +316,9 @@ int spi_cert_group_set_subject(struct spop *s, struct spi_cert_group *g,
 	g_clear_pointer(&g->der, g_bytes_unref);
 	g_free(g->subject);
 	g->subject = g_strdup("");
-	if (!subject || !*subject)
+	g_free(g->wanted);
+	g->wanted = subject && *subject ? g_strdup(subject) : NULL;
+	if (!g->wanted)
 		return 0;
 	int rc = search(s, g, subject, NULL, &c);
 	if (rc)
@@ -335,6 +338,7 @@ int spi_cert_group_set_encoded(struct spop *s, struct spi_cert_group *g,
 	g_clear_pointer(&g->der, g_bytes_unref);
 	g_free(g->subject);
 	g->subject = g_strdup("");
+	g_clear_pointer(&g->wanted, g_free);
 	if (!data || !len)
 		return 0;
 	GBytes *der = spi_cert_decode(data, len);
@@ -365,9 +369,15 @@ int spi_cert_choice_open(struct spop *s, const struct spi_cert_group *g,
 	struct spi_cert_choice *c;
 
 	*out = NULL;
-	if (!g->der)
+	/* A subject whose search failed when it was set (the store, its type
+	 * or password set after it, against the reference's order) is looked
+	 * for again now, and not finding it is an error: a client
+	 * certificate the application asked for is never silently left
+	 * out. */
+	if (!g->der && !g->wanted)
 		return 0;
-	int rc = search(s, g, NULL, g->der, &c);
+	int rc = g->der ? search(s, g, NULL, g->der, &c)
+			: search(s, g, g->wanted, NULL, &c);
 	if (rc)
 		return rc;
 	if (need_key && !c->entry.key) {

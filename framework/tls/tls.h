@@ -36,8 +36,9 @@ int spi_cert_group_set_encoded(struct spop *s, struct spi_cert_group *g,
 /* An open store and the chosen entry, kept while a TLS session uses its
  * key. */
 struct spi_cert_choice;
-/* Opens g's store and finds g->der in it: 0 with *out NULL when nothing
- * was chosen, 0 with *out, or 271/272/273/1201 with the error set. With
+/* Opens g's store and finds g->der in it (or, when the search at
+ * SSLCertSubject's setting failed, searches for that subject again): 0
+ * with *out NULL when nothing was asked for, 0 with *out, or 271/272/273/1201 with the error set. With
  * need_key, an entry without a private key is 273. */
 int spi_cert_choice_open(struct spop *s, const struct spi_cert_group *g,
 			 bool need_key, struct spi_cert_choice **out);

@@ -7,6 +7,9 @@
  * does on purpose; PLAIN and LOGIN run against Dovecot in test-auth.c. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
+
+#include <glib/gstdio.h>
 
 #include "common.h"
 #include "scripted.h"
@@ -522,7 +525,21 @@ static void test_no_provider(void)
 	spop_t *s = spop_new();
 	int statuses = rec.statuses;
 
-	/* only the real plugin directory: no TLS provider ships yet */
+	/* a search path with the build's plugins but its TLS providers
+	 * (links to the others): the choice fails before any connection */
+	char *empty = g_dir_make_tmp("spop-notls-XXXXXX", NULL);
+	char *saved = g_strdup(g_getenv("SPOP_PLUGIN_PATH"));
+	static const char *const keep[] = {
+	    "spop-auth-user.so", "spop-auth-user.plugin",
+	    "spop-transport-direct.so", "spop-transport-direct.plugin"};
+	for (size_t i = 0; saved && i < G_N_ELEMENTS(keep); i++) {
+		char *from = g_build_filename(saved, keep[i], NULL);
+		char *to = g_build_filename(empty, keep[i], NULL);
+		CU_ASSERT_EQUAL(symlink(from, to), 0);
+		g_free(from);
+		g_free(to);
+	}
+	g_setenv("SPOP_PLUGIN_PATH", empty, TRUE);
 	spop_set_mail_server(s, "127.0.0.1");
 	spop_set_mail_port(s, 995);
 	ASSERT_OK(spop_set_ssl_start_mode(s, SPOP_SSL_IMPLICIT));
@@ -530,6 +547,18 @@ static void test_no_provider(void)
 	ERROR_HAS(s, "No tls plugin serves SSLProvider=0");
 	CU_ASSERT_EQUAL(rec.statuses, statuses);
 	spop_free(s);
+	if (saved)
+		g_setenv("SPOP_PLUGIN_PATH", saved, TRUE);
+	else
+		g_unsetenv("SPOP_PLUGIN_PATH");
+	for (size_t i = 0; i < G_N_ELEMENTS(keep); i++) {
+		char *to = g_build_filename(empty, keep[i], NULL);
+		g_unlink(to);
+		g_free(to);
+	}
+	g_rmdir(empty);
+	g_free(saved);
+	g_free(empty);
 }
 
 /* "*host" asks a proxy to resolve the name; for a transport that cannot

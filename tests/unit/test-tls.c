@@ -462,7 +462,14 @@ static void test_cert_subject_needs_store(void)
 	CU_ASSERT_NOT_EQUAL(spop_set_ssl_cert_subject(s, "*"), 0);
 	CU_ASSERT_PTR_NOT_NULL(strstr(spop_last_error(s), "SSLCertStoreType"));
 	CU_ASSERT_STRING_EQUAL(spop_get_ssl_cert_subject(s), "");
+	/* what was asked for is looked for again at Connect, and failing
+	 * there is an error, not a session without the certificate */
+	struct spi_cert_choice *c = NULL;
+	CU_ASSERT_NOT_EQUAL(spi_cert_choice_open(s, &s->ssl_cert, true, &c), 0);
+	CU_ASSERT_PTR_NULL(c);
 	CU_ASSERT_EQUAL(spop_set_ssl_cert_subject(s, ""), 0);
+	CU_ASSERT_EQUAL(spi_cert_choice_open(s, &s->ssl_cert, true, &c), 0);
+	CU_ASSERT_PTR_NULL(c);
 	/* SSLCertEncoded must be a certificate */
 	CU_ASSERT_EQUAL(spop_set_ssl_cert_encoded(s, "junk", 4), 1211);
 	spop_free(s);
