@@ -13,6 +13,22 @@
 # every user, DIR/log/dovecot.log. Must run as root: Dovecot's master does.
 # HARNESS_BIG_BYTES, passed on to make-mailbox.sh, sets the size of the main
 # user's big message (default about 50 MiB).
+#
+# TLS is off unless HARNESS_TLS names the server certificate (certificates
+# from make-certs.sh, in HARNESS_CERTS_DIR, default DIR/certs):
+#   good        CN/SAN localhost and 127.0.0.1, sent with its CA (the chain)
+#   wronghost   wrong.example only, with its CA
+#   expired     valid name, CA-signed, expired in 2021, with its CA
+#   selfsigned  valid name, signed by itself
+# Then the POP3 port offers STLS and DIR/port-tls is an implicit-TLS (pop3s)
+# port. More, all optional:
+#   HARNESS_TLS_CLIENT_CERT=1       a client certificate signed by the client
+#                                   CA is required (see conf_tls)
+#   HARNESS_TLS_MIN_PROTOCOL=V      ssl_min_protocol (TLSv1.2, TLSv1.3)
+#   HARNESS_TLS_CIPHER_LIST=L       ssl_cipher_list (OpenSSL syntax, TLS<=1.2)
+# The log shows the TLS version and cipher Dovecot saw on every login and
+# disconnect (%k), and the client's port (rport=), so a test finds its own
+# connection.
 
 set -eu
 
@@ -56,8 +72,43 @@ import_environment = TZ
 EOF
 }
 
+# TLS, from the HARNESS_TLS* variables (see the top). Client certificates:
+# ssl_verify_client_cert asks for one during the handshake, but Dovecot
+# 2.3 does not fail the handshake without one; auth_ssl_require_client_cert
+# then fails every login of a connection that did not present a valid one
+# ("Client didn't present valid SSL certificate" in the log). The password
+# is still checked as usual: the certificate is a second factor here, not
+# the user name. ssl_require_crl = no because the test CA publishes no CRL
+# (Dovecot's default, yes, would refuse every client certificate).
 conf_tls() {
-	echo 'ssl = no'
+	local chain
+	if [ -z "$tls_cert" ]; then
+		echo 'ssl = no'
+		return
+	fi
+	chain=$certs/$tls_cert-chain.pem
+	[ "$tls_cert" != selfsigned ] || chain=$certs/selfsigned.pem
+	cat <<EOF
+ssl = yes
+ssl_cert = <$chain
+ssl_key = <$certs/$tls_cert-key.pem
+ssl_dh = <$certs/dh.pem
+login_log_format_elements = user=<%u> method=%m rip=%r rport=%b lip=%l lport=%a mpid=%e %c %k session=<%{session}>
+EOF
+	if [ -n "${HARNESS_TLS_MIN_PROTOCOL:-}" ]; then
+		echo "ssl_min_protocol = $HARNESS_TLS_MIN_PROTOCOL"
+	fi
+	if [ -n "${HARNESS_TLS_CIPHER_LIST:-}" ]; then
+		echo "ssl_cipher_list = $HARNESS_TLS_CIPHER_LIST"
+	fi
+	if [ "${HARNESS_TLS_CLIENT_CERT:-0}" = 1 ]; then
+		cat <<EOF
+ssl_ca = <$certs/client-ca.pem
+ssl_verify_client_cert = yes
+ssl_require_crl = no
+auth_ssl_require_client_cert = yes
+EOF
+	fi
 }
 
 conf_auth() {
@@ -107,9 +158,10 @@ service pop3-login {
 	inet_listener pop3 {
 		port = $1
 	}
-	# Built in with port 995; 0 keeps it closed until TLS is set up.
+	# Built in with port 995; 0 keeps it closed without TLS.
 	inet_listener pop3s {
 		port = $2
+		ssl = $([ -n "$tls_cert" ] && echo yes || echo no)
 	}
 	# One long-lived login process: connects do not wait for a fork.
 	service_count = 0
@@ -145,18 +197,25 @@ set_dir() {
 	dir=$(realpath -m -- "$1")
 	conf=$dir/etc/dovecot.conf
 	base_dir=$dir/run
+	certs=${HARNESS_CERTS_DIR:-$dir/certs}
+	tls_cert=${HARNESS_TLS:-}
 	# Unique per DIR: Dovecot tracks instances by name in its state_dir,
 	# and the name shows in process titles, which helps when debugging.
 	instance=spop-harness-$(printf '%s' "$dir" | cksum | cut -d' ' -f1)
 }
 
-# Prints a port on 127.0.0.1 that was free a moment ago; bash cannot bind,
-# perl-base is Essential on Debian.
+# Prints $1 (default 1) distinct ports on 127.0.0.1 that were free a
+# moment ago, one a line; bash cannot bind, perl-base is Essential on
+# Debian. All are held at once, so no two are the same.
 free_port() {
 	perl -MIO::Socket::INET -e '
-		my $s = IO::Socket::INET->new(LocalAddr => "127.0.0.1",
-			LocalPort => 0, Proto => "tcp", Listen => 1) or die "$!\n";
-		print $s->sockport, "\n";'
+		my @s;
+		for (1 .. ($ARGV[0] || 1)) {
+			my $s = IO::Socket::INET->new(LocalAddr => "127.0.0.1",
+				LocalPort => 0, Proto => "tcp", Listen => 1) or die "$!\n";
+			push @s, $s;
+			print $s->sockport, "\n";
+		}' "${1:-1}"
 }
 
 # True if $1 on 127.0.0.1 greets with +OK within about a second.
@@ -268,7 +327,7 @@ relocate_if_needed() {
 }
 
 cmd_start() {
-	local u port pid waited status main_user
+	local u port tls_port ports pid waited status main_user
 
 	[ "$(id -u)" -eq 0 ] || die "must run as root (Dovecot's master needs it)"
 	command -v dovecot >/dev/null || die "dovecot not found (dovecot-core, dovecot-pop3d)"
@@ -279,11 +338,21 @@ cmd_start() {
 	# The path goes unquoted into dovecot.conf and passdb args.
 	case $dir in *[[:space:]\"\'\\#]*) die "unsupported characters in directory name: $dir" ;; esac
 
+	case $tls_cert in
+	'' | good | wronghost | expired | selfsigned) ;;
+	*) die "HARNESS_TLS must be good, wronghost, expired or selfsigned, not '$tls_cert'" ;;
+	esac
+	if [ -n "$tls_cert" ]; then
+		"$here/make-certs.sh" "$certs" || die "make-certs.sh $certs failed"
+		# The paths go unquoted into dovecot.conf.
+		case $certs in *[[:space:]\"\'\\#]*) die "unsupported characters in certificate directory: $certs" ;; esac
+	fi
+
 	if running_pid >/dev/null; then
 		cmd_stop
 	fi
 	mkdir -p "$dir/run" "$dir/state" "$dir/log" "$dir/mail" "$dir/etc"
-	rm -f "$dir/port" "$dir/pid"
+	rm -f "$dir/port" "$dir/port-tls" "$dir/pid"
 	: >"$dir/log/dovecot.log"
 
 	# The mail user and Dovecot's internal user must reach the files.
@@ -306,8 +375,11 @@ cmd_start() {
 	[ -z "$main_user" ] || ln -sfn "mailbox-$main_user.txt" "$dir/mailbox.txt"
 
 	for _ in $(seq "$port_attempts"); do
-		port=$(free_port) || die "no free port on 127.0.0.1"
-		write_config "$port" 0
+		ports=$(free_port 2) || die "no free port on 127.0.0.1"
+		port=$(echo "$ports" | sed -n 1p)
+		tls_port=0
+		[ -z "$tls_cert" ] || tls_port=$(echo "$ports" | sed -n 2p)
+		write_config "$port" "$tls_port"
 		: >"$dir/log/dovecot.log"
 		status=0
 		# Under a socket-activated unit the master would look for its
@@ -332,8 +404,27 @@ cmd_start() {
 			sleep 0.1
 			waited=$((waited + 1))
 		done
+		# The master binds every listener before it forks, so the TLS
+		# port is up when the plain one answers.
+		if [ "$tls_port" != 0 ] && refuses "$tls_port"; then
+			show_log
+			cmd_stop || true
+			die "Dovecot's implicit-TLS port 127.0.0.1:$tls_port refuses connections"
+		fi
+		# Dovecot logs the probes above a moment later; a test that
+		# reads the log from here on must not find them there.
+		if [ "$tls_port" != 0 ]; then
+			waited=0
+			until grep -q "lport=$port," "$dir/log/dovecot.log" &&
+				grep -q "lport=$tls_port," "$dir/log/dovecot.log"; do
+				[ $waited -lt 30 ] || break
+				sleep 0.1
+				waited=$((waited + 1))
+			done
+		fi
 		pid=$(cat "$base_dir/master.pid")
 		echo "$pid" >"$dir/pid"
+		[ "$tls_port" = 0 ] || echo "$tls_port" >"$dir/port-tls"
 		echo "$port" >"$dir/port"
 		return 0
 	done
@@ -342,10 +433,11 @@ cmd_start() {
 }
 
 cmd_stop() {
-	local pid waited port=""
+	local pid waited p port="" tls_port=""
 
 	[ -f "$conf" ] || return 0
 	[ -r "$dir/port" ] && port=$(cat "$dir/port")
+	[ -r "$dir/port-tls" ] && tls_port=$(cat "$dir/port-tls")
 	if pid=$(running_pid); then
 		# The same signal "doveadm -c $conf stop" sends, without its wait:
 		# doveadm polls kill(pid, 0), which also succeeds on a zombie, and
@@ -365,10 +457,10 @@ cmd_stop() {
 			waited=$((waited + 1))
 		done
 	fi
-	rm -f "$dir/pid" "$dir/port"
-	if [ -n "$port" ] && ! refuses "$port"; then
-		die "port $port still accepts connections after stop"
-	fi
+	rm -f "$dir/pid" "$dir/port" "$dir/port-tls"
+	for p in $port $tls_port; do
+		refuses "$p" || die "port $p still accepts connections after stop"
+	done
 	return 0
 }
 

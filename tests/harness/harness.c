@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 
 #include <glib.h>
+#include <glib/gstdio.h>
 
 #ifndef HARNESS_SCRIPT_DIR
 #error "HARNESS_SCRIPT_DIR must name tests/harness in the source tree"
@@ -21,7 +22,12 @@
 #error "HARNESS_WORK_DIR must name a directory in the build tree"
 #endif
 
-#define SCRIPT HARNESS_SCRIPT_DIR "/dovecot-harness.sh"
+#define SCRIPT	     HARNESS_SCRIPT_DIR "/dovecot-harness.sh"
+#define CERTS_SCRIPT HARNESS_SCRIPT_DIR "/make-certs.sh"
+/* One set of certificates for every instance of every suite: making them
+ * is the slow part, and a CA shared by all lets one suite's trust settings
+ * work against any of its servers. */
+#define CERTS_DIR HARNESS_WORK_DIR "/certs"
 
 /* Instances still running at exit() get stopped, so a suite that fails
  * between start and stop leaves no Dovecot behind. Directories, not the
@@ -29,13 +35,37 @@
 static GPtrArray *running_dirs;
 static pid_t running_owner;
 
-static int run_script(const char *command, const char *dir, const char *arg)
+/* Runs argv with envp; 0, or -1 after printing its output. */
+static int spawn(const char *const *argv, char **envp)
 {
-	const char *argv[] = {SCRIPT, command, dir, arg, NULL};
 	char *out = NULL, *err = NULL;
-	char **envp, *users;
 	GError *error = NULL;
 	int status, ok;
+
+	ok = g_spawn_sync(NULL, (char **)argv, envp, G_SPAWN_DEFAULT, NULL,
+			  NULL, &out, &err, &status, &error);
+	if (ok)
+		ok = g_spawn_check_wait_status(status, &error);
+	if (!ok) {
+		fprintf(stderr, "harness: %s %s %s failed: %s\n%s%s", argv[0],
+			argv[1] != NULL ? argv[1] : "",
+			argv[1] != NULL && argv[2] != NULL ? argv[2] : "",
+			error->message, out != NULL ? out : "",
+			err != NULL ? err : "");
+		g_error_free(error);
+	}
+	g_free(out);
+	g_free(err);
+	return ok ? 0 : -1;
+}
+
+/* tls: NULL for an instance without TLS (ssl = no). */
+static int run_script_tls(const char *command, const char *dir, const char *arg,
+			  const struct harness_tls *tls)
+{
+	const char *argv[] = {SCRIPT, command, dir, arg, NULL};
+	char **envp, *users;
+	int rc;
 
 	/* name:password:profile, profiles as in make-mailbox.sh */
 	users = g_strdup_printf("%s:%s:main\n%s:%s:empty\n%s:%s:small",
@@ -44,20 +74,50 @@ static int run_script(const char *command, const char *dir, const char *arg)
 				HARNESS_SMALL_USER, HARNESS_SMALL_PASSWORD);
 	envp = g_environ_setenv(g_get_environ(), "HARNESS_USERS", users, TRUE);
 	g_free(users);
-	ok = g_spawn_sync(NULL, (char **)argv, envp, G_SPAWN_DEFAULT, NULL,
-			  NULL, &out, &err, &status, &error);
-	g_strfreev(envp);
-	if (ok)
-		ok = g_spawn_check_wait_status(status, &error);
-	if (!ok) {
-		fprintf(stderr, "harness: %s %s %s failed: %s\n%s%s", SCRIPT,
-			command, dir, error->message, out != NULL ? out : "",
-			err != NULL ? err : "");
-		g_error_free(error);
+	/* Never inherited: only tls turns TLS on. */
+	envp = g_environ_unsetenv(envp, "HARNESS_TLS");
+	envp = g_environ_unsetenv(envp, "HARNESS_TLS_CLIENT_CERT");
+	envp = g_environ_unsetenv(envp, "HARNESS_TLS_MIN_PROTOCOL");
+	envp = g_environ_unsetenv(envp, "HARNESS_TLS_CIPHER_LIST");
+	envp = g_environ_setenv(envp, "HARNESS_CERTS_DIR", CERTS_DIR, TRUE);
+	if (tls != NULL) {
+		envp = g_environ_setenv(envp, "HARNESS_TLS", tls->cert, TRUE);
+		if (tls->require_client_cert)
+			envp = g_environ_setenv(envp, "HARNESS_TLS_CLIENT_CERT",
+						"1", TRUE);
+		if (tls->min_protocol != NULL)
+			envp =
+			    g_environ_setenv(envp, "HARNESS_TLS_MIN_PROTOCOL",
+					     tls->min_protocol, TRUE);
+		if (tls->cipher_list != NULL)
+			envp = g_environ_setenv(envp, "HARNESS_TLS_CIPHER_LIST",
+						tls->cipher_list, TRUE);
 	}
-	g_free(out);
-	g_free(err);
-	return ok ? 0 : -1;
+	rc = spawn(argv, envp);
+	g_strfreev(envp);
+	return rc;
+}
+
+static int run_script(const char *command, const char *dir, const char *arg)
+{
+	return run_script_tls(command, dir, arg, NULL);
+}
+
+/* The number in the file dir/name, or 0 when it holds no valid port. */
+static int read_port(const char *dir, const char *name)
+{
+	char *path = g_build_filename(dir, name, NULL), *text = NULL;
+	long port = 0;
+
+	if (g_file_get_contents(path, &text, NULL, NULL))
+		port = strtol(text, NULL, 10);
+	if (port <= 0 || port > 65535) {
+		fprintf(stderr, "harness: no valid port in %s\n", path);
+		port = 0;
+	}
+	g_free(path);
+	g_free(text);
+	return (int)port;
 }
 
 static void stop_leftovers(void)
@@ -131,10 +191,16 @@ int harness_cannot_run(const char *suite, const char *why)
 
 int harness_dovecot_start(struct harness_dovecot *d, const char *dir)
 {
-	char *path, *text = NULL;
-	long port;
+	return harness_dovecot_start_tls(d, dir, NULL);
+}
+
+int harness_dovecot_start_tls(struct harness_dovecot *d, const char *dir,
+			      const struct harness_tls *tls)
+{
+	char *path;
 
 	d->port = 0;
+	d->tls_port = 0;
 	if (g_path_is_absolute(dir))
 		path = g_strdup(dir);
 	else
@@ -148,24 +214,97 @@ int harness_dovecot_start(struct harness_dovecot *d, const char *dir)
 	}
 	g_free(path);
 
-	if (run_script("start", d->dir, NULL) != 0)
+	if (tls != NULL && tls->cert == NULL) {
+		fprintf(stderr, "harness: TLS asked for without a certificate "
+				"name\n");
+		return -1;
+	}
+	if (run_script_tls("start", d->dir, NULL, tls) != 0)
 		return -1;
 	/* From here on the server runs: make sure exit() stops it. */
 	remember_running(d->dir, TRUE);
 
-	path = g_build_filename(d->dir, "port", NULL);
-	if (!g_file_get_contents(path, &text, NULL, NULL) ||
-	    (port = strtol(text, NULL, 10)) <= 0 || port > 65535) {
-		fprintf(stderr, "harness: no valid port in %s\n", path);
-		g_free(path);
-		g_free(text);
+	d->port = read_port(d->dir, "port");
+	if (tls != NULL)
+		d->tls_port = read_port(d->dir, "port-tls");
+	if (d->port == 0 || (tls != NULL && d->tls_port == 0)) {
 		harness_dovecot_stop(d);
 		return -1;
 	}
-	g_free(path);
-	g_free(text);
-	d->port = (int)port;
 	return 0;
+}
+
+char *harness_cert_file(const char *name)
+{
+	static int made; /* once per process; the script caches across runs */
+	const char *argv[] = {CERTS_SCRIPT, CERTS_DIR, NULL};
+	char *path;
+
+	if (!made) {
+		char **envp = g_get_environ();
+
+		made = spawn(argv, envp) == 0;
+		g_strfreev(envp);
+		if (!made)
+			return NULL;
+	}
+	path = g_build_filename(CERTS_DIR, name, NULL);
+	if (!g_file_test(path, G_FILE_TEST_IS_REGULAR)) {
+		fprintf(stderr, "harness: %s: no such certificate file\n",
+			path);
+		g_free(path);
+		return NULL;
+	}
+	return path;
+}
+
+static char *log_path(struct harness_dovecot *d)
+{
+	return g_build_filename(d->dir, "log", "dovecot.log", NULL);
+}
+
+char *harness_dovecot_log(struct harness_dovecot *d, long long offset)
+{
+	char *path = log_path(d), *text = NULL, *out;
+	gsize len = 0;
+
+	if (!g_file_get_contents(path, &text, &len, NULL)) {
+		g_free(path);
+		return g_strdup("");
+	}
+	g_free(path);
+	if (offset < 0 || (unsigned long long)offset > len)
+		offset = (long long)len;
+	out = g_strdup(text + offset);
+	g_free(text);
+	return out;
+}
+
+long long harness_dovecot_log_size(struct harness_dovecot *d)
+{
+	char *path = log_path(d);
+	GStatBuf st;
+	long long size = 0;
+
+	if (g_stat(path, &st) == 0)
+		size = (long long)st.st_size;
+	g_free(path);
+	return size;
+}
+
+char *harness_dovecot_log_wait(struct harness_dovecot *d, long long offset,
+			       const char *text, int timeout_ms)
+{
+	for (int waited = 0;; waited += 20) {
+		char *log = harness_dovecot_log(d, offset);
+
+		if (strstr(log, text) != NULL)
+			return log;
+		g_free(log);
+		if (waited >= timeout_ms)
+			return NULL;
+		g_usleep(20 * 1000);
+	}
 }
 
 int harness_dovecot_stop(struct harness_dovecot *d)
@@ -176,6 +315,7 @@ int harness_dovecot_stop(struct harness_dovecot *d)
 		return -1;
 	remember_running(d->dir, FALSE);
 	d->port = 0;
+	d->tls_port = 0;
 	return 0;
 }
 

@@ -34,6 +34,22 @@ enum harness_message {
 struct harness_dovecot {
 	char dir[4096]; /* absolute; holds etc/, log/, mail/, mailbox.txt */
 	int port;	/* POP3 on 127.0.0.1; 0 when not running */
+	int tls_port;	/* implicit TLS (pop3s) on 127.0.0.1; 0 without TLS */
+};
+
+/* TLS for a private Dovecot (harness_dovecot_start_tls). The certificates
+ * are make-certs.sh's, in the shared directory harness_cert_file() reads. */
+struct harness_tls {
+	/* Server certificate: "good" (localhost, 127.0.0.1), "wronghost"
+	 * (wrong.example only), "expired", "selfsigned"; the first three are
+	 * sent with the CA certificate (a chain of two). */
+	const char *cert;
+	/* A client certificate of the client CA is asked for during the
+	 * handshake, and every login of a connection without one fails
+	 * (auth_ssl_require_client_cert; the password is still checked). */
+	int require_client_cert;
+	const char *min_protocol; /* ssl_min_protocol ("TLSv1.3"); NULL */
+	const char *cipher_list;  /* ssl_cipher_list (TLS <= 1.2); NULL */
 };
 
 /* NULL if a private Dovecot can run here, else why not (not root, Dovecot
@@ -51,6 +67,29 @@ int harness_cannot_run(const char *suite, const char *why);
  * after printing why and Dovecot's log to stderr. An instance still running at
  * exit() is stopped then. */
 int harness_dovecot_start(struct harness_dovecot *d, const char *dir);
+
+/* As harness_dovecot_start(), with TLS as tls says: the POP3 port offers
+ * STLS and d->tls_port speaks implicit TLS. Its log names the TLS version
+ * and cipher of every connection, and the client's port as rport=N. */
+int harness_dovecot_start_tls(struct harness_dovecot *d, const char *dir,
+			      const struct harness_tls *tls);
+
+/* Path of a file make-certs.sh writes ("ca.pem", "good.pem", "client.p12",
+ * ...; see that script), after making them when needed, in a directory
+ * shared by every instance; NULL (after printing why) on failure. Free with
+ * g_free(). */
+char *harness_cert_file(const char *name);
+
+/* Dovecot's log from byte offset on (0: all); "" when there is none. Free
+ * with g_free(). harness_dovecot_log_size() is the offset of its end. */
+char *harness_dovecot_log(struct harness_dovecot *d, long long offset);
+long long harness_dovecot_log_size(struct harness_dovecot *d);
+
+/* Waits up to timeout_ms until the log after offset contains text (Dovecot
+ * writes it asynchronously); returns the log after offset when it does,
+ * else NULL. Free with g_free(). */
+char *harness_dovecot_log_wait(struct harness_dovecot *d, long long offset,
+			       const char *text, int timeout_ms);
 
 /* Stops it and waits until the port refuses connections; 0 or -1.
  * Stopping a stopped instance succeeds. */

@@ -6,6 +6,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <glib.h>
+
 #include "scripted.h"
 
 static int read_line(int fd, char *out, size_t cap, int xor)
@@ -28,6 +30,68 @@ static int read_line(int fd, char *out, size_t cap, int xor)
 	}
 	out[n] = '\0';
 	return 0;
+}
+
+/* STEP_REFUSE: 0 when the client closed without sending a line that starts
+ * with one of the words; -1 (the line in out) otherwise. */
+static int refuse(int fd, const char *words, char *out, size_t cap, int xor)
+{
+	char **list = g_strsplit(words, "|", -1);
+	int rc = 0;
+
+	while (rc == 0) {
+		struct pollfd p = {fd, POLLIN, 0};
+		char c;
+		ssize_t n = 1;
+		size_t len = 0;
+
+		/* one line, or what came before the end of the stream */
+		for (;;) {
+			if (poll(&p, 1, 10000) <= 0) {
+				g_strlcpy(out, "(no close within 10 s)", cap);
+				rc = -1;
+				break;
+			}
+			n = read(fd, &c, 1);
+			if (n <= 0)
+				break;
+			if (xor)
+				c ^= 0x5A;
+			if (c == '\n')
+				break;
+			if (c != '\r' && len + 1 < cap)
+				out[len++] = c;
+		}
+		out[len] = '\0';
+		for (int i = 0; rc == 0 && list[i] != NULL; i++)
+			if (*list[i] != '\0' &&
+			    g_ascii_strncasecmp(out, list[i],
+						strlen(list[i])) == 0)
+				rc = -1;
+		if (rc == 0 && n <= 0)
+			break;
+	}
+	g_strfreev(list);
+	return rc;
+}
+
+/* STEP_EXPECT_EOF: 0 when the client closed and sent nothing. */
+static int expect_eof(int fd, char *out, size_t cap)
+{
+	struct pollfd p = {fd, POLLIN, 0};
+	char buf[64];
+	ssize_t n;
+
+	if (poll(&p, 1, 10000) <= 0) {
+		g_strlcpy(out, "(no close within 10 s)", cap);
+		return -1;
+	}
+	n = read(fd, buf, sizeof(buf) - 1);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	g_snprintf(out, cap, "(%zd bytes) %s", n, buf);
+	return -1;
 }
 
 static int send_text(struct scripted *sc, int fd, const char *text, size_t len)
@@ -85,6 +149,15 @@ static void *serve(void *p)
 		case STEP_EXPECT_LINE:
 			if (read_line(fd, sc->got, sizeof(sc->got), sc->xor) ||
 			    strcmp(sc->got, st->text))
+				goto fail;
+			break;
+		case STEP_REFUSE:
+			if (refuse(fd, st->text, sc->got, sizeof(sc->got),
+				   sc->xor))
+				goto fail;
+			break;
+		case STEP_EXPECT_EOF:
+			if (expect_eof(fd, sc->got, sizeof(sc->got)))
 				goto fail;
 			break;
 		case STEP_SLEEP: usleep((useconds_t)st->ms * 1000); break;

@@ -16,6 +16,14 @@ enum step_kind {
 	STEP_EXPECT_LINE, /* read one line; it must be exactly text */
 	STEP_XOR,	  /* from here on, bytes both ways are XORed with 0x5A:
 			     the peer of tests/fixtures/stack/xor.c */
+	STEP_REFUSE,	  /* read lines until the client closes (or 10 s of
+			     silence); fails on a line starting with one of the
+			     '|'-separated words of text (case-insensitive),
+			     e.g. "USER|PASS|AUTH|APOP": nothing of that kind
+			     may arrive. Non-text bytes (a TLS ClientHello) are
+			     read as lines too and never match a word. */
+	STEP_EXPECT_EOF,  /* the client must close without sending a byte
+			     (within 10 s) */
 };
 
 struct step {
