@@ -433,7 +433,12 @@ static void collect_tls(struct probe_result *r, spop_t *s)
 	t->enabled = spop_get_ssl_start_mode(s) != SPOP_SSL_NONE;
 	if (!t->enabled)
 		return;
-	t->provider = g_strdup(provider_name(s));
+	/* The plugin that ran the handshake, as the library says; before
+	 * any handshake (a failure while choosing), the one the settings
+	 * name. */
+	t->provider = config_get(s, "SSLProviderName");
+	if (!t->provider)
+		t->provider = g_strdup(provider_name(s));
 	t->version = config_get(s, "SSLNegotiatedVersion");
 	t->cipher = config_get(s, "SSLNegotiatedCipherSuite");
 }
