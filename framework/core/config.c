@@ -346,6 +346,7 @@ NEGOTIATED(CipherSuite)
 NEGOTIATED(KeyExchange)
 NEGOTIATED(KeyExchangeStrength)
 NEGOTIATED(Version)
+NEGOTIATED(Provider)
 
 /* Certificate properties are binary strings: Config passes text. */
 #define CERT_BLOB(acc)                                                         \
@@ -572,6 +573,8 @@ static const struct setting settings[] = {
     {"MessageMemoryLimit", T_LONG, CFG(message_memory_limit), 0, G_MAXINT64, 0,
      NULL, NULL},
     {"PluginPath", T_STR, CFG(plugin_path), NOLIM, 0, NULL, NULL},
+    /* the TLS provider plugin of the last handshake ("gnutls") */
+    RO("SSLProviderName", negotiated_Provider),
 };
 #pragma GCC diagnostic pop
 

@@ -325,6 +325,7 @@ int spi_conn_start_tls(struct spop *s, const struct spop_plugin_descriptor *d,
 	l->plugin = d;
 	l->is_tls = true;
 	spi_host_init(&l->host, s, l);
+	spi_tls_begin(s, d->name);
 	spi_emit_ssl_status(s, "TLS handshake with %s:%d started (%s)",
 			    server_name, s->mail_port, d->name);
 	int rc = tls_session(l, server_name);

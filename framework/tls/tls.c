@@ -14,6 +14,7 @@ struct spi_tls_state {
 	GBytes *server_cert; /* DER of the last server certificate */
 	struct spop_tls_info info;
 	bool established;
+	char *provider; /* the plugin that ran (or tried) the last handshake */
 	/* ReuseSSLSession: one blob for one provider, server and port */
 	char *cache_key;
 	GBytes *cache;
@@ -34,6 +35,15 @@ void spi_tls_forget(struct spop *s)
 	g_clear_pointer(&t->server_cert, g_bytes_unref);
 	t->info = (struct spop_tls_info){0};
 	t->established = false;
+	g_clear_pointer(&t->provider, g_free);
+}
+
+void spi_tls_begin(struct spop *s, const char *provider)
+{
+	struct spi_tls_state *t = state(s);
+
+	g_free(t->provider);
+	t->provider = g_strdup(provider);
 }
 
 void spi_tls_free(struct spop *s)
@@ -46,6 +56,7 @@ void spi_tls_free(struct spop *s)
 	g_clear_pointer(&t->cache, g_bytes_unref);
 	g_free(t->cache_key);
 	g_free(t->scratch);
+	g_free(t->provider);
 	g_free(t);
 	s->tls = NULL;
 }
@@ -237,6 +248,8 @@ char *spi_tls_negotiated(struct spop *s, const char *what)
 	const struct spop_tls_info *i = &state(s)->info;
 	bool on = state(s)->established;
 
+	if (!g_ascii_strcasecmp(what, "Provider"))
+		return g_strdup(spi_str(state(s)->provider));
 	if (!g_ascii_strcasecmp(what, "Cipher"))
 		return g_strdup(on ? i->cipher : "");
 	if (!g_ascii_strcasecmp(what, "CipherStrength"))

@@ -58,6 +58,8 @@ int spi_tls_server_certificate(struct spop *s,
  * tells SSLStatus. info's peer_der stays the caller's. */
 void spi_tls_established(struct spop *s, const char *provider,
 			 struct spop_tls_info *info);
+/* A handshake starts with provider (SSLProviderName). */
+void spi_tls_begin(struct spop *s, const char *provider);
 /* SSLNegotiated<what> for Config ("Cipher", "Version", ...), newly
  * allocated; NULL for an unknown what. */
 char *spi_tls_negotiated(struct spop *s, const char *what);

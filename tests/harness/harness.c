@@ -72,6 +72,13 @@ static int run_script_tls(const char *command, const char *dir, const char *arg,
 				HARNESS_MAIN_USER, HARNESS_MAIN_PASSWORD,
 				HARNESS_EMPTY_USER, HARNESS_EMPTY_PASSWORD,
 				HARNESS_SMALL_USER, HARNESS_SMALL_PASSWORD);
+	/* bench/ adds users of its own (HARNESS_EXTRA_USERS, same form) */
+	const char *extra = g_getenv("HARNESS_EXTRA_USERS");
+	if (extra != NULL && *extra) {
+		char *all = g_strdup_printf("%s\n%s", users, extra);
+		g_free(users);
+		users = all;
+	}
 	envp = g_environ_setenv(g_get_environ(), "HARNESS_USERS", users, TRUE);
 	g_free(users);
 	/* Never inherited: only tls turns TLS on. */

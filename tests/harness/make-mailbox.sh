@@ -6,6 +6,8 @@
 #   PROFILE main   the seven messages described in tests/harness (alice)
 #           small  three short messages "bob-1".."bob-3" (bob, may be deleted)
 #           empty  no messages
+#           bulk   HARNESS_BULK_COUNT (default 2000) messages of about 20 KiB
+#                  each, for bench/ (the many-small-messages case)
 #
 # HARNESS_BIG_BYTES sets the wire size of the big message (main, number 7),
 # give or take a line; the default is 50 MiB. bench/ asks for 1 GiB.
@@ -216,6 +218,16 @@ EOF
 	head -c $((big_bytes / 78 * 57)) /dev/urandom | base64 -w 76
 }
 
+# One of the bulk messages: about 20 KiB of base64 text (270 lines of 76).
+msg_bulk() {
+	printf '%s\n' "Message-ID: <bulk.$count@example.org>" \
+		"Date: Mon, 15 Jan 2024 12:00:00 +0100" \
+		"From: \"Alice Example\" <alice@example.org>" \
+		"To: bulk@example.org" "Subject: bulk-$count" "MIME-Version: 1.0" \
+		"Content-Type: text/plain; charset=us-ascii" ""
+	head -c $((270 * 57)) /dev/urandom | base64 -w 76
+}
+
 msg_bob1() { msg_bob 1; }
 msg_bob2() { msg_bob 2; }
 msg_bob3() { msg_bob 3; }
@@ -249,8 +261,14 @@ small)
 	deliver "bob-3" msg_bob3
 	;;
 empty) ;;
+bulk)
+	n=${HARNESS_BULK_COUNT:-2000}
+	for ((i = 0; i < n; i++)); do
+		deliver "bulk" msg_bulk
+	done
+	;;
 *)
-	echo "make-mailbox: unknown profile '$profile' (main, small, empty)" >&2
+	echo "make-mailbox: unknown profile '$profile' (main, small, empty, bulk)" >&2
 	exit 2
 	;;
 esac

@@ -1,6 +1,9 @@
 #!/bin/bash
 # Drives spop-probe against a private Dovecot (tests/harness) and checks its
-# exit status, JSON object, report, trail and saved files.
+# exit status, JSON object, report, trail and saved files. The Dovecot
+# serves TLS (STLS on its port, implicit TLS on port-tls) with the
+# harness's "good" certificate, so one instance serves every check but the
+# client-certificate ones, which need a second that requires a certificate.
 #
 # usage: test-probe.sh SPOP_PROBE DOVECOT_HARNESS WORKDIR
 # SPOP_PLUGIN_PATH must name the built plugins. Exit 77 (skipped) when no
@@ -27,12 +30,14 @@ small_user=bob
 small_password='bob-secret'
 
 dovecot_dir=$work/dovecot
+cc_dir=$work/dovecot-client-cert
 holder_pid=
 failures=0
 checks=0
 
 cleanup() {
 	[ -z "$holder_pid" ] || kill "$holder_pid" 2>/dev/null
+	"$harness" stop "$cc_dir" || true
 	"$harness" stop "$dovecot_dir" || true
 }
 trap cleanup EXIT
@@ -51,8 +56,15 @@ pass() {
 run() {
 	local name=$1
 	shift
+	run_command "$name" "$probe" "$@"
+}
+
+# run_command NAME COMMAND...: the same for a command that runs the probe.
+run_command() {
+	local name=$1
+	shift
 	json_flush
-	"$probe" "$@" >"$work/$name.out" 2>"$work/$name.err"
+	"$@" >"$work/$name.out" 2>"$work/$name.err"
 	status=$?
 	last=$name
 }
@@ -161,13 +173,23 @@ stderr_lacks() {
 	! grep -qF -- "$1" "$work/$last.err"
 }
 
+# stderr_order FIRST THEN: both lines are on stderr, FIRST before THEN.
+stderr_order() {
+	local a b
+	a=$(grep -nF -m1 -- "$1" "$work/$last.err" | cut -d: -f1)
+	b=$(grep -nF -m1 -- "$2" "$work/$last.err" | cut -d: -f1)
+	[ -n "$a" ] && [ -n "$b" ] && [ "$a" -lt "$b" ]
+}
+
 stdout_empty() {
 	[ ! -s "$work/$last.out" ]
 }
 
 mkdir -p "$work"
-"$harness" start "$dovecot_dir" || exit 1
+HARNESS_TLS=good "$harness" start "$dovecot_dir" || exit 1
 port=$(cat "$dovecot_dir/port")
+tls_port=$(cat "$dovecot_dir/port-tls")
+certs=$dovecot_dir/certs
 server=(--server 127.0.0.1 --port "$port")
 login=("${server[@]}" --user "$user" --password "$password")
 
@@ -175,12 +197,14 @@ login=("${server[@]}" --user "$user" --password "$password")
 
 run help --help
 check "exit 0" status_is 0
-for opt in server port user password password-file auth tls ca-file \
-	accept-cert insecure proxy list retrieve headers-only max-lines output \
+for opt in server port user password password-file auth tls tls-provider \
+	ca-file accept-cert insecure proxy list retrieve headers-only max-lines output \
 	decrypt verify cert cert-type cert-password cert-subject signer-cert \
 	delete config trail json list-plugins; do
 	check "--help lists --$opt" stdout_has "--$opt"
 done
+check "--help: default TLS ports" stdout_has "995 for implicit and auto, 110 for explicit"
+check "--help: --cert is for S/MIME too" stdout_has "S/MIME decryption will use the same options"
 
 run no-server --list
 check "no --server: exit 2" status_is 2
@@ -195,20 +219,44 @@ check "--password with --password-file: exit 2" status_is 2
 run bad-option --frobnicate
 check "unknown option: exit 2" status_is 2
 
-for opt in "--tls implicit" "--tls explicit" "--tls auto"; do
-	# shellcheck disable=SC2086 # the option and its value are two words
-	run tls "${login[@]}" --json $opt
-	check "$opt: exit 2" status_is 2
-	check "$opt: not available yet" \
-		stderr_has "spop-probe: $opt is not available yet: TLS support arrives in a later libspop release"
-	check "$opt: no JSON on stdout" stdout_empty
-done
 run tls-none "${login[@]}" --json --tls none
 check "--tls none: exit 0" status_is 0
-check "--tls none: tls status none" json 'j["server"]["tls"]["status"] == "none" and j["server"]["tls"]["verified"] is False'
+check "--tls none: tls status none" json \
+	'j["server"]["tls"] == {"provider": None, "version": None, "cipher": None, "cert_subject": None, "cert_issuer": None, "verified": False, "status": "none"}'
 
-for args in "--ca-file /dev/null" "--accept-cert /dev/null" --insecure \
-	"--proxy socks5://127.0.0.1:1080" --decrypt --verify "--cert x.pfx" \
+# usage_error NAME MESSAGE ARGS...: the probe refuses ARGS with exit 2,
+# says MESSAGE on stderr and prints nothing on stdout.
+usage_error() {
+	local name=$1 message=$2
+	shift 2
+	run "$name" "$@"
+	check "exit 2" status_is 2
+	check "says: $message" stderr_has "spop-probe: $message"
+	check "nothing on stdout" stdout_empty
+}
+usage_error bad-tls "--tls must be none, implicit, explicit or auto, not 'starttls'" \
+	"${login[@]}" --json --tls starttls
+usage_error bad-provider "--tls-provider must be gnutls or openssl, not 'nss'" \
+	"${login[@]}" --json --tls implicit --tls-provider nss
+usage_error insecure-no-tls "--insecure needs --tls implicit, explicit or auto" \
+	"${login[@]}" --json --insecure
+usage_error ca-file-tls-none "--ca-file needs --tls implicit, explicit or auto" \
+	"${login[@]}" --json --tls none --ca-file "$certs/ca.pem"
+usage_error ca-file-missing "cannot read --ca-file: " \
+	"${login[@]}" --json --tls implicit --ca-file "$work/no-such-ca.pem"
+check "names the missing --ca-file" stderr_has "$work/no-such-ca.pem"
+usage_error ca-file-not-pem "--ca-file $dovecot_dir/mailbox.txt holds no PEM certificate" \
+	"${login[@]}" --json --tls implicit --ca-file "$dovecot_dir/mailbox.txt"
+usage_error accept-cert-missing "cannot read --accept-cert: " \
+	"${login[@]}" --json --tls implicit --accept-cert "$work/no-such-cert.pem"
+usage_error pin-and-insecure "give --accept-cert or --insecure, not both" \
+	"${login[@]}" --json --tls implicit --accept-cert "$certs/good.pem" --insecure
+usage_error cert-type-alone "--cert-type, --cert-password and --cert-subject need --cert" \
+	"${login[@]}" --json --tls implicit --cert-type pem
+usage_error bad-cert-type "--cert-type must be pfx, pem, publickey, p7b, pkcs11, user, machine or auto, not 'jks'" \
+	"${login[@]}" --json --tls implicit --cert "$certs/client.pem" --cert-type jks
+
+for args in "--proxy socks5://127.0.0.1:1080" --decrypt --verify \
 	"--signer-cert x.pem"; do
 	# shellcheck disable=SC2086
 	run later "${login[@]}" $args
@@ -242,7 +290,7 @@ check "--list: no error, logged in" json 'j["error"] is None and j["auth"] == {"
 check "--list: greeting" json 'j["server"]["greeting"].startswith("+OK")'
 check "--list: capabilities" json '"UIDL" in j["server"]["capabilities"] and "USER" in j["server"]["capabilities"]'
 check "--list: tls none" json \
-	'j["server"]["tls"] == {"version": None, "cipher": None, "cert_subject": None, "cert_issuer": None, "verified": False, "status": "none"}'
+	'j["server"]["tls"] == {"provider": None, "version": None, "cipher": None, "cert_subject": None, "cert_issuer": None, "verified": False, "status": "none"}'
 check "--list: count matches mailbox.txt" json 'j["mailbox"]["count"] == len(mbox)'
 check "--list: total size" json 'j["mailbox"]["total_size"] == sum(m[1] for m in mbox)'
 check "--list: one entry per message, in order" json \
@@ -426,6 +474,141 @@ check "--trail: server lines" stderr_has "S: +OK"
 check "--trail: password masked" stderr_has "C: PASS ********"
 check "--trail: password never shown" stderr_lacks "$password"
 check "--trail: report still on stdout" stdout_has "mailbox "
+
+# ---- TLS ---------------------------------------------------------------------
+
+# Checks for a session that verified the harness's "good" certificate
+# through --ca-file or the pin, with provider $1.
+tls_ok_checks() {
+	export PROBE_PROVIDER=$1
+	check "exit 0" status_is 0
+	check "logged in, no error" json 'j["error"] is None and j["auth"]["ok"] is True and j["mailbox"]["count"] == len(mbox)'
+	check "tls provider, version, IANA suite" json \
+		'(t := j["server"]["tls"]) and t["provider"] == env["PROBE_PROVIDER"] and t["version"] in ("TLS1.2", "TLS1.3") and t["cipher"].startswith("TLS_")'
+	check "tls certificate and verdict" json \
+		'(t := j["server"]["tls"]) and t["cert_subject"] == "CN=localhost, O=libspop tests" and t["cert_issuer"] == "CN=spop test CA, O=libspop tests" and t["verified"] is True and t["status"] == "OK"'
+}
+
+# The same certificate refused: 280 from the library, nothing logged in.
+tls_refused_checks() {
+	check "exit 1" status_is 1
+	check "error 280 naming the server" json \
+		'j["error"]["code"] == 280 and "127.0.0.1:" + env["PROBE_TLS_PORT"] in j["error"]["message"] and "rejected" in j["error"]["message"]'
+	check "not logged in, not verified" json \
+		'(t := j["server"]["tls"]) and j["auth"]["ok"] is False and t["verified"] is False and t["status"] not in (None, "OK", "none") and t["version"] is None'
+}
+export PROBE_TLS_PORT=$tls_port
+tls=(--server 127.0.0.1 --port "$tls_port" --user "$user" --password "$password")
+
+for provider in gnutls openssl; do
+	with=(--tls-provider "$provider")
+	run "tls-implicit-$provider" "${tls[@]}" "${with[@]}" --json \
+		--tls implicit --ca-file "$certs/ca.pem" --list
+	tls_ok_checks "$provider"
+	check "the mailbox over TLS" json \
+		'[m["size"] for m in j["messages"]] == [m[1] for m in mbox]'
+
+	# STLS on the plain port; the trail shows the TLS layer apart.
+	run "tls-explicit-$provider" "${login[@]}" "${with[@]}" --json --trail \
+		--tls explicit --ca-file "$certs/ca.pem"
+	tls_ok_checks "$provider"
+	check "capabilities read again after STLS" json '"STLS" not in j["server"]["capabilities"] and "USER" in j["server"]["capabilities"]'
+	check "trail: STLS sent" stderr_has "C: STLS"
+	check "trail: the library ran provider $provider" stderr_has "started ($provider)"
+	check "trail: SSLStatus lines marked TLS:" stderr_has "TLS: TLS established with 127.0.0.1:$port: TLS1."
+	check "trail: login only after TLS" stderr_order "TLS: TLS established" "C: USER $user"
+
+	run "tls-no-ca-$provider" "${tls[@]}" "${with[@]}" --json --tls implicit
+	tls_refused_checks
+
+	run "tls-pin-$provider" "${tls[@]}" "${with[@]}" --json --tls implicit \
+		--accept-cert "$certs/good.pem"
+	tls_ok_checks "$provider"
+
+	run "tls-pin-other-$provider" "${tls[@]}" "${with[@]}" --json --tls implicit \
+		--ca-file "$certs/ca.pem" --accept-cert "$certs/other.pem"
+	tls_refused_checks
+	check "the pin is the reason" json '"pinned" in j["server"]["tls"]["status"]'
+
+	run "tls-insecure-$provider" "${tls[@]}" "${with[@]}" --json --tls implicit --insecure
+	check "exit 0" status_is 0
+	check "warning on stderr" stderr_has "spop-probe: WARNING: --insecure accepts any certificate, so the identity of 127.0.0.1 is NOT checked"
+	check "says what it accepted anyway" stderr_has "WARNING: --insecure: accepting the certificate of 127.0.0.1"
+	check "logged in, verified false with the reason" json \
+		'(t := j["server"]["tls"]) and j["error"] is None and j["auth"]["ok"] is True and t["verified"] is False and t["status"] not in (None, "OK", "none") and t["version"] in ("TLS1.2", "TLS1.3")'
+
+	run "tls-text-$provider" "${tls[@]}" "${with[@]}" --tls implicit --ca-file "$certs/ca.pem"
+	check "report: exit 0" status_is 0
+	check "report: tls line" stdout_has "tls          $provider, TLS1."
+	check "report: verified" stdout_has "  verified   yes (OK)"
+done
+
+# auto on a port other than 110 is implicit; without --tls-provider the
+# library's Automatic choice, gnutls, serves it.
+run tls-auto "${tls[@]}" --json --trail --tls auto --ca-file "$certs/ca.pem"
+tls_ok_checks gnutls
+check "trail: implicit TLS (no STLS), provider gnutls" stderr_order "started (gnutls)" "S: +OK"
+check "trail: no STLS" stderr_lacks "C: STLS"
+
+# Without --port, --tls picks 995 or 110. Run in a network namespace of
+# its own, where nothing listens, so no service of this machine is
+# reached; the refusal names the port tried.
+for mode in implicit:995 auto:995 explicit:110; do
+	run_command "tls-default-port-${mode%:*}" unshare --net sh -c \
+		'ip link set lo up && exec "$@"' sh "$probe" --server 127.0.0.1 \
+		--user "$user" --password "$password" --json --tls "${mode%:*}"
+	export PROBE_EXPECT="port ${mode#*:}:"
+	check "--tls ${mode%:*} without --port: connects to ${mode#*:}" json \
+		'j["error"]["code"] == 10061 and env["PROBE_EXPECT"] in j["error"]["message"]'
+done
+json_flush
+
+# ---- TLS client certificates (a second Dovecot requires one) -----------------
+
+HARNESS_TLS=good HARNESS_TLS_CLIENT_CERT=1 HARNESS_CERTS_DIR=$certs \
+	"$harness" start "$cc_dir" || fail "starting the client-certificate Dovecot"
+cc_port=$(cat "$cc_dir/port-tls" 2>/dev/null)
+cc=(--server 127.0.0.1 --port "$cc_port" --user "$user" --password "$password"
+	--tls implicit --ca-file "$certs/ca.pem")
+export PROBE_CC_PORT=$cc_port
+
+for provider in gnutls openssl; do
+	with=(--tls-provider "$provider")
+	run "cert-pem-$provider" "${cc[@]}" "${with[@]}" --json \
+		--cert "$certs/client.pem" --cert-type pem
+	check "exit 0" status_is 0
+	check "logged in with the certificate" json 'j["error"] is None and j["auth"]["ok"] is True and j["server"]["tls"]["verified"] is True'
+
+	run "cert-pfx-$provider" "${cc[@]}" "${with[@]}" --json \
+		--cert "$certs/client.p12" --cert-type pfx \
+		--cert-password "$(cat "$certs/client.p12.password")" --cert-subject alice
+	check "exit 0" status_is 0
+	check "logged in with the PFX certificate" json 'j["error"] is None and j["auth"]["ok"] is True'
+done
+
+run cert-none "${cc[@]}" --tls-provider openssl --json
+check "exit 1" status_is 1
+check "Dovecot refuses the login without a certificate" json \
+	'j["auth"]["ok"] is False and j["error"]["code"] == 171 and "certificate" in j["error"]["message"]'
+
+run cert-wrong-password "${cc[@]}" --json --cert "$certs/client.p12" \
+	--cert-password wrong
+check "exit 1" status_is 1
+check "the library's 273 naming the file" json \
+	'j["error"]["code"] == 273 and "client.p12" in j["error"]["message"] and j["auth"]["ok"] is False'
+
+run cert-wrong-subject "${cc[@]}" --json --cert "$certs/client.pem" \
+	--cert-subject "CN=nobody"
+check "exit 1" status_is 1
+check "the library's 272 naming the subject" json \
+	'j["error"]["code"] == 272 and "CN=nobody" in j["error"]["message"]'
+
+run cert-pkcs11 "${cc[@]}" --json --cert "$certs/client.pem" --cert-type pkcs11
+check "exit 1" status_is 1
+check "no cert-store plugin for PKCS#11 yet: 1201 naming the type" json \
+	'j["error"]["code"] == 1201 and "SSLCertStoreType=23" in j["error"]["message"]'
+json_flush
+"$harness" stop "$cc_dir" || fail "stopping the client-certificate Dovecot"
 
 # ---- deleting (bob's mailbox, restored afterwards) -----------------------
 

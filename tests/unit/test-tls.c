@@ -376,7 +376,10 @@ static void test_negotiated(void)
 	info.key_exchange_strength = 255;
 	g_strlcpy(info.cipher_suite, "TLS_AES_256_GCM_SHA384",
 		  sizeof info.cipher_suite);
+	CU_ASSERT_STRING_EQUAL(spop_config(s, "SSLProviderName"), "");
+	spi_tls_begin(s, "test");
 	spi_tls_established(s, "test", &info);
+	CU_ASSERT_STRING_EQUAL(spop_config(s, "SSLProviderName"), "test");
 	CU_ASSERT_STRING_EQUAL(spop_config(s, "SSLNegotiatedVersion"),
 			       "TLS1.3");
 	CU_ASSERT_STRING_EQUAL(spop_config(s, "SSLNegotiatedCipher"),

@@ -20,6 +20,7 @@ struct probe_options {
 	char *password_file;
 	char *auth;
 	char *tls;
+	char *tls_provider;
 	char *ca_file;
 	char *accept_cert;
 	gboolean insecure;
@@ -43,9 +44,14 @@ struct probe_options {
 	gboolean list_plugins;
 
 	/* Derived from the above once they are checked. */
-	int retrieve_number; /* 0: none, -1: all */
-	int auth_mechanism;  /* enum spop_auth_mechanism, or -1 for a name */
-	char *auth_name;     /* lower-case mechanism for the report */
+	int retrieve_number;	/* 0: none, -1: all */
+	int auth_mechanism;	/* enum spop_auth_mechanism, or -1 for a name */
+	char *auth_name;	/* lower-case mechanism for the report */
+	int tls_mode;		/* enum spop_ssl_start_mode, -1: not given */
+	int tls_provider_value; /* enum spop_ssl_provider, -1: not given */
+	int cert_store_type;	/* enum spop_cert_store_type, -1: no --cert */
+	char *ca_pem;		/* --ca-file as PEM text */
+	GBytes *accept_cert_data; /* --accept-cert as read */
 };
 
 struct probe_message {
@@ -83,6 +89,23 @@ struct probe_plugin {
 	GPtrArray *settings; /* of struct probe_setting * */
 };
 
+/* The TLS side of the connection (JSON server.tls). Strings NULL when
+ * unknown. */
+struct probe_tls {
+	gboolean enabled; /* SSLStartMode was not None */
+	char *provider;	  /* "gnutls", "openssl" */
+	char *version;	  /* SSLNegotiatedVersion */
+	char *cipher;	  /* SSLNegotiatedCipherSuite (IANA) */
+	/* From the SSLServerAuthentication event, as it arrived: verified is
+	 * the library's verdict before --insecure overrode it. */
+	gboolean event_seen;
+	char *cert_subject;
+	char *cert_issuer;
+	gboolean verified;
+	char *status;
+	gboolean overridden; /* --insecure turned a refusal into accept */
+};
+
 struct probe_error {
 	int code;
 	char *message;
@@ -91,6 +114,7 @@ struct probe_error {
 struct probe_result {
 	char *greeting;
 	GPtrArray *capabilities; /* of char * */
+	struct probe_tls tls;
 	gboolean auth_ok;
 	gboolean have_mailbox;
 	int count;

@@ -3,6 +3,7 @@
  * learnt, also when it failed part way. */
 #include <inttypes.h>
 #include <stdio.h>
+#include <string.h>
 
 #include <glib.h>
 #include <json-glib/json-glib.h>
@@ -40,6 +41,8 @@ static void add_null(JsonBuilder *b, const char *key)
 
 static void json_server(JsonBuilder *b, const struct probe_result *r)
 {
+	const struct probe_tls *t = &r->tls;
+
 	json_builder_set_member_name(b, "server");
 	json_builder_begin_object(b);
 	add_string(b, "greeting", r->greeting);
@@ -48,16 +51,20 @@ static void json_server(JsonBuilder *b, const struct probe_result *r)
 	for (guint i = 0; i < r->capabilities->len; i++)
 		json_builder_add_string_value(b, r->capabilities->pdata[i]);
 	json_builder_end_array(b);
-	/* This release speaks plain text only; the fields are there so that
-	 * consumers need not change when TLS arrives. */
 	json_builder_set_member_name(b, "tls");
 	json_builder_begin_object(b);
-	add_null(b, "version");
-	add_null(b, "cipher");
-	add_null(b, "cert_subject");
-	add_null(b, "cert_issuer");
-	add_bool(b, "verified", FALSE);
-	add_string(b, "status", "none");
+	add_string(b, "provider", t->provider);
+	add_string(b, "version", t->version);
+	add_string(b, "cipher", t->cipher);
+	add_string(b, "cert_subject", t->cert_subject);
+	add_string(b, "cert_issuer", t->cert_issuer);
+	add_bool(b, "verified", t->verified);
+	/* "none": no TLS asked for; null: asked for, but no certificate
+	 * was judged (the connection or handshake failed before). */
+	if (!t->enabled)
+		add_string(b, "status", "none");
+	else
+		add_string(b, "status", t->status);
 	json_builder_end_object(b);
 	json_builder_end_object(b);
 }
@@ -188,6 +195,27 @@ static const char *or_dash(const char *s)
 	return s ? s : "-";
 }
 
+static void text_tls(const struct probe_tls *t)
+{
+	if (!t->enabled) {
+		printf("tls          none\n");
+		return;
+	}
+	printf("tls          %s", or_dash(t->provider));
+	if (t->version)
+		printf(", %s, %s", t->version, or_dash(t->cipher));
+	else
+		printf(", not established");
+	printf("\n");
+	if (!t->event_seen)
+		return;
+	printf("  subject    %s\n", or_dash(t->cert_subject));
+	printf("  issuer     %s\n", or_dash(t->cert_issuer));
+	printf("  verified   %s (%s)%s\n", t->verified ? "yes" : "no",
+	       or_dash(t->status),
+	       t->overridden ? ", accepted anyway (--insecure)" : "");
+}
+
 static void text_message(const struct probe_message *m)
 {
 	printf("\nmessage %d\n", m->number);
@@ -280,7 +308,7 @@ void probe_report_text(const struct probe_options *o,
 			       (const char *)r->capabilities->pdata[i]);
 		if (!r->capabilities->len)
 			printf("\n");
-		printf("tls          none\n");
+		text_tls(&r->tls);
 		printf("auth         %s, %s\n", o->auth_name,
 		       r->auth_ok ? "ok" : "failed");
 		if (r->have_mailbox)

@@ -73,8 +73,20 @@ void probe_result_init(struct probe_result *r)
 	r->errors = g_ptr_array_new_with_free_func(error_free);
 }
 
+static void tls_clear(struct probe_tls *t)
+{
+	g_free(t->provider);
+	g_free(t->version);
+	g_free(t->cipher);
+	g_free(t->cert_subject);
+	g_free(t->cert_issuer);
+	g_free(t->status);
+	memset(t, 0, sizeof(*t));
+}
+
 void probe_result_clear(struct probe_result *r)
 {
+	tls_clear(&r->tls);
 	g_free(r->greeting);
 	g_ptr_array_unref(r->capabilities);
 	g_hash_table_destroy(r->by_number);
@@ -149,14 +161,11 @@ static void on_message_list(spop_t *s, const struct spop_message_list_event *e,
 	}
 }
 
-static void on_pitrail(spop_t *s, const struct spop_pitrail_event *e, void *ud)
+/* One prefix per line, so a multi-line entry stays greppable. */
+static void trail_lines(const char *prefix, const char *message)
 {
-	const char *prefix = e->direction == 0	 ? "C: "
-			     : e->direction == 1 ? "S: "
-						 : "*: ";
-	const char *p = e->message ? e->message : "";
+	const char *p = message ? message : "";
 
-	/* One prefix per line, so a multi-line entry stays greppable. */
 	do {
 		size_t n = strcspn(p, "\r\n");
 
@@ -167,6 +176,58 @@ static void on_pitrail(spop_t *s, const struct spop_pitrail_event *e, void *ud)
 		if (*p == '\n')
 			p++;
 	} while (*p);
+}
+
+static void on_pitrail(spop_t *s, const struct spop_pitrail_event *e, void *ud)
+{
+	trail_lines(e->direction == 0	? "C: "
+		    : e->direction == 1 ? "S: "
+					: "*: ",
+		    e->message);
+}
+
+/* SSLStatus beside the PITrail lines, marked apart: it is the library's
+ * account of the TLS layer, not of the POP3 conversation. */
+static void on_ssl_status(spop_t *s, const struct spop_ssl_status_event *e,
+			  void *ud)
+{
+	trail_lines("TLS: ", e->message);
+}
+
+struct server_auth {
+	struct probe_result *r;
+	const struct probe_options *o;
+};
+
+/* Records the library's verdict as it arrived, then applies --insecure.
+ * Explicit TLS has one handshake per connection; a later one would
+ * describe the certificate last seen, which is the one to report. */
+static void on_server_authentication(
+    spop_t *s, struct spop_ssl_server_authentication_event *e, void *ud)
+{
+	struct server_auth *sa = ud;
+	struct probe_tls *t = &sa->r->tls;
+
+	t->event_seen = TRUE;
+	g_free(t->cert_subject);
+	g_free(t->cert_issuer);
+	g_free(t->status);
+	t->cert_subject = dup_or_null(e->cert_subject);
+	t->cert_issuer = dup_or_null(e->cert_issuer);
+	t->status = dup_or_null(e->status);
+	t->verified = e->accept != 0;
+	t->overridden = FALSE;
+	if (sa->o->insecure && !e->accept) {
+		fprintf(stderr,
+			"spop-probe: WARNING: --insecure: accepting the "
+			"certificate of %s ('%s', issued by '%s') although "
+			"it failed verification: %s\n",
+			sa->o->server, e->cert_subject ? e->cert_subject : "",
+			e->cert_issuer ? e->cert_issuer : "",
+			e->status ? e->status : "");
+		e->accept = 1;
+		t->overridden = TRUE;
+	}
 }
 
 static void on_plugin(const struct spop_plugin_info *info, void *ud)
@@ -209,6 +270,52 @@ static void on_setting(const struct spop_setting_info *info, void *ud)
 	}
 }
 
+/* spop_config("Name=Value"): 0, or the library's error code. */
+static int config_set(spop_t *s, const char *name, const char *value)
+{
+	char *setting = g_strdup_printf("%s=%s", name, value);
+	const char *v = spop_config(s, setting);
+
+	g_free(setting);
+	return v ? 0 : spop_last_error_code(s);
+}
+
+/* The TLS options, in the order the library needs: the client
+ * certificate's store, type and password before SSLCertSubject, which
+ * searches the store when it is set. */
+static int configure_tls(const struct probe_options *o, spop_t *s)
+{
+	int rc = 0;
+
+	if (o->tls_mode >= 0 &&
+	    (rc = spop_set_ssl_start_mode(s, o->tls_mode)) != 0)
+		return rc;
+	if (o->tls_provider_value >= 0 &&
+	    (rc = spop_set_ssl_provider(s, o->tls_provider_value)) != 0)
+		return rc;
+	if (o->ca_pem && (rc = config_set(s, "SSLServerCACerts", o->ca_pem)))
+		return rc;
+	if (o->accept_cert_data) {
+		gsize len;
+		const char *data = g_bytes_get_data(o->accept_cert_data, &len);
+
+		rc = spop_set_ssl_accept_server_cert_encoded(s, data, len);
+		if (rc)
+			return rc;
+	}
+	if (o->cert_store_type < 0)
+		return 0;
+	if ((rc = spop_set_ssl_cert_store_type(s, o->cert_store_type)) != 0)
+		return rc;
+	rc = spop_set_ssl_cert_store(s, o->cert, strlen(o->cert));
+	if (!rc && o->cert_password)
+		rc = spop_set_ssl_cert_store_password(s, o->cert_password);
+	if (!rc)
+		rc = spop_set_ssl_cert_subject(
+		    s, o->cert_subject ? o->cert_subject : "*");
+	return rc;
+}
+
 /* Everything that must hold before the connection; false stops the run. */
 static gboolean configure(const struct probe_options *o, struct probe_result *r,
 			  spop_t *s)
@@ -223,6 +330,8 @@ static gboolean configure(const struct probe_options *o, struct probe_result *r,
 	if (o->user && (rc = spop_set_user(s, o->user)) != 0)
 		goto failed;
 	if (o->password && (rc = spop_set_password(s, o->password)) != 0)
+		goto failed;
+	if ((rc = configure_tls(o, s)) != 0)
 		goto failed;
 	if (o->auth_mechanism >= 0) {
 		rc = spop_set_auth_mechanism(s, o->auth_mechanism);
@@ -288,6 +397,50 @@ static void collect_server(struct probe_result *r, spop_t *s)
 		if (cap)
 			g_ptr_array_add(r->capabilities, g_strdup(cap));
 	}
+}
+
+/* A read-only Config value, or NULL when empty or unreadable. */
+static char *config_get(spop_t *s, const char *name)
+{
+	return dup_or_null(spop_config(s, name));
+}
+
+/* The provider plugin serving the effective SSLProvider (spop.h: Automatic
+ * and Internal are gnutls, Platform openssl; Automatic means Platform when
+ * UseInternalSecurityAPI is False, as the reference says). */
+static const char *provider_name(spop_t *s)
+{
+	int provider = spop_get_ssl_provider(s);
+
+	if (provider == SPOP_SSLP_AUTOMATIC) {
+		const char *internal = spop_config(s, "UseInternalSecurityAPI");
+
+		provider = internal && !g_ascii_strcasecmp(internal, "False")
+			       ? SPOP_SSLP_PLATFORM
+			       : SPOP_SSLP_INTERNAL;
+	}
+	return provider == SPOP_SSLP_PLATFORM ? "openssl" : "gnutls";
+}
+
+/* After the run: the library keeps the last session's values until the
+ * next Connect. Read from the library rather than the options, so that
+ * --config SSLStartMode=... is reported as truly as --tls. spop_config
+ * clears the last error, so this runs once every error is recorded. */
+static void collect_tls(struct probe_result *r, spop_t *s)
+{
+	struct probe_tls *t = &r->tls;
+
+	t->enabled = spop_get_ssl_start_mode(s) != SPOP_SSL_NONE;
+	if (!t->enabled)
+		return;
+	/* The plugin that ran the handshake, as the library says; before
+	 * any handshake (a failure while choosing), the one the settings
+	 * name. */
+	t->provider = config_get(s, "SSLProviderName");
+	if (!t->provider)
+		t->provider = g_strdup(provider_name(s));
+	t->version = config_get(s, "SSLNegotiatedVersion");
+	t->cipher = config_get(s, "SSLNegotiatedCipherSuite");
 }
 
 static void list_messages(struct probe_result *r, spop_t *s)
@@ -491,6 +644,7 @@ static void delete_message(const struct probe_options *o,
 
 void probe_run(const struct probe_options *o, struct probe_result *r)
 {
+	struct server_auth sa = {.r = r, .o = o};
 	spop_t *s;
 	int rc;
 
@@ -500,9 +654,12 @@ void probe_run(const struct probe_options *o, struct probe_result *r)
 			  "cannot create a libspop object");
 		return;
 	}
-	if (o->trail)
+	if (o->trail) {
 		spop_on_pitrail(s, on_pitrail, NULL);
+		spop_on_ssl_status(s, on_ssl_status, NULL);
+	}
 	spop_on_message_list(s, on_message_list, r);
+	spop_on_ssl_server_authentication(s, on_server_authentication, &sa);
 
 	if (!configure(o, r, s))
 		goto out;
@@ -543,6 +700,8 @@ void probe_run(const struct probe_options *o, struct probe_result *r)
 		library_error(r, s, rc);
 
 out:
+	if (o->server)
+		collect_tls(r, s);
 	g_ptr_array_sort(r->messages, by_number);
 	spop_free(s);
 }

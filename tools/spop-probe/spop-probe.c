@@ -97,38 +97,202 @@ static int read_password_file(struct probe_options *o)
 
 /* The options this release parses but cannot honour yet. Answering them
  * with an error, rather than ignoring them, keeps a user from believing a
- * plain-text session was protected or a signature checked. */
+ * connection went through a proxy or a signature was checked. */
 static int check_not_available(const struct probe_options *o)
 {
-	if (o->tls && strcmp(o->tls, "none") != 0) {
-		char *option = g_strdup_printf("--tls %s", o->tls);
-		int rc = not_available(option, "TLS");
-
-		g_free(option);
-		return rc;
-	}
-	if (o->ca_file)
-		return not_available("--ca-file", "TLS");
-	if (o->accept_cert)
-		return not_available("--accept-cert", "TLS");
-	if (o->insecure)
-		return not_available("--insecure", "TLS");
 	if (o->proxy)
 		return not_available("--proxy", "proxy");
 	if (o->decrypt)
 		return not_available("--decrypt", "S/MIME");
 	if (o->verify)
 		return not_available("--verify", "S/MIME");
-	if (o->cert)
-		return not_available("--cert", "S/MIME");
-	if (o->cert_type)
-		return not_available("--cert-type", "S/MIME");
-	if (o->cert_password)
-		return not_available("--cert-password", "S/MIME");
-	if (o->cert_subject)
-		return not_available("--cert-subject", "S/MIME");
 	if (o->signer_cert)
 		return not_available("--signer-cert", "S/MIME");
+	return 0;
+}
+
+static const struct {
+	const char *name;
+	int value;
+} tls_providers[] = {
+    {.name = "gnutls", .value = SPOP_SSLP_INTERNAL},
+    {.name = "openssl", .value = SPOP_SSLP_PLATFORM},
+};
+
+/* --cert-type words and the reference's SSLCertStoreType values. Only the
+ * values are decided here: whether a cert-store plugin serves one is the
+ * library's answer (1201 naming the type when none does). */
+static const struct {
+	const char *name;
+	int value;
+} cert_types[] = {
+    {.name = "pfx", .value = SPOP_CST_PFXFILE},
+    {.name = "pem", .value = SPOP_CST_PEMKEY_FILE},
+    {.name = "publickey", .value = SPOP_CST_PUBLIC_KEY_FILE},
+    {.name = "p7b", .value = SPOP_CST_P7BFILE},
+    {.name = "pkcs11", .value = SPOP_CST_PKCS11},
+    {.name = "user", .value = SPOP_CST_USER},
+    {.name = "machine", .value = SPOP_CST_MACHINE},
+    {.name = "auto", .value = SPOP_CST_AUTO},
+};
+
+#define PEM_CERT_BEGIN "-----BEGIN CERTIFICATE-----"
+
+/* --ca-file: PEM certificates (any number), or one DER certificate, which
+ * becomes PEM: SSLServerCACerts is text. */
+static int read_ca_file(struct probe_options *o)
+{
+	GError *err = NULL;
+	char *text, *b64;
+	gsize len;
+	GString *pem;
+
+	if (!g_file_get_contents(o->ca_file, &text, &len, &err)) {
+		int rc = usage_error("cannot read --ca-file: %s", err->message);
+
+		g_error_free(err);
+		return rc;
+	}
+	if (memchr(text, '\0', len) == NULL && strstr(text, PEM_CERT_BEGIN)) {
+		o->ca_pem = text;
+		return 0;
+	}
+	/* DER: an ASN.1 SEQUENCE with a long-form length. */
+	if (len < 4 || (unsigned char)text[0] != 0x30 ||
+	    (unsigned char)text[1] < 0x81) {
+		g_free(text);
+		return usage_error("--ca-file %s holds no PEM certificate "
+				   "(" PEM_CERT_BEGIN ") and is not a DER "
+				   "certificate",
+				   o->ca_file);
+	}
+	b64 = g_base64_encode((const guchar *)text, len);
+	g_free(text);
+	pem = g_string_new(PEM_CERT_BEGIN "\n");
+	for (size_t i = 0, n = strlen(b64); i < n; i += 64)
+		g_string_append_printf(pem, "%.64s\n", b64 + i);
+	g_string_append(pem, "-----END CERTIFICATE-----\n");
+	g_free(b64);
+	o->ca_pem = g_string_free(pem, FALSE);
+	return 0;
+}
+
+/* --accept-cert: the bytes go to SSLAcceptServerCertEncoded as they are;
+ * the library takes PEM, base64 or DER and says which it cannot read. */
+static int read_accept_cert(struct probe_options *o)
+{
+	GError *err = NULL;
+	char *data;
+	gsize len;
+
+	if (!g_file_get_contents(o->accept_cert, &data, &len, &err)) {
+		int rc =
+		    usage_error("cannot read --accept-cert: %s", err->message);
+
+		g_error_free(err);
+		return rc;
+	}
+	if (!len) {
+		g_free(data);
+		return usage_error("--accept-cert %s is empty", o->accept_cert);
+	}
+	o->accept_cert_data = g_bytes_new_take(data, len);
+	return 0;
+}
+
+/* With no --cert-type, a file name ending in .pfx/.p12 or .pem says it;
+ * anything else is the reference's automatic detection. */
+static const char *guess_cert_type(const char *file)
+{
+	if (g_str_has_suffix(file, ".pfx") || g_str_has_suffix(file, ".p12"))
+		return "pfx";
+	if (g_str_has_suffix(file, ".pem"))
+		return "pem";
+	return "auto";
+}
+
+static int check_cert(struct probe_options *o)
+{
+	const char *type;
+
+	o->cert_store_type = -1;
+	if (!o->cert) {
+		if (o->cert_type || o->cert_password || o->cert_subject)
+			return usage_error("--cert-type, --cert-password and "
+					   "--cert-subject need --cert");
+		return 0;
+	}
+	if (!*o->cert)
+		return usage_error("--cert must not be empty");
+	type = o->cert_type ? o->cert_type : guess_cert_type(o->cert);
+	for (size_t i = 0; i < G_N_ELEMENTS(cert_types); i++) {
+		if (!g_ascii_strcasecmp(type, cert_types[i].name)) {
+			o->cert_store_type = cert_types[i].value;
+			return 0;
+		}
+	}
+	return usage_error("--cert-type must be pfx, pem, publickey, p7b, "
+			   "pkcs11, user, machine or auto, not '%s'",
+			   type);
+}
+
+/* TLS options. The ones that only make sense on a TLS connection need
+ * --tls: without it they would be ignored, and a user would believe the
+ * plain-text session was protected. */
+static int check_tls(struct probe_options *o)
+{
+	const char *needs_tls = NULL;
+	int rc;
+
+	o->tls_mode = -1;
+	o->tls_provider_value = -1;
+	if (o->tls) {
+		static const int modes[] = {SPOP_SSL_NONE, SPOP_SSL_IMPLICIT,
+					    SPOP_SSL_EXPLICIT,
+					    SPOP_SSL_AUTOMATIC};
+
+		for (size_t i = 0; tls_modes[i]; i++)
+			if (!strcmp(o->tls, tls_modes[i]))
+				o->tls_mode = modes[i];
+		if (o->tls_mode < 0)
+			return usage_error("--tls must be none, implicit, "
+					   "explicit or auto, not '%s'",
+					   o->tls);
+	}
+	if (o->tls_provider) {
+		for (size_t i = 0; i < G_N_ELEMENTS(tls_providers); i++)
+			if (!strcmp(o->tls_provider, tls_providers[i].name))
+				o->tls_provider_value = tls_providers[i].value;
+		if (o->tls_provider_value < 0)
+			return usage_error("--tls-provider must be gnutls or "
+					   "openssl, not '%s'",
+					   o->tls_provider);
+	}
+	if (o->tls_provider)
+		needs_tls = "--tls-provider";
+	else if (o->ca_file)
+		needs_tls = "--ca-file";
+	else if (o->accept_cert)
+		needs_tls = "--accept-cert";
+	else if (o->insecure)
+		needs_tls = "--insecure";
+	else if (o->cert)
+		needs_tls = "--cert";
+	if (needs_tls && (o->tls_mode < 0 || o->tls_mode == SPOP_SSL_NONE))
+		return usage_error("%s needs --tls implicit, explicit or auto",
+				   needs_tls);
+	if (o->accept_cert && o->insecure)
+		return usage_error(
+		    "give --accept-cert or --insecure, not both: "
+		    "a pinned certificate is the only one "
+		    "accepted");
+	rc = check_cert(o);
+	if (rc)
+		return rc;
+	if (o->ca_file && (rc = read_ca_file(o)) != 0)
+		return rc;
+	if (o->accept_cert && (rc = read_accept_cert(o)) != 0)
+		return rc;
 	return 0;
 }
 
@@ -160,11 +324,9 @@ static int check_options(struct probe_options *o, int argc, char **argv)
 	if (argc > 1)
 		return usage_error("unexpected argument '%s' (see --help)",
 				   argv[1]);
-	if (o->tls && !g_strv_contains(tls_modes, o->tls))
-		return usage_error("--tls must be none, implicit, explicit "
-				   "or auto, not '%s'",
-				   o->tls);
 	rc = check_not_available(o);
+	if (!rc)
+		rc = check_tls(o);
 	if (rc)
 		return rc;
 
@@ -174,6 +336,13 @@ static int check_options(struct probe_options *o, int argc, char **argv)
 		return usage_error("--server must not be empty");
 	if (o->port != PROBE_UNSET && (o->port < 1 || o->port > 65535))
 		return usage_error("--port must be between 1 and 65535");
+	/* The well-known ports (RFC 8314): pop3s for TLS from the start
+	 * (auto then means implicit), 110 for STLS. */
+	if (o->port == PROBE_UNSET && o->tls_mode == SPOP_SSL_EXPLICIT)
+		o->port = 110;
+	else if (o->port == PROBE_UNSET && (o->tls_mode == SPOP_SSL_IMPLICIT ||
+					    o->tls_mode == SPOP_SSL_AUTOMATIC))
+		o->port = 995;
 	if (o->password && o->password_file)
 		return usage_error("give --password or --password-file, not "
 				   "both");
@@ -222,7 +391,11 @@ static void free_options(struct probe_options *o)
 	g_free(o->password_file);
 	g_free(o->auth);
 	g_free(o->tls);
+	g_free(o->tls_provider);
 	g_free(o->ca_file);
+	g_free(o->ca_pem);
+	if (o->accept_cert_data)
+		g_bytes_unref(o->accept_cert_data);
 	g_free(o->accept_cert);
 	g_free(o->proxy);
 	g_free(o->retrieve);
@@ -263,15 +436,27 @@ int main(int argc, char **argv)
 	     "xoauth2, kerberos, or a plugin's NAME (default: user)",
 	     "MECH"},
 	    {"tls", 0, 0, G_OPTION_ARG_STRING, &o.tls,
-	     "TLS mode: none, implicit, explicit or auto (only none in "
-	     "this release)",
+	     "TLS: none, implicit (TLS from the start), explicit (STLS) or "
+	     "auto (explicit on port 110, else implicit). Without --port "
+	     "it picks port 995 for implicit and auto, 110 for explicit "
+	     "(default: none)",
 	     "MODE"},
+	    {"tls-provider", 0, 0, G_OPTION_ARG_STRING, &o.tls_provider,
+	     "TLS library: gnutls (SSLProvider Internal) or openssl "
+	     "(Platform) (default: the library's choice, Automatic)",
+	     "NAME"},
 	    {"ca-file", 0, 0, G_OPTION_ARG_FILENAME, &o.ca_file,
-	     "Trust the CA certificates in F (not available yet)", "F"},
+	     "Also trust the CA certificates in F (PEM, or one DER "
+	     "certificate), besides the system's",
+	     "F"},
 	    {"accept-cert", 0, 0, G_OPTION_ARG_FILENAME, &o.accept_cert,
-	     "Accept the server certificate in F (not available yet)", "F"},
+	     "Accept only the server certificate in F (PEM or DER), "
+	     "whoever issued it",
+	     "F"},
 	    {"insecure", 0, 0, G_OPTION_ARG_NONE, &o.insecure,
-	     "Accept any server certificate (not available yet)", NULL},
+	     "Accept any server certificate: the server's identity is NOT "
+	     "checked (a warning says so)",
+	     NULL},
 	    {"proxy", 0, 0, G_OPTION_ARG_STRING, &o.proxy,
 	     "Connect through socks4://H:P, socks4a://H:P, "
 	     "socks5://[U:P@]H:P or http://[U:P@]H:P (not available yet)",
@@ -292,14 +477,21 @@ int main(int argc, char **argv)
 	    {"verify", 0, 0, G_OPTION_ARG_NONE, &o.verify,
 	     "Verify S/MIME signatures (not available yet)", NULL},
 	    {"cert", 0, 0, G_OPTION_ARG_FILENAME, &o.cert,
-	     "Certificate store (not available yet)", "F"},
+	     "TLS client certificate: the store F (a file, or a store name "
+	     "for user/machine). S/MIME decryption will use the same "
+	     "options when --decrypt arrives",
+	     "F"},
 	    {"cert-type", 0, 0, G_OPTION_ARG_STRING, &o.cert_type,
-	     "Certificate store type: pfx, pem, ... (not available yet)",
+	     "Type of the --cert store: pfx, pem (certificate and key), "
+	     "publickey, p7b, pkcs11, user, machine or auto (default: pfx "
+	     "for .pfx/.p12, pem for .pem, else auto)",
 	     "TYPE"},
 	    {"cert-password", 0, 0, G_OPTION_ARG_STRING, &o.cert_password,
-	     "Certificate store password (not available yet)", "P"},
+	     "Password of the --cert store", "P"},
 	    {"cert-subject", 0, 0, G_OPTION_ARG_STRING, &o.cert_subject,
-	     "Certificate subject (not available yet)", "S"},
+	     "Subject of the certificate to use from the --cert store "
+	     "(default: *, the first one with a private key)",
+	     "S"},
 	    {"signer-cert", 0, 0, G_OPTION_ARG_FILENAME, &o.signer_cert,
 	     "Signer certificate (not available yet)", "F"},
 	    {"delete", 0, 0, G_OPTION_ARG_INT, &o.delete_number,
@@ -309,7 +501,7 @@ int main(int argc, char **argv)
 	     "NAME=VALUE"},
 	    {"trail", 0, 0, G_OPTION_ARG_NONE, &o.trail,
 	     "Trace the protocol to stderr (C: client, S: server, "
-	     "*: info)",
+	     "*: info, TLS: the SSLStatus event)",
 	     NULL},
 	    {"json", 0, 0, G_OPTION_ARG_NONE, &o.json,
 	     "Print one JSON object instead of a report", NULL},
@@ -342,6 +534,14 @@ int main(int argc, char **argv)
 		free_options(&o);
 		return rc;
 	}
+
+	if (o.insecure)
+		fprintf(stderr,
+			"spop-probe: WARNING: --insecure accepts any "
+			"certificate, so the identity of %s is NOT checked: "
+			"anyone on the way can read and change this session, "
+			"password included.\n",
+			o.server ? o.server : "the server");
 
 	probe_result_init(&r);
 	probe_run(&o, &r);
