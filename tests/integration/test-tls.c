@@ -621,6 +621,9 @@ static void session_begin(spop_t *s, struct harness_dovecot *d)
 	char *by = g_strdup_printf("(%s)\n", provider);
 	CU_ASSERT_PTR_NOT_NULL(strstr(seen.status->str, by));
 	g_free(by);
+	by = cfg(s, "SSLProviderName");
+	CU_ASSERT_STRING_EQUAL(by, provider);
+	g_free(by);
 	line = login_line(d, offset, local_port(s));
 	CU_ASSERT_PTR_NOT_NULL(line);
 	if (line)
