@@ -235,6 +235,15 @@ int spi_fail(struct spop *s, int code, const char *fmt, ...)
     G_GNUC_PRINTF(3, 4);
 int spi_failv(struct spop *s, int code, const char *fmt, va_list ap);
 void spi_clear_error(struct spop *s);
+/* The error of the running method, kept across work that must not change
+ * it (a Config read from an event, a close_notify on a dead socket). */
+struct spi_saved_error {
+	int code;
+	char *text;
+};
+struct spi_saved_error spi_error_save(const struct spop *s);
+void spi_error_restore(struct spop *s, struct spi_saved_error *saved);
+void spi_error_forget(struct spi_saved_error *saved);
 int spi_errno_to_code(int err);
 
 /* ---- method framing (core/object.c) ----

@@ -1044,6 +1044,8 @@ void spi_settings_clear(struct spi_settings *c)
 	g_hash_table_destroy(c->declared);
 }
 
+static const char *config(struct spop *s, const char *configuration);
+
 SPI_EXPORT const char *spop_config(spop_t *s, const char *configuration)
 {
 	if (!configuration)
@@ -1051,6 +1053,21 @@ SPI_EXPORT const char *spop_config(spop_t *s, const char *configuration)
 				"Config needs \"Name\" or "
 				"\"Name=Value\"."),
 		       NULL;
+	/* From an event handler, a method is running: its error must
+	 * survive a Config call that succeeds (spop.h). Outside a method,
+	 * Config starts afresh, as a method does. */
+	bool in_method = s->busy;
+	struct spi_saved_error saved = spi_error_save(s);
+	const char *result = config(s, configuration);
+
+	if (result && in_method)
+		spi_error_restore(s, &saved);
+	spi_error_forget(&saved);
+	return result;
+}
+
+static const char *config(struct spop *s, const char *configuration)
+{
 	spi_clear_error(s);
 
 	const char *eq = strchr(configuration, '=');

@@ -206,6 +206,31 @@ void spi_clear_error(struct spop *s)
 	g_clear_pointer(&s->error_text, g_free);
 }
 
+struct spi_saved_error spi_error_save(const struct spop *s)
+{
+	return (struct spi_saved_error){s->error_code, g_strdup(s->error_text)};
+}
+
+void spi_error_restore(struct spop *s, struct spi_saved_error *saved)
+{
+	/* Unchanged, the current text stays where it is: a caller may hold
+	 * it (spi_conn_close's description). */
+	if (s->error_code == saved->code &&
+	    !g_strcmp0(s->error_text, saved->text)) {
+		spi_error_forget(saved);
+		return;
+	}
+	g_free(s->error_text);
+	s->error_code = saved->code;
+	s->error_text = saved->text;
+	saved->text = NULL;
+}
+
+void spi_error_forget(struct spi_saved_error *saved)
+{
+	g_clear_pointer(&saved->text, g_free);
+}
+
 SPI_EXPORT int spop_last_error_code(const spop_t *s)
 {
 	return s ? s->error_code : 0;

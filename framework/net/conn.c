@@ -122,19 +122,11 @@ void spi_conn_close(struct spop *s, int code, const char *description)
 	bool was_open = c->fd >= 0;
 	/* A TLS layer's close_notify may fail on a dead socket; that must
 	 * not replace the error of the method that is ending. */
-	int saved_code = s->error_code;
-	char *saved_text = g_strdup(s->error_text);
+	struct spi_saved_error saved = spi_error_save(s);
 
 	spi_stack_close(c);
 	transport_close(c);
-	if (s->error_code != saved_code ||
-	    g_strcmp0(s->error_text, saved_text)) {
-		g_free(s->error_text);
-		s->error_text = saved_text;
-		s->error_code = saved_code;
-		saved_text = NULL;
-	}
-	g_free(saved_text);
+	spi_error_restore(s, &saved);
 	g_free(c->buf);
 	g_free(c);
 	s->conn = NULL;

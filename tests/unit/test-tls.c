@@ -478,7 +478,31 @@ static void test_cert_subject_needs_store(void)
 	spop_free(s);
 }
 
+/* An event handler reading Config while a method runs (a TLS failure being
+ * reported) must not wipe the method's error. */
+static void test_config_in_event_keeps_error(void)
+{
+	spop_t *s = spop_new();
+
+	s->busy = 1; /* as inside an event of a running method */
+	spi_fail(s, 280, "rejected");
+	CU_ASSERT_PTR_NOT_NULL(spop_config(s, "SSLNegotiatedVersion"));
+	CU_ASSERT_PTR_NOT_NULL(spop_config(s, "SSLIncludeCertChain=True"));
+	CU_ASSERT_EQUAL(spop_last_error_code(s), 280);
+	CU_ASSERT_PTR_NOT_NULL(strstr(spop_last_error(s), "rejected"));
+	/* a failing Config call still says why it failed */
+	CU_ASSERT_PTR_NULL(spop_config(s, "NoSuchSetting"));
+	CU_ASSERT_EQUAL(spop_last_error_code(s), 1210);
+	s->busy = 0;
+	/* outside a method, Config starts afresh */
+	CU_ASSERT_PTR_NOT_NULL(spop_config(s, "Timeout"));
+	CU_ASSERT_EQUAL(spop_last_error_code(s), 0);
+	spop_free(s);
+}
+
 static const struct test_case cases[] = {
+    {"Config inside an event keeps the method's error",
+     test_config_in_event_keeps_error},
     {"subject and issuer text", test_subject_text},
     {"verified certificate goes on", test_verified_goes_on},
     {"failed check refused with 280", test_failure_refused_with_280},
