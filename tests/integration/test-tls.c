@@ -1412,17 +1412,14 @@ static void test_handshake_timeout(void)
 					     {STEP_SLEEP, NULL, 3500, 0},
 					     NOTHING_SECRET};
 	spop_t *s = scripted_tls_client(script);
-	gint64 start;
-	double took;
 
 	spop_set_timeout(s, 2);
 	ASSERT_OK(spop_set_ssl_start_mode(s, SPOP_SSL_EXPLICIT));
-	start = g_get_monotonic_time();
+	/* 301 itself shows Timeout ended the handshake: had the client
+	 * waited for the peer, its close after 3.5 s would give 276 or 1120.
+	 * No wall-clock bound is asserted (times belong in bench/). */
 	CU_ASSERT_EQUAL(spop_connect(s), SPOP_ERR_TIMEOUT);
-	took = (double)(g_get_monotonic_time() - start) / G_USEC_PER_SEC;
 	ERROR_HAS(s, "Timeout");
-	/* bounded by Timeout, not by the peer's 3.5 s of silence */
-	CU_ASSERT(took < 3.4);
 	CU_ASSERT_FALSE(spop_get_connected(s));
 	NO_CREDENTIALS(rec.trail->str);
 	scripted_client_finish(s, &sc);

@@ -1436,6 +1436,11 @@ static int handshake_step(struct gtls *t)
 		if (r == GNUTLS_E_SUCCESS)
 			return 0;
 		if (t->rc) {
+			/* Tell the server why, as OpenSSL does; best effort,
+			 * the layer below is non-blocking and may refuse. */
+			if (t->rc == SPOP_ERR_CERT_VERIFY)
+				gnutls_alert_send(t->session, GNUTLS_AL_FATAL,
+						  GNUTLS_A_BAD_CERTIFICATE);
 			t->broken = 1;
 			return t->rc;
 		}
