@@ -4,7 +4,10 @@
  * source, run once per provider: SPOP_TEST_TLS_PROVIDER=gnutls (SSLProvider
  * Internal, and Automatic) or openssl (Platform). A missing provider plugin
  * fails the suite; it never skips. */
+#include <gnutls/crypto.h>
+#include <gnutls/gnutls.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -1571,6 +1574,223 @@ static void test_injection_later_packet(void)
 
 /* ---- the suites --------------------------------------------------------- */
 
+/* ---- channel binding ---------------------------------------------------
+ * The cbdump fixture (tests/fixtures/stack) asks the host for each binding
+ * type in a real session and writes what it got; the values are checked
+ * independently: tls-server-end-point is the SHA-256 of the server's
+ * certificate (RFC 5929; good.pem is signed with SHA-256), tls-exporter is
+ * recomputed from the session's EXPORTER_SECRET in the key log (RFC 9266
+ * over RFC 8446 section 7.5). */
+
+/* HKDF-Expand-Label of RFC 8446 section 7.1. */
+static int expand_label(gnutls_mac_algorithm_t mac, const void *secret,
+			size_t secret_len, const char *label, const void *ctx,
+			size_t ctx_len, void *out, size_t out_len)
+{
+	unsigned char info[512];
+	size_t n = 0, label_len = 6 + strlen(label);
+	gnutls_datum_t key = {(void *)secret, (unsigned)secret_len};
+
+	info[n++] = (unsigned char)(out_len >> 8);
+	info[n++] = (unsigned char)out_len;
+	info[n++] = (unsigned char)label_len;
+	memcpy(info + n, "tls13 ", 6);
+	memcpy(info + n + 6, label, label_len - 6);
+	n += label_len;
+	info[n++] = (unsigned char)ctx_len;
+	memcpy(info + n, ctx, ctx_len);
+	n += ctx_len;
+	gnutls_datum_t in = {info, (unsigned)n};
+	return gnutls_hkdf_expand(mac, &key, &in, out, out_len);
+}
+
+static char *hex(const unsigned char *p, size_t n)
+{
+	GString *s = g_string_new(NULL);
+
+	for (size_t i = 0; i < n; i++)
+		g_string_append_printf(s, "%02x", p[i]);
+	return g_string_free(s, FALSE);
+}
+
+/* The binding line for type in the fixture's file, or NULL. */
+static char *binding(const char *text, const char *type)
+{
+	char **lines = g_strsplit(text, "\n", -1);
+	char *value = NULL;
+	size_t n = strlen(type);
+
+	for (int i = 0; lines[i] && !value; i++)
+		if (!strncmp(lines[i], type, n) && lines[i][n] == ' ')
+			value = g_strdup(lines[i] + n + 1);
+	g_strfreev(lines);
+	return value;
+}
+
+/* tls-exporter from the EXPORTER_SECRET of the (only) session in the key
+ * log, with the hash of the negotiated suite. */
+static char *exporter_from_key_log(const char *log, const char *suite)
+{
+	bool sha384 = g_str_has_suffix(suite, "SHA384");
+	gnutls_mac_algorithm_t mac =
+	    sha384 ? GNUTLS_MAC_SHA384 : GNUTLS_MAC_SHA256;
+	gnutls_digest_algorithm_t dig =
+	    sha384 ? GNUTLS_DIG_SHA384 : GNUTLS_DIG_SHA256;
+	size_t hlen = sha384 ? 48 : 32;
+	const char *line = strstr(log, "EXPORTER_SECRET ");
+	unsigned char secret[64], empty_hash[64], derived[64], cb[32];
+
+	if (!line)
+		return NULL;
+	const char *hexs = strchr(line + 16, ' ');
+	if (!hexs || strspn(hexs + 1, "0123456789abcdef") != 2 * hlen)
+		return NULL;
+	for (size_t i = 0; i < hlen; i++)
+		sscanf(hexs + 1 + 2 * i, "%2hhx", &secret[i]);
+	gnutls_hash_fast(dig, "", 0, empty_hash);
+	if (expand_label(mac, secret, hlen, "EXPORTER-Channel-Binding",
+			 empty_hash, hlen, derived, hlen) < 0 ||
+	    expand_label(mac, derived, hlen, "exporter", empty_hash, hlen, cb,
+			 sizeof cb) < 0)
+		return NULL;
+	return hex(cb, sizeof cb);
+}
+
+/* One session through the fixture; returns the fixture's file text and
+ * the key log's. */
+static void cb_session(const char *protocols, char **bindings, char **keys,
+		       char **suite)
+{
+	char *dir = g_dir_make_tmp("spop-cb-XXXXXX", NULL);
+	char *cb_path = g_build_filename(dir, "cb.txt", NULL);
+	char *log_path = g_build_filename(dir, "keys.log", NULL);
+	char *setting;
+	spop_t *s = tls_client(V_GOOD, SPOP_SSL_IMPLICIT, 1);
+
+	/* only the fixture from its directory (the xor TLS fixture there
+	 * would serve SSLProvider too) */
+	static const char *const files[] = {"spop-auth-cbdump.so",
+					    "spop-auth-cbdump.plugin"};
+	for (size_t i = 0; i < G_N_ELEMENTS(files); i++) {
+		char *from =
+		    g_build_filename(STACK_FIXTURE_DIR, files[i], NULL);
+		char *to = g_build_filename(dir, files[i], NULL);
+		CU_ASSERT_EQUAL(symlink(from, to), 0);
+		g_free(from);
+		g_free(to);
+	}
+	*bindings = *keys = *suite = NULL;
+	g_setenv("SPOP_TEST_CB_FILE", cb_path, TRUE);
+	setting = g_strconcat("PluginPath=", dir, NULL);
+	config_ok(s, setting);
+	g_free(setting);
+	config_ok(s, "AuthMechanismName=cbdump");
+	config_ok(s, protocols);
+	setting = g_strconcat("SSLKeyLogFile=", log_path, NULL);
+	config_ok(s, setting);
+	g_free(setting);
+	if (spop_connect(s) != 0)
+		fprintf(stderr, "cbdump: %d %s\n", spop_last_error_code(s),
+			spop_last_error(s));
+	CU_ASSERT_TRUE(spop_get_connected(s));
+	*suite = cfg(s, "SSLNegotiatedCipherSuite");
+	spop_disconnect(s);
+	spop_free(s);
+	g_unsetenv("SPOP_TEST_CB_FILE");
+	g_file_get_contents(cb_path, bindings, NULL, NULL);
+	g_file_get_contents(log_path, keys, NULL, NULL);
+	unlink(cb_path);
+	unlink(log_path);
+	for (size_t i = 0; i < G_N_ELEMENTS(files); i++) {
+		char *to = g_build_filename(dir, files[i], NULL);
+		unlink(to);
+		g_free(to);
+	}
+	rmdir(dir);
+	g_free(cb_path);
+	g_free(log_path);
+	g_free(dir);
+}
+
+static void test_channel_binding_tls13(void)
+{
+	char *bindings, *keys, *suite, *pem = cert_text("good.pem");
+	gnutls_datum_t in = {(unsigned char *)pem, (unsigned)strlen(pem)};
+	gnutls_datum_t der = {NULL, 0};
+	unsigned char digest[32];
+
+	cb_session("SSLEnabledProtocols=12288", &bindings, &keys, &suite);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(bindings);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(keys);
+
+	/* tls-server-end-point: SHA-256 of the certificate */
+	CU_ASSERT_FATAL(gnutls_pem_base64_decode2("CERTIFICATE", &in, &der) >=
+			0);
+	gnutls_hash_fast(GNUTLS_DIG_SHA256, der.data, der.size, digest);
+	char *want = hex(digest, sizeof digest);
+	char *got = binding(bindings, "tls-server-end-point");
+	CU_ASSERT_PTR_NOT_NULL(got);
+	if (got)
+		CU_ASSERT_STRING_EQUAL(got, want);
+	g_free(got);
+	g_free(want);
+
+	/* tls-exporter: recomputed from the key log */
+	want = exporter_from_key_log(keys, suite);
+	got = binding(bindings, "tls-exporter");
+	CU_ASSERT_PTR_NOT_NULL(want);
+	CU_ASSERT_PTR_NOT_NULL(got);
+	if (want && got)
+		CU_ASSERT_STRING_EQUAL(got, want);
+	g_free(got);
+	g_free(want);
+
+	/* tls-unique does not exist for TLS 1.3 (RFC 9266); unknown types
+	 * are 1212 */
+	got = binding(bindings, "tls-unique");
+	CU_ASSERT_PTR_NOT_NULL(got);
+	if (got)
+		CU_ASSERT_STRING_EQUAL(got, "error 1212");
+	g_free(got);
+	got = binding(bindings, "no-such-binding");
+	CU_ASSERT_PTR_NOT_NULL(got);
+	if (got)
+		CU_ASSERT_STRING_EQUAL(got, "error 1212");
+	g_free(got);
+	gnutls_free(der.data);
+	g_free(pem);
+	g_free(bindings);
+	g_free(keys);
+	g_free(suite);
+}
+
+static void test_channel_binding_tls12(void)
+{
+	char *bindings, *keys, *suite, *first;
+
+	/* tls-unique is the first Finished message: 12 bytes, new for every
+	 * session */
+	cb_session("SSLEnabledProtocols=3072", &bindings, &keys, &suite);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(bindings);
+	first = binding(bindings, "tls-unique");
+	CU_ASSERT_PTR_NOT_NULL(first);
+	CU_ASSERT_EQUAL(first ? strspn(first, "0123456789abcdef") : 0, 24);
+	CU_ASSERT_EQUAL(first ? strlen(first) : 0, 24);
+	g_free(bindings);
+	g_free(keys);
+	g_free(suite);
+	cb_session("SSLEnabledProtocols=3072", &bindings, &keys, &suite);
+	char *second = bindings ? binding(bindings, "tls-unique") : NULL;
+	CU_ASSERT_PTR_NOT_NULL(second);
+	if (first && second)
+		CU_ASSERT_STRING_NOT_EQUAL(first, second);
+	g_free(first);
+	g_free(second);
+	g_free(bindings);
+	g_free(keys);
+	g_free(suite);
+}
+
 static const struct test_case provider_cases[] = {
     {"the harness: Dovecot's TLS seen by openssl s_client", test_harness_tls},
     {"SSLEnabled reflects SSLStartMode", test_ssl_enabled},
@@ -1620,6 +1840,9 @@ static const struct test_case session_state_cases[] = {
     {"SSLKeyLogFile in NSS format, appended", test_key_log},
     {"ReuseSSLSession resumes on reconnect", test_resumption},
     {"LogSSLPackets adds packet events", test_log_packets},
+    {"channel binding, TLS 1.3: end-point, exporter",
+     test_channel_binding_tls13},
+    {"channel binding, TLS 1.2: tls-unique", test_channel_binding_tls12},
     {NULL, NULL},
 };
 
