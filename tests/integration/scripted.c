@@ -176,7 +176,13 @@ static void *serve(void *p)
 
 int scripted_start(struct scripted *sc, const struct step *script)
 {
-	struct sockaddr_in a = {.sin_family = AF_INET};
+	return scripted_start_on(sc, script, 0);
+}
+
+int scripted_start_on(struct scripted *sc, const struct step *script, int port)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET,
+				.sin_port = htons((uint16_t)port)};
 	socklen_t l = sizeof(a);
 
 	memset(sc, 0, sizeof(*sc));

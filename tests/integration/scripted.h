@@ -45,6 +45,8 @@ struct scripted {
 
 /* Starts a one-connection server on 127.0.0.1 playing script. */
 int scripted_start(struct scripted *sc, const struct step *script);
+/* The same on a given port (0: any free one). */
+int scripted_start_on(struct scripted *sc, const struct step *script, int port);
 /* Waits for the script to finish; returns failed_step. */
 int scripted_finish(struct scripted *sc);
 

@@ -6,7 +6,12 @@
  * fails the suite; it never skips. */
 #include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
+#include <net/if.h>
 #include <pthread.h>
+#include <sched.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -729,14 +734,84 @@ static void test_stls(void)
 	}
 }
 
+/* Automatic on port 110 is STLS. Port 110 may belong to the machine's own
+ * POP3 server, so the check runs in a child with a private network
+ * namespace (root only, which the integration suites are): its loopback
+ * is brought up and a scripted peer listens on 110 there. The peer offers
+ * STLS, expects it, answers -ERR, and fails if a credential follows; the
+ * child's exit status says whether all of that held. */
+static int automatic_110_child(void)
+{
+	static const struct step script[] = {
+	    {STEP_SEND, "+OK ready <1.2@scripted>\r\n", 0, 0},
+	    {STEP_EXPECT_LINE, "CAPA", 0, 0},
+	    {STEP_SEND, "+OK\r\nSTLS\r\nUSER\r\n.\r\n", 0, 0},
+	    {STEP_EXPECT_LINE, "STLS", 0, 0},
+	    {STEP_SEND, "-ERR not now\r\n", 0, 0},
+	    {STEP_REFUSE, "USER|PASS|AUTH|APOP", 0, 0},
+	    {STEP_END, NULL, 0, 0}};
+	struct ifreq ifr = {0};
+	struct scripted peer;
+	int fd;
+
+	if (unshare(CLONE_NEWNET) != 0) {
+		perror("unshare(CLONE_NEWNET)");
+		return 2;
+	}
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	g_strlcpy(ifr.ifr_name, "lo", sizeof ifr.ifr_name);
+	if (fd < 0 || ioctl(fd, SIOCGIFFLAGS, &ifr) != 0 ||
+	    (ifr.ifr_flags |= IFF_UP, ioctl(fd, SIOCSIFFLAGS, &ifr) != 0)) {
+		perror("bringing up lo");
+		return 3;
+	}
+	close(fd);
+	if (scripted_start_on(&peer, script, 110) != 0) {
+		perror("listening on 127.0.0.1:110");
+		return 4;
+	}
+	spop_t *s = spop_new();
+	spop_set_mail_server(s, "127.0.0.1");
+	spop_set_mail_port(s, 110);
+	spop_set_user(s, "bob");
+	spop_set_password(s, "pw");
+	spop_set_timeout(s, 5);
+	spop_set_ssl_provider(s, provider_value);
+	spop_set_ssl_start_mode(s, SPOP_SSL_AUTOMATIC);
+	int rc = spop_connect(s);
+	int stls_error = strstr(spop_last_error(s), "STLS") != NULL;
+	spop_free(s);
+	int failed_step = scripted_finish(&peer);
+	if (rc == 0 || !stls_error || failed_step != -1) {
+		fprintf(stderr,
+			"automatic/110: rc %d, STLS in error %d, "
+			"script step %d failed\n",
+			rc, stls_error, failed_step);
+		return 5;
+	}
+	return 0;
+}
+
+static void test_automatic_110_is_stls(void)
+{
+	int status = -1;
+	pid_t pid = fork();
+
+	CU_ASSERT_FATAL(pid >= 0);
+	if (pid == 0)
+		_exit(automatic_110_child());
+	CU_ASSERT_EQUAL(waitpid(pid, &status, 0), pid);
+	CU_ASSERT_TRUE(WIFEXITED(status));
+	CU_ASSERT_EQUAL(WEXITSTATUS(status), 0);
+}
+
 static void test_automatic_is_implicit(void)
 {
-	/* The reference: Automatic is STLS on port 110 only, TLS at once on
-	 * any other port. A test cannot bind 110 (and must not touch the
-	 * machine's POP3 server), so only the "other port" half runs here:
-	 * on the pop3s port it works, and on the plain POP3 port the
-	 * handshake meets Dovecot's greeting and fails, which shows the
-	 * client did not wait for a greeting or send STLS. */
+	/* The reference: Automatic is STLS on port 110 only (the test
+	 * above), TLS at once on any other port: on the pop3s port it
+	 * works, and on the plain POP3 port the handshake meets Dovecot's
+	 * greeting and fails, which shows the client did not wait for a
+	 * greeting or send STLS. */
 	spop_t *s = tls_client(V_GOOD, SPOP_SSL_AUTOMATIC, 1);
 
 	session(s, &servers[V_GOOD]);
@@ -1804,6 +1879,8 @@ static const struct test_case session_cases[] = {
     {"STLS, USER/PASS and SASL PLAIN", test_stls},
     {"Automatic on a port other than 110 is implicit",
      test_automatic_is_implicit},
+    {"Automatic on port 110 is STLS (private network namespace)",
+     test_automatic_110_is_stls},
     {"SSLProvider Automatic / Platform", test_provider_automatic},
     {"host name checked against the DNS SAN", test_host_name},
     {NULL, NULL},
