@@ -663,6 +663,17 @@ struct spop_certstore_ops {
 			  unsigned char **pkcs8, size_t *len);
 
 	void (*close)(struct spop_host *host, void *handle);
+
+	/* ---- since 1.1 ----
+	 * Key agreement (ECDH, for S/MIME key agreement recipients): the
+	 * entry's EC private key with the peer's public point, uncompressed
+	 * (0x04 || X || Y) on the key's curve. *secret is the shared secret
+	 * (the X coordinate, RFC 5753 / SEC 1), host->alloc()'d. 273 when the
+	 * key is not EC or the point is not on its curve; a token derives
+	 * inside the token (CKM_ECDH1_DERIVE), the key never leaves it. */
+	int (*key_derive)(struct spop_host *host, void *key,
+			  const unsigned char *peer_point, size_t peer_len,
+			  unsigned char **secret, size_t *secret_len);
 };
 
 /* ------------------------------------------------------------------------

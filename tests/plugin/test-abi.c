@@ -140,7 +140,7 @@ static void test_ops_tables(void)
 	PIN(spop_auth_ops, sasl_done, 40);
 	PIN(spop_auth_ops, sasl_finish, 48);
 
-	CU_ASSERT_EQUAL(sizeof(struct spop_certstore_ops), 64);
+	CU_ASSERT_EQUAL(sizeof(struct spop_certstore_ops), 72);
 	PIN(spop_certstore_ops, probe, 8);
 	PIN(spop_certstore_ops, open, 16);
 	PIN(spop_certstore_ops, entry, 24);
@@ -148,6 +148,7 @@ static void test_ops_tables(void)
 	PIN(spop_certstore_ops, key_decrypt, 40);
 	PIN(spop_certstore_ops, key_export, 48);
 	PIN(spop_certstore_ops, close, 56);
+	PIN(spop_certstore_ops, key_derive, 64);
 	CU_ASSERT_EQUAL(sizeof(struct spop_cert_entry), 32);
 	PIN(spop_cert_entry, der, 8);
 	PIN(spop_cert_entry, key, 24);
