@@ -145,9 +145,15 @@ char *spi_cert_serial(const unsigned char *der, size_t len)
 	if (der && len && gnutls_x509_crt_init(&crt) >= 0) {
 		if (gnutls_x509_crt_import(crt, &in, GNUTLS_X509_FMT_DER) >=
 			0 &&
-		    gnutls_x509_crt_get_serial(crt, serial, &n) >= 0)
-			for (size_t i = 0; i < n; i++)
+		    gnutls_x509_crt_get_serial(crt, serial, &n) >= 0) {
+			/* The DER INTEGER's sign byte is not part of the
+			 * number (openssl x509 -serial drops it too). */
+			size_t i = 0;
+			while (i + 1 < n && serial[i] == 0)
+				i++;
+			for (; i < n; i++)
 				g_string_append_printf(out, "%02X", serial[i]);
+		}
 		gnutls_x509_crt_deinit(crt);
 	}
 	return g_string_free(out, FALSE);

@@ -40,7 +40,9 @@ static int init(void)
 	    "-subj '/O=libspop tests/CN=Select CA' 2>/dev/null");
 	for (int i = 0; i < 2; i++) {
 		const char *u = i ? "bob" : "alice";
-		const char *serial = i ? "0x626F62" : "0x616C696365";
+		/* bob's serial has its top bit set: DER stores a 00 sign
+		 * byte, which the serial number text leaves out */
+		const char *serial = i ? "0xE26F62" : "0x616C696365";
 		char *cmd = g_strdup_printf(
 		    "openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 "
 		    "-nodes -keyout %s.key -out %s.csr -subj "
@@ -160,8 +162,7 @@ static void test_star(void)
 	CU_ASSERT_STRING_EQUAL(spop_get_signer_cert_subject(s), BOB);
 	CU_ASSERT_STRING_EQUAL(spop_get_signer_cert_issuer(s),
 			       "CN=Select CA, O=libspop tests");
-	CU_ASSERT_STRING_EQUAL(spop_get_signer_cert_serial_number(s),
-			       "626F62"); /* "bob" */
+	CU_ASSERT_STRING_EQUAL(spop_get_signer_cert_serial_number(s), "E26F62");
 	spop_free(s);
 }
 
@@ -259,7 +260,7 @@ static void test_list(void)
 			0);
 	CU_ASSERT_STRING_EQUAL(l.text->str, ALICE
 			       "|CN=Select CA, O=libspop tests|616C696365\n" BOB
-			       "|CN=Select CA, O=libspop tests|626F62\n");
+			       "|CN=Select CA, O=libspop tests|E26F62\n");
 	CU_ASSERT_EQUAL(l.keys, 1);
 	CU_ASSERT_EQUAL(spop_list_certificates(s, "Nope", on_cert, &l), 1211);
 	store(s, "Cert", SPOP_CST_PFXFILE, pfx_path, "wrong");
