@@ -179,7 +179,7 @@ int certstore_pem_read(struct spop_host *host, struct certstore *st,
 /* ---- PKCS#12 (pkcs12.c) ------------------------------------------------- */
 
 /* Parses in as PKCS#12: DER, "-----BEGIN PKCS12-----" armour, or (with
- * try_base64) base64 of the DER, which then replaces in->data. 0, or the
+ * try_base64) base64 of either, which then replaces in->data. 0, or the
  * GnuTLS error of the direct attempt. */
 int certstore_pkcs12_parse(struct spop_host *host, struct certstore_input *in,
 			   bool try_base64, gnutls_pkcs12_t *p12);

@@ -43,8 +43,11 @@ int certstore_pkcs12_parse(struct spop_host *host, struct certstore_input *in,
 	    certstore_base64_decode(host, in->data, in->len, &decoded, &dlen)) {
 		gnutls_datum_t b = {decoded, (unsigned)dlen};
 
-		if (gnutls_pkcs12_import(*p12, &b, GNUTLS_X509_FMT_DER, 0) >=
-		    0) {
+		if (gnutls_pkcs12_import(*p12, &b,
+					 has_pem_armour(decoded, dlen)
+					     ? GNUTLS_X509_FMT_PEM
+					     : GNUTLS_X509_FMT_DER,
+					 0) >= 0) {
 			gnutls_memset(in->data, 0, in->len);
 			free(in->data);
 			in->data = decoded;

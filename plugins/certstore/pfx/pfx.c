@@ -14,7 +14,7 @@
  * without keys, each group in the file's bag order. A store without a key
  * opens too; its entries have no key.
  *
- * A blob is the PKCS#12 DER, its PEM armour, or base64 of the DER. */
+ * A blob is the PKCS#12 DER, its PEM armour, or base64 of either. */
 #include "certstore.h"
 
 #include <string.h>
