@@ -48,11 +48,13 @@
 #   ec384.key ec384.crt ec384.der EC P-384 key, self-signed certificate
 #   pem-ec384.pem                 "PRIVATE KEY" (P-384), then ec384.crt
 #   pfx-ec384.p12                 openssl pkcs12: ec384 key and certificate
-#   peer256.key peer384.key       the peers' keys, and their public keys as
-#   peer256.pub.pem peer384.pub.pem  openssl pkey -pubout writes them
-#   peer256.point peer384.point   the peers' uncompressed points (0x04||X||Y,
+#   ec521.key ec521.crt pem-ec521.pem  the same on P-521
+#   peer{256,384,521}.key         the peers' keys, and their public keys as
+#   peer{256,384,521}.pub.pem     openssl pkey -pubout writes them
+#   peer{256,384,521}.point       the peers' uncompressed points (0x04||X||Y,
 #                                 the tail of openssl's SubjectPublicKeyInfo)
-#   derive-256.bin derive-384.bin ec.key with peer256, ec384.key with peer384
+#   derive-{256,384,521}.bin      ec.key with peer256, ec384.key with
+#                                 peer384, ec521.key with peer521
 #
 # Certificate-only stores:
 #   certs-three.pem               rsa.crt, ca.crt, ec.crt
@@ -211,7 +213,14 @@ openssl x509 -in ec384.crt -outform DER -out ec384.der
 cat ec384.key ec384.crt >pem-ec384.pem
 openssl pkcs12 -export -inkey ec384.key -in ec384.crt -name 'EC P-384' \
 	-passout "pass:$pass" -out pfx-ec384.p12
-for bits in 256 384; do
+# P-521: its 66-byte X coordinate often has a zero first byte, which the
+# secret keeps (SEC 1: the field element, full length).
+openssl genpkey -quiet -algorithm EC -pkeyopt ec_paramgen_curve:P-521 \
+	-out ec521.key
+openssl req -new -x509 -key ec521.key -subj "$(subj 'EC P-521 client')" \
+	-days 30 -sha512 -out ec521.crt
+cat ec521.key ec521.crt >pem-ec521.pem
+for bits in 256 384 521; do
 	openssl genpkey -quiet -algorithm EC \
 		-pkeyopt ec_paramgen_curve:P-$bits -out peer$bits.key
 	openssl pkey -in peer$bits.key -pubout -out peer$bits.pub.pem
@@ -221,12 +230,17 @@ openssl pkey -pubin -in peer256.pub.pem -outform DER | tail -c 65 \
 	>peer256.point
 openssl pkey -pubin -in peer384.pub.pem -outform DER | tail -c 97 \
 	>peer384.point
+openssl pkey -pubin -in peer521.pub.pem -outform DER | tail -c 133 \
+	>peer521.point
 [ "$(head -c 1 peer256.point | od -An -tx1 | tr -d ' ')" = 04 ] ||
 	die "peer256.point is not an uncompressed point"
 openssl pkeyutl -derive -inkey ec.key -peerkey peer256.pub.pem \
 	-out derive-256.bin
 openssl pkeyutl -derive -inkey ec384.key -peerkey peer384.pub.pem \
 	-out derive-384.bin
+openssl pkeyutl -derive -inkey ec521.key -peerkey peer521.pub.pem \
+	-out derive-521.bin
+[ "$(wc -c <derive-521.bin)" -eq 66 ] || die "a P-521 secret is 66 bytes"
 
 # ---- certificate-only stores -----------------------------------------------
 cat rsa.crt ca.crt ec.crt >certs-three.pem

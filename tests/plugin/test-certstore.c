@@ -1239,6 +1239,8 @@ static void test_derive(void)
 	     "derive-384.bin"},
 	    {&pfx, PFX_FILE, "pfx-ec384.p12", PASS, "peer384.point",
 	     "derive-384.bin"},
+	    {&pem, PEM_FILE, "pem-ec521.pem", "", "peer521.point",
+	     "derive-521.bin"},
 	    {&jwk, JWK_FILE, "jwk-ec.json", "", "peer256.point",
 	     "derive-256.bin"},
 	};
