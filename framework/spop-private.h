@@ -44,14 +44,16 @@ struct spi_host {
  * SignerCert*): how the application names a certificate in a store
  * (tls/cert.c). */
 struct spi_cert_group {
-	const char *prefix; /* "SSLCert": messages, the selector name */
-	int store_type;	    /* SPOP_CST_* */
-	GBytes *store;	    /* file name or the store itself */
+	const char *prefix;  /* "SSLCert": messages, the selector name */
+	bool star_needs_key; /* "*" takes the first entry with a key */
+	int store_type;	     /* SPOP_CST_* */
+	GBytes *store;	     /* file name or the store itself */
 	char *password;
 	char *subject; /* as set, then the full subject found */
 	GBytes *der;   /* the chosen certificate, or NULL */
 	char *wanted;  /* the subject the application asked for, kept when
 			  the search failed so that Connect tries again */
+	char *out_pem, *out_issuer, *out_serial; /* strings handed out */
 };
 
 /* One retrieved header line kept for MessageHeaderField/Value. */
@@ -165,10 +167,12 @@ struct spop {
 	bool include_headers;
 	int timeout;
 	int message_number;
-	int ssl_start_mode;		/* SPOP_SSL_* */
-	int ssl_provider;		/* SPOP_SSLP_* */
-	struct spi_cert_group ssl_cert; /* SSLCert* */
-	GBytes *ssl_accept_cert;	/* SSLAcceptServerCertEncoded, DER */
+	int ssl_start_mode;		   /* SPOP_SSL_* */
+	int ssl_provider;		   /* SPOP_SSLP_* */
+	struct spi_cert_group ssl_cert;	   /* SSLCert* */
+	struct spi_cert_group cert;	   /* Cert*: decryption */
+	struct spi_cert_group signer_cert; /* SignerCert*: verification */
+	GBytes *ssl_accept_cert;	   /* SSLAcceptServerCertEncoded, DER */
 	struct spi_settings cfg;
 
 	/* stream set by spop_set_message_stream */

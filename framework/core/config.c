@@ -364,12 +364,19 @@ NEGOTIATED(Provider)
 		return spop_set_##acc(s, value, strlen(value));                \
 	}
 CERT_BLOB_SET(ssl_accept_server_cert_encoded)
-CERT_BLOB_SET(ssl_cert_encoded)
-CERT_BLOB_SET(ssl_cert_store)
 CERT_BLOB(ssl_server_cert_encoded)
-PROP_STR(ssl_cert_store_password, spop_set_ssl_cert_store_password)
-PROP_STR(ssl_cert_subject, spop_set_ssl_cert_subject)
-PROP_INT("SSLCertStoreType", ssl_cert_store_type, spop_set_ssl_cert_store_type)
+#define CERT_GROUP(Name, acc)                                                  \
+	CERT_BLOB_SET(acc##_encoded)                                           \
+	CERT_BLOB_SET(acc##_store)                                             \
+	PROP_STR(acc##_store_password, spop_set_##acc##_store_password)        \
+	PROP_STR(acc##_subject, spop_set_##acc##_subject)                      \
+	PROP_INT(Name "StoreType", acc##_store_type,                           \
+		 spop_set_##acc##_store_type)
+CERT_GROUP("SSLCert", ssl_cert)
+CERT_GROUP("Cert", cert)
+CERT_GROUP("SignerCert", signer_cert)
+RO_STR(signer_cert_issuer)
+RO_STR(signer_cert_serial_number)
 
 static int set_command(struct spop *s, const char *value)
 {
@@ -414,6 +421,11 @@ static int set_max_line_length(struct spop *s, const char *value)
 static const struct setting settings[] = {
     /* properties */
     PROP("AuthMechanism", auth_mechanism),
+    PROP("CertEncoded", cert_encoded),
+    PROP("CertStore", cert_store),
+    PROP("CertStorePassword", cert_store_password),
+    PROP("CertStoreType", cert_store_type),
+    PROP("CertSubject", cert_subject),
     {"Command", T_STR, 0, 0, 0, 0, set_command, NULL},
     PROP("Connected", connected),
     RO("Idle", idle),
@@ -451,6 +463,13 @@ static const struct setting settings[] = {
     RO("MessageTo", message_to),
     RO_IO("MessageUID", message_uid),
     PROP("Password", password),
+    PROP("SignerCertEncoded", signer_cert_encoded),
+    RO("SignerCertIssuer", signer_cert_issuer),
+    RO("SignerCertSerialNumber", signer_cert_serial_number),
+    PROP("SignerCertStore", signer_cert_store),
+    PROP("SignerCertStorePassword", signer_cert_store_password),
+    PROP("SignerCertStoreType", signer_cert_store_type),
+    PROP("SignerCertSubject", signer_cert_subject),
     PROP("SSLAcceptServerCertEncoded", ssl_accept_server_cert_encoded),
     PROP("SSLCertEncoded", ssl_cert_encoded),
     PROP("SSLCertStore", ssl_cert_store),
@@ -591,23 +610,10 @@ struct later {
 	const char *feature;
 };
 
-#define SMIME_CERT    "S/MIME decryption certificates"
 #define SMIME_SIGNER  "S/MIME signature verification"
 #define SMIME_FEATURE "S/MIME support"
 
 static const struct later later_properties[] = {
-    {"CertEncoded", SMIME_CERT},
-    {"CertStore", SMIME_CERT},
-    {"CertStorePassword", SMIME_CERT},
-    {"CertStoreType", SMIME_CERT},
-    {"CertSubject", SMIME_CERT},
-    {"SignerCertEncoded", SMIME_SIGNER},
-    {"SignerCertIssuer", SMIME_SIGNER},
-    {"SignerCertSerialNumber", SMIME_SIGNER},
-    {"SignerCertStore", SMIME_SIGNER},
-    {"SignerCertStorePassword", SMIME_SIGNER},
-    {"SignerCertStoreType", SMIME_SIGNER},
-    {"SignerCertSubject", SMIME_SIGNER},
     {"SignerCertChainCount", SMIME_SIGNER},
     {"SignerCertChainEncoded", SMIME_SIGNER},
     {"SigningAlgorithm", SMIME_SIGNER},

@@ -16,7 +16,9 @@ SPI_EXPORT spop_t *spop_new(void)
 	s->message_number = 1;
 	s->ssl_start_mode = SPOP_SSL_NONE;
 	s->ssl_provider = SPOP_SSLP_AUTOMATIC;
-	spi_cert_group_init(&s->ssl_cert, "SSLCert");
+	spi_cert_group_init(&s->ssl_cert, "SSLCert", true);
+	spi_cert_group_init(&s->cert, "Cert", true);
+	spi_cert_group_init(&s->signer_cert, "SignerCert", false);
 	spi_settings_init(&s->cfg);
 	g_mutex_init(&s->interrupt_lock);
 	s->capabilities = g_ptr_array_new_with_free_func(g_free);
@@ -49,6 +51,8 @@ SPI_EXPORT void spop_free(spop_t *s)
 	spi_message_clear(&s->msg);
 	spi_settings_clear(&s->cfg);
 	spi_cert_group_clear(&s->ssl_cert);
+	spi_cert_group_clear(&s->cert);
+	spi_cert_group_clear(&s->signer_cert);
 	g_clear_pointer(&s->ssl_accept_cert, g_bytes_unref);
 	spi_tls_free(s);
 	g_ptr_array_free(s->capabilities, TRUE);

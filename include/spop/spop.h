@@ -289,6 +289,53 @@ int spop_get_ssl_cert_store_type(spop_t *s);
 int spop_set_ssl_cert_store_type(spop_t *s, int value);
 const char *spop_get_ssl_cert_subject(spop_t *s);
 int spop_set_ssl_cert_subject(spop_t *s, const char *value);
+/* Cert* (the certificate and key that decrypt S/MIME messages) and
+ * SignerCert* (the certificate a signature is verified with) work as
+ * SSLCert* above; SignerCertSubject "*" takes the first certificate, with
+ * or without a key. SignerCertIssuer and SignerCertSerialNumber (upper-case
+ * hex) describe the SignerCert chosen. */
+int spop_get_cert_encoded(spop_t *s, const char **data, size_t *len);
+int spop_set_cert_encoded(spop_t *s, const char *data, size_t len);
+int spop_get_cert_store(spop_t *s, const char **data, size_t *len);
+int spop_set_cert_store(spop_t *s, const char *data, size_t len);
+const char *spop_get_cert_store_password(spop_t *s);
+int spop_set_cert_store_password(spop_t *s, const char *value);
+int spop_get_cert_store_type(spop_t *s);
+int spop_set_cert_store_type(spop_t *s, int value);
+const char *spop_get_cert_subject(spop_t *s);
+int spop_set_cert_subject(spop_t *s, const char *value);
+int spop_get_signer_cert_encoded(spop_t *s, const char **data, size_t *len);
+int spop_set_signer_cert_encoded(spop_t *s, const char *data, size_t len);
+const char *spop_get_signer_cert_issuer(spop_t *s);
+const char *spop_get_signer_cert_serial_number(spop_t *s);
+int spop_get_signer_cert_store(spop_t *s, const char **data, size_t *len);
+int spop_set_signer_cert_store(spop_t *s, const char *data, size_t len);
+const char *spop_get_signer_cert_store_password(spop_t *s);
+int spop_set_signer_cert_store_password(spop_t *s, const char *value);
+int spop_get_signer_cert_store_type(spop_t *s);
+int spop_set_signer_cert_store_type(spop_t *s, int value);
+const char *spop_get_signer_cert_subject(spop_t *s);
+int spop_set_signer_cert_subject(spop_t *s, const char *value);
+
+/* What a certificate store holds (libspop's own; the reference has a
+ * separate CertMgr class for it). */
+struct spop_cert_info {
+	size_t size; /* sizeof(struct spop_cert_info) of the library */
+	const char *subject;
+	const char *issuer;
+	const char *serial_number; /* upper-case hex */
+	const char *encoded;	   /* PEM */
+	size_t encoded_len;
+	int has_private_key;
+};
+typedef void (*spop_cert_list_cb)(const struct spop_cert_info *info, void *ud);
+/* Lists the store that group's properties name ("SSLCert", "Cert" or
+ * "SignerCert": its StoreType, Store and StorePassword), in store order,
+ * without connecting. 0, 1211 for an unknown group, or the store's error
+ * (271 cannot open, 273 password or PIN, 1201/1212 type). */
+int spop_list_certificates(spop_t *s, const char *group, spop_cert_list_cb cb,
+			   void *ud);
+
 /* The server's certificate of the current (or last) TLS session. */
 int spop_get_ssl_server_cert_encoded(spop_t *s, const char **data, size_t *len);
 int spop_get_ssl_provider(spop_t *s);

@@ -200,11 +200,12 @@ check "exit 0" status_is 0
 for opt in server port user password password-file auth tls tls-provider \
 	ca-file accept-cert insecure proxy list retrieve headers-only max-lines output \
 	decrypt verify cert cert-type cert-password cert-subject signer-cert \
-	delete config trail json list-plugins; do
+	delete config trail json list-plugins list-certs; do
 	check "--help lists --$opt" stdout_has "--$opt"
 done
 check "--help: default TLS ports" stdout_has "995 for implicit and auto, 110 for explicit"
 check "--help: --cert is for S/MIME too" stdout_has "S/MIME decryption will use the same options"
+check "--help: --list-certs needs no --server" stdout_has "no --server needed"
 
 run no-server --list
 check "no --server: exit 2" status_is 2
@@ -281,6 +282,149 @@ check "--list-plugins alone: no server section" json '"server" not in j and j["e
 run plugins-text --list-plugins
 check "--list-plugins report: exit 0" status_is 0
 check "--list-plugins report: names direct" stdout_has direct
+
+# ---- listing certificate stores (no server) ----------------------------------
+
+# The client certificate as openssl reads it, in libspop's format: RFC 4514
+# order with ", " between the attributes (none of these names holds a
+# comma, which would be escaped) and the serial number in upper-case hex.
+openssl_field() {
+	openssl x509 -in "$certs/client-cert.pem" -noout -nameopt RFC2253 "-$1" |
+		sed "s/^$1=//"
+}
+client_subject=$(openssl_field subject | sed 's/,/, /g')
+client_issuer=$(openssl_field issuer | sed 's/,/, /g')
+client_serial=$(openssl_field serial | tr a-f A-F)
+export PROBE_CLIENT_SUBJECT=$client_subject PROBE_CLIENT_ISSUER=$client_issuer \
+	PROBE_CLIENT_SERIAL=$client_serial
+export PROBE_CERTS=$certs PROBE_WORK=$work
+checks=$((checks + 1))
+if [ -z "$client_subject" ] || [ -z "$client_issuer" ] || [ -z "$client_serial" ] ||
+	[[ $client_subject$client_issuer == *\\* ]]; then
+	fail "openssl gave subject '$client_subject', issuer '$client_issuer', serial '$client_serial': not comparable"
+else
+	pass "openssl: client certificate $client_subject, issuer $client_issuer, serial $client_serial"
+fi
+p12_password=$(cat "$certs/client.p12.password")
+
+# The client certificate alone, as JSON: the contract's members are there,
+# empty, since nothing was connected to.
+client_listed='j["certificates"] == [{"subject": env["PROBE_CLIENT_SUBJECT"], "issuer": env["PROBE_CLIENT_ISSUER"], "serial": env["PROBE_CLIENT_SERIAL"], "has_key": True}]'
+no_connection='j["server"] is None and j["auth"] is None and j["mailbox"] is None and j["messages"] == [] and j["deleted"] is None and "plugins" not in j'
+
+run list-certs-pem --list-certs --cert "$certs/client.pem" --cert-type pem
+check "exit 0" status_is 0
+check "one certificate" stdout_has "certificates 1 in $certs/client.pem"
+check "subject as openssl reads it" stdout_has "  subject    $client_subject"
+check "issuer as openssl reads it" stdout_has "  issuer     $client_issuer"
+check "serial as openssl reads it" stdout_has "  serial     $client_serial"
+check "with its private key" stdout_has "  has key    yes"
+check "no server report" stdout_lacks "greeting"
+check "no error" stdout_lacks "error "
+
+run list-certs-pem-json --list-certs --cert "$certs/client.pem" --cert-type pem --json
+check "exit 0" status_is 0
+check "the client certificate with its key" json "$client_listed"
+check "nothing connected, no error" json "$no_connection and j[\"error\"] is None"
+check "top-level members" json \
+	'list(j) == ["server", "auth", "mailbox", "messages", "deleted", "certificates", "error"]'
+
+run list-certs-pfx-json --list-certs --cert "$certs/client.p12" --cert-type pfx \
+	--cert-password "$p12_password" --json
+check "exit 0" status_is 0
+check "the client certificate with its key" json "$client_listed"
+check "nothing connected, no error" json "$no_connection and j[\"error\"] is None"
+
+run list-certs-pfx --list-certs --cert "$certs/client.p12" --cert-type pfx \
+	--cert-password "$p12_password"
+check "exit 0" status_is 0
+check "subject" stdout_has "  subject    $client_subject"
+check "serial" stdout_has "  serial     $client_serial"
+check "with its private key" stdout_has "  has key    yes"
+
+for f in client.pem client.p12; do
+	run "list-certs-auto-$f" --list-certs --cert "$certs/$f" --cert-type auto \
+		--cert-password "$p12_password" --json
+	check "auto: exit 0" status_is 0
+	check "auto finds the client certificate" json "$client_listed and j[\"error\"] is None"
+done
+
+# Without --cert-type the name says pfx.
+run list-certs-guess --list-certs --cert "$certs/client.p12" \
+	--cert-password "$p12_password" --json
+check "exit 0" status_is 0
+check ".p12 read as PFX" json "$client_listed"
+
+run list-certs-wrong-password --list-certs --cert "$certs/client.p12" \
+	--cert-type pfx --cert-password wrong --json
+check "exit 1" status_is 1
+check "the library's 273 naming the file, nothing listed" json \
+	'j["error"]["code"] == 273 and env["PROBE_CERTS"] + "/client.p12" in j["error"]["message"] and j["certificates"] == []'
+check "nothing connected" json "$no_connection"
+
+run list-certs-wrong-password-text --list-certs --cert "$certs/client.p12" \
+	--cert-type pfx --cert-password wrong
+check "exit 1" status_is 1
+check "says the store was not read" stdout_has "certificates - ($certs/client.p12 could not be read)"
+check "error 273 line" stdout_has "error 273: "
+
+run list-certs-missing --list-certs --cert "$work/no-such-store.pem" --cert-type pem --json
+check "exit 1" status_is 1
+check "the library's 271 naming the file" json \
+	'j["error"]["code"] == 271 and env["PROBE_WORK"] + "/no-such-store.pem" in j["error"]["message"] and j["certificates"] == []'
+
+# User stores: a directory store plugin ("dirstore") serves them when
+# it is built; without it the library says no plugin serves the type.
+# Either way the store is a private one under $work, never the user's.
+certstores=$(python3 -c '
+import json, sys
+j = json.load(open(sys.argv[1]))
+print(" ".join(p["name"] for p in j["plugins"] if p["kind"] == "certstore" and p["error"] is None))' \
+	"$work/plugins.out")
+user_certs=$work/user-certs
+rm -rf "$user_certs"
+mkdir -p "$user_certs/MY" "$user_certs/CA"
+cp "$certs/client.pem" "$user_certs/CA/alice.pem"
+user_env=(env SPOP_CERT_DIR="$user_certs" XDG_DATA_HOME="$user_certs/xdg" HOME="$user_certs/home")
+case " $certstores " in
+*" dirstore "*)
+	run_command list-certs-user-empty "${user_env[@]}" "$probe" --list-certs \
+		--cert MY --cert-type user --json
+	check "dirstore: exit 0" status_is 0
+	check "dirstore: the empty MY store lists nothing" json \
+		"j[\"certificates\"] == [] and j[\"error\"] is None and $no_connection"
+	run_command list-certs-user "${user_env[@]}" "$probe" --list-certs \
+		--cert CA --cert-type user --json
+	check "dirstore: exit 0" status_is 0
+	check "dirstore: the CA store holds the client certificate" json "$client_listed"
+	run_command list-certs-user-missing "${user_env[@]}" "$probe" --list-certs \
+		--cert ROOT --cert-type user --json
+	check "dirstore: exit 1" status_is 1
+	check "dirstore: 271 naming the missing directory" json \
+		'j["error"]["code"] == 271 and env["PROBE_WORK"] + "/user-certs" in j["error"]["message"]'
+	;;
+*)
+	run_command list-certs-user "${user_env[@]}" "$probe" --list-certs \
+		--cert MY --cert-type user --json
+	check "no directory store plugin: exit 1" status_is 1
+	check "no directory store plugin: the library's error naming the type" json \
+		'j["error"]["code"] in (1201, 1212) and "SSLCertStoreType=0" in j["error"]["message"] and j["certificates"] == []'
+	;;
+esac
+
+# A store that does not exist: an error whether or not a plugin serves it.
+run_command list-certs-user-text "${user_env[@]}" "$probe" --list-certs \
+	--cert ROOT --cert-type user
+check "--cert-type user, no such store: exit 1" status_is 1
+check "--cert-type user, no such store: an error line" stdout_has "error "
+
+usage_error list-certs-no-cert "--list-certs needs --cert" --list-certs --json
+usage_error list-certs-subject "--cert-subject needs --server" \
+	--list-certs --cert "$certs/client.pem" --cert-subject alice
+usage_error list-certs-tls "--tls needs --server" \
+	--list-certs --cert "$certs/client.pem" --tls implicit
+usage_error list-plugins-list "--list needs --server" --list-plugins --list
+json_flush
 
 # ---- listing -----------------------------------------------------------------
 
@@ -586,6 +730,28 @@ for provider in gnutls openssl; do
 	check "logged in with the PFX certificate" json 'j["error"] is None and j["auth"]["ok"] is True'
 done
 
+# --list-certs with --server: the listing, then the session with the
+# certificate chosen from it.
+run cert-list-login "${cc[@]}" --json --list-certs --cert "$certs/client.p12" \
+	--cert-type pfx --cert-password "$p12_password"
+check "exit 0" status_is 0
+check "listed, then logged in with the certificate" json \
+	"$client_listed and j[\"error\"] is None and j[\"auth\"][\"ok\"] is True and j[\"server\"][\"tls\"][\"verified\"] is True"
+
+# The listing is what tells a user the subject to ask for.
+run cert-list-wrong-subject "${cc[@]}" --json --list-certs \
+	--cert "$certs/client.pem" --cert-subject "CN=nobody"
+check "exit 1" status_is 1
+check "listed; the library's 272 naming the subject; not connected" json \
+	"$client_listed and j[\"error\"][\"code\"] == 272 and \"CN=nobody\" in j[\"error\"][\"message\"] and j[\"auth\"][\"ok\"] is False and j[\"server\"][\"greeting\"] is None"
+
+run cert-list-wrong-password "${cc[@]}" --list-certs --cert "$certs/client.p12" \
+	--cert-password wrong
+check "exit 1" status_is 1
+check "273 reported once" test "$(grep -c '^error ' "$work/$last.out")" = 1
+check "the 273 line" stdout_has "error 273: "
+check "not connected" stdout_has "greeting     -"
+
 run cert-none "${cc[@]}" --tls-provider openssl --json
 check "exit 1" status_is 1
 check "Dovecot refuses the login without a certificate" json \
@@ -605,8 +771,16 @@ check "the library's 272 naming the subject" json \
 
 run cert-pkcs11 "${cc[@]}" --json --cert "$certs/client.pem" --cert-type pkcs11
 check "exit 1" status_is 1
-check "no cert-store plugin for PKCS#11 yet: 1201 naming the type" json \
-	'j["error"]["code"] == 1201 and "SSLCertStoreType=23" in j["error"]["message"]'
+case " $certstores " in
+*" pkcs11 "*)
+	check "a PEM file is no PKCS#11 module: 271 naming it" json \
+		'j["error"]["code"] == 271 and env["PROBE_CERTS"] + "/client.pem" in j["error"]["message"]'
+	;;
+*)
+	check "no cert-store plugin for PKCS#11: 1201 naming the type" json \
+		'j["error"]["code"] == 1201 and "SSLCertStoreType=23" in j["error"]["message"]'
+	;;
+esac
 json_flush
 "$harness" stop "$cc_dir" || fail "stopping the client-certificate Dovecot"
 

@@ -42,6 +42,7 @@ struct probe_options {
 	gboolean trail;
 	gboolean json;
 	gboolean list_plugins;
+	gboolean list_certs;
 
 	/* Derived from the above once they are checked. */
 	int retrieve_number;	/* 0: none, -1: all */
@@ -106,6 +107,14 @@ struct probe_tls {
 	gboolean overridden; /* --insecure turned a refusal into accept */
 };
 
+/* A certificate of the --cert store (spop_list_certificates). */
+struct probe_cert {
+	char *subject;
+	char *issuer;
+	char *serial; /* upper-case hex */
+	gboolean has_key;
+};
+
 struct probe_error {
 	int code;
 	char *message;
@@ -124,7 +133,10 @@ struct probe_result {
 	int deleted;	       /* message number, 0 for none */
 	gboolean plugins_listed;
 	GPtrArray *plugins; /* of struct probe_plugin * */
-	GPtrArray *errors;  /* of struct probe_error *, first first */
+	gboolean certs_listed;
+	gboolean certs_failed; /* the store could not be read */
+	GPtrArray *certs;      /* of struct probe_cert *, in store order */
+	GPtrArray *errors;     /* of struct probe_error *, first first */
 };
 
 /* session.c */

@@ -115,6 +115,23 @@ static void json_plugins(JsonBuilder *b, const struct probe_result *r)
 	json_builder_end_array(b);
 }
 
+static void json_certs(JsonBuilder *b, const struct probe_result *r)
+{
+	json_builder_set_member_name(b, "certificates");
+	json_builder_begin_array(b);
+	for (guint i = 0; i < r->certs->len; i++) {
+		const struct probe_cert *c = r->certs->pdata[i];
+
+		json_builder_begin_object(b);
+		add_string(b, "subject", c->subject);
+		add_string(b, "issuer", c->issuer);
+		add_string(b, "serial", c->serial);
+		add_bool(b, "has_key", c->has_key);
+		json_builder_end_object(b);
+	}
+	json_builder_end_array(b);
+}
+
 static void json_error(JsonBuilder *b, const struct probe_result *r)
 {
 	const struct probe_error *e;
@@ -169,9 +186,21 @@ void probe_report_json(const struct probe_options *o,
 			json_builder_add_int_value(b, r->deleted);
 		else
 			json_builder_add_null_value(b);
+	} else if (o->list_certs) {
+		/* The contract's members, none of them known: nothing was
+		 * connected to. */
+		add_null(b, "server");
+		add_null(b, "auth");
+		add_null(b, "mailbox");
+		json_builder_set_member_name(b, "messages");
+		json_builder_begin_array(b);
+		json_builder_end_array(b);
+		add_null(b, "deleted");
 	}
 	if (r->plugins_listed)
 		json_plugins(b, r);
+	if (r->certs_listed)
+		json_certs(b, r);
 	json_error(b, r);
 	json_builder_end_object(b);
 
@@ -292,11 +321,33 @@ static void text_plugins(const struct probe_result *r)
 	}
 }
 
+static void text_certs(const struct probe_options *o,
+		       const struct probe_result *r)
+{
+	if (r->certs_failed && !r->certs->len)
+		printf("certificates - (%s could not be read)\n", o->cert);
+	else
+		printf("certificates %u in %s\n", r->certs->len, o->cert);
+	for (guint i = 0; i < r->certs->len; i++) {
+		const struct probe_cert *c = r->certs->pdata[i];
+
+		printf("\ncertificate %u\n", i + 1);
+		printf("  subject    %s\n", or_dash(c->subject));
+		printf("  issuer     %s\n", or_dash(c->issuer));
+		printf("  serial     %s\n", or_dash(c->serial));
+		printf("  has key    %s\n", c->has_key ? "yes" : "no");
+	}
+	if (o->server)
+		printf("\n");
+}
+
 void probe_report_text(const struct probe_options *o,
 		       const struct probe_result *r)
 {
 	if (r->plugins_listed)
 		text_plugins(r);
+	if (r->certs_listed)
+		text_certs(o, r);
 	if (o->server) {
 		printf("server       %s\n", o->server);
 		printf("greeting     %s\n", or_dash(r->greeting));

@@ -55,6 +55,16 @@ static void plugin_free(gpointer p)
 	g_free(pl);
 }
 
+static void cert_free(gpointer p)
+{
+	struct probe_cert *c = p;
+
+	g_free(c->subject);
+	g_free(c->issuer);
+	g_free(c->serial);
+	g_free(c);
+}
+
 static void error_free(gpointer p)
 {
 	struct probe_error *e = p;
@@ -70,6 +80,7 @@ void probe_result_init(struct probe_result *r)
 	r->messages = g_ptr_array_new_with_free_func(message_free);
 	r->by_number = g_hash_table_new(g_direct_hash, g_direct_equal);
 	r->plugins = g_ptr_array_new_with_free_func(plugin_free);
+	r->certs = g_ptr_array_new_with_free_func(cert_free);
 	r->errors = g_ptr_array_new_with_free_func(error_free);
 }
 
@@ -92,6 +103,7 @@ void probe_result_clear(struct probe_result *r)
 	g_hash_table_destroy(r->by_number);
 	g_ptr_array_unref(r->messages);
 	g_ptr_array_unref(r->plugins);
+	g_ptr_array_unref(r->certs);
 	g_ptr_array_unref(r->errors);
 	memset(r, 0, sizeof(*r));
 }
@@ -280,9 +292,10 @@ static int config_set(spop_t *s, const char *name, const char *value)
 	return v ? 0 : spop_last_error_code(s);
 }
 
-/* The TLS options, in the order the library needs: the client
- * certificate's store, type and password before SSLCertSubject, which
- * searches the store when it is set. */
+/* The TLS options. The client certificate's store type, store and
+ * password come here; SSLCertSubject, which searches the store when it is
+ * set, comes later (set_cert_subject), once --list-certs has listed the
+ * store and --config may have changed it. */
 static int configure_tls(const struct probe_options *o, spop_t *s)
 {
 	int rc = 0;
@@ -310,10 +323,70 @@ static int configure_tls(const struct probe_options *o, spop_t *s)
 	rc = spop_set_ssl_cert_store(s, o->cert, strlen(o->cert));
 	if (!rc && o->cert_password)
 		rc = spop_set_ssl_cert_store_password(s, o->cert_password);
-	if (!rc)
-		rc = spop_set_ssl_cert_subject(
-		    s, o->cert_subject ? o->cert_subject : "*");
 	return rc;
+}
+
+/* Whether a --config names the setting, which then wins over the option
+ * that sets it. */
+static gboolean config_names(const struct probe_options *o, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (char **c = o->config; c && *c; c++)
+		if (!g_ascii_strncasecmp(*c, name, n) && (*c)[n] == '=')
+			return TRUE;
+	return FALSE;
+}
+
+/* Chooses the client certificate for the connection: --cert-subject, or
+ * the first certificate with a private key. */
+static gboolean set_cert_subject(const struct probe_options *o,
+				 struct probe_result *r, spop_t *s)
+{
+	int rc;
+
+	if (o->cert_store_type < 0 || config_names(o, "SSLCertSubject"))
+		return TRUE;
+	rc = spop_set_ssl_cert_subject(s,
+				       o->cert_subject ? o->cert_subject : "*");
+	if (!rc)
+		return TRUE;
+	library_error(r, s, rc);
+	return FALSE;
+}
+
+static void on_cert(const struct spop_cert_info *info, void *ud)
+{
+	struct probe_result *r = ud;
+	struct probe_cert *c;
+
+	/* Every member read here is in the first version of the struct;
+	 * a shorter one is not a library this probe was built for. */
+	if (info->size <
+	    G_STRUCT_OFFSET(struct spop_cert_info, has_private_key) +
+		sizeof(info->has_private_key))
+		return;
+	c = g_new0(struct probe_cert, 1);
+	c->subject = g_strdup(info->subject);
+	c->issuer = g_strdup(info->issuer);
+	c->serial = g_strdup(info->serial_number);
+	c->has_key = info->has_private_key != 0;
+	g_ptr_array_add(r->certs, c);
+}
+
+/* --list-certs: what the --cert store holds, read by the library without
+ * connecting. False when the store could not be read. */
+static gboolean list_certs(struct probe_result *r, spop_t *s)
+{
+	int rc;
+
+	r->certs_listed = TRUE;
+	rc = spop_list_certificates(s, "SSLCert", on_cert, r);
+	if (!rc)
+		return TRUE;
+	r->certs_failed = TRUE;
+	library_error(r, s, rc);
+	return FALSE;
 }
 
 /* Everything that must hold before the connection; false stops the run. */
@@ -671,7 +744,13 @@ void probe_run(const struct probe_options *o, struct probe_result *r)
 		if (rc)
 			library_error(r, s, rc);
 	}
+	/* A store that cannot be read would fail the connection with the
+	 * same error: it is reported once. */
+	if (o->list_certs && !list_certs(r, s))
+		goto out;
 	if (!o->server)
+		goto out;
+	if (!set_cert_subject(o, r, s))
 		goto out;
 	if (o->output && !make_output_dir(o, r))
 		goto out;

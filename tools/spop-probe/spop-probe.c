@@ -276,7 +276,7 @@ static int check_tls(struct probe_options *o)
 		needs_tls = "--accept-cert";
 	else if (o->insecure)
 		needs_tls = "--insecure";
-	else if (o->cert)
+	else if (o->cert && o->server)
 		needs_tls = "--cert";
 	if (needs_tls && (o->tls_mode < 0 || o->tls_mode == SPOP_SSL_NONE))
 		return usage_error("%s needs --tls implicit, explicit or auto",
@@ -293,6 +293,40 @@ static int check_tls(struct probe_options *o)
 		return rc;
 	if (o->accept_cert && (rc = read_accept_cert(o)) != 0)
 		return rc;
+	return 0;
+}
+
+/* --list-plugins and --list-certs alone talk to no server: an option that
+ * only means something on a connection would be ignored, and a user would
+ * believe it had been used. */
+static int check_no_server(const struct probe_options *o)
+{
+	const struct {
+		const char *name;
+		gboolean given;
+	} options[] = {
+	    {"--port", o->port != PROBE_UNSET},
+	    {"--user", o->user != NULL},
+	    {"--password", o->password != NULL},
+	    {"--password-file", o->password_file != NULL},
+	    {"--auth", o->auth != NULL},
+	    {"--tls", o->tls != NULL},
+	    {"--tls-provider", o->tls_provider != NULL},
+	    {"--ca-file", o->ca_file != NULL},
+	    {"--accept-cert", o->accept_cert != NULL},
+	    {"--insecure", o->insecure},
+	    {"--list", o->list},
+	    {"--retrieve", o->retrieve != NULL},
+	    {"--delete", o->delete_number != PROBE_UNSET},
+	    {"--cert-subject", o->cert_subject != NULL},
+	};
+
+	for (size_t i = 0; i < G_N_ELEMENTS(options); i++)
+		if (options[i].given)
+			return usage_error(
+			    "%s needs --server: --list-plugins and "
+			    "--list-certs alone connect to nothing",
+			    options[i].name);
 	return 0;
 }
 
@@ -325,13 +359,19 @@ static int check_options(struct probe_options *o, int argc, char **argv)
 		return usage_error("unexpected argument '%s' (see --help)",
 				   argv[1]);
 	rc = check_not_available(o);
+	if (!rc && !o->server && (o->list_plugins || o->list_certs))
+		rc = check_no_server(o);
 	if (!rc)
 		rc = check_tls(o);
 	if (rc)
 		return rc;
 
-	if (!o->server && !o->list_plugins)
+	if (!o->server && !o->list_plugins && !o->list_certs)
 		return usage_error("--server is required (see --help)");
+	if (o->list_certs && !o->cert)
+		return usage_error(
+		    "--list-certs needs --cert (and --cert-type, "
+		    "--cert-password as the store needs)");
 	if (o->server && !*o->server)
 		return usage_error("--server must not be empty");
 	if (o->port != PROBE_UNSET && (o->port < 1 || o->port > 65535))
@@ -421,7 +461,9 @@ int main(int argc, char **argv)
 	/* The layout follows the synopsis in DESIGN.md. */
 	const GOptionEntry entries[] = {
 	    {"server", 0, 0, G_OPTION_ARG_STRING, &o.server,
-	     "POP3 server to connect to", "HOST"},
+	     "POP3 server to connect to (not needed for --list-plugins or "
+	     "--list-certs alone)",
+	     "HOST"},
 	    {"port", 0, 0, G_OPTION_ARG_INT, &o.port,
 	     "Server port (default: the library's, 110)", "N"},
 	    {"user", 0, 0, G_OPTION_ARG_STRING, &o.user, "User name", "U"},
@@ -477,9 +519,10 @@ int main(int argc, char **argv)
 	    {"verify", 0, 0, G_OPTION_ARG_NONE, &o.verify,
 	     "Verify S/MIME signatures (not available yet)", NULL},
 	    {"cert", 0, 0, G_OPTION_ARG_FILENAME, &o.cert,
-	     "TLS client certificate: the store F (a file, or a store name "
-	     "for user/machine). S/MIME decryption will use the same "
-	     "options when --decrypt arrives",
+	     "TLS client certificate: the store F (a file, a PKCS#11 module "
+	     "or URI for pkcs11, or a store name such as MY for "
+	     "user/machine). --list-certs lists it. S/MIME decryption will "
+	     "use the same options when --decrypt arrives",
 	     "F"},
 	    {"cert-type", 0, 0, G_OPTION_ARG_STRING, &o.cert_type,
 	     "Type of the --cert store: pfx, pem (certificate and key), "
@@ -487,7 +530,7 @@ int main(int argc, char **argv)
 	     "for .pfx/.p12, pem for .pem, else auto)",
 	     "TYPE"},
 	    {"cert-password", 0, 0, G_OPTION_ARG_STRING, &o.cert_password,
-	     "Password of the --cert store", "P"},
+	     "Password of the --cert store (the PIN for pkcs11)", "P"},
 	    {"cert-subject", 0, 0, G_OPTION_ARG_STRING, &o.cert_subject,
 	     "Subject of the certificate to use from the --cert store "
 	     "(default: *, the first one with a private key)",
@@ -507,6 +550,12 @@ int main(int argc, char **argv)
 	     "Print one JSON object instead of a report", NULL},
 	    {"list-plugins", 0, 0, G_OPTION_ARG_NONE, &o.list_plugins,
 	     "List the plugins found (alone: without connecting)", NULL},
+	    {"list-certs", 0, 0, G_OPTION_ARG_NONE, &o.list_certs,
+	     "List the certificates of the --cert store: subject, issuer, "
+	     "serial number and whether it holds the private key. Alone "
+	     "(no --server needed) it connects to nothing; with --server "
+	     "it lists, then connects",
+	     NULL},
 	    G_OPTION_ENTRY_NULL,
 	};
 	GOptionContext *ctx;
@@ -517,8 +566,9 @@ int main(int argc, char **argv)
 	ctx = g_option_context_new("- probe a POP3 server with libspop");
 	g_option_context_set_summary(
 	    ctx, "Connects, logs in, and reports the server, the mailbox and "
-		 "the messages asked for.\nExit status: 0 success, 1 a "
-		 "library call failed, 2 usage error.");
+		 "the messages asked for. --list-plugins and --list-certs "
+		 "without --server report without connecting.\nExit status: "
+		 "0 success, 1 a library call failed, 2 usage error.");
 	g_option_context_add_main_entries(ctx, entries, NULL);
 	if (!g_option_context_parse(ctx, &argc, &argv, &err)) {
 		rc = usage_error("%s (see --help)", err->message);

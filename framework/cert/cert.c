@@ -8,7 +8,7 @@
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
 
-#include "tls.h"
+#include "cert.h"
 
 GBytes *spi_cert_decode(const void *data, size_t len)
 {
@@ -134,11 +134,32 @@ char *spi_cert_issuer(const unsigned char *der, size_t len)
 	return cert_dn(der, len, true);
 }
 
+char *spi_cert_serial(const unsigned char *der, size_t len)
+{
+	gnutls_datum_t in = {(unsigned char *)der, (unsigned)len};
+	gnutls_x509_crt_t crt;
+	unsigned char serial[64];
+	size_t n = sizeof serial;
+	GString *out = g_string_new(NULL);
+
+	if (der && len && gnutls_x509_crt_init(&crt) >= 0) {
+		if (gnutls_x509_crt_import(crt, &in, GNUTLS_X509_FMT_DER) >=
+			0 &&
+		    gnutls_x509_crt_get_serial(crt, serial, &n) >= 0)
+			for (size_t i = 0; i < n; i++)
+				g_string_append_printf(out, "%02X", serial[i]);
+		gnutls_x509_crt_deinit(crt);
+	}
+	return g_string_free(out, FALSE);
+}
+
 /* ---- groups ---- */
 
-void spi_cert_group_init(struct spi_cert_group *g, const char *prefix)
+void spi_cert_group_init(struct spi_cert_group *g, const char *prefix,
+			 bool star_needs_key)
 {
 	*g = (struct spi_cert_group){.prefix = prefix,
+				     .star_needs_key = star_needs_key,
 				     .store_type = SPOP_CST_USER,
 				     .store = g_bytes_new_static("MY", 2),
 				     .password = g_strdup(""),
@@ -154,6 +175,9 @@ void spi_cert_group_clear(struct spi_cert_group *g)
 	g_clear_pointer(&g->password, g_free);
 	g_clear_pointer(&g->subject, g_free);
 	g_clear_pointer(&g->wanted, g_free);
+	g_clear_pointer(&g->out_pem, g_free);
+	g_clear_pointer(&g->out_issuer, g_free);
+	g_clear_pointer(&g->out_serial, g_free);
 }
 
 struct spi_cert_choice {
@@ -182,20 +206,41 @@ void spi_cert_choice_free(struct spi_cert_choice *c)
 	g_free(c);
 }
 
-/* Opens the group's store through the plugin serving its type. */
-static int open_store(struct spop *s, const struct spi_cert_group *g,
-		      struct spi_cert_choice **out)
+/* The reference's store types that no plugin here serves, with why. */
+static const char *unsupported_type(int type)
 {
-	char selector[64];
-	const struct spop_plugin_descriptor *d;
+	switch (type) {
+	case SPOP_CST_JKSFILE:
+	case SPOP_CST_JKSBLOB:
+		return "a Java key store (JKS), which the reference offers in "
+		       "Java only";
+	case SPOP_CST_BCFKSFILE:
+	case SPOP_CST_BCFKSBLOB:
+		return "a Bouncy Castle FIPS key store (BCFKS), which the "
+		       "reference offers in Java and .NET only";
+	case SPOP_CST_SSHPUBLIC_KEY_BLOB:
+	case SPOP_CST_SSHPUBLIC_KEY_FILE:
+		return "an SSH public key, which holds no certificate";
+	case SPOP_CST_PPKFILE:
+	case SPOP_CST_PPKBLOB:
+		return "a PuTTY private key (PPK), which holds no certificate";
+	case SPOP_CST_XMLFILE:
+	case SPOP_CST_XMLBLOB: return "an XML key (.NET's format)";
+	case SPOP_CST_SECURITY_KEY:
+		return "a security key of the reference's CertMgr; use "
+		       "PKCS#11 (23) for tokens";
+	case SPOP_CST_JWKFILE:
+	case SPOP_CST_JWKBLOB: return "a JSON Web Key";
+	default: return NULL;
+	}
+}
 
-	*out = NULL;
-	g_snprintf(selector, sizeof selector, "%sStoreType", g->prefix);
-	int rc = spi_plugin_select(s, SPOP_PLUGIN_CERTSTORE, selector,
-				   g->store_type, &d);
-	if (rc)
-		return rc;
+static int open_with(struct spop *s, const struct spop_plugin_descriptor *d,
+		     int type, const struct spi_cert_group *g,
+		     struct spi_cert_choice **out)
+{
 	const struct spop_certstore_ops *ops = d->ops;
+
 	if (!SPOP_OPS_HAS(struct spop_certstore_ops, ops, open) ||
 	    !SPOP_OPS_HAS(struct spop_certstore_ops, ops, entry))
 		return spi_fail(s, SPOP_ERR_PLUGIN_INVALID,
@@ -209,8 +254,8 @@ static int open_store(struct spop *s, const struct spi_cert_group *g,
 	gsize len = 0;
 	const unsigned char *data =
 	    g->store ? g_bytes_get_data(g->store, &len) : NULL;
-	rc = ops->open(&c->host.pub, g->store_type, data ? data : (void *)"",
-		       len, spi_str(g->password), &c->handle);
+	int rc = ops->open(&c->host.pub, type, data ? data : (void *)"", len,
+			   spi_str(g->password), &c->handle);
 	if (rc) {
 		c->handle = NULL;
 		spi_cert_choice_free(c);
@@ -218,6 +263,89 @@ static int open_store(struct spop *s, const struct spi_cert_group *g,
 	}
 	*out = c;
 	return 0;
+}
+
+/* Auto (99): whether CertStore names a file, then each store plugin's
+ * probe in the documented order (README): pfx, pemkey, p7b, publickey,
+ * jwk. Tokens and directory stores are never guessed. */
+static int open_auto(struct spop *s, const struct spi_cert_group *g,
+		     struct spi_cert_choice **out)
+{
+	static const struct {
+		int file, blob;
+	} order[] = {
+	    {SPOP_CST_PFXFILE, SPOP_CST_PFXBLOB},
+	    {SPOP_CST_PEMKEY_FILE, SPOP_CST_PEMKEY_BLOB},
+	    {SPOP_CST_P7BFILE, SPOP_CST_P7BBLOB},
+	    {SPOP_CST_PUBLIC_KEY_FILE, SPOP_CST_PUBLIC_KEY_BLOB},
+	    {SPOP_CST_JWKFILE, SPOP_CST_JWKBLOB},
+	};
+	char selector[64];
+	gsize len = 0;
+	const unsigned char *data =
+	    g->store ? g_bytes_get_data(g->store, &len) : NULL;
+	char *name = data && len && !memchr(data, 0, len)
+			 ? g_strndup((const char *)data, len)
+			 : NULL;
+	bool is_file = name && g_file_test(name, G_FILE_TEST_IS_REGULAR);
+	GString *tried = g_string_new(NULL);
+
+	g_free(name);
+	g_snprintf(selector, sizeof selector, "%sStoreType", g->prefix);
+	struct spi_saved_error saved = spi_error_save(s);
+	for (size_t i = 0; i < G_N_ELEMENTS(order); i++) {
+		int type = is_file ? order[i].file : order[i].blob;
+		const struct spop_plugin_descriptor *d;
+
+		if (spi_plugin_select(s, SPOP_PLUGIN_CERTSTORE, selector, type,
+				      &d))
+			continue; /* not in this build: not a candidate */
+		const struct spop_certstore_ops *ops = d->ops;
+		g_string_append_printf(tried, "%s%s", tried->len ? ", " : "",
+				       d->name);
+		if (!SPOP_OPS_HAS(struct spop_certstore_ops, ops, probe))
+			continue;
+		struct spi_host host;
+		spi_host_init(&host, s, NULL);
+		if (!ops->probe(&host.pub, data ? data : (void *)"", len,
+				is_file))
+			continue;
+		spi_error_restore(s, &saved);
+		g_string_free(tried, TRUE);
+		return open_with(s, d, type, g, out);
+	}
+	spi_error_forget(&saved);
+	int rc = spi_fail(s, SPOP_ERR_CERT_STORE,
+			  "%sStore (%s) is not a store any plugin recognises "
+			  "(%sStoreType 99, Auto; tried %s).",
+			  g->prefix, is_file ? "a file" : "a blob", g->prefix,
+			  tried->len ? tried->str : "no store plugin found");
+	g_string_free(tried, TRUE);
+	return rc;
+}
+
+/* Opens the group's store through the plugin serving its type. */
+static int open_store(struct spop *s, const struct spi_cert_group *g,
+		      struct spi_cert_choice **out)
+{
+	char selector[64];
+	const struct spop_plugin_descriptor *d;
+
+	*out = NULL;
+	if (g->store_type == SPOP_CST_AUTO)
+		return open_auto(s, g, out);
+	g_snprintf(selector, sizeof selector, "%sStoreType", g->prefix);
+	int rc = spi_plugin_select(s, SPOP_PLUGIN_CERTSTORE, selector,
+				   g->store_type, &d);
+	const char *why = unsupported_type(g->store_type);
+	if (rc == SPOP_ERR_PLUGIN_NOT_FOUND && why)
+		return spi_fail(s, SPOP_ERR_NOT_AVAILABLE,
+				"%sStoreType %d is %s: not supported on this "
+				"platform.",
+				g->prefix, g->store_type, why);
+	if (rc)
+		return rc;
+	return open_with(s, d, g->store_type, g, out);
 }
 
 /* Entry i, or 272 past the end (the error is only kept when the caller
@@ -228,7 +356,7 @@ static int entry_at(struct spi_cert_choice *c, size_t i)
 	return c->ops->entry(&c->host.pub, c->handle, i, &c->entry);
 }
 
-enum match { BY_DER, EXACT, CONTAINS, ANY_WITH_KEY };
+enum match { BY_DER, EXACT, CONTAINS, ANY_WITH_KEY, ANY };
 
 static bool entry_matches(const struct spi_cert_choice *c, enum match how,
 			  const char *want, GBytes *der)
@@ -239,6 +367,8 @@ static bool entry_matches(const struct spi_cert_choice *c, enum match how,
 			       c->entry.der_len);
 	if (how == ANY_WITH_KEY)
 		return c->entry.key != NULL;
+	if (how == ANY)
+		return true;
 	char *subject = spi_cert_subject(c->entry.der, c->entry.der_len);
 	bool hit;
 	if (how == EXACT) {
@@ -289,8 +419,10 @@ static int search(struct spop *s, const struct spi_cert_group *g,
 		rc = find_entry(s, c, g, BY_DER, NULL, der,
 				"equal to the one given");
 	} else if (!strcmp(subject, "*")) {
-		rc = find_entry(s, c, g, ANY_WITH_KEY, NULL, NULL,
-				"with a private key");
+		rc = g->star_needs_key
+			 ? find_entry(s, c, g, ANY_WITH_KEY, NULL, NULL,
+				      "with a private key")
+			 : find_entry(s, c, g, ANY, NULL, NULL, "at all");
 	} else {
 		char *what = g_strdup_printf("with subject '%s'", subject);
 		rc = find_entry(s, c, g, EXACT, subject, NULL, what);
@@ -445,4 +577,49 @@ spi_cert_choice_credential(struct spi_cert_choice *c, const char *ca_certs)
 	    .key = c->entry.key,
 	};
 	return &c->cred;
+}
+
+int spi_cert_group_list(struct spop *s, const struct spi_cert_group *g,
+			spop_cert_list_cb cb, void *ud)
+{
+	struct spi_cert_choice *c;
+	int rc = open_store(s, g, &c);
+
+	if (rc)
+		return rc;
+	for (size_t i = 0;; i++) {
+		rc = entry_at(c, i);
+		if (rc == SPOP_ERR_CERT_NOT_FOUND) {
+			spi_clear_error(s);
+			rc = 0;
+			break;
+		}
+		if (rc)
+			break;
+		char *subject =
+		    spi_cert_subject(c->entry.der, c->entry.der_len);
+		char *issuer = spi_cert_issuer(c->entry.der, c->entry.der_len);
+		char *serial = spi_cert_serial(c->entry.der, c->entry.der_len);
+		const unsigned char *der = c->entry.der;
+		size_t der_len = c->entry.der_len;
+		char *pem = spi_cert_pem(&der, &der_len, 1);
+		struct spop_cert_info info = {
+		    .size = sizeof info,
+		    .subject = subject,
+		    .issuer = issuer,
+		    .serial_number = serial,
+		    .encoded = pem,
+		    .encoded_len = strlen(pem),
+		    .has_private_key = c->entry.key != NULL,
+		};
+		s->in_event++;
+		cb(&info, ud);
+		s->in_event--;
+		g_free(subject);
+		g_free(issuer);
+		g_free(serial);
+		g_free(pem);
+	}
+	spi_cert_choice_free(c);
+	return rc;
 }
