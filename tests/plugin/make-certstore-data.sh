@@ -43,6 +43,41 @@
 #                                 openssl pkeyutl (PKCS#1 v1.5, OAEP SHA-1,
 #                                 OAEP SHA-256)
 #   garbage.bin                   random bytes, no store format at all
+#
+# Key agreement (key_derive), each secret written by openssl pkeyutl -derive:
+#   ec384.key ec384.crt ec384.der EC P-384 key, self-signed certificate
+#   pem-ec384.pem                 "PRIVATE KEY" (P-384), then ec384.crt
+#   pfx-ec384.p12                 openssl pkcs12: ec384 key and certificate
+#   ec521.key ec521.crt pem-ec521.pem  the same on P-521
+#   peer{256,384,521}.key         the peers' keys, and their public keys as
+#   peer{256,384,521}.pub.pem     openssl pkey -pubout writes them
+#   peer{256,384,521}.point       the peers' uncompressed points (0x04||X||Y,
+#                                 the tail of openssl's SubjectPublicKeyInfo)
+#   derive-{256,384,521}.bin      ec.key with peer256, ec384.key with
+#                                 peer384, ec521.key with peer521
+#
+# Certificate-only stores:
+#   certs-three.pem               rsa.crt, ca.crt, ec.crt
+#   p7b-openssl.p7b               openssl crl2pkcs7 -nocrl: rsa.crt, ca.crt
+#                                 (PEM "-----BEGIN PKCS7-----")
+#   p7b-openssl.der               the same bundle with -outform DER
+#   p7b-certtool.p7b              certtool --p7-generate: ec.crt, ca.crt, PEM
+#   p7b-certtool.der              the same with --outder
+#   p7b-empty.p7b                 openssl crl2pkcs7 -nocrl without certificates
+#
+# JWK (the numbers as openssl asn1parse prints them, put into JSON by python's
+# standard library; x5c from openssl x509 -outform DER):
+#   jwk-rsa.json                  RSA key (n e d p q dp dq qi), x5c rsa, ca
+#   jwk-ec.json                   EC P-256 key (crv x y d), x5c ec
+#   jwk-set.json                  JWK Set: an EC public key without x5c, then
+#                                 the RSA public key with x5c rsa, ca
+#   jwk-nox5c.json                the EC key without x5c
+#   jwk-mismatch.json             the EC private key with x5c other
+#   jwk-noprimes.json             RSA with d but without p and q
+#   jwk-badd.json                 the EC key with one bit of d changed
+#   jwk-okp.json                  kty OKP (Ed25519) with a "d"
+#   jwk-badx5c.json               x5c whose second member is not base64
+#   jwk-broken.json               JSON cut off in the middle
 
 set -eu
 
@@ -168,6 +203,112 @@ openssl pkeyutl -encrypt -pubin -inkey rsa.pub.pem -in plain.bin \
 openssl pkeyutl -encrypt -pubin -inkey rsa.pub.pem -in plain.bin \
 	-pkeyopt rsa_padding_mode:oaep -pkeyopt rsa_oaep_md:sha256 \
 	-out enc-oaep-sha256.bin
+
+# ---- key agreement ---------------------------------------------------------
+openssl genpkey -quiet -algorithm EC -pkeyopt ec_paramgen_curve:P-384 \
+	-out ec384.key
+openssl req -new -x509 -key ec384.key -subj "$(subj 'EC P-384 client')" \
+	-days 30 -sha384 -out ec384.crt
+openssl x509 -in ec384.crt -outform DER -out ec384.der
+cat ec384.key ec384.crt >pem-ec384.pem
+openssl pkcs12 -export -inkey ec384.key -in ec384.crt -name 'EC P-384' \
+	-passout "pass:$pass" -out pfx-ec384.p12
+# P-521: its 66-byte X coordinate often has a zero first byte, which the
+# secret keeps (SEC 1: the field element, full length).
+openssl genpkey -quiet -algorithm EC -pkeyopt ec_paramgen_curve:P-521 \
+	-out ec521.key
+openssl req -new -x509 -key ec521.key -subj "$(subj 'EC P-521 client')" \
+	-days 30 -sha512 -out ec521.crt
+cat ec521.key ec521.crt >pem-ec521.pem
+for bits in 256 384 521; do
+	openssl genpkey -quiet -algorithm EC \
+		-pkeyopt ec_paramgen_curve:P-$bits -out peer$bits.key
+	openssl pkey -in peer$bits.key -pubout -out peer$bits.pub.pem
+done
+# An uncompressed point is the last 1 + 2 * field bytes of the SPKI.
+openssl pkey -pubin -in peer256.pub.pem -outform DER | tail -c 65 \
+	>peer256.point
+openssl pkey -pubin -in peer384.pub.pem -outform DER | tail -c 97 \
+	>peer384.point
+openssl pkey -pubin -in peer521.pub.pem -outform DER | tail -c 133 \
+	>peer521.point
+[ "$(head -c 1 peer256.point | od -An -tx1 | tr -d ' ')" = 04 ] ||
+	die "peer256.point is not an uncompressed point"
+openssl pkeyutl -derive -inkey ec.key -peerkey peer256.pub.pem \
+	-out derive-256.bin
+openssl pkeyutl -derive -inkey ec384.key -peerkey peer384.pub.pem \
+	-out derive-384.bin
+openssl pkeyutl -derive -inkey ec521.key -peerkey peer521.pub.pem \
+	-out derive-521.bin
+[ "$(wc -c <derive-521.bin)" -eq 66 ] || die "a P-521 secret is 66 bytes"
+
+# ---- certificate-only stores -----------------------------------------------
+cat rsa.crt ca.crt ec.crt >certs-three.pem
+openssl crl2pkcs7 -nocrl -certfile rsa.crt -certfile ca.crt \
+	-out p7b-openssl.p7b
+openssl crl2pkcs7 -nocrl -certfile rsa.crt -certfile ca.crt -outform DER \
+	-out p7b-openssl.der
+grep -q 'BEGIN PKCS7' p7b-openssl.p7b || die "no PEM PKCS#7 written"
+cat ec.crt ca.crt >ec-ca.crt
+certtool --p7-generate --load-certificate ec-ca.crt \
+	--outfile p7b-certtool.p7b >/dev/null 2>&1
+certtool --p7-generate --load-certificate ec-ca.crt --outder \
+	--outfile p7b-certtool.der >/dev/null 2>&1
+grep -q 'BEGIN PKCS7' p7b-certtool.p7b || die "certtool wrote no PKCS#7"
+openssl crl2pkcs7 -nocrl -out p7b-empty.p7b </dev/null
+
+# ---- JWK -------------------------------------------------------------------
+openssl pkey -in rsa.key -traditional -outform DER 2>/dev/null |
+	openssl asn1parse -inform DER >rsa.asn1
+openssl ec -in ec.key -outform DER 2>/dev/null |
+	openssl asn1parse -inform DER >ec.asn1
+openssl pkey -in ec.key -pubout -outform DER | tail -c 65 >ec.point
+python3 - <<'PY' || die "cannot write the JWK files"
+import base64, json, re
+
+def b64url(b):
+    return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
+
+def x5c(*names):
+    return [base64.b64encode(open(n + ".der", "rb").read()).decode()
+            for n in names]
+
+ints = re.findall(r"prim: INTEGER\s+:([0-9A-F]+)", open("rsa.asn1").read())
+assert len(ints) == 9, ints
+# PKCS#1: version, n, e, d, p, q, dp, dq, qi
+n, e, d, p, q, dp, dq, qi = (bytes.fromhex(v.rjust(len(v) + len(v) % 2, "0"))
+                             for v in ints[1:])
+rsa_pub = {"kty": "RSA", "n": b64url(n.lstrip(b"\0")), "e": b64url(e)}
+rsa = dict(rsa_pub, d=b64url(d), p=b64url(p), q=b64url(q), dp=b64url(dp),
+           dq=b64url(dq), qi=b64url(qi), x5c=x5c("rsa", "ca"))
+
+priv = re.search(r"OCTET STRING\s+\[HEX DUMP\]:([0-9A-F]+)",
+                 open("ec.asn1").read()).group(1)
+point = open("ec.point", "rb").read()
+assert point[0] == 4 and len(point) == 65
+ec_pub = {"kty": "EC", "crv": "P-256", "x": b64url(point[1:33]),
+          "y": b64url(point[33:])}
+ec = dict(ec_pub, d=b64url(bytes.fromhex(priv)))
+
+def write(name, obj):
+    with open(name, "w") as f:
+        json.dump(obj, f, indent=2)
+
+write("jwk-rsa.json", rsa)
+write("jwk-ec.json", dict(ec, x5c=x5c("ec")))
+write("jwk-set.json", {"keys": [ec_pub, dict(rsa_pub, x5c=x5c("rsa", "ca"))]})
+write("jwk-nox5c.json", ec)
+write("jwk-mismatch.json", dict(ec, x5c=x5c("other")))
+write("jwk-noprimes.json", dict(rsa_pub, d=rsa["d"], x5c=x5c("rsa")))
+bad_d = bytearray(bytes.fromhex(priv))
+bad_d[-1] ^= 1
+write("jwk-badd.json", dict(ec, d=b64url(bytes(bad_d)), x5c=x5c("ec")))
+write("jwk-okp.json", {"kty": "OKP", "crv": "Ed25519", "x": ec["x"],
+                       "d": ec["d"], "x5c": x5c("ec")})
+write("jwk-badx5c.json", dict(rsa_pub, x5c=x5c("rsa") + ["not base64!"]))
+with open("jwk-broken.json", "w") as f:
+    f.write('{"kty": "EC", "crv": ')
+PY
 
 head -c 3000 /dev/urandom >garbage.bin
 echo "make-certstore-data: done in $dir"

@@ -264,3 +264,38 @@ void certstore_input_clear(struct certstore_input *in)
 	free(in->name);
 	memset(in, 0, sizeof(*in));
 }
+
+bool certstore_input_unwrap_base64(struct spop_host *host,
+				   struct certstore_input *in,
+				   bool (*accept)(const unsigned char *data,
+						  size_t len))
+{
+	unsigned char *decoded;
+	size_t len;
+
+	if (!certstore_base64_decode(host, in->data, in->len, &decoded, &len))
+		return false;
+	if (!accept(decoded, len)) {
+		wipe_free(decoded, len + 1);
+		return false;
+	}
+	wipe_free(in->data, in->len + 1);
+	in->data = decoded;
+	in->len = len;
+	return true;
+}
+
+bool certstore_input_copy(const unsigned char *data, size_t len,
+			  struct certstore_input *in)
+{
+	memset(in, 0, sizeof(*in));
+	if (!data || len == 0 || len > CERTSTORE_MAX_INPUT)
+		return false;
+	in->data = malloc(len + 1);
+	if (!in->data)
+		return false;
+	memcpy(in->data, data, len);
+	in->data[len] = '\0';
+	in->len = len;
+	return true;
+}

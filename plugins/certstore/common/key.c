@@ -6,6 +6,7 @@
 #include <gcrypt.h>
 #include <gnutls/crypto.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -429,4 +430,184 @@ int certstore_key_export(struct spop_host *host, void *key,
 				       "of memory.",
 				       k->store_name);
 	return 0;
+}
+
+/* The Weierstrass curves GnuTLS keys come on, by libgcrypt's names. */
+static const char *gcrypt_curve(gnutls_ecc_curve_t curve)
+{
+	switch (curve) {
+	case GNUTLS_ECC_CURVE_SECP192R1: return "NIST P-192";
+	case GNUTLS_ECC_CURVE_SECP224R1: return "NIST P-224";
+	case GNUTLS_ECC_CURVE_SECP256R1: return "NIST P-256";
+	case GNUTLS_ECC_CURVE_SECP384R1: return "NIST P-384";
+	case GNUTLS_ECC_CURVE_SECP521R1: return "NIST P-521";
+	default: return NULL;
+	}
+}
+
+/* The shared secret of RFC 5753 / SEC 1 (3.3.1): the X coordinate of
+ * d * Q, where d is the key's scalar and Q the peer's point, which must be
+ * a canonical uncompressed point on the key's curve (checked here, so that
+ * an invalid-curve point never meets the key). The multiplication is
+ * libgcrypt's; with the scalar in secure memory it takes the constant-time
+ * path. */
+static int ecdh(struct spop_host *host, const struct certstore_key *k,
+		const char *curve_name, const char *gcurve, size_t field_len,
+		const gnutls_datum_t *d, const unsigned char *peer,
+		size_t peer_len, unsigned char **secret, size_t *secret_len)
+{
+	gcry_ctx_t ctx = NULL;
+	gcry_mpi_t q_enc = NULL, md = NULL, p = NULL, x = NULL, y = NULL,
+		   sx = NULL;
+	gcry_mpi_point_t q = NULL, r = NULL;
+	gcry_error_t err;
+	size_t n = 0;
+	int rc = 0;
+
+	err = gcry_mpi_ec_new(&ctx, NULL, gcurve);
+	if (err)
+		return host->set_error(host, SPOP_ERR_CREDENTIALS,
+				       "Cannot derive with the key of the %s: "
+				       "libgcrypt has no curve %s (%s).",
+				       k->store_name, curve_name,
+				       gcry_strerror(err));
+	/* The encoded point is decoded by libgcrypt (SEC 1 2.3.4). */
+	q_enc = gcry_mpi_set_opaque_copy(NULL, peer, (unsigned)peer_len * 8);
+	err = q_enc ? gcry_mpi_ec_set_mpi("q", q_enc, ctx) : GPG_ERR_ENOMEM;
+	if (!err) {
+		q = gcry_mpi_ec_get_point("q", ctx, 1);
+		p = gcry_mpi_ec_get_mpi("p", ctx, 1);
+		x = gcry_mpi_new(0);
+		y = gcry_mpi_new(0);
+		if (!q || !p)
+			err = GPG_ERR_INV_OBJ;
+	}
+	if (!err && gcry_mpi_ec_get_affine(x, y, q, ctx))
+		err = GPG_ERR_INV_OBJ;
+	/* Coordinates in [0, p-1] and the curve equation holds. */
+	if (err || gcry_mpi_cmp(x, p) >= 0 || gcry_mpi_cmp(y, p) >= 0 ||
+	    !gcry_mpi_ec_curve_point(q, ctx)) {
+		rc = host->set_error(host, SPOP_ERR_CREDENTIALS,
+				     "Cannot derive with the key of the %s: "
+				     "the peer's public key is not a point on "
+				     "its curve %s%s%s.",
+				     k->store_name, curve_name, err ? ": " : "",
+				     err ? gcry_strerror(err) : "");
+		goto out;
+	}
+	if (gcry_mpi_scan(&md, GCRYMPI_FMT_USG, d->data, d->size, NULL)) {
+		rc = host->set_error(host, SPOP_ERR_CREDENTIALS,
+				     "Cannot derive with the key of the %s: "
+				     "its scalar does not fit libgcrypt.",
+				     k->store_name);
+		goto out;
+	}
+	if (gcrypt_secmem)
+		gcry_mpi_set_flag(md, GCRYMPI_FLAG_SECURE);
+	r = gcry_mpi_point_new(0);
+	sx = gcrypt_secmem ? gcry_mpi_snew(0) : gcry_mpi_new(0);
+	gcry_mpi_ec_mul(r, md, q, ctx);
+	if (gcry_mpi_ec_get_affine(sx, NULL, r, ctx)) {
+		rc = host->set_error(host, SPOP_ERR_CREDENTIALS,
+				     "Cannot derive with the key of the %s: "
+				     "the shared point is the point at "
+				     "infinity.",
+				     k->store_name);
+		goto out;
+	}
+	/* The X coordinate as field_len bytes, big-endian, zero-padded. */
+	gcry_mpi_print(GCRYMPI_FMT_USG, NULL, 0, &n, sx);
+	*secret = n <= field_len ? host->alloc(host, field_len) : NULL;
+	if (!*secret) {
+		rc = host->set_error(host, SPOP_ERR_CREDENTIALS,
+				     "Cannot derive with the key of the %s: "
+				     "out of memory.",
+				     k->store_name);
+		goto out;
+	}
+	memset(*secret, 0, field_len);
+	gcry_mpi_print(GCRYMPI_FMT_USG, *secret + (field_len - n), n, NULL, sx);
+	*secret_len = field_len;
+out:
+	gcry_mpi_release(sx);
+	gcry_mpi_point_release(r);
+	gcry_mpi_release(md);
+	gcry_mpi_release(y);
+	gcry_mpi_release(x);
+	gcry_mpi_release(p);
+	gcry_mpi_point_release(q);
+	gcry_mpi_release(q_enc);
+	gcry_ctx_release(ctx);
+	return rc;
+}
+
+int certstore_key_derive(struct spop_host *host, void *key,
+			 const unsigned char *peer_point, size_t peer_len,
+			 unsigned char **secret, size_t *secret_len)
+{
+	struct certstore_key *k = key;
+	gnutls_datum_t x = {0}, y = {0}, d = {0};
+	gnutls_ecc_curve_t curve;
+	const char *gcurve, *curve_name;
+	size_t field_len;
+	int ret, rc;
+
+	*secret = NULL;
+	*secret_len = 0;
+	if (gnutls_privkey_get_pk_algorithm(k->priv, NULL) != GNUTLS_PK_ECDSA)
+		return host->set_error(host, SPOP_ERR_CREDENTIALS,
+				       "Cannot derive (ECDH) with the key of "
+				       "the %s: it is a %s key, not an EC "
+				       "key.",
+				       k->store_name, key_type(k));
+	ret = gnutls_x509_privkey_export_ecc_raw(k->x509, &curve, &x, &y, &d);
+	if (ret < 0)
+		return host->set_error(host, SPOP_ERR_CREDENTIALS,
+				       "Cannot derive with the key of the %s: "
+				       "%s.",
+				       k->store_name, gnutls_strerror(ret));
+	curve_name = gnutls_ecc_curve_get_name(curve);
+	if (!curve_name)
+		curve_name = "unknown";
+	gcurve = gcrypt_curve(curve);
+	field_len = (size_t)gnutls_ecc_curve_get_size(curve);
+	if (!gcurve) {
+		rc = host->set_error(host, SPOP_ERR_CREDENTIALS,
+				     "Cannot derive with the key of the %s: "
+				     "ECDH on curve %s is not supported "
+				     "(NIST P-192 to P-521 only).",
+				     k->store_name, curve_name);
+		goto out;
+	}
+	if (!peer_point || peer_len != 1 + 2 * field_len ||
+	    peer_point[0] != 0x04) {
+		char got[64] = "nothing";
+
+		if (peer_point && peer_len)
+			snprintf(got, sizeof(got), "%zu bytes starting 0x%02x",
+				 peer_len, peer_point[0]);
+		rc = host->set_error(
+		    host, SPOP_ERR_CREDENTIALS,
+		    "Cannot derive with the key of the %s: the peer's public "
+		    "key is not an uncompressed %s point (%zu bytes starting "
+		    "0x04 expected, got %s).",
+		    k->store_name, curve_name, 1 + 2 * field_len, got);
+		goto out;
+	}
+	pthread_once(&gcrypt_once, gcrypt_init);
+	if (!gcrypt_ok) {
+		rc = host->set_error(host, SPOP_ERR_CREDENTIALS,
+				     "ECDH with the key of the %s: libgcrypt "
+				     "%s or later is needed, %s is loaded.",
+				     k->store_name, GCRYPT_VERSION,
+				     gcry_check_version(NULL));
+		goto out;
+	}
+	rc = ecdh(host, k, curve_name, gcurve, field_len, &d, peer_point,
+		  peer_len, secret, secret_len);
+out:
+	wipe_datum(&x);
+	wipe_datum(&y);
+	wipe_datum(&d);
+	return rc;
 }

@@ -3,6 +3,8 @@
  * close() ops over them. */
 #include "certstore.h"
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,6 +17,49 @@ struct certstore *certstore_new(struct certstore_input *in)
 	st->name = in->name;
 	in->name = NULL;
 	return st;
+}
+
+static int vfail(struct spop_host *host, struct certstore *st, int code,
+		 const char *fmt, va_list ap)
+    __attribute__((format(printf, 4, 0)));
+
+static int vfail(struct spop_host *host, struct certstore *st, int code,
+		 const char *fmt, va_list ap)
+{
+	char text[1024];
+
+	vsnprintf(text, sizeof(text), fmt, ap);
+	if (!st->quiet)
+		return host->set_error(host, code, "%s", text);
+	/* The first failure is the one that stopped the reading. */
+	if (!st->why)
+		st->why = strdup(text);
+	return code;
+}
+
+int certstore_fail(struct spop_host *host, struct certstore *st, int code,
+		   const char *fmt, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = vfail(host, st, code, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+int certstore_fail_password(struct spop_host *host, struct certstore *st,
+			    const char *fmt, ...)
+{
+	va_list ap;
+	int rc;
+
+	st->wrong_password = true;
+	va_start(ap, fmt);
+	rc = vfail(host, st, SPOP_ERR_CREDENTIALS, fmt, ap);
+	va_end(ap);
+	return rc;
 }
 
 static void key_free(struct certstore_key *k)
@@ -42,9 +87,9 @@ int certstore_add_key(struct spop_host *host, struct certstore *st,
 	    !(keys = realloc(st->keys, (st->n_keys + 1) * sizeof(*st->keys)))) {
 		free(k);
 		gnutls_x509_privkey_deinit(x509);
-		return host->set_error(host, SPOP_ERR_CERT_STORE,
-				       "Cannot open the %s: out of memory.",
-				       st->name);
+		return certstore_fail(host, st, SPOP_ERR_CERT_STORE,
+				      "Cannot open the %s: out of memory.",
+				      st->name);
 	}
 	st->keys = keys;
 	k->x509 = x509;
@@ -57,10 +102,10 @@ int certstore_add_key(struct spop_host *host, struct certstore *st,
 		    x509, GNUTLS_KEYID_USE_SHA256, k->id, &id_len);
 	if (ret < 0) {
 		key_free(k);
-		return host->set_error(host, SPOP_ERR_CREDENTIALS,
-				       "Cannot use the private key of the %s: "
-				       "%s.",
-				       st->name, gnutls_strerror(ret));
+		return certstore_fail(host, st, SPOP_ERR_CREDENTIALS,
+				      "Cannot use the private key of the %s: "
+				      "%s.",
+				      st->name, gnutls_strerror(ret));
 	}
 	k->id_len = id_len;
 	st->keys[st->n_keys++] = k;
@@ -76,19 +121,19 @@ int certstore_add_cert(struct spop_host *host, struct certstore *st,
 
 	certs = realloc(st->certs, (st->n_certs + 1) * sizeof(*st->certs));
 	if (!certs)
-		return host->set_error(host, SPOP_ERR_CERT_STORE,
-				       "Cannot open the %s: out of memory.",
-				       st->name);
+		return certstore_fail(host, st, SPOP_ERR_CERT_STORE,
+				      "Cannot open the %s: out of memory.",
+				      st->name);
 	st->certs = certs;
 	c = &certs[st->n_certs];
 	memset(c, 0, sizeof(*c));
 	ret = gnutls_x509_crt_export2(crt, GNUTLS_X509_FMT_DER, &c->der);
 	if (ret < 0)
-		return host->set_error(host, SPOP_ERR_CERT_STORE,
-				       "Cannot open the %s: certificate %zu "
-				       "cannot be encoded: %s.",
-				       st->name, st->n_certs + 1,
-				       gnutls_strerror(ret));
+		return certstore_fail(host, st, SPOP_ERR_CERT_STORE,
+				      "Cannot open the %s: certificate %zu "
+				      "cannot be encoded: %s.",
+				      st->name, st->n_certs + 1,
+				      gnutls_strerror(ret));
 	/* A public key GnuTLS cannot hash (an unknown algorithm) gets no id
 	 * and so never matches a key; the certificate is still an entry. */
 	id_len = sizeof(c->id);
@@ -97,6 +142,46 @@ int certstore_add_cert(struct spop_host *host, struct certstore *st,
 		c->id_len = id_len;
 	st->n_certs++;
 	return 0;
+}
+
+int certstore_add_cert_data(struct spop_host *host, struct certstore *st,
+			    const gnutls_datum_t *data,
+			    gnutls_x509_crt_fmt_t fmt, const char *where)
+{
+	gnutls_x509_crt_t crt = NULL;
+	int ret;
+
+	ret = gnutls_x509_crt_init(&crt);
+	if (ret >= 0)
+		ret = gnutls_x509_crt_import(crt, data, fmt);
+	if (ret < 0) {
+		if (crt)
+			gnutls_x509_crt_deinit(crt);
+		return certstore_fail(host, st, SPOP_ERR_CERT_STORE,
+				      "Cannot open the %s: %s is not a valid "
+				      "certificate: %s.",
+				      st->name, where, gnutls_strerror(ret));
+	}
+	ret = certstore_add_cert(host, st, crt);
+	gnutls_x509_crt_deinit(crt);
+	return ret;
+}
+
+bool certstore_is_x509_der(const unsigned char *data, size_t len)
+{
+	gnutls_datum_t d = {(unsigned char *)data, (unsigned)len};
+	gnutls_x509_crt_t crt;
+	bool yes;
+
+	/* A DER certificate is one SEQUENCE (0x30): anything else is not
+	 * worth asking the parser. */
+	if (!data || len < 2 || len > CERTSTORE_MAX_INPUT || data[0] != 0x30)
+		return false;
+	if (gnutls_x509_crt_init(&crt) < 0)
+		return false;
+	yes = gnutls_x509_crt_import(crt, &d, GNUTLS_X509_FMT_DER) >= 0;
+	gnutls_x509_crt_deinit(crt);
+	return yes;
 }
 
 int certstore_attach_keys(struct spop_host *host, struct certstore *st,
@@ -119,10 +204,10 @@ int certstore_attach_keys(struct spop_host *host, struct certstore *st,
 		size_t n = 0;
 
 		if (!sorted)
-			return host->set_error(host, SPOP_ERR_CERT_STORE,
-					       "Cannot open the %s: out of "
-					       "memory.",
-					       st->name);
+			return certstore_fail(host, st, SPOP_ERR_CERT_STORE,
+					      "Cannot open the %s: out of "
+					      "memory.",
+					      st->name);
 		for (size_t i = 0; i < st->n_certs; i++)
 			if (st->certs[i].key)
 				sorted[n++] = st->certs[i];
@@ -176,6 +261,7 @@ void certstore_free(struct certstore *st)
 		key_free(st->keys[i]);
 	free(st->keys);
 	free(st->name);
+	free(st->why);
 	free(st);
 }
 
