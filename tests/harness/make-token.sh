@@ -5,13 +5,17 @@
 # Nothing touches the system's SoftHSM configuration or token directory:
 # everything lives in DIR, and SoftHSM finds it through SOFTHSM2_CONF.
 #
-# usage: make-token.sh DIR LABEL PIN [CA_CERT CA_KEY SUBJECT]
+# usage: make-token.sh [--add] DIR LABEL PIN [CA_CERT CA_KEY SUBJECT [KEYS]]
 #
 # Without a CA the certificates are self-signed ("/CN=spop token RSA",
-# "/CN=spop token EC"); with one, both are issued by CA_CERT/CA_KEY (PEM)
+# "/CN=spop token EC"); with one, they are issued by CA_CERT/CA_KEY (PEM)
 # for SUBJECT (openssl's "/CN=alice/O=..." form), as client certificates.
+# KEYS says which key pairs go on the token: "rsa ec" (the default), "rsa"
+# or "ec". With --add, the tokens DIR holds already stay (one SoftHSM
+# configuration, several tokens; use other KEYS, as the files below are
+# per key type); without it they are replaced.
 #
-# Writes into DIR (created; an older token there is replaced):
+# Writes into DIR (created):
 #   softhsm2.conf            the configuration; export SOFTHSM2_CONF=it
 #   tokens/                  SoftHSM's token directory
 #   rsa.key, rsa.crt, rsa.der   RSA 2048 key (PKCS#8 PEM) and certificate
@@ -27,8 +31,13 @@
 
 set -eu
 
-[ $# -eq 3 ] || [ $# -eq 6 ] || {
-	echo "usage: $0 DIR LABEL PIN [CA_CERT CA_KEY SUBJECT]" >&2
+add=
+if [ "${1:-}" = --add ]; then
+	add=1
+	shift
+fi
+[ $# -eq 3 ] || [ $# -eq 6 ] || [ $# -eq 7 ] || {
+	echo "usage: $0 [--add] DIR LABEL PIN [CA_CERT CA_KEY SUBJECT [KEYS]]" >&2
 	exit 2
 }
 dir=$1
@@ -37,6 +46,15 @@ pin=$3
 ca_cert=${4:-}
 ca_key=${5:-}
 subject=${6:-}
+keys=${7:-rsa ec}
+case " $keys " in
+*" rsa "* | *" ec "*) ;;
+*) echo "make-token: KEYS must name rsa and/or ec, not '$keys'" >&2; exit 2 ;;
+esac
+has() {
+	case " $keys " in *" $1 "*) return 0 ;; esac
+	return 1
+}
 
 fail() {
 	echo "make-token: $*" >&2
@@ -59,8 +77,10 @@ done
 
 mkdir -p -- "$dir"
 dir=$(cd -- "$dir" && pwd)
-rm -rf -- "$dir/tokens"
-mkdir -m 700 -- "$dir/tokens"
+if [ -z "$add" ]; then
+	rm -rf -- "$dir/tokens"
+fi
+mkdir -p -m 700 -- "$dir/tokens"
 conf=$dir/softhsm2.conf
 cat >"$conf" <<EOF
 directories.tokendir = $dir/tokens
@@ -81,10 +101,14 @@ run() {
 	}
 }
 
-run "openssl genpkey (RSA)" openssl genpkey -algorithm RSA \
-	-pkeyopt rsa_keygen_bits:2048 -out "$dir/rsa.key"
-run "openssl genpkey (EC)" openssl genpkey -algorithm EC \
-	-pkeyopt ec_paramgen_curve:P-256 -out "$dir/ec.key"
+if has rsa; then
+	run "openssl genpkey (RSA)" openssl genpkey -algorithm RSA \
+		-pkeyopt rsa_keygen_bits:2048 -out "$dir/rsa.key"
+fi
+if has ec; then
+	run "openssl genpkey (EC)" openssl genpkey -algorithm EC \
+		-pkeyopt ec_paramgen_curve:P-256 -out "$dir/ec.key"
+fi
 
 # $1 name (rsa, ec), $2 subject, $3 serial
 certificate() {
@@ -114,11 +138,11 @@ certificate() {
 }
 
 if [ -z "$ca_cert" ]; then
-	certificate rsa "/CN=spop token RSA/O=libspop tests" 101
-	certificate ec "/CN=spop token EC/O=libspop tests" 102
+	! has rsa || certificate rsa "/CN=spop token RSA/O=libspop tests" 101
+	! has ec || certificate ec "/CN=spop token EC/O=libspop tests" 102
 else
-	certificate rsa "$subject" 201
-	certificate ec "$subject" 202
+	! has rsa || certificate rsa "$subject" 201
+	! has ec || certificate ec "$subject" 202
 fi
 
 run "softhsm2-util --init-token" softhsm2-util --init-token --free \
@@ -218,8 +242,12 @@ ck("C_Finalize", None)
 PY
 }
 
-import rsa 01
-import ec 02
-allow_derive
+if has rsa; then
+	import rsa 01
+fi
+if has ec; then
+	import ec 02
+	allow_derive
+fi
 
 printf '%s\n' "$conf"
