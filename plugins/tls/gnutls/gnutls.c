@@ -1107,10 +1107,16 @@ static int spop_hash(gnutls_digest_algorithm_t dig)
 	}
 }
 
-static int uses_key_sign(gnutls_pubkey_t cert_key)
+/* Whether key_sign can make the client signature of this session: RSA
+ * (PKCS#1 v1.5, PSS) and ECDSA, except RSA before TLS 1.2, which signs
+ * MD5+SHA-1 with raw RSA; that needs the key in memory. */
+static int uses_key_sign(struct gtls *t, gnutls_pubkey_t cert_key)
 {
 	int pk = gnutls_pubkey_get_pk_algorithm(cert_key, NULL);
+	gnutls_protocol_t v = gnutls_protocol_get_version(t->session);
 
+	if (pk == GNUTLS_PK_RSA && v != GNUTLS_TLS1_2 && v != GNUTLS_TLS1_3)
+		return 0;
 	return pk == GNUTLS_PK_RSA || pk == GNUTLS_PK_RSA_PSS ||
 	       pk == GNUTLS_PK_ECDSA;
 }
@@ -1276,8 +1282,9 @@ static int load_client_cert(struct gtls *t,
 	/* RSA and ECDSA keys sign through the store (key_sign), whatever
 	 * the store: a token's key never leaves it, and no store is asked
 	 * for key bytes it would refuse (a refusal would stay the object's
-	 * error after a good handshake). Other algorithms need the key. */
-	if (ops && ops->key_sign && uses_key_sign(t->pcerts[0].pubkey))
+	 * error after a good handshake). Other algorithms, and RSA before
+	 * TLS 1.2, need the key in memory. */
+	if (ops && ops->key_sign && uses_key_sign(t, t->pcerts[0].pubkey))
 		return use_store_key(t, cred);
 	if (!ops || !SPOP_OPS_HAS(struct spop_certstore_ops, ops, key_export))
 		return h->set_error(h, SPOP_ERR_CREDENTIALS,
