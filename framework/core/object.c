@@ -140,6 +140,10 @@ int spi_leave(struct spop *s, int rc)
 	g_mutex_unlock(&s->interrupt_lock);
 	s->busy = 0;
 	s->deadline = 0;
+	/* A method that succeeded reports no error, whatever a step on the
+	 * way recorded and recovered from (a plugin's fallback, say). */
+	if (!rc)
+		spi_clear_error(s);
 	if (rc)
 		spi_emit_error(
 		    s, rc, s->error_text ? s->error_text : spop_error_text(rc));

@@ -647,7 +647,9 @@ struct spop_certstore_ops {
 		     struct spop_cert_entry *entry);
 
 	/* Key operations on an entry's key handle. Output host->alloc()'d.
-	 * sign: digest of hash alg (SPOP_HASH_*) with scheme (SPOP_KEY_*).
+	 * sign: digest of hash alg (SPOP_HASH_*) with scheme (SPOP_KEY_*);
+	 * RSA PKCS#1 v1.5 wraps the digest in its DigestInfo itself, ECDSA
+	 * signatures are DER (ECDSA-Sig-Value), as TLS and CMS carry them.
 	 * decrypt: RSA ciphertext with padding (PKCS1 or OAEP, oaep_hash). */
 	int (*key_sign)(struct spop_host *host, void *key, int scheme, int hash,
 			const unsigned char *digest, size_t digest_len,

@@ -1171,6 +1171,166 @@ static void test_client_cert_pfx_wrong_password(void)
 	g_free(path);
 }
 
+/* ---- a client key in a PKCS#11 token ------------------------------------ */
+
+#define TOKEN_PIN     "246810"
+#define TOKEN_SUBJECT "/CN=alice/O=libspop tests/emailAddress=alice@localhost"
+
+/* Runs make-token.sh (args after the script, NULL-terminated); its stdout,
+ * or NULL after printing why. */
+static char *make_token(const char *const *args)
+{
+	GPtrArray *argv = g_ptr_array_new();
+	char *out = NULL, *err = NULL;
+	int status = -1;
+	GError *e = NULL;
+
+	g_ptr_array_add(argv, "bash");
+	g_ptr_array_add(argv, HARNESS_SCRIPT_DIR "/make-token.sh");
+	for (; *args; args++)
+		g_ptr_array_add(argv, (char *)*args);
+	g_ptr_array_add(argv, NULL);
+	if (!g_spawn_sync(NULL, (char **)argv->pdata, NULL, G_SPAWN_SEARCH_PATH,
+			  NULL, NULL, &out, &err, &status, &e)) {
+		fprintf(stderr, "make-token.sh: %s\n", e->message);
+		g_error_free(e);
+	} else if (!g_spawn_check_wait_status(status, NULL)) {
+		fprintf(stderr, "make-token.sh failed: %s\n", err);
+		g_clear_pointer(&out, g_free);
+	}
+	g_free(err);
+	g_ptr_array_free(argv, TRUE);
+	return out;
+}
+
+/* Logs in with the client certificate of the token store names (type 23,
+ * SSLCertSubject "*"); cert is the PEM file of the certificate expected.
+ * With refused, the provider is to refuse the key with 1212 instead. */
+static void token_login(const char *store, const char *cert, int refused,
+			const char *protocols)
+{
+	struct harness_dovecot *d = server(V_CLIENTCERT);
+	spop_t *s = tls_client(V_CLIENTCERT, SPOP_SSL_IMPLICIT, 1);
+	long long offset = harness_dovecot_log_size(d);
+	char *want = NULL;
+	const char *got;
+	size_t len;
+	int rc;
+
+	if (protocols)
+		config_ok(s, protocols);
+	ASSERT_OK(spop_set_ssl_cert_store_type(s, SPOP_CST_PKCS11));
+	ASSERT_OK(spop_set_ssl_cert_store(s, store, strlen(store)));
+	ASSERT_OK(spop_set_ssl_cert_store_password(s, TOKEN_PIN));
+	if (spop_set_ssl_cert_subject(s, "*") != 0)
+		fprintf(stderr, "SSLCertSubject=* on %s: %d %s\n", store,
+			spop_last_error_code(s), spop_last_error(s));
+	ASSERT_OK(spop_last_error_code(s));
+	CU_ASSERT_PTR_NOT_NULL(
+	    strstr(spop_get_ssl_cert_subject(s), "CN=alice"));
+	ASSERT_OK(spop_get_ssl_cert_encoded(s, &got, &len));
+	CU_ASSERT_TRUE_FATAL(g_file_get_contents(cert, &want, NULL, NULL));
+	GPtrArray *a = pem_blocks(got, len),
+		  *b = pem_blocks(want, strlen(want));
+	CU_ASSERT_TRUE(a->len == 1 && b->len == 1 &&
+		       !strcmp(a->pdata[0], b->pdata[0]));
+	g_ptr_array_free(a, TRUE);
+	g_ptr_array_free(b, TRUE);
+	g_free(want);
+
+	rc = spop_connect(s);
+	if (refused) {
+		/* exactly what the openssl provider does with an RSA key
+		 * that stays in its store */
+		CU_ASSERT_EQUAL(rc, SPOP_ERR_NOT_AVAILABLE);
+		ERROR_HAS(s, "TLS provider openssl");
+		ERROR_HAS(s, "RSA key");
+		ERROR_HAS(s, store);
+		ERROR_HAS(s, "SSLProvider Internal");
+		CU_ASSERT_FALSE(spop_get_connected(s));
+		NO_CREDENTIALS(rec.trail->str);
+		spop_free(s);
+		return;
+	}
+	if (rc != 0)
+		fprintf(stderr, "Connect with the token key of %s: %d %s\n",
+			store, spop_last_error_code(s), spop_last_error(s));
+	ASSERT_OK(rc);
+	ASSERT_OK(spop_last_error_code(s));
+	CU_ASSERT_TRUE(spop_get_connected(s));
+	CU_ASSERT_EQUAL(spop_get_message_count(s),
+			harness_message_count(d, HARNESS_MAIN_USER));
+	/* Dovecot checked the certificate and let alice in */
+	char *line = login_line(d, offset, local_port(s));
+	CU_ASSERT_PTR_NOT_NULL(line);
+	CU_ASSERT(line == NULL || strstr(line, "didn't send a cert") == NULL);
+	if (line && protocols)
+		CU_ASSERT_PTR_NOT_NULL(strstr(line, "TLSv1.2"));
+	g_free(line);
+	ASSERT_OK(spop_disconnect(s));
+	spop_free(s);
+}
+
+/* alice's certificate and key on SoftHSM tokens (issued by the client CA
+ * of make-certs.sh, imported by make-token.sh): "spop rsa" named by module
+ * path and ;token=, "spop ec" by a pkcs11: URI. gnutls signs with both
+ * through the store (RSA-PSS in TLS 1.3, PKCS#1 v1.5 in TLS 1.2, ECDSA);
+ * openssl signs with the EC key through the store and refuses the RSA
+ * one with 1212. */
+static void test_client_cert_pkcs11(void)
+{
+	char *ca = harness_cert_file("client-ca.pem");
+	char *ca_key = harness_cert_file("client-ca-key.pem");
+	char *dir = g_dir_make_tmp("spop-tls-token-XXXXXX", NULL);
+	char *conf = NULL, *module = NULL, *store = NULL, *rsa, *ec;
+	int openssl = !strcmp(provider, "openssl");
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(ca);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(ca_key);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
+	const char *rsa_args[] = {dir,	  "spop rsa",	 TOKEN_PIN, ca,
+				  ca_key, TOKEN_SUBJECT, "rsa",	    NULL};
+	const char *ec_args[] = {"--add",	dir,  "spop ec",
+				 TOKEN_PIN,	ca,   ca_key,
+				 TOKEN_SUBJECT, "ec", NULL};
+	conf = make_token(rsa_args);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(conf);
+	g_free(conf);
+	conf = make_token(ec_args);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(conf);
+	/* SoftHSM reads its configuration when first loaded: this one */
+	g_setenv("SOFTHSM2_CONF", g_strstrip(conf), TRUE);
+	char *module_file = g_build_filename(dir, "module", NULL);
+	CU_ASSERT_TRUE_FATAL(
+	    g_file_get_contents(module_file, &module, NULL, NULL));
+	g_strstrip(module);
+	rsa = g_build_filename(dir, "rsa.crt", NULL);
+	ec = g_build_filename(dir, "ec.crt", NULL);
+
+	store = g_strdup_printf("%s;token=spop rsa", module);
+	token_login(store, rsa, openssl, NULL);
+	if (!openssl)
+		token_login(store, rsa, 0, "SSLEnabledProtocols=3072");
+	g_free(store);
+	store =
+	    g_strdup_printf("pkcs11:token=spop%%20ec?module-path=%s", module);
+	token_login(store, ec, 0, NULL);
+	token_login(store, ec, 0, "SSLEnabledProtocols=3072");
+	g_free(store);
+
+	char *rm[] = {"rm", "-rf", dir, NULL};
+	g_spawn_sync(NULL, rm, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL,
+		     NULL, NULL, NULL);
+	g_free(rsa);
+	g_free(ec);
+	g_free(module_file);
+	g_free(module);
+	g_free(conf);
+	g_free(dir);
+	g_free(ca);
+	g_free(ca_key);
+}
+
 /* ---- protocols and ciphers --------------------------------------------- */
 
 /* Connects to variant v with the Config settings given (NULL-terminated),
@@ -1901,6 +2061,7 @@ static const struct test_case client_cert_cases[] = {
     {"PEM key file (type 6)", test_client_cert_pem},
     {"PFX file (type 2)", test_client_cert_pfx},
     {"PFX with a wrong password: 273", test_client_cert_pfx_wrong_password},
+    {"PKCS#11 token key (type 23)", test_client_cert_pkcs11},
     {NULL, NULL},
 };
 

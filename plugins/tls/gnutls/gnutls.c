@@ -7,6 +7,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <gnutls/abstract.h>
+#include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
 #include <stdarg.h>
@@ -79,6 +80,10 @@ struct gtls {
 	gnutls_pcert_st *pcerts;
 	unsigned n_pcerts;
 	gnutls_privkey_t key;
+	/* a key that stays in its store: signed through key_sign */
+	const struct spop_tls_credential *store_key;
+	int key_pk; /* its gnutls_pk_algorithm_t, from the certificate */
+	unsigned key_bits;
 };
 
 /* ---- small helpers ---- */
@@ -1065,6 +1070,7 @@ static void free_client_cert(struct gtls *t)
 	if (t->key)
 		gnutls_privkey_deinit(t->key);
 	t->key = NULL;
+	t->store_key = NULL;
 }
 
 static int key_matches(gnutls_privkey_t key, gnutls_pubkey_t cert_key)
@@ -1084,6 +1090,164 @@ static int key_matches(gnutls_privkey_t key, gnutls_pubkey_t cert_key)
 		ok = la == lb && !memcmp(a, b, la);
 	gnutls_pubkey_deinit(pub);
 	return ok;
+}
+
+/* ---- a client key that stays in its store ---- */
+
+/* SPOP_HASH_* of a GnuTLS digest; 0 for one the ABI has no name for. */
+static int spop_hash(gnutls_digest_algorithm_t dig)
+{
+	switch (dig) {
+	case GNUTLS_DIG_SHA1: return SPOP_HASH_SHA1;
+	case GNUTLS_DIG_SHA224: return SPOP_HASH_SHA224;
+	case GNUTLS_DIG_SHA256: return SPOP_HASH_SHA256;
+	case GNUTLS_DIG_SHA384: return SPOP_HASH_SHA384;
+	case GNUTLS_DIG_SHA512: return SPOP_HASH_SHA512;
+	default: return 0;
+	}
+}
+
+/* Whether key_sign can make the client signature of this session: RSA
+ * (PKCS#1 v1.5, PSS) and ECDSA, except RSA before TLS 1.2, which signs
+ * MD5+SHA-1 with raw RSA; that needs the key in memory. */
+static int uses_key_sign(struct gtls *t, gnutls_pubkey_t cert_key)
+{
+	int pk = gnutls_pubkey_get_pk_algorithm(cert_key, NULL);
+	gnutls_protocol_t v = gnutls_protocol_get_version(t->session);
+
+	if (pk == GNUTLS_PK_RSA && v != GNUTLS_TLS1_2 && v != GNUTLS_TLS1_3)
+		return 0;
+	return pk == GNUTLS_PK_RSA || pk == GNUTLS_PK_RSA_PSS ||
+	       pk == GNUTLS_PK_ECDSA;
+}
+
+/* The SPOP_KEY_* scheme of a signature algorithm for a key of type pk;
+ * 0 when key_sign cannot make it. */
+static int scheme_for(int pk, gnutls_sign_algorithm_t sign)
+{
+	int spk = gnutls_sign_get_pk_algorithm(sign);
+
+	if (!spop_hash(gnutls_sign_get_hash_algorithm(sign)))
+		return 0;
+	switch (pk) {
+	case GNUTLS_PK_RSA:
+		if (spk == GNUTLS_PK_RSA)
+			return SPOP_KEY_RSA_PKCS1;
+		if (sign == GNUTLS_SIGN_RSA_PSS_RSAE_SHA256 ||
+		    sign == GNUTLS_SIGN_RSA_PSS_RSAE_SHA384 ||
+		    sign == GNUTLS_SIGN_RSA_PSS_RSAE_SHA512)
+			return SPOP_KEY_RSA_PSS;
+		return 0;
+	case GNUTLS_PK_RSA_PSS:
+		return sign == GNUTLS_SIGN_RSA_PSS_SHA256 ||
+			       sign == GNUTLS_SIGN_RSA_PSS_SHA384 ||
+			       sign == GNUTLS_SIGN_RSA_PSS_SHA512
+			   ? SPOP_KEY_RSA_PSS
+			   : 0;
+	case GNUTLS_PK_ECDSA:
+		return spk == GNUTLS_PK_ECDSA ? SPOP_KEY_ECDSA : 0;
+	default: return 0;
+	}
+}
+
+static int store_key_info(gnutls_privkey_t key, unsigned int flags,
+			  void *userdata)
+{
+	struct gtls *t = userdata;
+
+	(void)key;
+	if (flags & GNUTLS_PRIVKEY_INFO_PK_ALGO)
+		return t->key_pk;
+	if (flags & GNUTLS_PRIVKEY_INFO_PK_ALGO_BITS)
+		return (int)t->key_bits;
+	if (flags & GNUTLS_PRIVKEY_INFO_HAVE_SIGN_ALGO)
+		return scheme_for(t->key_pk,
+				  GNUTLS_FLAGS_TO_SIGN_ALGO(flags)) != 0;
+	return -1;
+}
+
+/* GnuTLS hands over the hash to sign; for RSA PKCS#1 v1.5 as a DigestInfo
+ * (GNUTLS_SIGN_RSA_RAW), which key_sign takes as hash id and digest. */
+static int store_key_sign(gnutls_privkey_t key, gnutls_sign_algorithm_t algo,
+			  void *userdata, unsigned int flags,
+			  const gnutls_datum_t *hash, gnutls_datum_t *signature)
+{
+	struct gtls *t = userdata;
+	struct spop_host *h = t->host;
+	const struct spop_tls_credential *c = t->store_key;
+	gnutls_digest_algorithm_t dig;
+	unsigned char digest[64], *sig = NULL;
+	const unsigned char *d = hash->data;
+	unsigned dlen = hash->size;
+	size_t slen = 0;
+	int scheme, rc;
+
+	(void)key;
+	(void)flags;
+	if (algo == GNUTLS_SIGN_RSA_RAW) {
+		dlen = sizeof(digest);
+		if (gnutls_decode_ber_digest_info(hash, &dig, digest, &dlen) <
+			0 ||
+		    !spop_hash(dig)) {
+			t->rc = h->set_error(
+			    h, SPOP_ERR_NOT_AVAILABLE,
+			    "%s asked for a client signature the certificate "
+			    "store cannot make: the %u bytes to sign are not "
+			    "a SHA-1/SHA-2 DigestInfo (TLS 1.0 and 1.1 sign "
+			    "MD5+SHA-1 with raw RSA); enable TLS 1.2 or later "
+			    "(SSLEnabledProtocols).",
+			    t->name, hash->size);
+			return GNUTLS_E_PK_SIGN_FAILED;
+		}
+		d = digest;
+		scheme = SPOP_KEY_RSA_PKCS1;
+	} else {
+		dig = gnutls_sign_get_hash_algorithm(algo);
+		scheme = scheme_for(t->key_pk, algo);
+		if (!scheme) {
+			t->rc = h->set_error(
+			    h, SPOP_ERR_NOT_AVAILABLE,
+			    "GnuTLS asked for a %s client signature for %s, "
+			    "which the certificate store cannot make.",
+			    gnutls_sign_get_name(algo), t->name);
+			return GNUTLS_E_PK_SIGN_FAILED;
+		}
+	}
+	rc = c->store_ops->key_sign(h, c->key, scheme, spop_hash(dig), d, dlen,
+				    &sig, &slen);
+	if (rc) {
+		t->rc = rc; /* the store has said why */
+		return GNUTLS_E_PK_SIGN_FAILED;
+	}
+	signature->data = gnutls_malloc(slen ? slen : 1);
+	if (!signature->data) {
+		h->free(h, sig);
+		return GNUTLS_E_MEMORY_ERROR;
+	}
+	memcpy(signature->data, sig, slen);
+	signature->size = (unsigned)slen;
+	h->free(h, sig);
+	return 0;
+}
+
+static int use_store_key(struct gtls *t, const struct spop_tls_credential *c)
+{
+	struct spop_host *h = t->host;
+	int r;
+
+	t->store_key = c;
+	t->key_pk =
+	    gnutls_pubkey_get_pk_algorithm(t->pcerts[0].pubkey, &t->key_bits);
+	r = gnutls_privkey_init(&t->key);
+	if (r >= 0)
+		r = gnutls_privkey_import_ext4(t->key, t, NULL, store_key_sign,
+					       NULL, NULL, store_key_info, 0);
+	if (r < 0)
+		return h->set_error(h, SPOP_ERR_TLS_LIBRARY,
+				    "GnuTLS cannot take the client key of the "
+				    "certificate store: %s.",
+				    reason(r));
+	return 0;
 }
 
 static int load_client_cert(struct gtls *t,
@@ -1115,12 +1279,20 @@ static int load_client_cert(struct gtls *t,
 					    i, reason(r));
 		t->n_pcerts++;
 	}
+	/* RSA and ECDSA keys sign through the store (key_sign), whatever
+	 * the store: a token's key never leaves it, and no store is asked
+	 * for key bytes it would refuse (a refusal would stay the object's
+	 * error after a good handshake). Other algorithms, and RSA before
+	 * TLS 1.2, need the key in memory. */
+	if (ops && ops->key_sign && uses_key_sign(t, t->pcerts[0].pubkey))
+		return use_store_key(t, cred);
 	if (!ops || !SPOP_OPS_HAS(struct spop_certstore_ops, ops, key_export))
 		return h->set_error(h, SPOP_ERR_CREDENTIALS,
 				    "The store of the client certificate "
 				    "keeps its private key (e.g. a token) and "
 				    "cannot hand it out; the " PROVIDER
-				    " provider needs the key in memory.");
+				    " provider signs through the store only "
+				    "with RSA and ECDSA keys.");
 	rc = ops->key_export(h, cred->key, &pkcs8, &len);
 	if (rc)
 		return rc; /* the store has said why */

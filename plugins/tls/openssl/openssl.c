@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 
 #include <openssl/bio.h>
 #include <openssl/core_names.h>
+#include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/objects.h>
@@ -90,6 +92,8 @@ struct ossl {
 	STACK_OF(X509) * chain; /* as the server sent it, leaf first */
 	char kx_name[64];	/* key exchange of a resumed session */
 	int kx_bits;
+	/* an EC client key that stays in its store (key_sign) */
+	const struct spop_tls_credential *store_key;
 };
 
 /* ---- small helpers ---- */
@@ -1209,6 +1213,177 @@ static int verify_resumed(struct ossl *o)
 
 /* ---- the client certificate ---- */
 
+/* The store value for messages, a URI's pin-value hidden. */
+static void store_shown(struct spop_host *h, char *buf, size_t len)
+{
+	const char *v = get(h, "SSLCertStore", "");
+	const char *pin = strcasestr(v, "pin-value=");
+
+	if (pin && !strncasecmp(v, "pkcs11:", 7))
+		snprintf(buf, len, "%.*spin-value=(hidden)", (int)(pin - v), v);
+	else
+		snprintf(buf, len, "%s", v);
+}
+
+/* An RSA (or other non-EC) key that the store keeps: OpenSSL 3.0 makes
+ * RSA-PSS signatures (TLS 1.3 always, TLS 1.2 whenever the server lists
+ * them first, as OpenSSL servers do) by padding itself and then calling a
+ * raw RSA private operation, which key_sign does not offer; a PKCS#1 v1.5
+ * only client would fail at the server's whim. So: a clear refusal. */
+static int store_key_refused(struct ossl *o, int base_id)
+{
+	struct spop_host *h = o->host;
+	char store[512];
+
+	store_shown(h, store, sizeof(store));
+	if (base_id != EVP_PKEY_RSA)
+		return h->set_error(
+		    h, SPOP_ERR_NOT_AVAILABLE,
+		    "TLS provider %s cannot sign with the %s key of the "
+		    "client certificate: it stays in its store (SSLCertStore "
+		    "'%s', SSLCertStoreType %lld), and the provider signs "
+		    "through a store with EC keys only. Use SSLProvider "
+		    "Internal (gnutls).",
+		    PROVIDER, OBJ_nid2sn(base_id), store,
+		    h->setting_int(h, "SSLCertStoreType", -1));
+	return h->set_error(
+	    h, SPOP_ERR_NOT_AVAILABLE,
+	    "TLS provider %s cannot sign with the RSA key of the client "
+	    "certificate: it stays in its store (SSLCertStore '%s', "
+	    "SSLCertStoreType %lld, e.g. a PKCS#11 token), and OpenSSL 3.0 "
+	    "signs RSA-PSS (TLS 1.3, and TLS 1.2 with most servers) with a "
+	    "raw RSA operation no store offers. Use SSLProvider Internal "
+	    "(gnutls), which signs through the store, or an EC key.",
+	    PROVIDER, store, h->setting_int(h, "SSLCertStoreType", -1));
+}
+
+/* EC_KEY_METHOD is the one hook OpenSSL 3.0 has for a key it does not hold
+ * without writing a provider; it is deprecated API, used here on purpose
+ * and only here. A key with a foreign method is signed through OpenSSL's
+ * legacy path, which hands the method the digest. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+
+static pthread_once_t ec_once = PTHREAD_ONCE_INIT;
+static EC_KEY_METHOD *ec_method; /* process-wide, never freed */
+static int ec_index = -1;
+
+static int store_ec_sign(int type, const unsigned char *dgst, int dlen,
+			 unsigned char *sig, unsigned int *siglen,
+			 const BIGNUM *kinv, const BIGNUM *r, EC_KEY *eckey)
+{
+	struct ossl *o = EC_KEY_get_ex_data(eckey, ec_index);
+	struct spop_host *h;
+	const struct spop_tls_credential *c;
+	unsigned char *out = NULL;
+	size_t out_len = 0;
+	int hash, rc;
+
+	(void)type;
+	(void)kinv;
+	(void)r;
+	if (!o || !o->store_key)
+		return 0;
+	h = o->host;
+	c = o->store_key;
+	/* OpenSSL passes the whole digest; its size names the hash */
+	switch (dlen) {
+	case 20: hash = SPOP_HASH_SHA1; break;
+	case 28: hash = SPOP_HASH_SHA224; break;
+	case 32: hash = SPOP_HASH_SHA256; break;
+	case 48: hash = SPOP_HASH_SHA384; break;
+	case 64: hash = SPOP_HASH_SHA512; break;
+	default:
+		o->local_error = h->set_error(
+		    h, SPOP_ERR_NOT_AVAILABLE,
+		    "TLS provider %s: a %d-byte digest is no SHA-1/SHA-2 "
+		    "digest the certificate store can sign.",
+		    PROVIDER, dlen);
+		return 0;
+	}
+	rc = c->store_ops->key_sign(h, c->key, SPOP_KEY_ECDSA, hash, dgst,
+				    (size_t)dlen, &out, &out_len);
+	if (rc) {
+		o->local_error = rc; /* the store has said why */
+		return 0;
+	}
+	if (out_len > (size_t)ECDSA_size(eckey)) {
+		h->free(h, out);
+		o->local_error = h->set_error(
+		    h, SPOP_ERR_ENCRYPT,
+		    "TLS provider %s: the certificate store's ECDSA signature "
+		    "is %zu bytes, more than the %d the key allows.",
+		    PROVIDER, out_len, ECDSA_size(eckey));
+		return 0;
+	}
+	memcpy(sig, out, out_len); /* DER, as ECDSA_sign gives it */
+	*siglen = (unsigned int)out_len;
+	h->free(h, out);
+	return 1;
+}
+
+static void ec_method_init(void)
+{
+	EC_KEY_METHOD *m = EC_KEY_METHOD_new(EC_KEY_OpenSSL());
+	int (*sign)(int, const unsigned char *, int, unsigned char *,
+		    unsigned int *, const BIGNUM *, const BIGNUM *, EC_KEY *);
+	int (*setup)(EC_KEY *, BN_CTX *, BIGNUM **, BIGNUM **);
+	ECDSA_SIG *(*sign_sig)(const unsigned char *, int, const BIGNUM *,
+			       const BIGNUM *, EC_KEY *);
+
+	ec_index = EC_KEY_get_ex_new_index(0, NULL, NULL, NULL, NULL);
+	if (!m || ec_index < 0) {
+		EC_KEY_METHOD_free(m);
+		return;
+	}
+	EC_KEY_METHOD_get_sign(m, &sign, &setup, &sign_sig);
+	/* sign_sig (raw r, s) stays OpenSSL's: only ECDSA_sign is used */
+	EC_KEY_METHOD_set_sign(m, store_ec_sign, setup, sign_sig);
+	ec_method = m;
+}
+
+/* An EVP_PKEY that is the certificate's public key and signs through the
+ * store. */
+static int use_store_ec_key(struct ossl *o, const struct spop_tls_credential *c)
+{
+	X509 *x = SSL_get_certificate(o->ssl);
+	EVP_PKEY *pub = x ? X509_get0_pubkey(x) : NULL;
+	const EC_KEY *ec_pub = pub ? EVP_PKEY_get0_EC_KEY(pub) : NULL;
+	EC_KEY *ec = NULL;
+	EVP_PKEY *key = NULL;
+	int ok;
+
+	pthread_once(&ec_once, ec_method_init);
+	if (!ec_method)
+		return lib_error(o, SPOP_ERR_TLS_LIBRARY,
+				 "OpenSSL cannot make a key method for a "
+				 "client key held by the certificate store");
+	ok = ec_pub && (ec = EC_KEY_new()) &&
+	     EC_KEY_set_method(ec, ec_method) &&
+	     EC_KEY_set_group(ec, EC_KEY_get0_group(ec_pub)) &&
+	     EC_KEY_set_public_key(ec, EC_KEY_get0_public_key(ec_pub)) &&
+	     EC_KEY_set_ex_data(ec, ec_index, o) && (key = EVP_PKEY_new()) &&
+	     EVP_PKEY_assign_EC_KEY(key, ec);
+	if (!ok) {
+		EVP_PKEY_free(key);
+		if (!key)
+			EC_KEY_free(ec);
+		return lib_error(o, SPOP_ERR_TLS_LIBRARY,
+				 "OpenSSL cannot take the client key of the "
+				 "certificate store");
+	}
+	o->store_key = c;
+	ok = SSL_use_PrivateKey(o->ssl, key);
+	EVP_PKEY_free(key);
+	if (!ok)
+		return lib_error(o, SPOP_ERR_CREDENTIALS,
+				 "The certificate store's key does not match "
+				 "the client certificate");
+	return 0;
+}
+
+#pragma GCC diagnostic pop
+
 static int use_credential(struct ossl *o, const struct spop_tls_credential *c)
 {
 	struct spop_host *h = o->host;
@@ -1218,7 +1393,7 @@ static int use_credential(struct ossl *o, const struct spop_tls_credential *c)
 	size_t pkcs8_len = 0;
 	X509 *x;
 	EVP_PKEY *key = NULL;
-	int rc;
+	int rc, base_id;
 
 	if (!c->n_chain || !c->chain_der || !c->chain_der[0])
 		return h->set_error(h, SPOP_ERR_CREDENTIALS,
@@ -1230,6 +1405,9 @@ static int use_credential(struct ossl *o, const struct spop_tls_credential *c)
 	if (!x)
 		return lib_error(o, SPOP_ERR_CREDENTIALS,
 				 "The client certificate cannot be read");
+	base_id = X509_get0_pubkey(x)
+		      ? EVP_PKEY_get_base_id(X509_get0_pubkey(x))
+		      : EVP_PKEY_NONE;
 	rc = SSL_use_certificate(o->ssl, x);
 	X509_free(x);
 	if (!rc)
@@ -1246,15 +1424,17 @@ static int use_credential(struct ossl *o, const struct spop_tls_credential *c)
 					 "cannot be sent");
 	}
 
-	/* The key must be in memory: OpenSSL signs with it itself. */
+	/* EC keys sign through the store (key_sign), whatever the store: a
+	 * token's key never leaves it. */
+	if (base_id == EVP_PKEY_EC && sops && sops->key_sign)
+		return use_store_ec_key(o, c);
+
+	/* Other keys must be in memory: OpenSSL signs with them itself. */
 	if (!sops || !SPOP_OPS_HAS(struct spop_certstore_ops, sops, key_export))
-		return h->set_error(h, SPOP_ERR_CREDENTIALS,
-				    "The client certificate's key is held by "
-				    "a store that does not hand out keys (a "
-				    "token); TLS provider %s needs the key "
-				    "in memory.",
-				    PROVIDER);
+		return store_key_refused(o, base_id);
 	rc = sops->key_export(h, c->key, &pkcs8, &pkcs8_len);
+	if (rc == SPOP_ERR_CREDENTIALS)
+		return store_key_refused(o, base_id); /* replaces the store's */
 	if (rc)
 		return rc;
 	p = pkcs8;
