@@ -396,7 +396,8 @@ static int find_entry(struct spop *s, struct spi_cert_choice *c,
 		      const struct spi_cert_group *g, enum match how,
 		      const char *want, GBytes *der, const char *what)
 {
-	for (size_t i = 0;; i++) {
+	size_t i;
+	for (i = 0;; i++) {
 		int rc = entry_at(c, i);
 		if (rc == SPOP_ERR_CERT_NOT_FOUND)
 			break;
@@ -405,11 +406,16 @@ static int find_entry(struct spop *s, struct spi_cert_choice *c,
 		if (entry_matches(c, how, want, der))
 			return 0;
 	}
-	return spi_fail(s, SPOP_ERR_CERT_NOT_FOUND,
-			"No certificate %s in %sStore (%sStoreType %d, "
-			"cert-store plugin '%s').",
-			what, g->prefix, g->prefix, g->store_type,
-			c->plugin->name);
+	/* The store's own words on its end (a directory store names the
+	 * files a password did not open) are kept. */
+	char *store_says = g_strdup(s->error_text);
+	spi_fail(s, SPOP_ERR_CERT_NOT_FOUND,
+		 "No certificate %s among the %zu in %sStore (%sStoreType "
+		 "%d, cert-store plugin '%s')%s%s",
+		 what, i, g->prefix, g->prefix, g->store_type, c->plugin->name,
+		 store_says ? ": " : ".", store_says ? store_says : "");
+	g_free(store_says);
+	return SPOP_ERR_CERT_NOT_FOUND;
 }
 
 static int search(struct spop *s, const struct spi_cert_group *g,

@@ -190,6 +190,16 @@ static int h_client_certificate(struct spop_host *h,
 	if (!host->cert) {
 		int rc =
 		    spi_cert_choice_open(s, &s->ssl_cert, true, &host->cert);
+		/* At Connect the reference calls a missing client
+		 * certificate 281; 272 is for the search when set. */
+		if (rc == SPOP_ERR_CERT_NOT_FOUND) {
+			char *why = g_strdup(s->error_text);
+			rc = spi_fail(s, SPOP_ERR_NO_CLIENT_CERT,
+				      "The client certificate was not found: "
+				      "%s",
+				      why ? why : "");
+			g_free(why);
+		}
 		if (rc)
 			return rc;
 		if (!host->cert)

@@ -1135,6 +1135,29 @@ static void client_cert_login(int type, const char *file, const char *password)
 	g_free(path);
 }
 
+/* The certificate chosen from one store is gone from the store Connect
+ * opens (SSLCertStore changed after SSLCertSubject): 281, the reference's
+ * "no client certificate", before anything is sent. */
+static void test_client_cert_gone(void)
+{
+	char *client = harness_cert_file("client.pem");
+	char *other = harness_cert_file("good-key.pem");
+	spop_t *s = tls_client(V_CLIENTCERT, SPOP_SSL_IMPLICIT, 1);
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(client);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(other);
+	ASSERT_OK(spop_set_ssl_cert_store_type(s, SPOP_CST_PEMKEY_FILE));
+	ASSERT_OK(spop_set_ssl_cert_store(s, client, strlen(client)));
+	ASSERT_OK(spop_set_ssl_cert_subject(s, "*"));
+	ASSERT_OK(spop_set_ssl_cert_store(s, other, strlen(other)));
+	CU_ASSERT_EQUAL(spop_connect(s), SPOP_ERR_NO_CLIENT_CERT);
+	ERROR_HAS(s, "client certificate was not found");
+	NO_CREDENTIALS(rec.trail->str);
+	spop_free(s);
+	g_free(client);
+	g_free(other);
+}
+
 static void test_client_cert_pem(void)
 {
 	client_cert_login(SPOP_CST_PEMKEY_FILE, "client.pem", NULL);
@@ -2061,6 +2084,7 @@ static const struct test_case client_cert_cases[] = {
     {"PEM key file (type 6)", test_client_cert_pem},
     {"PFX file (type 2)", test_client_cert_pfx},
     {"PFX with a wrong password: 273", test_client_cert_pfx_wrong_password},
+    {"chosen certificate gone from the store: 281", test_client_cert_gone},
     {"PKCS#11 token key (type 23)", test_client_cert_pkcs11},
     {NULL, NULL},
 };
