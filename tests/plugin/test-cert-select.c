@@ -269,11 +269,91 @@ static void test_list(void)
 	spop_free(s);
 }
 
+/* Auto on every type the probes know, from a file and from a blob: the
+ * listing Auto gives equals the one of the explicit type. The stores are
+ * the cert-store suite's (make-certstore-data.sh). */
+static char *listing(spop_t *s, int type, const char *data, size_t len,
+		     const char *password)
+{
+	struct listed l = {g_string_new(NULL), 0};
+
+	spop_set_cert_store_type(s, type);
+	spop_set_cert_store(s, data, len);
+	spop_set_cert_store_password(s, password);
+	int rc = spop_list_certificates(s, "Cert", on_cert, &l);
+	if (rc)
+		g_string_printf(l.text, "error %d: %s", rc, spop_last_error(s));
+	g_string_append_printf(l.text, "keys %d", l.keys);
+	return g_string_free(l.text, FALSE);
+}
+
+static void test_auto_every_type(void)
+{
+	static const struct {
+		const char *file;
+		int file_type, blob_type;
+	} stores[] = {
+	    {"pfx-openssl.p12", SPOP_CST_PFXFILE, SPOP_CST_PFXBLOB},
+	    {"pfx-certtool.p12", SPOP_CST_PFXFILE, SPOP_CST_PFXBLOB},
+	    {"pem-ec-pkcs8.pem", SPOP_CST_PEMKEY_FILE, SPOP_CST_PEMKEY_BLOB},
+	    {"pem-rsa-pkcs8-enc.pem", SPOP_CST_PEMKEY_FILE,
+	     SPOP_CST_PEMKEY_BLOB},
+	    {"p7b-openssl.p7b", SPOP_CST_P7BFILE, SPOP_CST_P7BBLOB},
+	    {"p7b-certtool.der", SPOP_CST_P7BFILE, SPOP_CST_P7BBLOB},
+	    {"certs-three.pem", SPOP_CST_PUBLIC_KEY_FILE,
+	     SPOP_CST_PUBLIC_KEY_BLOB},
+	    {"rsa.der", SPOP_CST_PUBLIC_KEY_FILE, SPOP_CST_PUBLIC_KEY_BLOB},
+	    {"jwk-ec.json", SPOP_CST_JWKFILE, SPOP_CST_JWKBLOB},
+	};
+	char *data_dir = g_build_filename(dir, "stores", NULL);
+	char *cmd = g_strdup_printf("mkdir -p stores && '%s' '%s' pw "
+				    ">/dev/null 2>&1",
+				    DATA_SCRIPT, data_dir);
+	spop_t *s = spop_new();
+
+	run(cmd);
+	g_free(cmd);
+	for (size_t i = 0; i < G_N_ELEMENTS(stores); i++) {
+		char *path = g_build_filename(data_dir, stores[i].file, NULL);
+		char *bytes;
+		gsize n;
+		g_assert(g_file_get_contents(path, &bytes, &n, NULL));
+
+		char *want =
+		    listing(s, stores[i].file_type, path, strlen(path), "pw");
+		char *got = listing(s, SPOP_CST_AUTO, path, strlen(path), "pw");
+		CU_ASSERT_PTR_NULL(strstr(want, "error"));
+		CU_ASSERT_STRING_EQUAL(got, want);
+		if (strcmp(got, want))
+			fprintf(stderr, "\nAuto, file %s:\n%s\nvs\n%s\n",
+				stores[i].file, got, want);
+		g_free(want);
+		g_free(got);
+		want = listing(s, stores[i].blob_type, bytes, n, "pw");
+		got = listing(s, SPOP_CST_AUTO, bytes, n, "pw");
+		CU_ASSERT_PTR_NULL(strstr(want, "error"));
+		CU_ASSERT_STRING_EQUAL(got, want);
+		if (strcmp(got, want))
+			fprintf(stderr, "\nAuto, blob %s:\n%s\nvs\n%s\n",
+				stores[i].file, got, want);
+		g_free(want);
+		g_free(got);
+		g_free(bytes);
+		g_free(path);
+	}
+	spop_free(s);
+	cmd = g_strdup_printf("rm -rf '%s'", data_dir);
+	run(cmd);
+	g_free(cmd);
+	g_free(data_dir);
+}
+
 static const struct test_case cases[] = {
     {"subject rules for every group", test_subject_rules},
     {"\"*\" and SignerCert details", test_star},
     {"CertEncoded searches the store for its key", test_encoded},
     {"Auto (99) by the plugins' probes", test_auto},
+    {"Auto on every type, file and blob", test_auto_every_type},
     {"types no plugin serves: not supported", test_unsupported_types},
     {"spop_list_certificates", test_list},
     {NULL, NULL},
