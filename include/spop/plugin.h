@@ -679,46 +679,99 @@ struct spop_certstore_ops {
 };
 
 /* ------------------------------------------------------------------------
- * S/MIME engine (Config SMIMEEngine). Works on whole MIME entities in
- * memory; keys reach it only as certstore entries through the lookups.
+ * S/MIME engine (Config SMIMEEngine). An engine knows CMS (RFC 5652), not
+ * MIME: the core finds the CMS object in the message (the base64 body of
+ * application/pkcs7-mime, the signature part of multipart/signed),
+ * canonicalises the signed content (RFC 8551), tells which MIME part was
+ * signed and whether the signer's address matches From, and hands the
+ * engine DER bytes. So both engines see exactly the same input and their
+ * verdicts can be compared. Keys reach an engine only as cert-store
+ * entries (key operations through store_ops: a token's key never leaves
+ * it).
  * --------------------------------------------------------------------- */
 struct spop_smime_keys {
 	uint32_t size;
+	/* Decryption: the certificate (Cert*) and its key's store. */
 	const struct spop_certstore_ops *store_ops; /* for key operations */
 	const struct spop_cert_entry *entries;	    /* candidate recipients */
 	size_t n_entries;
-	const unsigned char *const *signer_certs; /* extra certificates for */
-	const size_t *signer_cert_lens;		  /* verification */
+	/* Verification: certificates to find the signer among when the
+	 * message carries none (SignerCert*), then trust anchors. */
+	const unsigned char *const *signer_certs;
+	const size_t *signer_cert_lens;
 	size_t n_signer_certs;
+	/* ---- since 1.1 ---- */
+	const unsigned char *const *trust_der; /* trust anchors (DER) */
+	const size_t *trust_len;
+	size_t n_trust;
+	int allow_weak;	     /* accept MD5/SHA-1 signatures (Config setting) */
+	int64_t verify_time; /* seconds since the epoch; 0: now */
+};
+
+/* One SignerInfo's verdict (since 1.1). "One valid" is never "valid": the
+ * core reports every signer. */
+struct spop_smime_signer {
+	uint32_t size;
+	int signature_ok; /* signature and signed attributes (contentType,
+			     messageDigest) hold over the content */
+	int trusted;	  /* the certificate chains to a trust anchor and
+			     is valid at verify_time */
+	uint32_t trust_failures; /* SPOP_CERT_FAIL_* when not trusted */
+	int weak;		 /* MD5 or SHA-1 */
+	char status[256];	 /* why not, in the engine's words; "OK" */
+	unsigned char *cert_der; /* the signer's certificate, host->alloc()'d;
+				    NULL when neither the message nor
+				    SignerCert* has it */
+	size_t cert_der_len;
+	char digest_algorithm[32];    /* "SHA-256" */
+	char signature_algorithm[32]; /* "RSA", "RSA-PSS", "ECDSA" */
+	int64_t signing_time;	      /* signingTime attribute; 0: none */
 };
 
 struct spop_smime_result {
 	uint32_t size;
-	unsigned char *content; /* decrypted or unwrapped MIME entity */
+	unsigned char *content; /* decrypted content, or the encapsulated
+				   content of opaque signed data */
 	size_t content_len;	/* (host->alloc()'d) */
 	int decrypted;
-	int verified;		   /* signature math holds */
-	unsigned char *signer_der; /* signer certificate, host->alloc()'d */
+	int verified; /* every signer's signature_ok (and at least one) */
+	unsigned char *signer_der; /* the first signer's certificate */
 	size_t signer_der_len;
 	unsigned char **chain_der; /* certificates carried in the message */
 	size_t *chain_len;
 	size_t n_chain;
-	char algorithm[64]; /* digest algorithm OID or name */
+	char algorithm[64]; /* decrypt: content cipher ("AES-256-CBC");
+			       verify: the first signer's digest ("SHA-256") */
+	/* ---- since 1.1 ---- */
+	struct spop_smime_signer *signers; /* host->alloc()'d array */
+	size_t n_signers;
+	char key_algorithm[64]; /* decrypt: "RSA", "RSA-OAEP-SHA256",
+				   "ECDH-SHA256-AES256-WRAP" */
 };
 
 struct spop_smime_ops {
 	uint32_t size;
 
-	/* Decrypts an application/pkcs7-mime enveloped entity with one of
-	 * keys->entries. 284 decrypt failure, 272 no matching recipient. */
-	int (*decrypt)(struct spop_host *host, const unsigned char *entity,
+	/* Decrypts CMS EnvelopedData or AuthEnvelopedData (DER, RFC 5652 /
+	 * RFC 5083) with one of keys->entries: the recipient info matching an
+	 * entry's certificate (issuer and serial, or subject key identifier)
+	 * is used. Every failure is 284 with a message naming the stage only
+	 * ("no recipient matches Cert*", "the content key could not be
+	 * unwrapped", "the content could not be decrypted"), never detail
+	 * that would make a padding oracle. */
+	int (*decrypt)(struct spop_host *host, const unsigned char *cms,
 		       size_t len, const struct spop_smime_keys *keys,
 		       struct spop_smime_result *result);
 
-	/* Verifies multipart/signed or opaque signed-data; 280 on a bad
-	 * signature, naming the signer. */
-	int (*verify)(struct spop_host *host, const unsigned char *entity,
-		      size_t len, const struct spop_smime_keys *keys,
+	/* Verifies CMS SignedData (DER). content is the detached signed
+	 * content as the core canonicalised it, or NULL for encapsulated
+	 * (opaque) content, which then comes back in result->content.
+	 * Returns 0 when the structure could be processed (each signer's
+	 * verdict is in result->signers, even when a signature is bad); an
+	 * error code only when it could not (malformed, 284-family). */
+	int (*verify)(struct spop_host *host, const unsigned char *cms,
+		      size_t len, const unsigned char *content,
+		      size_t content_len, const struct spop_smime_keys *keys,
 		      struct spop_smime_result *result);
 
 	/* Frees what result points to. */

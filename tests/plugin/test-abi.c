@@ -157,15 +157,28 @@ static void test_ops_tables(void)
 	PIN(spop_smime_ops, decrypt, 8);
 	PIN(spop_smime_ops, verify, 16);
 	PIN(spop_smime_ops, result_clear, 24);
-	CU_ASSERT_EQUAL(sizeof(struct spop_smime_keys), 56);
+	CU_ASSERT_EQUAL(sizeof(struct spop_smime_keys), 96);
 	PIN(spop_smime_keys, store_ops, 8);
 	PIN(spop_smime_keys, n_signer_certs, 48);
-	CU_ASSERT_EQUAL(sizeof(struct spop_smime_result), 136);
+	PIN(spop_smime_keys, trust_der, 56);
+	PIN(spop_smime_keys, allow_weak, 80);
+	PIN(spop_smime_keys, verify_time, 88);
+	CU_ASSERT_EQUAL(sizeof(struct spop_smime_signer), 368);
+	PIN(spop_smime_signer, trusted, 8);
+	PIN(spop_smime_signer, trust_failures, 12);
+	PIN(spop_smime_signer, status, 20);
+	PIN(spop_smime_signer, cert_der, 280);
+	PIN(spop_smime_signer, digest_algorithm, 296);
+	PIN(spop_smime_signer, signing_time, 360);
+	CU_ASSERT_EQUAL(sizeof(struct spop_smime_result), 216);
 	PIN(spop_smime_result, content, 8);
 	PIN(spop_smime_result, decrypted, 24);
 	PIN(spop_smime_result, signer_der, 32);
 	PIN(spop_smime_result, n_chain, 64);
 	PIN(spop_smime_result, algorithm, 72);
+	PIN(spop_smime_result, signers, 136);
+	PIN(spop_smime_result, n_signers, 144);
+	PIN(spop_smime_result, key_algorithm, 152);
 }
 
 /* A 1.0 table is shorter than today's: SPOP_OPS_HAS must see only what its
