@@ -35,6 +35,14 @@ int certstore_input_file(struct spop_host *host, const char *kind,
 			 const unsigned char *store, size_t store_len,
 			 bool quiet, struct certstore_input *in);
 
+/* Reads the store of an open() call for a plugin serving file_type (a
+ * file name) and file_type + 1 (a blob), as every in-memory store does;
+ * 271 naming plugin and both types for any other type. */
+int certstore_input_read(struct spop_host *host, const char *kind,
+			 const char *plugin, int store_type, int file_type,
+			 const unsigned char *store, size_t store_len,
+			 struct certstore_input *in);
+
 /* Copies a blob as it is. */
 int certstore_input_blob(struct spop_host *host, const char *kind,
 			 const unsigned char *store, size_t store_len,

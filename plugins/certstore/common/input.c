@@ -299,3 +299,20 @@ bool certstore_input_copy(const unsigned char *data, size_t len,
 	in->len = len;
 	return true;
 }
+
+int certstore_input_read(struct spop_host *host, const char *kind,
+			 const char *plugin, int store_type, int file_type,
+			 const unsigned char *store, size_t store_len,
+			 struct certstore_input *in)
+{
+	if (store_type == file_type)
+		return certstore_input_file(host, kind, store, store_len, false,
+					    in);
+	if (store_type == file_type + 1)
+		return certstore_input_blob(host, kind, store, store_len, in);
+	return host->set_error(host, SPOP_ERR_CERT_STORE,
+			       "The %s store serves CertStoreType %d (%s file) "
+			       "and %d (%s blob), not %d.",
+			       plugin, file_type, kind, file_type + 1, kind,
+			       store_type);
+}

@@ -385,16 +385,8 @@ static int jwk_open(struct spop_host *host, int store_type,
 	int rc;
 
 	*handle = NULL;
-	if (store_type == 18)
-		rc = certstore_input_file(host, KIND, store, store_len, false,
-					  &in);
-	else if (store_type == 19)
-		rc = certstore_input_blob(host, KIND, store, store_len, &in);
-	else
-		return host->set_error(host, SPOP_ERR_CERT_STORE,
-				       "The jwk store serves CertStoreType 18 "
-				       "(JWK file) and 19 (JWK blob), not %d.",
-				       store_type);
+	rc = certstore_input_read(host, KIND, "jwk", store_type, 18, store,
+				  store_len, &in);
 	if (rc)
 		return rc;
 	if (!json_text(in.data, in.len) &&

@@ -124,16 +124,8 @@ static int p7b_open(struct spop_host *host, int store_type,
 	int rc, ret;
 
 	*handle = NULL;
-	if (store_type == 11)
-		rc = certstore_input_file(host, KIND, store, store_len, false,
-					  &in);
-	else if (store_type == 12)
-		rc = certstore_input_blob(host, KIND, store, store_len, &in);
-	else
-		return host->set_error(host, SPOP_ERR_CERT_STORE,
-				       "The p7b store serves CertStoreType 11 "
-				       "(P7B file) and 12 (P7B blob), not %d.",
-				       store_type);
+	rc = certstore_input_read(host, KIND, "p7b", store_type, 11, store,
+				  store_len, &in);
 	if (rc)
 		return rc;
 	ret = import(in.data, in.len, &p7);

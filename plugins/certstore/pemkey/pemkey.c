@@ -66,17 +66,8 @@ static int pemkey_open(struct spop_host *host, int store_type,
 	int rc;
 
 	*handle = NULL;
-	if (store_type == 6)
-		rc = certstore_input_file(host, KIND, store, store_len, false,
-					  &in);
-	else if (store_type == 7)
-		rc = certstore_input_blob(host, KIND, store, store_len, &in);
-	else
-		return host->set_error(host, SPOP_ERR_CERT_STORE,
-				       "The pemkey store serves CertStoreType "
-				       "6 (PEMKey file) and 7 (PEMKey blob), "
-				       "not %d.",
-				       store_type);
+	rc = certstore_input_read(host, KIND, "pemkey", store_type, 6, store,
+				  store_len, &in);
 	if (rc)
 		return rc;
 	if (!certstore_pem_has_begin(in.data, in.len) &&

@@ -51,16 +51,8 @@ static int pfx_open(struct spop_host *host, int store_type,
 	int rc, ret;
 
 	*handle = NULL;
-	if (store_type == 2)
-		rc = certstore_input_file(host, KIND, store, store_len, false,
-					  &in);
-	else if (store_type == 3)
-		rc = certstore_input_blob(host, KIND, store, store_len, &in);
-	else
-		return host->set_error(host, SPOP_ERR_CERT_STORE,
-				       "The pfx store serves CertStoreType 2 "
-				       "(PFX file) and 3 (PFX blob), not %d.",
-				       store_type);
+	rc = certstore_input_read(host, KIND, "pfx", store_type, 2, store,
+				  store_len, &in);
 	if (rc)
 		return rc;
 	ret = certstore_pkcs12_parse(host, &in, store_type == 3, &p12);

@@ -76,17 +76,8 @@ static int publickey_open(struct spop_host *host, int store_type,
 	int rc;
 
 	*handle = NULL;
-	if (store_type == 8)
-		rc = certstore_input_file(host, KIND, store, store_len, false,
-					  &in);
-	else if (store_type == 9)
-		rc = certstore_input_blob(host, KIND, store, store_len, &in);
-	else
-		return host->set_error(host, SPOP_ERR_CERT_STORE,
-				       "The publickey store serves "
-				       "CertStoreType 8 (PublicKey file) and 9 "
-				       "(PublicKey blob), not %d.",
-				       store_type);
+	rc = certstore_input_read(host, KIND, "publickey", store_type, 8, store,
+				  store_len, &in);
 	if (rc)
 		return rc;
 	if (store_type == 9 && !certs_or_der(in.data, in.len))
