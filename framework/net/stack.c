@@ -279,14 +279,13 @@ static void established(struct spi_layer *l)
 	const struct spop_tls_ops *ops = tls_ops(l);
 	struct spop_tls_info info = {.size = sizeof info};
 
-	if (SPOP_OPS_HAS(struct spop_tls_ops, ops, info) &&
-	    !ops->info(&l->host.pub, l->ctx, &info)) {
-		spi_tls_established(l->conn->s, l->plugin->name, &info);
-	} else {
-		/* A provider without info still counts as established. */
-		spi_clear_error(l->conn->s);
-		spi_tls_established(l->conn->s, l->plugin->name, &info);
-	}
+	/* A provider that cannot say (no info, or info failing) still has
+	 * an established session; its values are then empty. */
+	struct spi_saved_error saved = spi_error_save(l->conn->s);
+	if (SPOP_OPS_HAS(struct spop_tls_ops, ops, info))
+		ops->info(&l->host.pub, l->ctx, &info);
+	spi_error_restore(l->conn->s, &saved);
+	spi_tls_established(l->conn->s, l->plugin->name, &info);
 	if (info.peer_der)
 		l->host.pub.free(&l->host.pub, info.peer_der);
 }
