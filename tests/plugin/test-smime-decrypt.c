@@ -381,6 +381,11 @@ static void corrupt(const char *store, const char *msg, size_t from_end)
 static void test_corrupted(void)
 {
 	corrupt("pem-rsa.pem", "rsa-aes256.der", 17);
+	/* plain.bin is 1084 bytes: 4 bytes of padding, and this flips the
+	 * one before the last (every padding byte is checked) */
+	CU_ASSERT_EQUAL(plain_len % 16, 12);
+	corrupt("pem-rsa.pem", "rsa-aes256.der", 18);
+	corrupt("pem-rsa.pem", "rsa-des3.der", 10);
 	corrupt("pem-rsa.pem", "rsa-des3.der", 9);
 	corrupt("pem-rsa.pem", "rsa-oaep-sha256.der", 17);
 	corrupt("pem-ec256.pem", "ec256.der", 17);
@@ -439,7 +444,13 @@ static void test_malformed(void)
 	check_fails_bytes("pem-rsa.pem", der, len / 2, MALFORMED);
 	check_fails_bytes("pem-rsa.pem", der, len - 1, MALFORMED);
 	check_fails_bytes("pem-rsa.pem", der, 1, MALFORMED);
-	/* trailing bytes after the DER */
+	/* bytes after the DER */
+	unsigned char *longer = g_malloc(len + 3);
+	memcpy(longer, der, len);
+	memcpy(longer + len, "\0\0x", 3);
+	check_fails_bytes("pem-rsa.pem", longer, len + 3, MALFORMED);
+	g_free(longer);
+	/* garbage */
 	memset(garbage, 0x5a, sizeof(garbage));
 	check_fails_bytes("pem-rsa.pem", garbage, sizeof(garbage), MALFORMED);
 	/* plain text, and the PEM store itself */
