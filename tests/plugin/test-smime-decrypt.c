@@ -18,8 +18,15 @@
 #ifndef DATA_SCRIPT
 #error "DATA_SCRIPT must name make-smime-data.sh"
 #endif
+#ifndef TOKEN_SCRIPT
+#error "TOKEN_SCRIPT must name make-token.sh"
+#endif
 
 #define PEM_FILE 6
+#define PKCS11	 23
+#define TOKEN	 "spop smime"
+#define TOKEN_U	 "spop%20smime"
+#define PIN	 "123456"
 
 static char *dir;
 static struct spi_host host;
@@ -133,6 +140,49 @@ static void keys_of(struct spop_smime_keys *k, const struct store *st)
 	k->store_ops = pem;
 	k->entries = st->entries;
 	k->n_entries = st->n;
+}
+
+/* The pkcs11 store on the SoftHSM token (keys stay in the token). */
+static const struct spop_certstore_ops *p11;
+
+static int decrypt_token(const char *uri, const char *msg,
+			 struct spop_smime_result *r)
+{
+	struct spop_cert_entry entries[4];
+	struct spop_smime_keys k;
+	void *st = NULL;
+	size_t n = 0, len;
+	unsigned char *der = slurp(msg, &len);
+	int rc;
+
+	memset(r, 0, sizeof(*r));
+	r->size = sizeof(*r);
+	if (!der)
+		return -1;
+	rc = p11->open(h, PKCS11, (const unsigned char *)uri, strlen(uri), PIN,
+		       &st);
+	if (rc) {
+		fprintf(stderr, "\n  token: %s\n", error_text());
+		g_free(der);
+		return rc;
+	}
+	memset(entries, 0, sizeof(entries));
+	while (n < 4) {
+		entries[n].size = sizeof(entries[n]);
+		if (p11->entry(h, st, n, &entries[n]))
+			break;
+		n++;
+	}
+	memset(&k, 0, sizeof(k));
+	k.size = sizeof(k);
+	k.store_ops = p11;
+	k.entries = entries;
+	k.n_entries = n;
+	spi_clear_error(s);
+	rc = cms->decrypt(h, der, len, &k, r);
+	p11->close(h, st);
+	g_free(der);
+	return rc;
 }
 
 static int decrypt_bytes(const char *store, const unsigned char *der,
@@ -264,6 +314,13 @@ static int suite_init(void)
 		return 1;
 	}
 	pem = d->ops;
+	if (spi_plugin_select(s, SPOP_PLUGIN_CERTSTORE, "CertStoreType", PKCS11,
+			      &d) != 0 ||
+	    !d || strcmp(d->name, "pkcs11") != 0) {
+		fprintf(stderr, "no pkcs11 plugin: %s\n", error_text());
+		return 1;
+	}
+	p11 = d->ops;
 	spi_host_init(&host, s, NULL);
 	h = &host.pub;
 	return 0;
@@ -354,6 +411,96 @@ static void test_gpgsm(void)
 	CU_ASSERT_TRUE_FATAL(made);
 	/* BER: indefinite lengths, the content in constructed chunks */
 	check_ok("pem-rsa.pem", "gpgsm.der", "AES-128-CBC", "RSA");
+}
+
+/* The same messages to keys on a SoftHSM token, through the pkcs11
+ * store: key transport with C_Decrypt, key agreement with
+ * CKM_ECDH1_DERIVE, the keys never leave the token. */
+static void test_token(void)
+{
+	char *out = NULL, *tokdir = path("token"), *mp = path("token/module");
+	char *module = NULL, *uri;
+	struct spop_smime_result r;
+	char *make[] = {"bash", TOKEN_SCRIPT, tokdir, TOKEN, PIN, NULL};
+	static const struct {
+		const char *msg, *alg, *key_alg;
+		const char *args[8];
+	} msgs[] = {
+	    {"tok-rsa.der", "AES-256-CBC", "RSA", {"token/rsa.crt"}},
+	    /* SoftHSM 2.6 does OAEP with SHA-1 only */
+	    {"tok-oaep.der",
+	     "AES-128-CBC",
+	     "RSA-OAEP-SHA1",
+	     {"-recip", "token/rsa.crt", "-keyopt", "rsa_padding_mode:oaep"}},
+	    {"tok-ec.der",
+	     "AES-128-CBC",
+	     "ECDH-SHA256-AES128-WRAP",
+	     {"-recip", "token/ec.crt", "-keyopt", "ecdh_kdf_md:sha256"}},
+	    {"tok-ec-gcm.der",
+	     "AES-256-GCM",
+	     "ECDH-SHA1-AES256-WRAP",
+	     {"-keyid", "token/ec.crt"}},
+	};
+
+	CU_ASSERT_EQUAL_FATAL(g_spawn_sync(NULL, make, NULL,
+					   G_SPAWN_SEARCH_PATH, NULL, NULL,
+					   &out, NULL, NULL, NULL),
+			      TRUE);
+	g_strstrip(out);
+	CU_ASSERT_FATAL(*out != '\0');
+	g_setenv("SOFTHSM2_CONF", out, TRUE);
+	g_free(out);
+	CU_ASSERT_FATAL(g_file_get_contents(mp, &module, NULL, NULL));
+	g_strstrip(module);
+	uri =
+	    g_strdup_printf("pkcs11:token=%s?module-path=%s", TOKEN_U, module);
+	for (size_t i = 0; i < G_N_ELEMENTS(msgs); i++) {
+		char *argv[20] = {
+		    "openssl",
+		    "cms",
+		    "-encrypt",
+		    "-binary",
+		    "-outform",
+		    "DER",
+		    "-in",
+		    "plain.bin",
+		    "-out",
+		    (char *)msgs[i].msg,
+		    (char *)(strstr(msgs[i].alg, "GCM")	  ? "-aes-256-gcm"
+			     : strstr(msgs[i].alg, "128") ? "-aes128"
+							  : "-aes256")};
+		size_t a = 11;
+		char *cwd = g_get_current_dir();
+
+		for (size_t j = 0; msgs[i].args[j]; j++)
+			argv[a++] = (char *)msgs[i].args[j];
+		argv[a] = NULL;
+		CU_ASSERT_EQUAL_FATAL(chdir(dir), 0);
+		int made = run(argv);
+		CU_ASSERT_EQUAL_FATAL(chdir(cwd), 0);
+		g_free(cwd);
+		CU_ASSERT_EQUAL_FATAL(made, 0);
+
+		int rc = decrypt_token(uri, msgs[i].msg, &r);
+		if (rc)
+			fprintf(stderr, "\n  %s: %d %s\n", msgs[i].msg, rc,
+				error_text());
+		CU_ASSERT_EQUAL(rc, 0);
+		CU_ASSERT_TRUE(r.content && r.content_len == plain_len &&
+			       memcmp(r.content, plain, plain_len) == 0);
+		CU_ASSERT_STRING_EQUAL(r.algorithm, msgs[i].alg);
+		CU_ASSERT_STRING_EQUAL(r.key_algorithm, msgs[i].key_alg);
+		cms->result_clear(h, &r);
+	}
+	/* a message to another key finds no recipient on the token */
+	CU_ASSERT_EQUAL(decrypt_token(uri, "rsa-aes256.der", &r),
+			SPOP_ERR_DECRYPT);
+	CU_ASSERT_TRUE(error_is(SPOP_ERR_DECRYPT, NO_RECIPIENT));
+	cms->result_clear(h, &r);
+	g_free(uri);
+	g_free(module);
+	g_free(tokdir);
+	g_free(mp);
 }
 
 static void test_wrong_key(void)
@@ -520,6 +667,7 @@ static const struct test_case cases[] = {
     {"ECDH: P-256 SHA-1/SHA-256 KDF, P-384 SHA-384", test_ecdh},
     {"AuthEnvelopedData: AES-256-GCM, RSA and ECDH", test_gcm},
     {"gpgsm --encrypt (BER)", test_gpgsm},
+    {"pkcs11 store on a SoftHSM token: RSA, OAEP, ECDH", test_token},
     {"wrong key: no recipient", test_wrong_key},
     {"corrupted content and tag", test_corrupted},
     {"damaged key block: RFC 3218", test_bad_key_block},
