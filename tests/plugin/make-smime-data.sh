@@ -27,6 +27,8 @@
 #   rsa-gcm.der ec256-gcm.der  AuthEnvelopedData, AES-256-GCM
 #   gpgsm.der                  gpgsm --encrypt to rsa.crt (only when gpgsm
 #                              is installed; the suite fails without it)
+#   nss-rsa.der                NSS cmsutil -E to rsa.crt (libnss3-tools; its
+#                              CMS code has no ECDH recipients)
 #
 # Exit status 1 when a tool fails (the test then fails; it never skips).
 
@@ -105,3 +107,9 @@ if command -v gpgsm >/dev/null; then
 		2>gpgsm-encrypt.log
 	gpgconf --homedir "$home" --kill all 2>/dev/null || true
 fi
+
+# NSS: a private database holding the recipient's certificate.
+mkdir -p nssdb
+certutil -N -d sql:nssdb --empty-password
+certutil -A -d sql:nssdb -n rsa -t ",," -i rsa.crt
+cmsutil -E -d sql:nssdb -r rsa -i plain.bin -o nss-rsa.der

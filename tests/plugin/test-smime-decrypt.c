@@ -2,8 +2,8 @@
  * driven through the core's own host, with its keys from the pemkey
  * cert-store plugin. Every message is made at test time by the tools that
  * write them in the field (make-smime-data.sh: openssl cms -encrypt
- * -binary -outform DER, and gpgsm --encrypt), and every decryption must
- * give back the very bytes those tools encrypted. */
+ * -binary -outform DER, gpgsm --encrypt, NSS cmsutil -E), and every decryption
+ * must give back the very bytes those tools encrypted. */
 #include "test-runner.h"
 
 #include <stdarg.h>
@@ -503,6 +503,12 @@ static void test_token(void)
 	g_free(mp);
 }
 
+static void test_nss(void)
+{
+	/* BER as well, from NSS's own CMS encoder */
+	check_ok("pem-rsa.pem", "nss-rsa.der", "AES-128-CBC", "RSA");
+}
+
 static void test_wrong_key(void)
 {
 	check_fails("pem-rsa.pem", "other-only.der", NO_RECIPIENT);
@@ -667,6 +673,7 @@ static const struct test_case cases[] = {
     {"ECDH: P-256 SHA-1/SHA-256 KDF, P-384 SHA-384", test_ecdh},
     {"AuthEnvelopedData: AES-256-GCM, RSA and ECDH", test_gcm},
     {"gpgsm --encrypt (BER)", test_gpgsm},
+    {"NSS cmsutil -E (BER)", test_nss},
     {"pkcs11 store on a SoftHSM token: RSA, OAEP, ECDH", test_token},
     {"wrong key: no recipient", test_wrong_key},
     {"corrupted content and tag", test_corrupted},
