@@ -963,11 +963,15 @@ static int auth_attrs(struct spop_host *host, asn1_node ed,
 
 	*aad = NULL;
 	*aad_len = 0;
-	rc = asn1_read_value(ed, "authAttrs", NULL, &n);
-	if (rc == ASN1_ELEMENT_NOT_FOUND || rc == ASN1_VALUE_NOT_FOUND)
+	/* A SET OF has no value to read (asn1_read_value says "not
+	 * found" even when it is there): its place in the DER tells. */
+	rc = asn1_number_of_elements(ed, "authAttrs", &n);
+	if (rc == ASN1_ELEMENT_NOT_FOUND)
 		return 0;
 	rc =
 	    asn1_der_decoding_startEnd(ed, der, len, "authAttrs", &start, &end);
+	if (rc == ASN1_ELEMENT_NOT_FOUND)
+		return 0;
 	if (rc != ASN1_SUCCESS || start < 0 || end < start || end >= len)
 		return malformed(host, "authAttrs",
 				 rc == ASN1_SUCCESS ? "bad offsets"
