@@ -760,7 +760,9 @@ static void damage_key(const char *store, const char *msg, const char *want)
 
 static void test_bad_key_block(void)
 {
-	damage_key("pem-rsa.pem", "rsa-aes256.der", NO_CONTENT);
+	/* With CBC the random key's padding is valid once in 256 tries (the
+	 * RFC 3218 trade: garbage out, no oracle), so the PKCS#1 case is
+	 * checked with GCM, whose tag makes the outcome certain. */
 	damage_key("pem-rsa.pem", "rsa-gcm.der", NO_CONTENT);
 	damage_key("pem-rsa.pem", "rsa-oaep-sha256.der", NO_UNWRAP);
 	damage_key("pem-ec256.pem", "ec256.der", NO_UNWRAP);
