@@ -39,6 +39,8 @@
 #                                    signingTime attribute changed
 #   det-two-onebad.p7s               det-two.p7s with the last byte (the
 #                                    second signer's signature) flipped
+#   det-nomd.p7s                     det-sha256.p7s with the messageDigest
+#                                    attribute's type changed (so none)
 set -euo pipefail
 
 dir=$1
@@ -139,7 +141,7 @@ sign det-nocerts.p7s rsa -nocerts
 sign det-leaf.p7s leaf -certfile inter.crt
 sign det-expired.p7s expired
 
-certtool --p7-sign --p7-detached-sign --p7-include-cert --hash SHA384 \
+certtool --p7-detached-sign --p7-include-cert --hash SHA384 \
 	--load-privkey rsa.key --load-certificate rsa.crt --infile content.txt \
 	--outder --outfile certtool-det.p7s 2>/dev/null
 certtool --p7-sign --p7-include-cert --hash SHA384 --load-privkey rsa.key \
@@ -176,3 +178,10 @@ flip op-sha256.p7m op-tampered.p7m $((off + 3))
 off=$(openssl asn1parse -inform DER -in det-sha256.p7s |
 	awk -F: '/UTCTIME/ {print $1}' | tail -1 | tr -d ' ')
 flip det-sha256.p7s det-badattr.p7s $((off + 4))
+# No messageDigest: its attribute type OID (1.2.840.113549.1.9.4) renamed to
+# the unassigned 1.2.840.113549.1.9.99 in the signed attributes.
+off=$(LC_ALL=C grep -obUaP '\x06\x09\x2a\x86\x48\x86\xf7\x0d\x01\x09\x04' det-sha256.p7s |
+	head -1 | cut -d: -f1)
+cp det-sha256.p7s det-nomd.p7s
+printf '\x63' | dd of=det-nomd.p7s bs=1 seek=$((off + 10)) conv=notrunc \
+	2>/dev/null

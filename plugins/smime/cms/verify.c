@@ -94,18 +94,12 @@ static void *dup_out(struct spop_host *host, const void *data, size_t len)
 static const char *digest_name(gnutls_digest_algorithm_t d)
 {
 	switch (d) {
-	case GNUTLS_DIG_MD5:
-		return "MD5";
-	case GNUTLS_DIG_SHA1:
-		return "SHA-1";
-	case GNUTLS_DIG_SHA224:
-		return "SHA-224";
-	case GNUTLS_DIG_SHA256:
-		return "SHA-256";
-	case GNUTLS_DIG_SHA384:
-		return "SHA-384";
-	case GNUTLS_DIG_SHA512:
-		return "SHA-512";
+	case GNUTLS_DIG_MD5: return "MD5";
+	case GNUTLS_DIG_SHA1: return "SHA-1";
+	case GNUTLS_DIG_SHA224: return "SHA-224";
+	case GNUTLS_DIG_SHA256: return "SHA-256";
+	case GNUTLS_DIG_SHA384: return "SHA-384";
+	case GNUTLS_DIG_SHA512: return "SHA-512";
 	default: {
 		const char *n = gnutls_digest_get_name(d);
 		return n ? n : "unknown";
@@ -116,16 +110,11 @@ static const char *digest_name(gnutls_digest_algorithm_t d)
 static const char *pk_name(gnutls_pk_algorithm_t pk)
 {
 	switch (pk) {
-	case GNUTLS_PK_RSA:
-		return "RSA";
-	case GNUTLS_PK_RSA_PSS:
-		return "RSA-PSS";
-	case GNUTLS_PK_ECDSA:
-		return "ECDSA";
-	case GNUTLS_PK_EDDSA_ED25519:
-		return "Ed25519";
-	case GNUTLS_PK_EDDSA_ED448:
-		return "Ed448";
+	case GNUTLS_PK_RSA: return "RSA";
+	case GNUTLS_PK_RSA_PSS: return "RSA-PSS";
+	case GNUTLS_PK_ECDSA: return "ECDSA";
+	case GNUTLS_PK_EDDSA_ED25519: return "Ed25519";
+	case GNUTLS_PK_EDDSA_ED448: return "Ed448";
 	default: {
 		const char *n = gnutls_pk_get_name(pk);
 		return n ? n : "unknown";
@@ -199,66 +188,75 @@ find_signer(const gnutls_pkcs7_signature_info_st *info, const struct certs *msg,
 	return NULL;
 }
 
-/* The messageDigest signed attribute: 1 found (value in md), 0 absent,
- * -1 unreadable. */
-static int message_digest_attr(gnutls_pkcs7_attrs_t attrs, gnutls_datum_t *md)
+/* The messageDigest signed attribute's octets: 1 found (copied into md,
+ * *md_len set), 0 absent, -1 unreadable. GnuTLS hands out each value's
+ * DER as a copy and the OID as the list's own string (its OCTET STRING
+ * decoding fails on attributes of other types). */
+static int message_digest_attr(gnutls_pkcs7_attrs_t attrs, unsigned char *md,
+			       size_t *md_len)
 {
 	for (unsigned i = 0;; i++) {
 		char *oid = NULL;
 		gnutls_datum_t v = {NULL, 0};
-		int ret = gnutls_pkcs7_get_attr(
-		    attrs, i, &oid, &v, GNUTLS_PKCS7_ATTR_ENCODE_OCTET_STRING);
+		int ret = gnutls_pkcs7_get_attr(attrs, i, &oid, &v, 0);
 
 		if (ret == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE)
 			return 0;
 		if (ret < 0)
 			return -1;
-		if (strcmp(oid, OID_MESSAGE_DIGEST) == 0) {
-			gnutls_free(oid);
-			*md = v;
-			return 1;
+		if (strcmp(oid, OID_MESSAGE_DIGEST) != 0) {
+			gnutls_free(v.data);
+			continue;
 		}
-		gnutls_free(oid);
+		/* OCTET STRING, short length: digests are <= 64 bytes. */
+		ret = v.size >= 2 && v.data[0] == 0x04 &&
+		      v.data[1] == v.size - 2 && v.size - 2 <= 64;
+		if (ret) {
+			memcpy(md, v.data + 2, v.size - 2);
+			*md_len = v.size - 2;
+		}
 		gnutls_free(v.data);
+		return ret ? 1 : -1;
 	}
 }
 
 /* Why a signature that GnuTLS refused does not hold, in words an
- * application can show. */
+ * application can show: the signed attributes are looked at first, since
+ * GnuTLS says only "verification failed". */
 static void explain_failure(const gnutls_pkcs7_signature_info_st *info,
 			    gnutls_digest_algorithm_t dig,
 			    const gnutls_datum_t *data, int gret, char *status,
 			    size_t size)
 {
-	unsigned char digest[64];
-	gnutls_datum_t md = {NULL, 0};
+	unsigned char digest[64], md[64];
+	unsigned dlen = gnutls_hash_get_len(dig);
+	size_t md_len = 0;
 	int found;
 
-	if (gret != GNUTLS_E_PK_SIG_VERIFY_FAILED) {
-		snprintf(status, size, "signature not verifiable: %s",
-			 gnutls_strerror(gret));
-		return;
-	}
 	if (!info->signed_attrs) {
-		snprintf(status, size, "signature does not match the content");
+		if (gret == GNUTLS_E_PK_SIG_VERIFY_FAILED)
+			snprintf(status, size,
+				 "signature does not match the content");
+		else
+			snprintf(status, size, "signature not verifiable: %s",
+				 gnutls_strerror(gret));
 		return;
 	}
-	found = message_digest_attr(info->signed_attrs, &md);
-	if (found == 0) {
+	found = message_digest_attr(info->signed_attrs, md, &md_len);
+	if (found == 0)
 		snprintf(status, size, "messageDigest attribute missing");
-		return;
-	}
-	if (found > 0 && gnutls_hash_get_len(dig) > 0 &&
-	    gnutls_hash_get_len(dig) <= sizeof(digest) &&
-	    gnutls_hash_fast(dig, data->data, data->size, digest) == 0 &&
-	    !datum_eq(&md, digest, gnutls_hash_get_len(dig)))
+	else if (found > 0 && dlen > 0 && dlen <= sizeof(digest) &&
+		 gnutls_hash_fast(dig, data->data, data->size, digest) == 0 &&
+		 (md_len != dlen || memcmp(md, digest, dlen) != 0))
 		snprintf(status, size,
 			 "signature does not match the content (the "
 			 "messageDigest attribute differs)");
-	else
+	else if (gret == GNUTLS_E_PK_SIG_VERIFY_FAILED)
 		snprintf(status, size,
 			 "signature does not match the signed attributes");
-	gnutls_free(md.data);
+	else
+		snprintf(status, size, "signature not verifiable: %s",
+			 gnutls_strerror(gret));
 }
 
 static uint32_t status_failures(unsigned status)
@@ -271,10 +269,10 @@ static uint32_t status_failures(unsigned status)
 		f |= SPOP_CERT_FAIL_UNKNOWN_CA;
 	if (status & GNUTLS_CERT_PURPOSE_MISMATCH)
 		f |= SPOP_CERT_FAIL_USAGE;
-	if (status & ~(GNUTLS_CERT_INVALID | GNUTLS_CERT_EXPIRED |
-		       GNUTLS_CERT_NOT_ACTIVATED | GNUTLS_CERT_SIGNER_NOT_FOUND |
-		       GNUTLS_CERT_SIGNER_NOT_CA |
-		       GNUTLS_CERT_PURPOSE_MISMATCH))
+	if (status &
+	    ~(GNUTLS_CERT_INVALID | GNUTLS_CERT_EXPIRED |
+	      GNUTLS_CERT_NOT_ACTIVATED | GNUTLS_CERT_SIGNER_NOT_FOUND |
+	      GNUTLS_CERT_SIGNER_NOT_CA | GNUTLS_CERT_PURPOSE_MISMATCH))
 		f |= SPOP_CERT_FAIL_INVALID;
 	if ((status & GNUTLS_CERT_INVALID) && !f)
 		f |= SPOP_CERT_FAIL_INVALID;
@@ -322,8 +320,8 @@ static size_t build_path(gnutls_x509_crt_t leaf, const struct certs *pool,
  * it chains to an anchor with every certificate valid at the time. Time
  * is checked here (GnuTLS's trust list only knows "now"). */
 static uint32_t check_trust(gnutls_x509_crt_t signer, const struct certs *msg,
-			    const struct certs *anchors, time_t when,
-			    char *why, size_t why_size)
+			    const struct certs *anchors, time_t when, char *why,
+			    size_t why_size)
 {
 	gnutls_x509_trust_list_t tl = NULL;
 	gnutls_x509_crt_t path[MAX_CHAIN];
@@ -396,10 +394,10 @@ static uint32_t check_trust(gnutls_x509_crt_t signer, const struct certs *msg,
 
 static void trust_words(uint32_t f, const char *why, char *out, size_t size)
 {
-	snprintf(out, size, "%s%s%s%s%s%s", (f & SPOP_CERT_FAIL_TIME)
-					       ? "certificate expired or "
-						 "not yet valid; "
-					       : "",
+	snprintf(out, size, "%s%s%s%s%s%s",
+		 (f & SPOP_CERT_FAIL_TIME) ? "certificate expired or "
+					     "not yet valid; "
+					   : "",
 		 (f & SPOP_CERT_FAIL_UNKNOWN_CA) ? "no trusted issuer; " : "",
 		 (f & SPOP_CERT_FAIL_USAGE)
 		     ? "certificate not for e-mail signing; "
@@ -408,25 +406,309 @@ static void trust_words(uint32_t f, const char *why, char *out, size_t size)
 		 why[0] ? "GnuTLS: " : "", why);
 }
 
+/* ---- the SignerInfo's own fields ----------------------------------------
+ * GnuTLS 3.7 reads an RSASSA-PSS signatureAlgorithm as "RSA-PSS with
+ * SHA-256 and the default salt" whatever its parameters say, and reports
+ * the signature's hash rather than the SignerInfo's digestAlgorithm. So
+ * the SignerInfo is found in the DER here (definite lengths, as DER has
+ * them) and a PSS signature is checked with its own parameters. */
+
+struct der {
+	const unsigned char *p;
+	size_t len;
+};
+
+/* One TLV from *in: its tag, its contents and (whole) the TLV itself. */
+static int der_next(struct der *in, unsigned *tag, struct der *val,
+		    struct der *whole)
+{
+	size_t i = 2, n;
+
+	if (in->len < 2 || (in->p[0] & 0x1f) == 0x1f)
+		return -1;
+	n = in->p[1];
+	if (n & 0x80) {
+		size_t k = n & 0x7f;
+
+		if (k == 0 || k > 4 || in->len < 2 + k)
+			return -1; /* indefinite or absurd */
+		n = 0;
+		for (size_t j = 0; j < k; j++)
+			n = (n << 8) | in->p[i++];
+	}
+	if (in->len - i < n)
+		return -1;
+	*tag = in->p[0];
+	val->p = in->p + i;
+	val->len = n;
+	if (whole) {
+		whole->p = in->p;
+		whole->len = i + n;
+	}
+	in->p += i + n;
+	in->len -= i + n;
+	return 0;
+}
+
+static int der_expect(struct der *in, unsigned want, struct der *val,
+		      struct der *whole)
+{
+	unsigned tag;
+
+	return der_next(in, &tag, val, whole) == 0 && tag == want ? 0 : -1;
+}
+
+struct signer_info {
+	struct der digest_oid;
+	struct der sig_oid;
+	struct der sig_params; /* contents of the parameters TLV, if any */
+	unsigned sig_params_tag;
+	struct der attrs; /* the whole [0] signedAttrs TLV; len 0: none */
+	struct der sig;
+};
+
+/* SignerInfo number idx of a ContentInfo holding SignedData. */
+static int find_signer_info(const unsigned char *cms, size_t len, unsigned idx,
+			    struct signer_info *si)
+{
+	struct der in = {cms, len}, ci, sd, body, v, sis = {NULL, 0}, one, alg;
+	unsigned tag;
+
+	memset(si, 0, sizeof(*si));
+	if (der_expect(&in, 0x30, &ci, NULL) ||
+	    der_expect(&ci, 0x06, &v, NULL) ||
+	    der_expect(&ci, 0xa0, &sd, NULL) ||
+	    der_expect(&sd, 0x30, &body, NULL))
+		return -1;
+	/* version, digestAlgorithms, encapContentInfo, [0] certificates,
+	 * [1] crls, signerInfos: the last SET. */
+	while (body.len)
+		if (der_next(&body, &tag, &v, NULL))
+			return -1;
+		else if (tag == 0x31)
+			sis = v;
+	for (unsigned i = 0; i <= idx; i++)
+		if (der_expect(&sis, 0x30, &one, NULL))
+			return -1;
+	if (der_expect(&one, 0x02, &v, NULL) ||
+	    der_next(&one, &tag, &v, NULL) ||
+	    der_expect(&one, 0x30, &alg, NULL) ||
+	    der_expect(&alg, 0x06, &si->digest_oid, NULL))
+		return -1;
+	if (one.len && one.p[0] == 0xa0 && der_next(&one, &tag, &v, &si->attrs))
+		return -1;
+	if (der_expect(&one, 0x30, &alg, NULL) ||
+	    der_expect(&alg, 0x06, &si->sig_oid, NULL))
+		return -1;
+	if (alg.len &&
+	    der_next(&alg, &si->sig_params_tag, &si->sig_params, NULL))
+		return -1;
+	return der_expect(&one, 0x04, &si->sig, NULL);
+}
+
+static bool oid_is(const struct der *oid, const char *bytes, size_t n)
+{
+	return oid->len == n && memcmp(oid->p, bytes, n) == 0;
+}
+
+#define OID_IS(o, lit) oid_is(o, lit, sizeof(lit) - 1)
+
+static gnutls_digest_algorithm_t digest_of_oid(const struct der *oid)
+{
+	if (OID_IS(oid, "\x2b\x0e\x03\x02\x1a"))
+		return GNUTLS_DIG_SHA1;
+	if (OID_IS(oid, "\x2a\x86\x48\x86\xf7\x0d\x02\x05"))
+		return GNUTLS_DIG_MD5;
+	if (OID_IS(oid, "\x60\x86\x48\x01\x65\x03\x04\x02\x04"))
+		return GNUTLS_DIG_SHA224;
+	if (OID_IS(oid, "\x60\x86\x48\x01\x65\x03\x04\x02\x01"))
+		return GNUTLS_DIG_SHA256;
+	if (OID_IS(oid, "\x60\x86\x48\x01\x65\x03\x04\x02\x02"))
+		return GNUTLS_DIG_SHA384;
+	if (OID_IS(oid, "\x60\x86\x48\x01\x65\x03\x04\x02\x03"))
+		return GNUTLS_DIG_SHA512;
+	return GNUTLS_DIG_UNKNOWN;
+}
+
+#define OID_RSASSA_PSS "\x2a\x86\x48\x86\xf7\x0d\x01\x01\x0a"
+#define OID_MGF1       "\x2a\x86\x48\x86\xf7\x0d\x01\x01\x08"
+
+/* RSASSA-PSS-params (RFC 4055): hash, MGF1 hash, salt length; the
+ * defaults are SHA-1, MGF1 with SHA-1, 20. */
+static int pss_params(const struct signer_info *si,
+		      gnutls_digest_algorithm_t *hash,
+		      gnutls_digest_algorithm_t *mgf, unsigned *salt)
+{
+	struct der seq = si->sig_params, v, a, inner, oid;
+	unsigned tag;
+
+	*hash = *mgf = GNUTLS_DIG_SHA1;
+	*salt = 20;
+	if (si->sig_params.p == NULL)
+		return 0;
+	if (si->sig_params_tag != 0x30)
+		return -1;
+	while (seq.len) {
+		if (der_next(&seq, &tag, &v, NULL))
+			return -1;
+		if (tag == 0xa0) {
+			if (der_expect(&v, 0x30, &a, NULL) ||
+			    der_expect(&a, 0x06, &oid, NULL))
+				return -1;
+			*hash = digest_of_oid(&oid);
+		} else if (tag == 0xa1) {
+			if (der_expect(&v, 0x30, &a, NULL) ||
+			    der_expect(&a, 0x06, &oid, NULL) ||
+			    !OID_IS(&oid, OID_MGF1) ||
+			    der_expect(&a, 0x30, &inner, NULL) ||
+			    der_expect(&inner, 0x06, &oid, NULL))
+				return -1;
+			*mgf = digest_of_oid(&oid);
+		} else if (tag == 0xa2) {
+			if (der_expect(&v, 0x02, &a, NULL) || a.len < 1 ||
+			    a.len > 3 || (a.p[0] & 0x80))
+				return -1;
+			*salt = 0;
+			for (size_t i = 0; i < a.len; i++)
+				*salt = (*salt << 8) | a.p[i];
+		}
+	}
+	return 0;
+}
+
+/* An RSASSA-PSS SignerInfo, with its own parameters: 0 holds, else the
+ * status says why not. */
+static int verify_pss(const struct signer_info *si,
+		      const gnutls_pkcs7_signature_info_st *info,
+		      gnutls_digest_algorithm_t content_dig,
+		      gnutls_x509_crt_t crt, const gnutls_datum_t *data,
+		      char *status, size_t size)
+{
+	gnutls_digest_algorithm_t hash, mgf;
+	unsigned salt, dlen;
+	unsigned char digest[64], md[64], *attrs = NULL;
+	size_t md_len = 0;
+	gnutls_pubkey_t pub = NULL;
+	gnutls_x509_spki_t spki = NULL;
+	gnutls_datum_t h,
+	    sig = {(unsigned char *)si->sig.p, (unsigned)si->sig.len};
+	gnutls_sign_algorithm_t algo;
+	int ret = -1;
+
+	if (pss_params(si, &hash, &mgf, &salt) < 0 ||
+	    hash == GNUTLS_DIG_UNKNOWN) {
+		snprintf(status, size, "RSA-PSS parameters not understood");
+		return -1;
+	}
+	if (mgf != hash) {
+		snprintf(status, size,
+			 "RSA-PSS with MGF1 over %s and hash %s is not "
+			 "supported",
+			 digest_name(mgf), digest_name(hash));
+		return -1;
+	}
+	dlen = gnutls_hash_get_len(hash);
+	if (si->attrs.len) {
+		unsigned cl = gnutls_hash_get_len(content_dig);
+		int found =
+		    message_digest_attr(info->signed_attrs, md, &md_len);
+
+		if (found == 0) {
+			snprintf(status, size,
+				 "messageDigest attribute missing");
+			return -1;
+		}
+		if (found < 0 || cl == 0 ||
+		    gnutls_hash_fast(content_dig, data->data, data->size,
+				     digest) != 0 ||
+		    md_len != cl || memcmp(md, digest, cl) != 0) {
+			snprintf(status, size,
+				 "signature does not match the content (the "
+				 "messageDigest attribute differs)");
+			return -1;
+		}
+		/* Signed over the attributes as a SET OF: the [0] tag
+		 * becomes SET. */
+		attrs = gnutls_malloc(si->attrs.len);
+		if (!attrs) {
+			snprintf(status, size, "out of memory");
+			return -1;
+		}
+		memcpy(attrs, si->attrs.p, si->attrs.len);
+		attrs[0] = 0x31;
+		ret = gnutls_hash_fast(hash, attrs, si->attrs.len, digest);
+		gnutls_free(attrs);
+	} else {
+		ret = gnutls_hash_fast(hash, data->data, data->size, digest);
+	}
+	if (ret < 0) {
+		snprintf(status, size, "hashing failed: %s",
+			 gnutls_strerror(ret));
+		return -1;
+	}
+	h.data = digest;
+	h.size = dlen;
+	if (gnutls_pubkey_init(&pub) < 0 || gnutls_x509_spki_init(&spki) < 0 ||
+	    gnutls_pubkey_import_x509(pub, crt, 0) < 0) {
+		snprintf(status, size, "the signer's public key is unusable");
+		goto out;
+	}
+	gnutls_x509_spki_set_rsa_pss_params(spki, hash, salt);
+	ret = gnutls_pubkey_set_spki(pub, spki, 0);
+	if (ret < 0) {
+		snprintf(status, size, "RSA-PSS not possible with this key: %s",
+			 gnutls_strerror(ret));
+		goto out;
+	}
+	algo = gnutls_pk_to_sign(GNUTLS_PK_RSA_PSS, hash);
+	ret = gnutls_pubkey_verify_hash2(pub, algo,
+					 GNUTLS_VERIFY_ALLOW_SIGN_WITH_SHA1 |
+					     GNUTLS_VERIFY_ALLOW_BROKEN,
+					 &h, &sig);
+	if (ret == GNUTLS_E_PK_SIG_VERIFY_FAILED)
+		snprintf(status, size, "%s",
+			 si->attrs.len
+			     ? "signature does not match the signed attributes"
+			     : "signature does not match the content");
+	else if (ret < 0)
+		snprintf(status, size, "signature not verifiable: %s",
+			 gnutls_strerror(ret));
+out:
+	gnutls_x509_spki_deinit(spki);
+	gnutls_pubkey_deinit(pub);
+	return ret < 0 ? -1 : 0;
+}
+
 /* One SignerInfo: its certificate, signature and trust verdicts. */
 static void verify_signer(gnutls_pkcs7_t p7, unsigned idx,
+			  const struct signer_info *si, bool have_si,
 			  const gnutls_pkcs7_signature_info_st *info,
 			  const gnutls_datum_t *data, const struct certs *msg,
-			  const struct certs *given, const struct certs *anchors,
+			  const struct certs *given,
+			  const struct certs *anchors,
 			  const struct spop_smime_keys *keys,
 			  struct spop_host *host, struct spop_smime_signer *out)
 {
-	gnutls_digest_algorithm_t dig = gnutls_sign_get_hash_algorithm(info->algo);
+	gnutls_digest_algorithm_t dig =
+	    gnutls_sign_get_hash_algorithm(info->algo);
 	gnutls_pk_algorithm_t pk = gnutls_sign_get_pk_algorithm(info->algo);
 	const struct known_cert *signer;
 	unsigned flags = GNUTLS_VERIFY_DISABLE_TIME_CHECKS |
 			 GNUTLS_VERIFY_DISABLE_TRUSTED_TIME_CHECKS |
 			 GNUTLS_VERIFY_ALLOW_SIGN_WITH_SHA1 |
-			 GNUTLS_VERIFY_ALLOW_SIGN_WITH_MD5 |
+			 GNUTLS_VERIFY_ALLOW_SIGN_RSA_MD5 |
 			 GNUTLS_VERIFY_ALLOW_BROKEN;
-	time_t when = keys->verify_time ? (time_t)keys->verify_time : time(NULL);
+	time_t when =
+	    keys->verify_time ? (time_t)keys->verify_time : time(NULL);
 	char why[200], trust[200];
+	bool pss = have_si && OID_IS(&si->sig_oid, OID_RSASSA_PSS);
 	int ret;
+
+	/* The SignerInfo's digestAlgorithm, which hashes the content. */
+	if (have_si && digest_of_oid(&si->digest_oid) != GNUTLS_DIG_UNKNOWN)
+		dig = digest_of_oid(&si->digest_oid);
+	if (pss)
+		pk = GNUTLS_PK_RSA_PSS;
 
 	memset(out, 0, sizeof(*out));
 	out->size = sizeof(*out);
@@ -449,10 +731,25 @@ static void verify_signer(gnutls_pkcs7_t p7, unsigned idx,
 	out->cert_der = dup_out(host, signer->der.data, signer->der.size);
 	out->cert_der_len = out->cert_der ? signer->der.size : 0;
 
-	ret = gnutls_pkcs7_verify_direct(p7, signer->crt, idx, data, flags);
+	if (pss) {
+		gnutls_digest_algorithm_t h, m;
+		unsigned salt;
+
+		/* The PSS hash may be weak even when the content's is not. */
+		if (pss_params(si, &h, &m, &salt) == 0 &&
+		    (h == GNUTLS_DIG_SHA1 || h == GNUTLS_DIG_MD5))
+			out->weak = 1;
+		ret = verify_pss(si, info, dig, signer->crt, data, out->status,
+				 sizeof(out->status));
+	} else {
+		ret = gnutls_pkcs7_verify_direct(p7, signer->crt, idx, data,
+						 flags);
+		if (ret < 0)
+			explain_failure(info, dig, data, ret, out->status,
+					sizeof(out->status));
+	}
 	if (ret < 0) {
-		explain_failure(info, dig, data, ret, out->status,
-				sizeof(out->status));
+		/* status says why */
 	} else if (out->weak && !keys->allow_weak) {
 		snprintf(out->status, sizeof(out->status),
 			 "weak digest %s refused (the signature itself holds; "
@@ -462,8 +759,8 @@ static void verify_signer(gnutls_pkcs7_t p7, unsigned idx,
 		out->signature_ok = 1;
 	}
 
-	out->trust_failures = check_trust(signer->crt, msg, anchors, when, why,
-					  sizeof(why));
+	out->trust_failures =
+	    check_trust(signer->crt, msg, anchors, when, why, sizeof(why));
 	out->trusted = out->trust_failures == 0;
 	if (out->signature_ok) {
 		if (out->trusted)
@@ -480,8 +777,7 @@ static void verify_signer(gnutls_pkcs7_t p7, unsigned idx,
 	}
 }
 
-static void clear_partial(struct spop_host *host,
-			  struct spop_smime_result *r)
+static void clear_partial(struct spop_host *host, struct spop_smime_result *r)
 {
 	for (size_t i = 0; i < r->n_signers; i++)
 		host->free(host, r->signers[i].cert_der);
@@ -523,9 +819,17 @@ int cms_verify(struct spop_host *host, const unsigned char *cms, size_t len,
 	gnutls_datum_t in = {(unsigned char *)cms, (unsigned)len};
 	gnutls_datum_t embedded = {NULL, 0}, data;
 	struct certs msg = {NULL, 0}, given = {NULL, 0}, anchors = {NULL, 0};
+	struct spop_smime_keys k = {0};
 	size_t n_signers = 0;
 	int ret, rc = 0, count;
 
+	/* Only what the caller's struct holds: a core of ABI 1.0 gives no
+	 * trust anchors and no verify settings (zero: none, now, strict). */
+	if (keys)
+		memcpy(&k, keys,
+		       keys->size < sizeof(k) ? keys->size : sizeof(k));
+	k.size = sizeof(k);
+	keys = &k;
 	if (!cms || len == 0 || len > 0xffffffffu)
 		return host->set_error(host, SPOP_ERR_DECRYPT,
 				       "The CMS signed data is empty");
@@ -550,7 +854,12 @@ int cms_verify(struct spop_host *host, const unsigned char *cms, size_t len,
 				     gnutls_strerror(ret));
 		goto out;
 	}
-	if (embedded.data) {
+	if (content) {
+		/* The core says the signature is detached: what it shows is
+		 * what must have been signed. */
+		data.data = (unsigned char *)content;
+		data.size = (unsigned)content_len;
+	} else if (embedded.data) {
 		data = embedded;
 		result->content = dup_out(host, embedded.data, embedded.size);
 		if (!result->content) {
@@ -559,9 +868,6 @@ int cms_verify(struct spop_host *host, const unsigned char *cms, size_t len,
 			goto out;
 		}
 		result->content_len = embedded.size;
-	} else if (content) {
-		data.data = (unsigned char *)content;
-		data.size = (unsigned)content_len;
 	} else {
 		rc = host->set_error(host, SPOP_ERR_DECRYPT,
 				     "The signature is detached and no signed "
@@ -584,13 +890,10 @@ int cms_verify(struct spop_host *host, const unsigned char *cms, size_t len,
 			goto out;
 		}
 	}
-	if (load_list(&given, keys ? keys->signer_certs : NULL,
-		      keys ? keys->signer_cert_lens : NULL,
-		      keys ? keys->n_signer_certs : 0) < 0 ||
-	    (keys && keys->size >= offsetof(struct spop_smime_keys, trust_len) +
-					 sizeof(keys->trust_len) &&
-	     load_list(&anchors, keys->trust_der, keys->trust_len,
-		       keys->n_trust) < 0)) {
+	if (load_list(&given, keys->signer_certs, keys->signer_cert_lens,
+		      keys->n_signer_certs) < 0 ||
+	    load_list(&anchors, keys->trust_der, keys->trust_len,
+		      keys->n_trust) < 0) {
 		rc = host->set_error(host, SPOP_ERR_DECRYPT, "Out of memory");
 		goto out;
 	}
@@ -605,8 +908,8 @@ int cms_verify(struct spop_host *host, const unsigned char *cms, size_t len,
 			goto out;
 		}
 		for (size_t i = 0; i < msg.n; i++) {
-			result->chain_der[i] = dup_out(host, msg.v[i].der.data,
-						       msg.v[i].der.size);
+			result->chain_der[i] =
+			    dup_out(host, msg.v[i].der.data, msg.v[i].der.size);
 			result->chain_len[i] = msg.v[i].der.size;
 			result->n_chain++;
 		}
@@ -622,14 +925,14 @@ int cms_verify(struct spop_host *host, const unsigned char *cms, size_t len,
 		    ret == GNUTLS_E_ASN1_ELEMENT_NOT_FOUND)
 			break;
 		if (ret < 0) {
-			rc = host->set_error(host, SPOP_ERR_DECRYPT,
-					     "SignerInfo %zu cannot be read: %s",
-					     n_signers + 1,
-					     gnutls_strerror(ret));
+			rc = host->set_error(
+			    host, SPOP_ERR_DECRYPT,
+			    "SignerInfo %zu cannot be read: %s", n_signers + 1,
+			    gnutls_strerror(ret));
 			goto out;
 		}
-		struct spop_smime_signer *grown = host->alloc(
-		    host, (n_signers + 1) * sizeof(*grown));
+		struct spop_smime_signer *grown =
+		    host->alloc(host, (n_signers + 1) * sizeof(*grown));
 		if (!grown) {
 			gnutls_pkcs7_signature_info_deinit(&info);
 			rc = host->set_error(host, SPOP_ERR_DECRYPT,
@@ -641,12 +944,13 @@ int cms_verify(struct spop_host *host, const unsigned char *cms, size_t len,
 			       n_signers * sizeof(*grown));
 		host->free(host, result->signers);
 		result->signers = grown;
-		verify_signer(p7, (unsigned)n_signers, &info, &data, &msg,
-			      &given, &anchors,
-			      keys ? keys
-				   : &(const struct spop_smime_keys){
-					 .size = sizeof(struct spop_smime_keys)},
-			      host, &grown[n_signers]);
+		struct signer_info si;
+		bool have_si =
+		    find_signer_info(cms, len, (unsigned)n_signers, &si) == 0;
+
+		verify_signer(p7, (unsigned)n_signers, &si, have_si, &info,
+			      &data, &msg, &given, &anchors, keys, host,
+			      &grown[n_signers]);
 		gnutls_pkcs7_signature_info_deinit(&info);
 		result->n_signers = ++n_signers;
 	}
