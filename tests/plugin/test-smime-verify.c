@@ -21,41 +21,6 @@ static char *dir;
 static struct spi_host host;
 static struct spop_host *h;
 
-#ifdef SMIME_VERIFY_DIRECT
-/* verify.c linked in, until the engine's module exists. */
-int cms_verify(struct spop_host *host, const unsigned char *cms, size_t len,
-	       const unsigned char *content, size_t content_len,
-	       const struct spop_smime_keys *keys,
-	       struct spop_smime_result *result);
-
-static int engine_verify(const unsigned char *cms, size_t len,
-			 const unsigned char *content, size_t content_len,
-			 const struct spop_smime_keys *keys,
-			 struct spop_smime_result *r)
-{
-	return cms_verify(h, cms, len, content, content_len, keys, r);
-}
-
-static void engine_clear(struct spop_smime_result *r)
-{
-	for (size_t i = 0; i < r->n_signers; i++)
-		h->free(h, r->signers[i].cert_der);
-	h->free(h, r->signers);
-	for (size_t i = 0; i < r->n_chain; i++)
-		h->free(h, r->chain_der[i]);
-	h->free(h, r->chain_der);
-	h->free(h, r->chain_len);
-	h->free(h, r->signer_der);
-	h->free(h, r->content);
-	memset(r, 0, sizeof(*r));
-}
-
-static int engine_load(void)
-{
-	(void)mapped;
-	return 0;
-}
-#else
 static const struct spop_smime_ops *ops;
 
 static int engine_verify(const unsigned char *cms, size_t len,
@@ -83,13 +48,19 @@ static int engine_load(void)
 		return 1;
 	}
 	ops = d->ops;
-	if (!ops->verify || !ops->result_clear) {
+	if (!ops->verify || !ops->result_clear ||
+	    !(d->capabilities & SPOP_CAP_SMIME_VERIFY)) {
 		fprintf(stderr, "the cms engine has no verify\n");
 		return 1;
 	}
 	return 0;
 }
-#endif
+
+/* The engine came as its own module, not linked into the test. */
+static void test_module(void)
+{
+	CU_ASSERT_TRUE(mapped("spop-smime-cms.so"));
+}
 
 /* ---- helpers ------------------------------------------------------------ */
 
@@ -689,6 +660,7 @@ static int suite_clean(void)
 }
 
 static const struct test_case cases[] = {
+    {"the engine is the cms module", test_module},
     {"SHA-224/256/384/512 detached", test_digests},
     {"opaque: content returned (openssl, certtool)", test_opaque},
     {"certtool detached SHA-384", test_certtool_detached},

@@ -17,13 +17,7 @@
 #include <string.h>
 #include <time.h>
 
-#include <spop/plugin.h>
-
-/* Until cms.h lands from the decrypt half. */
-int cms_verify(struct spop_host *host, const unsigned char *cms, size_t len,
-	       const unsigned char *content, size_t content_len,
-	       const struct spop_smime_keys *keys,
-	       struct spop_smime_result *result);
+#include "cms.h"
 
 #define OID_MESSAGE_DIGEST "1.2.840.113549.1.9.4"
 #define MAX_CHAIN	   16
