@@ -25,6 +25,10 @@
 #                                    length), 32, 64; SHA-256
 #   det-pss384-auto.p7s              RSA-PSS with SHA-384, salt 48
 #   det-ec256.p7s det-ec384.p7s      ECDSA, SHA-256 / SHA-384
+#   op-ber.p7m                       -stream -nodetach: BER, indefinite
+#                                    lengths
+#   det-ber-pss64.p7s                det-pss-64.p7s with indefinite outer
+#                                    lengths (openssl cannot stream PSS)
 #   det-two.p7s                      -signer rsa -signer ec256
 #   det-nocerts.p7s                  -nocerts (signer from SignerCert*)
 #   det-leaf.p7s                     leaf with -certfile inter.crt
@@ -134,6 +138,34 @@ sign det-pss-64.p7s rsa -keyopt rsa_padding_mode:pss \
 sign det-pss384-auto.p7s rsa -md sha384 -keyopt rsa_padding_mode:pss \
 	-keyopt rsa_pss_saltlen:-1
 sign det-ec256.p7s ec256
+# BER with indefinite lengths, as streaming signers write it: openssl cms
+# -stream (PEM, its DER output refuses -stream), the base64 decoded.
+ber() { # out extra...
+	local out=$1
+	shift
+	openssl cms -sign -binary -outform PEM -stream -nodetach \
+		-in content.txt -signer rsa.crt -inkey rsa.key "$@" |
+		sed '1d;$d' | base64 -d > "$out"
+}
+ber op-ber.p7m
+# openssl cannot stream RSA-PSS: det-pss-64.p7s with its three outer
+# headers (ContentInfo, [0], SignedData) turned indefinite by hand.
+python3 - det-pss-64.p7s det-ber-pss64.p7s <<'PY'
+import sys
+d = open(sys.argv[1], 'rb').read()
+def hdr(b, i):  # length of the header at i
+    return 2 + (b[i + 1] & 0x7f if b[i + 1] & 0x80 else 0)
+out, i = bytearray(), 0
+for step in range(3):
+    out += bytes([d[i], 0x80])
+    i += hdr(d, i)
+    if step == 0:  # contentType OID stays as it is
+        n = hdr(d, i) + d[i + 1]
+        out += d[i:i + n]
+        i += n
+out += d[i:] + b'\0\0' * 3
+open(sys.argv[2], 'wb').write(out)
+PY
 sign det-ec384.p7s ec384 -md sha384
 openssl cms -sign -binary -outform DER -in content.txt -signer rsa.crt \
 	-inkey rsa.key -signer ec256.crt -inkey ec256.key -out det-two.p7s

@@ -245,7 +245,8 @@ static void test_digests(void)
 
 static void test_opaque(void)
 {
-	static const char *const f[] = {"op-sha256.p7m", "certtool-op.p7m"};
+	static const char *const f[] = {"op-sha256.p7m", "certtool-op.p7m",
+					"op-ber.p7m"};
 	struct spop_smime_result r;
 	size_t len;
 	unsigned char *want = slurp("content.txt", &len);
@@ -254,7 +255,7 @@ static void test_opaque(void)
 		struct run w = {.cms = f[i], .content = NULL, .anchor = {"ca"}};
 
 		CU_ASSERT_EQUAL_FATAL(verify(&w, &r), 0);
-		check_good(&r, "rsa", i == 0 ? "SHA-256" : "SHA-384", "RSA");
+		check_good(&r, "rsa", i == 1 ? "SHA-384" : "SHA-256", "RSA");
 		CU_ASSERT_EQUAL(r.content_len, len);
 		CU_ASSERT_TRUE(r.content && r.content_len == len &&
 			       memcmp(r.content, want, len) == 0);
@@ -349,6 +350,23 @@ static void test_rsa_pss(void)
 		CU_ASSERT_EQUAL(r.verified, 0);
 		engine_clear(&r);
 	}
+}
+
+/* RSA-PSS in BER with indefinite lengths, good and tampered. */
+static void test_rsa_pss_ber(void)
+{
+	struct spop_smime_result r;
+	struct run w = {.cms = "det-ber-pss64.p7s",
+			.content = "content.txt",
+			.anchor = {"ca"}};
+
+	CU_ASSERT_EQUAL_FATAL(verify(&w, &r), 0);
+	check_good(&r, "rsa", "SHA-256", "RSA-PSS");
+	engine_clear(&r);
+	w.content = "tampered.txt";
+	CU_ASSERT_EQUAL_FATAL(verify(&w, &r), 0);
+	CU_ASSERT_EQUAL(r.signers[0].signature_ok, 0);
+	engine_clear(&r);
 }
 
 /* A signer under an intermediate the message carries: trusted with the
@@ -641,7 +659,11 @@ static int suite_init(void)
 	}
 	char *argv[] = {"bash", DATA_SCRIPT, dir, NULL};
 	if (run(argv) != 0) {
+		char *rm[] = {"rm", "-rf", dir, NULL};
+
+		/* CUnit does not clean up after a failed init. */
 		fprintf(stderr, "make-smime-signed.sh failed\n");
+		run(rm);
 		return 1;
 	}
 	spi_host_init(&host, s, NULL);
@@ -668,6 +690,7 @@ static const struct test_case cases[] = {
     {"no signed attributes", test_no_signed_attributes},
     {"ECDSA P-256/P-384", test_ecdsa},
     {"RSA-PSS salts and hashes", test_rsa_pss},
+    {"RSA-PSS salt 64 in BER", test_rsa_pss_ber},
     {"intermediate in the message", test_intermediate},
     {"two signers", test_two_signers},
     {"signer certificate from SignerCert*", test_signer_cert_given},

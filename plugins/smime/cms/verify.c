@@ -811,7 +811,9 @@ int cms_verify(struct spop_host *host, const unsigned char *cms, size_t len,
 {
 	gnutls_pkcs7_t p7 = NULL;
 	gnutls_datum_t in = {(unsigned char *)cms, (unsigned)len};
-	gnutls_datum_t embedded = {NULL, 0}, data;
+	gnutls_datum_t embedded = {NULL, 0}, data, reencoded = {NULL, 0};
+	gnutls_datum_t der = {(unsigned char *)cms, (unsigned)len};
+	struct signer_info probe;
 	struct certs msg = {NULL, 0}, given = {NULL, 0}, anchors = {NULL, 0};
 	struct spop_smime_keys k = {0};
 	size_t n_signers = 0;
@@ -909,6 +911,14 @@ int cms_verify(struct spop_host *host, const unsigned char *cms, size_t len,
 		}
 	}
 
+	/* The SignerInfos are read from DER: BER input (indefinite lengths,
+	 * from streaming signers) is re-encoded by GnuTLS first. Signed
+	 * attributes are DER in any case (RFC 5652 5.3), so the bytes the
+	 * signature covers are unchanged. */
+	if (find_signer_info(cms, len, 0, &probe) != 0 &&
+	    gnutls_pkcs7_export2(p7, GNUTLS_X509_FMT_DER, &reencoded) == 0)
+		der = reencoded;
+
 	/* Every SignerInfo, each with its own verdict. */
 	for (;;) {
 		gnutls_pkcs7_signature_info_st info;
@@ -939,8 +949,8 @@ int cms_verify(struct spop_host *host, const unsigned char *cms, size_t len,
 		host->free(host, result->signers);
 		result->signers = grown;
 		struct signer_info si;
-		bool have_si =
-		    find_signer_info(cms, len, (unsigned)n_signers, &si) == 0;
+		bool have_si = find_signer_info(der.data, der.size,
+						(unsigned)n_signers, &si) == 0;
 
 		verify_signer(p7, (unsigned)n_signers, &si, have_si, &info,
 			      &data, &msg, &given, &anchors, keys, host,
@@ -970,6 +980,7 @@ out:
 	if (rc)
 		clear_partial(host, result);
 	gnutls_free(embedded.data);
+	gnutls_free(reencoded.data);
 	certs_free(&msg);
 	certs_free(&given);
 	certs_free(&anchors);
