@@ -45,6 +45,8 @@
 #                                    second signer's signature) flipped
 #   det-nomd.p7s                     det-sha256.p7s with the messageDigest
 #                                    attribute's type changed (so none)
+#   det-pss-badct.p7s                det-pss-64.p7s whose contentType
+#                                    attribute names id-signedData
 set -euo pipefail
 
 dir=$1
@@ -214,6 +216,15 @@ flip det-sha256.p7s det-badattr.p7s $((off + 4))
 # the unassigned 1.2.840.113549.1.9.99 in the signed attributes.
 off=$(LC_ALL=C grep -obUaP '\x06\x09\x2a\x86\x48\x86\xf7\x0d\x01\x09\x04' det-sha256.p7s |
 	head -1 | cut -d: -f1)
+[ -n "$off" ] || { echo "no messageDigest OID in det-sha256.p7s" >&2; exit 1; }
 cp det-sha256.p7s det-nomd.p7s
 printf '\x63' | dd of=det-nomd.p7s bs=1 seek=$((off + 10)) conv=notrunc \
 	2>/dev/null
+# A PSS signature whose contentType attribute names id-signedData instead of
+# the content's id-data (last octet of the value's OID 1 -> 2).
+off=$(LC_ALL=C grep -obUaP '\x06\x09\x2a\x86\x48\x86\xf7\x0d\x01\x09\x03\x31\x0b\x06\x09\x2a\x86\x48\x86\xf7\x0d\x01\x07\x01' \
+	det-pss-64.p7s | head -1 | cut -d: -f1)
+[ -n "$off" ] || { echo "no contentType attribute in det-pss-64.p7s" >&2; exit 1; }
+cp det-pss-64.p7s det-pss-badct.p7s
+printf '\x02' | dd of=det-pss-badct.p7s bs=1 seek=$((off + 23)) \
+	conv=notrunc 2>/dev/null

@@ -498,6 +498,12 @@ static void test_missing_message_digest(void)
 		   "messageDigest attribute missing");
 }
 
+/* RSA-PSS is checked here, not by GnuTLS: the same attribute checks. */
+static void test_pss_content_type(void)
+{
+	expect_bad("det-pss-badct.p7s", "content.txt", "contentType attribute");
+}
+
 static void test_two_signers_one_bad(void)
 {
 	struct spop_smime_result r;
@@ -699,6 +705,7 @@ static const struct test_case cases[] = {
     {"tampered signature", test_tampered_signature},
     {"tampered signed attributes", test_tampered_attributes},
     {"missing messageDigest", test_missing_message_digest},
+    {"RSA-PSS with a wrong contentType", test_pss_content_type},
     {"two signers, one bad", test_two_signers_one_bad},
     {"untrusted signer", test_untrusted},
     {"expired signer, verify time", test_expired},

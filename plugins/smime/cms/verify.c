@@ -20,6 +20,7 @@
 #include "cms.h"
 
 #define OID_MESSAGE_DIGEST "1.2.840.113549.1.9.4"
+#define OID_CONTENT_TYPE   "1.2.840.113549.1.9.3"
 #define MAX_CHAIN	   16
 
 /* A certificate known to the verification: DER and parsed. */
@@ -459,6 +460,7 @@ struct signer_info {
 	unsigned sig_params_tag;
 	struct der attrs; /* the whole [0] signedAttrs TLV; len 0: none */
 	struct der sig;
+	struct der content_type; /* eContentType's whole OID TLV */
 };
 
 /* SignerInfo number idx of a ContentInfo holding SignedData. */
@@ -476,11 +478,17 @@ static int find_signer_info(const unsigned char *cms, size_t len, unsigned idx,
 		return -1;
 	/* version, digestAlgorithms, encapContentInfo, [0] certificates,
 	 * [1] crls, signerInfos: the last SET. */
-	while (body.len)
+	while (body.len) {
+		struct der eci;
+
 		if (der_next(&body, &tag, &v, NULL))
 			return -1;
-		else if (tag == 0x31)
+		if (tag == 0x31)
 			sis = v;
+		if (tag == 0x30 && !si->content_type.p &&
+		    der_next(&v, &tag, &eci, &si->content_type))
+			return -1;
+	}
 	for (unsigned i = 0; i <= idx; i++)
 		if (der_expect(&sis, 0x30, &one, NULL))
 			return -1;
@@ -570,6 +578,28 @@ static int pss_params(const struct signer_info *si,
 	return 0;
 }
 
+/* The contentType signed attribute names eContentType (RFC 5652 11.1). */
+static bool content_type_attr_matches(gnutls_pkcs7_attrs_t attrs,
+				      const struct der *want)
+{
+	for (unsigned i = 0;; i++) {
+		char *oid = NULL;
+		gnutls_datum_t v = {NULL, 0};
+		bool same;
+
+		if (gnutls_pkcs7_get_attr(attrs, i, &oid, &v, 0) < 0)
+			return false;
+		if (strcmp(oid, OID_CONTENT_TYPE) != 0) {
+			gnutls_free(v.data);
+			continue;
+		}
+		same = want->p && v.size == want->len &&
+		       memcmp(v.data, want->p, want->len) == 0;
+		gnutls_free(v.data);
+		return same;
+	}
+}
+
 /* An RSASSA-PSS SignerInfo, with its own parameters: 0 holds, else the
  * status says why not. */
 static int verify_pss(const struct signer_info *si,
@@ -619,6 +649,14 @@ static int verify_pss(const struct signer_info *si,
 			snprintf(status, size,
 				 "signature does not match the content (the "
 				 "messageDigest attribute differs)");
+			return -1;
+		}
+		/* GnuTLS checks this for the signatures it verifies. */
+		if (!content_type_attr_matches(info->signed_attrs,
+					       &si->content_type)) {
+			snprintf(status, size,
+				 "contentType attribute missing or not the "
+				 "content's type");
 			return -1;
 		}
 		/* Signed over the attributes as a SET OF: the [0] tag
