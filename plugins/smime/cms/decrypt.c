@@ -22,9 +22,11 @@
  * a forged key block fails where any bad ciphertext fails, at "the content
  * could not be decrypted", after the same work.
  *
- * Memory: the message, libtasn1's tree (a copy of the encrypted content)
- * and the result buffer (decrypted in place) are alive together, about
- * three times the message at the peak. */
+ * Memory: the message is parsed where it lies; libtasn1's tree (which
+ * copies the encrypted content) is freed before the result's buffer is
+ * made when the content is one primitive string (DER), so the peak is
+ * about twice the message; BER in constructed chunks (gpgsm, NSS) is
+ * read from the tree, about three times. */
 #include "cms.h"
 
 #include <gcrypt.h>
@@ -919,6 +921,37 @@ bad:
 
 /* ---- the operation ------------------------------------------------------ */
 
+/* The value of the TLV at der[start..end] (inclusive, as libtasn1's
+ * asn1_der_decoding_startEnd gives it): its own start and end; an
+ * indefinite length ends with the two bytes of its end-of-contents. */
+static int explicit_value(const unsigned char *der, int start, int end,
+			  int *vstart, int *vend)
+{
+	unsigned char cls;
+	unsigned long tag;
+	int tag_len, len_len, total = end - start + 1;
+	long l;
+
+	if (total < 2 || asn1_get_tag_der(der + start, total, &cls, &tag_len,
+					  &tag) != ASN1_SUCCESS)
+		return -1;
+	l = asn1_get_length_der(der + start + tag_len, total - tag_len,
+				&len_len);
+	if (l == -1) { /* indefinite */
+		if (total < tag_len + len_len + 2 || der[end] != 0 ||
+		    der[end - 1] != 0)
+			return -1;
+		*vstart = start + tag_len + len_len;
+		*vend = end - 2;
+		return 0;
+	}
+	if (l < 0 || tag_len + len_len + l != total)
+		return -1;
+	*vstart = start + tag_len + len_len;
+	*vend = end;
+	return 0;
+}
+
 /* RFC 5083 2.1: the authenticated attributes are MACed as their DER with
  * the SET OF tag (0x31) instead of the field's [1]; *aad NULL when the
  * message has none. */
@@ -930,11 +963,15 @@ static int auth_attrs(struct spop_host *host, asn1_node ed,
 
 	*aad = NULL;
 	*aad_len = 0;
-	rc = asn1_read_value(ed, "authAttrs", NULL, &n);
-	if (rc == ASN1_ELEMENT_NOT_FOUND || rc == ASN1_VALUE_NOT_FOUND)
+	/* A SET OF has no value to read (asn1_read_value says "not
+	 * found" even when it is there): its place in the DER tells. */
+	rc = asn1_number_of_elements(ed, "authAttrs", &n);
+	if (rc == ASN1_ELEMENT_NOT_FOUND)
 		return 0;
 	rc =
 	    asn1_der_decoding_startEnd(ed, der, len, "authAttrs", &start, &end);
+	if (rc == ASN1_ELEMENT_NOT_FOUND)
+		return 0;
 	if (rc != ASN1_SUCCESS || start < 0 || end < start || end >= len)
 		return malformed(host, "authAttrs",
 				 rc == ASN1_SUCCESS ? "bad offsets"
@@ -955,10 +992,12 @@ int cms_decrypt(struct spop_host *host, const unsigned char *cms, size_t len,
 {
 	asn1_node defs, ci = NULL, ed = NULL;
 	char oid[128], name[128];
-	unsigned char *inner = NULL, *aad = NULL, *mac = NULL, *buf = NULL;
+	const unsigned char *inner;
+	unsigned char *aad = NULL, *mac = NULL, *buf = NULL;
 	unsigned char cek[MAX_KEY], iv[16];
 	char key_alg[64] = "";
-	int inner_len, aad_len = 0, mac_len = 0, buf_len = 0, rc;
+	int inner_len, start = 0, end = 0, aad_len = 0, mac_len = 0,
+		       buf_len = 0, rc;
 	size_t iv_len = 0, tag_len = 0, plain_len = 0, n_cand = 0;
 	struct candidate *cand = NULL;
 	const struct content_cipher *cc = NULL;
@@ -997,16 +1036,21 @@ int cms_decrypt(struct spop_host *host, const unsigned char *cms, size_t len,
 				       "EnvelopedData or AuthEnvelopedData).",
 				       oid);
 	}
-	rc = read_alloc(ci, "content", &inner, &inner_len);
+	/* The content is decoded where it lies in the message, not from a
+	 * copy: libtasn1's tree already holds one. */
+	rc = asn1_der_decoding_startEnd(ci, cms, (int)len, "content", &start,
+					&end);
 	asn1_delete_structure(&ci);
-	if (rc != ASN1_SUCCESS)
+	if (rc != ASN1_SUCCESS || explicit_value(cms, start, end, &start, &end))
 		return malformed(host, "ContentInfo.content",
-				 asn1_strerror(rc));
+				 rc == ASN1_SUCCESS ? "bad [0] header"
+						    : asn1_strerror(rc));
+	inner = cms + start;
+	inner_len = end - start + 1;
 	rc = decode(host, defs, auth ? "AuthEnvelopedData" : "EnvelopedData",
 		    inner, inner_len, &ed);
 	if (rc == 0 && auth)
 		rc = auth_attrs(host, ed, inner, inner_len, &aad, &aad_len);
-	free(inner);
 	if (rc)
 		goto out;
 	eci = auth ? "authEncryptedContentInfo" : "encryptedContentInfo";
@@ -1078,6 +1122,20 @@ int cms_decrypt(struct spop_host *host, const unsigned char *cms, size_t len,
 		rc = malformed(host, name, asn1_strerror(rc));
 		goto out;
 	}
+	/* In DER (and definite-length BER) the encrypted content is one
+	 * primitive [0] in the message: the tree goes before the result's
+	 * buffer comes, so the message and the content are all that is
+	 * alive (about twice the message). Constructed chunks (gpgsm, NSS)
+	 * are read from the tree. */
+	const unsigned char *direct = NULL;
+	if (asn1_der_decoding_startEnd(ed, inner, inner_len, name, &start,
+				       &end) == ASN1_SUCCESS &&
+	    inner[start] == 0x80 &&
+	    explicit_value(inner, start, end, &start, &end) == 0 &&
+	    end - start + 1 == buf_len) {
+		direct = inner + start;
+		asn1_delete_structure(&ed);
+	}
 	buf = host->alloc(host, (size_t)buf_len + 1);
 	if (!buf) {
 		rc = host->set_error(host, SPOP_ERR_DECRYPT,
@@ -1086,12 +1144,16 @@ int cms_decrypt(struct spop_host *host, const unsigned char *cms, size_t len,
 				     buf_len);
 		goto out;
 	}
-	rc = asn1_read_value(ed, name, buf, &buf_len);
-	if (rc != ASN1_SUCCESS) {
-		rc = malformed(host, name, asn1_strerror(rc));
-		goto out;
+	if (direct) {
+		memcpy(buf, direct, (size_t)buf_len);
+	} else {
+		rc = asn1_read_value(ed, name, buf, &buf_len);
+		if (rc != ASN1_SUCCESS) {
+			rc = malformed(host, name, asn1_strerror(rc));
+			goto out;
+		}
+		asn1_delete_structure(&ed);
 	}
-	asn1_delete_structure(&ed);
 	rc = content_decrypt(host, cc, cek, iv, iv_len, aad, (size_t)aad_len,
 			     mac, (size_t)mac_len, buf, (size_t)buf_len,
 			     &plain_len);
