@@ -5,6 +5,7 @@
  * every result is checked against what those tools say (certificate DER,
  * public keys, plaintexts, openssl pkeyutl -derive secrets), or by GnuTLS
  * verifying a signature with the certificate's public key. */
+#include "suite-data.h"
 #include "test-runner.h"
 
 #include <gnutls/abstract.h>
@@ -39,51 +40,12 @@
 #define JWK_FILE      18
 #define JWK_BLOB      19
 
-static char *dir;
 static struct spi_host host;
 static struct spop_host *h;
 static const struct spop_certstore_ops *pem, *pfx, *pub, *p7b, *jwk, *dirst;
 static GString *trail;
 
 /* ---- helpers ------------------------------------------------------------ */
-
-static char *path(const char *name)
-{
-	return g_build_filename(dir, name, NULL);
-}
-
-static unsigned char *slurp(const char *name, size_t *len)
-{
-	char *p = path(name), *data = NULL;
-	gsize n = 0;
-
-	if (!g_file_get_contents(p, &data, &n, NULL)) {
-		fprintf(stderr, "cannot read %s\n", p);
-		data = NULL;
-	}
-	g_free(p);
-	*len = n;
-	return (unsigned char *)data;
-}
-
-/* Runs a command; its exit status, and its stdout when out is not NULL. */
-static int run(char **argv, char **out)
-{
-	char *err = NULL;
-	int status = -1;
-	GError *e = NULL;
-
-	if (!g_spawn_sync(dir, argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, out,
-			  &err, &status, &e)) {
-		fprintf(stderr, "%s: %s\n", argv[0], e->message);
-		g_error_free(e);
-		return -1;
-	}
-	if (status != 0)
-		fprintf(stderr, "%s failed: %s\n", argv[0], err ? err : "");
-	g_free(err);
-	return g_spawn_check_wait_status(status, NULL) ? 0 : 1;
-}
 
 static int open_file(const struct spop_certstore_ops *ops, int type,
 		     const char *name, const char *password, void **st)
@@ -225,7 +187,7 @@ static int suite_init(void)
 		return 1;
 	}
 	char *argv[] = {"bash", DATA_SCRIPT, dir, PASS, NULL};
-	if (run(argv, NULL) != 0) {
+	if (run_out(argv, NULL) != 0) {
 		fprintf(stderr, "make-certstore-data.sh failed\n");
 		return 1;
 	}
@@ -261,7 +223,7 @@ static int suite_clean(void)
 	if (dir) {
 		char *argv[] = {"rm", "-rf", dir, NULL};
 
-		run(argv, NULL);
+		run_out(argv, NULL);
 		g_free(dir);
 	}
 	if (trail)
@@ -970,8 +932,8 @@ static void check_export(const struct spop_certstore_ops *ops, int type,
 		      "-in",	 out,	 "-pubout", NULL};
 	char *a2[] = {"openssl", "x509",   "-in", (char *)cert,
 		      "-pubkey", "-noout", NULL};
-	CU_ASSERT_EQUAL(run(a1, &from_key), 0);
-	CU_ASSERT_EQUAL(run(a2, &from_cert), 0);
+	CU_ASSERT_EQUAL(run_out(a1, &from_key), 0);
+	CU_ASSERT_EQUAL(run_out(a2, &from_cert), 0);
 	CU_ASSERT_TRUE(from_key && from_cert && *from_key &&
 		       strstr(from_key, "BEGIN PUBLIC KEY") &&
 		       strcmp(from_key, from_cert) == 0);
@@ -979,7 +941,7 @@ static void check_export(const struct spop_certstore_ops *ops, int type,
 	char *a3[] = {"openssl", "asn1parse", "-inform", "DER",
 		      "-in",	 out,	      NULL};
 	char *parsed = NULL;
-	CU_ASSERT_EQUAL(run(a3, &parsed), 0);
+	CU_ASSERT_EQUAL(run_out(a3, &parsed), 0);
 	CU_ASSERT_PTR_NOT_NULL(parsed && strstr(parsed, "OCTET STRING"));
 	unlink(out);
 	g_free(parsed);

@@ -8,6 +8,7 @@
  * pkeyutl -derive` computed with the peer's private key. SoftHSM runs with
  * a private configuration (SOFTHSM2_CONF); a missing SoftHSM fails the
  * suite. */
+#include "suite-data.h"
 #include "test-runner.h"
 
 #include <gnutls/abstract.h>
@@ -32,51 +33,12 @@
 #define PIN	"123456"
 #define PKCS11	23
 
-static char *dir, *module;
+static char *module;
 static struct spi_host host;
 static struct spop_host *h;
 static const struct spop_certstore_ops *p11;
 
 /* ---- helpers ------------------------------------------------------------ */
-
-static char *path(const char *name)
-{
-	return g_build_filename(dir, name, NULL);
-}
-
-static unsigned char *slurp(const char *name, size_t *len)
-{
-	char *p = path(name), *data = NULL;
-	gsize n = 0;
-
-	if (!g_file_get_contents(p, &data, &n, NULL)) {
-		fprintf(stderr, "cannot read %s\n", p);
-		data = NULL;
-	}
-	g_free(p);
-	*len = n;
-	return (unsigned char *)data;
-}
-
-/* Runs a command in dir; its exit status, and its stdout when out is not
- * NULL. */
-static int run(char **argv, char **out)
-{
-	char *err = NULL;
-	int status = -1;
-	GError *e = NULL;
-
-	if (!g_spawn_sync(dir, argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, out,
-			  &err, &status, &e)) {
-		fprintf(stderr, "%s: %s\n", argv[0], e->message);
-		g_error_free(e);
-		return -1;
-	}
-	if (status != 0)
-		fprintf(stderr, "%s failed: %s\n", argv[0], err ? err : "");
-	g_free(err);
-	return g_spawn_check_wait_status(status, NULL) ? 0 : 1;
-}
 
 static int open_store(const char *store, const char *pin, void **st)
 {
@@ -201,7 +163,7 @@ static int suite_init(void)
 	}
 	char *tokdir = path("token");
 	char *argv[] = {"bash", TOKEN_SCRIPT, tokdir, TOKEN, PIN, NULL};
-	int rc = run(argv, &out);
+	int rc = run_out(argv, &out);
 
 	g_free(tokdir);
 	if (rc != 0 || !out || !*out) {
@@ -229,7 +191,7 @@ static int suite_init(void)
 			 "654321",	  "--so-pin",
 			 "so-654321",	  NULL};
 	out = NULL;
-	rc = run(empty, &out);
+	rc = run_out(empty, &out);
 	g_free(out);
 	if (rc != 0)
 		return 1;
@@ -260,7 +222,7 @@ static int suite_init(void)
 	     "peer384.pub", NULL},
 	};
 	for (size_t i = 0; i < G_N_ELEMENTS(cmds); i++)
-		if (run(cmds[i], NULL) != 0)
+		if (run_out(cmds[i], NULL) != 0)
 			return 1;
 
 	if (spi_plugin_select(s, SPOP_PLUGIN_CERTSTORE, "SSLCertStoreType",
@@ -280,7 +242,7 @@ static int suite_clean(void)
 	if (dir) {
 		char *argv[] = {"rm", "-rf", dir, NULL};
 
-		run(argv, NULL);
+		run_out(argv, NULL);
 		g_free(dir);
 	}
 	g_free(module);

@@ -4,6 +4,7 @@
  * write them in the field (make-smime-data.sh: openssl cms -encrypt
  * -binary -outform DER, gpgsm --encrypt, NSS cmsutil -E), and every decryption
  * must give back the very bytes those tools encrypted. */
+#include "suite-data.h"
 #include "test-runner.h"
 
 #include <gcrypt.h>
@@ -34,7 +35,6 @@
 #define TOKEN_U	 "spop%20smime"
 #define PIN	 "123456"
 
-static char *dir;
 static struct spi_host host;
 static struct spop_host *h;
 static const struct spop_plugin_descriptor *cms_desc;
@@ -44,43 +44,6 @@ static unsigned char *plain;
 static size_t plain_len;
 
 /* ---- helpers ------------------------------------------------------------ */
-
-static char *path(const char *name)
-{
-	return g_build_filename(dir, name, NULL);
-}
-
-static unsigned char *slurp(const char *name, size_t *len)
-{
-	char *p = path(name), *data = NULL;
-	gsize n = 0;
-
-	if (!g_file_get_contents(p, &data, &n, NULL)) {
-		fprintf(stderr, "cannot read %s\n", p);
-		data = NULL;
-	}
-	g_free(p);
-	*len = n;
-	return (unsigned char *)data;
-}
-
-static int run(char **argv)
-{
-	char *err = NULL;
-	int status = -1;
-	GError *e = NULL;
-
-	if (!g_spawn_sync(NULL, argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL,
-			  NULL, &err, &status, &e)) {
-		fprintf(stderr, "%s: %s\n", argv[0], e->message);
-		g_error_free(e);
-		return -1;
-	}
-	if (status != 0)
-		fprintf(stderr, "%s failed: %s\n", argv[0], err ? err : "");
-	g_free(err);
-	return g_spawn_check_wait_status(status, NULL) ? 0 : 1;
-}
 
 static const char *error_text(void)
 {
@@ -300,7 +263,7 @@ static int suite_init(void)
 		return 1;
 	}
 	char *argv[] = {"bash", DATA_SCRIPT, dir, NULL};
-	if (run(argv) != 0) {
+	if (run_out(argv, NULL) != 0) {
 		fprintf(stderr, "make-smime-data.sh failed\n");
 		return 1;
 	}
@@ -337,7 +300,7 @@ static int suite_clean(void)
 	if (dir) {
 		char *argv[] = {"rm", "-rf", dir, NULL};
 
-		run(argv);
+		run_out(argv, NULL);
 		g_free(dir);
 	}
 	g_free(plain);
@@ -482,7 +445,7 @@ static void test_token(void)
 			argv[a++] = (char *)msgs[i].args[j];
 		argv[a] = NULL;
 		CU_ASSERT_EQUAL_FATAL(chdir(dir), 0);
-		int made = run(argv);
+		int made = run_out(argv, NULL);
 		CU_ASSERT_EQUAL_FATAL(chdir(cwd), 0);
 		g_free(cwd);
 		CU_ASSERT_EQUAL_FATAL(made, 0);
@@ -606,7 +569,7 @@ static GByteArray *auth_message(unsigned char aad_tag)
 	gcry_randomize(cek, sizeof(cek), GCRY_STRONG_RANDOM);
 	gcry_randomize(nonce, sizeof(nonce), GCRY_STRONG_RANDOM);
 	g_file_set_contents(kp, (char *)cek, sizeof(cek), NULL);
-	CU_ASSERT_EQUAL(run(argv), 0);
+	CU_ASSERT_EQUAL(run_out(argv, NULL), 0);
 	ek = slurp("ek.bin", &ek_len);
 	CU_ASSERT_FATAL(ek && ek_len == 256);
 	CU_ASSERT_FATAL(g_file_get_contents(crt_p, &pem_text, &pem_len, NULL));
@@ -892,7 +855,7 @@ static void test_memory(void)
 		data[i] = (unsigned char)(i * 2654435761u >> 13);
 	CU_ASSERT_FATAL(
 	    g_file_set_contents(in, (char *)data, (gssize)big, NULL));
-	CU_ASSERT_EQUAL_FATAL(run(argv), 0);
+	CU_ASSERT_EQUAL_FATAL(run_out(argv, NULL), 0);
 	pid_t pid = fork();
 	CU_ASSERT_FATAL(pid >= 0);
 	if (pid == 0) {
@@ -938,7 +901,7 @@ static void test_not_enveloped(void)
 			in,	     "-out",	 out,	  "-signer",
 			crt,	     "-inkey",	 key,	  NULL};
 
-	CU_ASSERT_EQUAL_FATAL(run(argv), 0);
+	CU_ASSERT_EQUAL_FATAL(run_out(argv, NULL), 0);
 	check_fails("pem-rsa.pem", "signed.der", "not encrypted");
 	g_free(in);
 	g_free(out);

@@ -3,6 +3,7 @@
  * and tampered, checked through the core's real host. Each signer's
  * signature verdict and trust verdict are asserted apart, with the words
  * the status gives, so "tampered" never reads like "untrusted". */
+#include "suite-data.h"
 #include "test-runner.h"
 
 #include <stdio.h>
@@ -17,7 +18,6 @@
 #error "DATA_SCRIPT must name make-smime-signed.sh"
 #endif
 
-static char *dir;
 static struct spi_host host;
 static struct spop_host *h;
 
@@ -63,38 +63,6 @@ static void test_module(void)
 }
 
 /* ---- helpers ------------------------------------------------------------ */
-
-static unsigned char *slurp(const char *name, size_t *len)
-{
-	char *p = g_build_filename(dir, name, NULL), *data = NULL;
-	gsize n = 0;
-
-	if (!g_file_get_contents(p, &data, &n, NULL)) {
-		fprintf(stderr, "cannot read %s\n", p);
-		data = NULL;
-	}
-	g_free(p);
-	*len = n;
-	return (unsigned char *)data;
-}
-
-static int run(char **argv)
-{
-	char *err = NULL;
-	int status = -1;
-	GError *e = NULL;
-
-	if (!g_spawn_sync(dir, argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL,
-			  NULL, &err, &status, &e)) {
-		fprintf(stderr, "%s: %s\n", argv[0], e->message);
-		g_error_free(e);
-		return -1;
-	}
-	if (status != 0)
-		fprintf(stderr, "%s failed: %s\n", argv[0], err ? err : "");
-	g_free(err);
-	return g_spawn_check_wait_status(status, NULL) ? 0 : 1;
-}
 
 /* Certificates given to the engine: anchors and SignerCert*. */
 struct certlist {
@@ -664,12 +632,12 @@ static int suite_init(void)
 		return 1;
 	}
 	char *argv[] = {"bash", DATA_SCRIPT, dir, NULL};
-	if (run(argv) != 0) {
+	if (run_out(argv, NULL) != 0) {
 		char *rm[] = {"rm", "-rf", dir, NULL};
 
 		/* CUnit does not clean up after a failed init. */
 		fprintf(stderr, "make-smime-signed.sh failed\n");
-		run(rm);
+		run_out(rm, NULL);
 		return 1;
 	}
 	spi_host_init(&host, s, NULL);
@@ -682,7 +650,7 @@ static int suite_clean(void)
 	char *argv[] = {"rm", "-rf", dir, NULL};
 
 	if (dir)
-		run(argv);
+		run_out(argv, NULL);
 	g_free(dir);
 	return teardown();
 }

@@ -1,0 +1,53 @@
+/* The data directory of a plugin suite that makes its stores or messages
+ * at test time with real tools, and the three things every such suite
+ * does there: name a file, read one, run a tool. */
+#ifndef SPOP_TEST_SUITE_DATA_H
+#define SPOP_TEST_SUITE_DATA_H
+
+#include <glib.h>
+#include <stdio.h>
+
+/* Set by the suite's init (g_dir_make_tmp), removed by its cleanup. */
+static char *dir;
+
+G_GNUC_UNUSED static char *path(const char *name)
+{
+	return g_build_filename(dir, name, NULL);
+}
+
+/* The whole file name in dir, or NULL (said on stderr). */
+G_GNUC_UNUSED static unsigned char *slurp(const char *name, size_t *len)
+{
+	char *p = path(name), *data = NULL;
+	gsize n = 0;
+
+	if (!g_file_get_contents(p, &data, &n, NULL)) {
+		fprintf(stderr, "cannot read %s\n", p);
+		data = NULL;
+	}
+	g_free(p);
+	*len = n;
+	return (unsigned char *)data;
+}
+
+/* Runs a command in dir (found on PATH); 0 when it exited with 0, its
+ * stdout in *out when out is not NULL. */
+G_GNUC_UNUSED static int run_out(char **argv, char **out)
+{
+	char *err = NULL;
+	int status = -1;
+	GError *e = NULL;
+
+	if (!g_spawn_sync(dir, argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, out,
+			  &err, &status, &e)) {
+		fprintf(stderr, "%s: %s\n", argv[0], e->message);
+		g_error_free(e);
+		return -1;
+	}
+	if (status != 0)
+		fprintf(stderr, "%s failed: %s\n", argv[0], err ? err : "");
+	g_free(err);
+	return g_spawn_check_wait_status(status, NULL) ? 0 : 1;
+}
+
+#endif
