@@ -6,6 +6,9 @@
 
 #include <CUnit/CUnit.h>
 #include <glib.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
 #include <stdbool.h>
 #include <spop/spop.h>
 
@@ -33,6 +36,32 @@ static int teardown(void)
 	spop_free(s);
 	g_string_free(warnings, TRUE);
 	return 0;
+}
+
+G_GNUC_UNUSED static const char *error_text(void)
+{
+	const char *e = spop_last_error(s);
+
+	return e ? e : "";
+}
+
+/* The error of the last call has this code and mentions each of the
+ * strings given (NULL-terminated); prints it when not. */
+G_GNUC_UNUSED G_GNUC_NULL_TERMINATED static bool error_is(int code, ...)
+{
+	bool ok = spop_last_error_code(s) == code;
+	const char *want;
+	va_list ap;
+
+	va_start(ap, code);
+	while ((want = va_arg(ap, const char *)))
+		if (!strstr(error_text(), want))
+			ok = false;
+	va_end(ap);
+	if (!ok)
+		fprintf(stderr, "\n  expected %d, got %d: %s\n", code,
+			spop_last_error_code(s), error_text());
+	return ok;
 }
 
 /* Whether a module of this name is mapped into the process. */

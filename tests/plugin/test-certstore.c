@@ -68,32 +68,6 @@ static int open_blob(const struct spop_certstore_ops *ops, int type,
 	return ops->open(h, type, data, len, password, st);
 }
 
-static const char *error_text(void)
-{
-	const char *e = spop_last_error(s);
-
-	return e ? e : "";
-}
-
-/* The error of the last call has this code and mentions each of the
- * strings given (NULL-terminated); prints it when not. */
-static bool error_is(int code, ...)
-{
-	bool ok = spop_last_error_code(s) == code;
-	const char *want;
-	va_list ap;
-
-	va_start(ap, code);
-	while ((want = va_arg(ap, const char *)))
-		if (!strstr(error_text(), want))
-			ok = false;
-	va_end(ap);
-	if (!ok)
-		fprintf(stderr, "\n  expected %d, got %d: %s\n", code,
-			spop_last_error_code(s), error_text());
-	return ok;
-}
-
 static bool der_equals_file(const struct spop_cert_entry *e, const char *name)
 {
 	size_t len;
