@@ -704,8 +704,14 @@ struct spop_smime_keys {
 	const unsigned char *const *trust_der; /* trust anchors (DER) */
 	const size_t *trust_len;
 	size_t n_trust;
-	int allow_weak;	     /* accept MD5/SHA-1 signatures (Config setting) */
-	int64_t verify_time; /* seconds since the epoch; 0: now */
+	int allow_weak;	      /* accept MD5/SHA-1 signatures (Config setting) */
+	int64_t verify_time;  /* seconds since the epoch; 0: now */
+	int use_system_trust; /* the system's trust store adds anchors */
+	/* CRLs (DER) a signer's chain is checked against; a revoked
+	 * certificate is SPOP_CERT_FAIL_REVOCATION. None given: not checked. */
+	const unsigned char *const *crl_der;
+	const size_t *crl_len;
+	size_t n_crl;
 };
 
 /* One SignerInfo's verdict (since 1.1). "One valid" is never "valid": the

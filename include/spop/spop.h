@@ -317,6 +317,18 @@ int spop_set_signer_cert_store_type(spop_t *s, int value);
 const char *spop_get_signer_cert_subject(spop_t *s);
 int spop_set_signer_cert_subject(spop_t *s, const char *value);
 
+/* SignerCertChain: after VerifySignature, the certificates the message
+ * carried (PEM), in the message's order. */
+int spop_get_signer_cert_chain_count(spop_t *s);
+int spop_get_signer_cert_chain_encoded(spop_t *s, int index, const char **data,
+				       size_t *len);
+/* SigningAlgorithm: set by name ("sha1", "md5", "sha-256", "sha-384",
+ * "sha-512", "sha-224"; "SHA256" style too) or dotted OID; read as the OID
+ * ("" when unknown). After VerifySignature it is the first signer's digest.
+ * libspop does not sign: the setter only records the choice. */
+const char *spop_get_signing_algorithm(spop_t *s);
+int spop_set_signing_algorithm(spop_t *s, const char *value);
+
 /* What a certificate store holds (libspop's own; the reference has a
  * separate CertMgr class for it). */
 struct spop_cert_info {
@@ -407,6 +419,98 @@ int spop_reset(spop_t *s);
 int spop_retrieve(spop_t *s);
 int spop_retrieve_headers(spop_t *s);
 int spop_send_command(spop_t *s, const char *command);
+
+/* ---- S/MIME --------------------------------------------------------------
+ * Decrypt, VerifySignature and DecryptAndVerifySignature work on Message
+ * (the last Retrieve, or what spop_set_message() loaded), through the
+ * engine Config SMIMEEngine names (default "cms"). The S/MIME entity may be
+ * the whole message or a part of it (found depth-first). On success the
+ * unwrapped entity replaces it: Message, MessageText, the headers and the
+ * other message properties then describe the result; the outer headers
+ * (From, To, Subject, ...) are kept, the outer Content-* headers are
+ * replaced by the entity's own.
+ *
+ * Decrypt uses Cert* (its private key through the cert-store plugin);
+ * every decryption failure is 284 naming the stage, never more.
+ * VerifySignature checks every SignerInfo with the certificate the message
+ * carries, or SignerCert* when it carries none (272 when neither has it).
+ * Its return code is the reference's: 0 when every signature holds over
+ * the signed content, whatever the certificate's trust; 280 when one does
+ * not (or a weak digest is refused); the trust verdict, the signed part
+ * and the From match are reported beside it (spop_get_smime_status). On
+ * success SignerCert* describes the (first) signer and SignerCertChain*
+ * the certificates the message carried.
+ * DecryptAndVerifySignature unwraps every layer, sign-then-encrypt and
+ * encrypt-then-sign nested either way, and reports each signer with its
+ * layer.
+ * Config: SMIMEEngine (cms, openssl), SMIMEAllowWeakDigests (False: MD5
+ * and SHA-1 signatures fail), SMIMETrustedCerts (a PEM file of trust
+ * anchors), SMIMEUseSystemTrust (True), SMIMECRLFile (PEM or DER CRLs a
+ * signer is checked against). */
+int spop_decrypt(spop_t *s);
+int spop_verify_signature(spop_t *s);
+int spop_decrypt_and_verify_signature(spop_t *s);
+
+/* libspop: loads a message from elsewhere (a file) as if Retrieve had
+ * fetched it, so the message properties and the S/MIME methods work on it
+ * without a server. LF line ends become CRLF; capped by
+ * MessageMemoryLimit (10040 beyond it). No events are fired. */
+int spop_set_message(spop_t *s, const char *data, size_t len);
+
+/* SPOP_SMIME_TRUST_* bits of spop_smime_signer_info.trust_failures */
+#define SPOP_SMIME_TRUST_TIME	    (1u << 0) /* expired or not yet valid */
+#define SPOP_SMIME_TRUST_UNKNOWN_CA (1u << 1) /* no path to an anchor */
+#define SPOP_SMIME_TRUST_USAGE	    (1u << 2) /* not for signing mail */
+#define SPOP_SMIME_TRUST_REVOCATION (1u << 3) /* revoked by a given CRL */
+#define SPOP_SMIME_TRUST_INVALID    (1u << 5) /* chain unreadable */
+
+/* The verdicts of the last S/MIME method (libspop's own; cleared by
+ * Retrieve and spop_set_message). An application shows a clean signature
+ * only when verified, trusted and from_matches are all 1 and signed_part
+ * is "" (the whole message). Grows only at its end. */
+struct spop_smime_status {
+	size_t size;	    /* sizeof(struct spop_smime_status) of the caller */
+	const char *engine; /* "cms", "openssl"; "" before any method */
+	const char *layers; /* what was unwrapped, outermost first:
+			       "enveloped", "signed", "enveloped,signed" */
+	int decrypted;	    /* an enveloped layer was decrypted */
+	int verified;	    /* at least one signer, and every signature of
+			       every signed layer holds */
+	int trusted;	    /* every signer's chain reaches an anchor and is
+			       valid at verification time */
+	int from_matches;   /* From's address is an e-mail address (SAN
+			       rfc822Name or E=) of every signer */
+	int weak;	    /* a signer used MD5 or SHA-1 */
+	const char *signed_part;    /* MIME path of the (first) signed entity:
+				       "" the whole message, "2", "2.1" ...;
+				       NULL when nothing was signed */
+	const char *encrypted_part; /* the same for the encrypted entity */
+	const char *algorithm;	    /* content cipher ("AES-256-CBC") */
+	const char *key_algorithm;  /* key transport/agreement ("RSA") */
+	int signer_count;
+};
+int spop_get_smime_status(spop_t *s, struct spop_smime_status *out);
+
+struct spop_smime_signer_info {
+	size_t size; /* sizeof(struct spop_smime_signer_info) of the caller */
+	int layer;   /* index into status.layers */
+	int signature_ok;
+	int trusted;
+	unsigned trust_failures; /* SPOP_SMIME_TRUST_* */
+	int weak;
+	int from_matches;
+	const char *status; /* the engine's words: "OK", or why not */
+	const char *subject, *issuer, *serial_number; /* "" without a cert */
+	const char *emails;  /* the certificate's addresses, ", "-separated */
+	const char *encoded; /* PEM; "" without a certificate */
+	size_t encoded_len;
+	const char *digest_algorithm;	 /* "SHA-256" */
+	const char *signature_algorithm; /* "RSA", "RSA-PSS", "ECDSA" */
+	int64_t signing_time; /* signingTime, seconds since the epoch; 0 */
+};
+/* index 0 .. signer_count - 1; 1211 outside. */
+int spop_get_smime_signer(spop_t *s, int index,
+			  struct spop_smime_signer_info *out);
 
 /* ---- plugins -------------------------------------------------------------
  * Lists every plugin found on the search path (Config PluginPath, then

@@ -157,12 +157,15 @@ static void test_ops_tables(void)
 	PIN(spop_smime_ops, decrypt, 8);
 	PIN(spop_smime_ops, verify, 16);
 	PIN(spop_smime_ops, result_clear, 24);
-	CU_ASSERT_EQUAL(sizeof(struct spop_smime_keys), 96);
+	CU_ASSERT_EQUAL(sizeof(struct spop_smime_keys), 128);
 	PIN(spop_smime_keys, store_ops, 8);
 	PIN(spop_smime_keys, n_signer_certs, 48);
 	PIN(spop_smime_keys, trust_der, 56);
 	PIN(spop_smime_keys, allow_weak, 80);
 	PIN(spop_smime_keys, verify_time, 88);
+	PIN(spop_smime_keys, use_system_trust, 96);
+	PIN(spop_smime_keys, crl_der, 104);
+	PIN(spop_smime_keys, n_crl, 120);
 	CU_ASSERT_EQUAL(sizeof(struct spop_smime_signer), 368);
 	PIN(spop_smime_signer, trusted, 8);
 	PIN(spop_smime_signer, trust_failures, 12);
