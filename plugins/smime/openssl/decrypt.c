@@ -46,10 +46,11 @@ static int malformed(struct spop_host *host, const char *why)
 	if (e)
 		ERR_error_string_n(e, reason, sizeof(reason));
 	ERR_clear_error();
-	return host->set_error(host, SPOP_ERR_DECRYPT,
-			       "Decryption failed: the message is not valid "
-			       "CMS EnvelopedData or AuthEnvelopedData (%s%s%s).",
-			       why, reason[0] ? ": " : "", reason);
+	return host->set_error(
+	    host, SPOP_ERR_DECRYPT,
+	    "Decryption failed: the message is not valid "
+	    "CMS EnvelopedData or AuthEnvelopedData (%s%s%s).",
+	    why, reason[0] ? ": " : "", reason);
 }
 
 /* The content cipher's name in the cms engine's spelling. */
@@ -162,7 +163,7 @@ static int kari_name(CMS_RecipientInfo *ri, char *out, size_t size)
 
 /* The first RecipientInfo naming a candidate certificate: its index in
  * certs, the recipient and its key algorithm name; -1 when none. */
-static int choose(CMS_ContentInfo *cms, STACK_OF(X509) *certs,
+static int choose(CMS_ContentInfo *cms, STACK_OF(X509) * certs,
 		  CMS_RecipientInfo **chosen)
 {
 	STACK_OF(CMS_RecipientInfo) *ris = CMS_get0_RecipientInfos(cms);

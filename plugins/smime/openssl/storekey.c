@@ -20,9 +20,12 @@
  * The key management names its operations SPOP-RSA / SPOP-ECDH, so no
  * fetch for RSA or ECDH anywhere (the default provider's) can reach them,
  * and their key data can never be exported into another provider: a key
- * of the store is used only where CMS was given it. The default provider
- * is loaded first, so a fetch of "RSA" or "EC" key management by name
- * alone (CMS reading an originator's key) finds the default provider's. */
+ * of the store is used only where CMS was given it. Its algorithms carry
+ * the property spop.store=yes, which only ossl_smime_store_key asks for;
+ * a fetch of "RSA" or "EC" key management by name alone (CMS reading an
+ * originator's key) must find the default provider's, which the context
+ * checks when it is made (the first implementation registered wins, and
+ * the default provider is loaded first). */
 #include "engine.h"
 
 #include <openssl/core_dispatch.h>
@@ -370,9 +373,9 @@ static const OSSL_DISPATCH ec_km_fns[] = {
 
 struct rsa_ctx {
 	struct skey *key;
-	int pad;	 /* RSA_PKCS1_PADDING or RSA_PKCS1_OAEP_PADDING */
-	char md[64];	 /* OAEP hash; "" is SHA-1 (RFC 8017 default) */
-	char mgf1[64];	 /* MGF1 hash; "" is the OAEP hash */
+	int pad;	  /* RSA_PKCS1_PADDING or RSA_PKCS1_OAEP_PADDING */
+	char md[64];	  /* OAEP hash; "" is SHA-1 (RFC 8017 default) */
+	char mgf1[64];	  /* MGF1 hash; "" is the OAEP hash */
 	size_t label_len; /* a label other than empty is refused */
 };
 
@@ -529,10 +532,9 @@ static int rsa_decrypt(void *vctx, unsigned char *out, size_t *outlen,
 		    c->label_len)
 			return 0;
 	}
-	if (k->ref.ops->key_decrypt(host, k->ref.key,
-				    hash ? SPOP_KEY_RSA_OAEP
-					 : SPOP_KEY_RSA_PKCS1,
-				    hash, in, inlen, &plain, &plain_len) != 0)
+	if (k->ref.ops->key_decrypt(
+		host, k->ref.key, hash ? SPOP_KEY_RSA_OAEP : SPOP_KEY_RSA_PKCS1,
+		hash, in, inlen, &plain, &plain_len) != 0)
 		return 0;
 	ok = plain_len <= outsize;
 	if (ok) {
@@ -549,12 +551,10 @@ static const OSSL_DISPATCH rsa_cipher_fns[] = {
     {OSSL_FUNC_ASYM_CIPHER_FREECTX, (void (*)(void))rsa_freectx},
     {OSSL_FUNC_ASYM_CIPHER_DECRYPT_INIT, (void (*)(void))rsa_decrypt_init},
     {OSSL_FUNC_ASYM_CIPHER_DECRYPT, (void (*)(void))rsa_decrypt},
-    {OSSL_FUNC_ASYM_CIPHER_SET_CTX_PARAMS,
-     (void (*)(void))rsa_set_ctx_params},
+    {OSSL_FUNC_ASYM_CIPHER_SET_CTX_PARAMS, (void (*)(void))rsa_set_ctx_params},
     {OSSL_FUNC_ASYM_CIPHER_SETTABLE_CTX_PARAMS,
      (void (*)(void))rsa_settable_ctx_params},
-    {OSSL_FUNC_ASYM_CIPHER_GET_CTX_PARAMS,
-     (void (*)(void))rsa_get_ctx_params},
+    {OSSL_FUNC_ASYM_CIPHER_GET_CTX_PARAMS, (void (*)(void))rsa_get_ctx_params},
     {OSSL_FUNC_ASYM_CIPHER_GETTABLE_CTX_PARAMS,
      (void (*)(void))rsa_gettable_ctx_params},
     {0, NULL}};
@@ -563,9 +563,9 @@ static const OSSL_DISPATCH rsa_cipher_fns[] = {
 
 struct ecdh_ctx {
 	struct skey *key, *peer;
-	bool kdf;	   /* X9.63 KDF asked for */
-	char kdf_md[64];   /* its hash */
-	size_t kdf_outlen; /* its output length */
+	bool kdf;	    /* X9.63 KDF asked for */
+	char kdf_md[64];    /* its hash */
+	size_t kdf_outlen;  /* its output length */
 	unsigned char *ukm; /* its shared info (ECC-CMS-SharedInfo) */
 	size_t ukm_len;
 };
@@ -729,8 +729,8 @@ static int ecdh_derive(void *vctx, unsigned char *secret, size_t *secretlen,
 				   c->peer->point_len, &z, &z_len) != 0)
 		return 0;
 	if (c->kdf) {
-		ok = x963(c->kdf_md, z, z_len, c->ukm, c->ukm_len, secret,
-			  want);
+		ok =
+		    x963(c->kdf_md, z, z_len, c->ukm, c->ukm_len, secret, want);
 	} else {
 		ok = z_len == want;
 		if (ok)
@@ -763,10 +763,10 @@ static const OSSL_ALGORITHM keymgmts[] = {
      "cert-store EC key"},
     {NULL, NULL, NULL, NULL}};
 
-static const OSSL_ALGORITHM ciphers[] = {
-    {NAME_RSA_OP, "spop.store=yes", rsa_cipher_fns,
-     "RSA decryption in the cert store"},
-    {NULL, NULL, NULL, NULL}};
+static const OSSL_ALGORITHM ciphers[] = {{NAME_RSA_OP, "spop.store=yes",
+					  rsa_cipher_fns,
+					  "RSA decryption in the cert store"},
+					 {NULL, NULL, NULL, NULL}};
 
 static const OSSL_ALGORITHM exchanges[] = {
     {NAME_ECDH_OP, "spop.store=yes", ecdh_fns, "ECDH in the cert store"},
@@ -810,6 +810,22 @@ static void libctx_make(void)
 	if (prov_default &&
 	    OSSL_PROVIDER_add_builtin(ctx, PROV_NAME, prov_init) == 1)
 		prov_store = OSSL_PROVIDER_load(ctx, PROV_NAME);
+	if (prov_store) {
+		static const char *const names[] = {"RSA", "EC"};
+
+		for (size_t i = 0; i < 2 && prov_store; i++) {
+			EVP_KEYMGMT *km =
+			    EVP_KEYMGMT_fetch(ctx, names[i], NULL);
+
+			if (!km || strcmp(OSSL_PROVIDER_get0_name(
+					      EVP_KEYMGMT_get0_provider(km)),
+					  "default") != 0) {
+				OSSL_PROVIDER_unload(prov_store);
+				prov_store = NULL;
+			}
+			EVP_KEYMGMT_free(km);
+		}
+	}
 	if (!prov_store) {
 		if (prov_default)
 			OSSL_PROVIDER_unload(prov_default);
@@ -857,10 +873,10 @@ EVP_PKEY *ossl_smime_store_key(struct spop_host *host,
 		type = "EC";
 	else
 		return NULL;
-	params[0] = OSSL_PARAM_construct_octet_string(PARAM_REF, &ref,
-						      sizeof(ref));
+	params[0] =
+	    OSSL_PARAM_construct_octet_string(PARAM_REF, &ref, sizeof(ref));
 	params[1] = OSSL_PARAM_construct_end();
-	pctx = EVP_PKEY_CTX_new_from_name(ctx, type, "provider=" PROV_NAME);
+	pctx = EVP_PKEY_CTX_new_from_name(ctx, type, "spop.store=yes");
 	if (!pctx || EVP_PKEY_fromdata_init(pctx) <= 0 ||
 	    EVP_PKEY_fromdata(pctx, &pkey, EVP_PKEY_KEYPAIR, params) <= 0)
 		pkey = NULL;

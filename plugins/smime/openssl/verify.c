@@ -127,8 +127,8 @@ static int trust_state_index(void)
 
 	/* Made once; racing makers only waste an index. */
 	if (idx < 0)
-		idx = X509_STORE_CTX_get_ex_new_index(0, NULL, NULL, NULL,
-						      NULL);
+		idx =
+		    X509_STORE_CTX_get_ex_new_index(0, NULL, NULL, NULL, NULL);
 	return idx;
 }
 
@@ -146,8 +146,7 @@ static uint32_t failure_bit(int err)
 	case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
 	case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
 	case X509_V_ERR_CERT_UNTRUSTED:
-	case X509_V_ERR_INVALID_CA:
-		return SPOP_CERT_FAIL_UNKNOWN_CA;
+	case X509_V_ERR_INVALID_CA: return SPOP_CERT_FAIL_UNKNOWN_CA;
 	case X509_V_ERR_INVALID_PURPOSE:
 	case X509_V_ERR_KEYUSAGE_NO_DIGITAL_SIGNATURE:
 		return SPOP_CERT_FAIL_USAGE;
@@ -161,8 +160,7 @@ static uint32_t failure_bit(int err)
 	case X509_V_ERR_ERROR_IN_CRL_LAST_UPDATE_FIELD:
 	case X509_V_ERR_ERROR_IN_CRL_NEXT_UPDATE_FIELD:
 	case X509_V_ERR_KEYUSAGE_NO_CRL_SIGN:
-	case X509_V_ERR_DIFFERENT_CRL_SCOPE:
-		return SPOP_CERT_FAIL_REVOCATION;
+	case X509_V_ERR_DIFFERENT_CRL_SCOPE: return SPOP_CERT_FAIL_REVOCATION;
 	default: return SPOP_CERT_FAIL_INVALID;
 	}
 }
@@ -184,7 +182,7 @@ static int collect(int ok, X509_STORE_CTX *ctx)
 	return 1;
 }
 
-static bool load_certs(STACK_OF(X509) *into, const unsigned char *const *der,
+static bool load_certs(STACK_OF(X509) * into, const unsigned char *const *der,
 		       const size_t *lens, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
@@ -206,8 +204,8 @@ static bool load_certs(STACK_OF(X509) *into, const unsigned char *const *der,
 }
 
 /* SPOP_CERT_FAIL_* of the signer certificate, 0 when trusted. */
-static uint32_t check_trust(X509 *signer, STACK_OF(X509) *untrusted,
-			    STACK_OF(X509) *anchors, STACK_OF(X509_CRL) *crls,
+static uint32_t check_trust(X509 *signer, STACK_OF(X509) * untrusted,
+			    STACK_OF(X509) * anchors, STACK_OF(X509_CRL) * crls,
 			    const struct spop_smime_keys *keys, char *why,
 			    size_t why_size)
 {
@@ -235,14 +233,13 @@ static uint32_t check_trust(X509 *signer, STACK_OF(X509) *untrusted,
 		goto out;
 	}
 	param = X509_STORE_CTX_get0_param(ctx);
-	X509_VERIFY_PARAM_set_time(param, keys->verify_time
-					      ? (time_t)keys->verify_time
-					      : time(NULL));
+	X509_VERIFY_PARAM_set_time(
+	    param, keys->verify_time ? (time_t)keys->verify_time : time(NULL));
 	X509_VERIFY_PARAM_set_purpose(param, X509_PURPOSE_SMIME_SIGN);
 	X509_VERIFY_PARAM_set_trust(param, X509_TRUST_EMAIL);
 	if (sk_X509_CRL_num(crls) > 0)
-		X509_VERIFY_PARAM_set_flags(param, X509_V_FLAG_CRL_CHECK |
-						       X509_V_FLAG_CRL_CHECK_ALL);
+		X509_VERIFY_PARAM_set_flags(
+		    param, X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL);
 	X509_STORE_CTX_set_ex_data(ctx, trust_state_index(), &st);
 	X509_STORE_CTX_set_verify_cb(ctx, collect);
 	ok = X509_verify_cert(ctx);
@@ -283,8 +280,8 @@ static void trust_words(uint32_t f, const char *why, char *out, size_t size)
 struct context {
 	CMS_ContentInfo *cms;
 	BIO *chain; /* CMS_dataInit's digest BIOs, read to the end */
-	STACK_OF(X509) *msg, *given, *anchors;
-	STACK_OF(X509_CRL) *crls;
+	STACK_OF(X509) * msg, *given, *anchors;
+	STACK_OF(X509_CRL) * crls;
 	const struct spop_smime_keys *keys;
 };
 
@@ -435,7 +432,7 @@ int ossl_smime_verify(struct spop_host *host, const unsigned char *in,
 	struct context c = {0};
 	BIO *dcont = NULL;
 	const unsigned char *p = in;
-	STACK_OF(CMS_SignerInfo) *sis;
+	STACK_OF(CMS_SignerInfo) * sis;
 	int rc = 0, n;
 
 	/* Only what the caller's struct holds: a core of ABI 1.0 gives no
@@ -454,11 +451,11 @@ int ossl_smime_verify(struct spop_host *host, const unsigned char *in,
 		return openssl_error(host, "The CMS object is not SignedData "
 					   "that can be read");
 	if (OBJ_obj2nid(CMS_get0_type(c.cms)) != NID_pkcs7_signed) {
-		rc = host->set_error(host, SPOP_ERR_DECRYPT,
-				     "The CMS object is not SignedData (its "
-				     "content type is %s)",
-				     OBJ_nid2sn(OBJ_obj2nid(
-					 CMS_get0_type(c.cms))));
+		rc = host->set_error(
+		    host, SPOP_ERR_DECRYPT,
+		    "The CMS object is not SignedData (its "
+		    "content type is %s)",
+		    OBJ_nid2sn(OBJ_obj2nid(CMS_get0_type(c.cms))));
 		goto out;
 	}
 	if (p != in + len) {
@@ -471,16 +468,16 @@ int ossl_smime_verify(struct spop_host *host, const unsigned char *in,
 	/* The detached bytes the core gives, or the encapsulated content. */
 	ASN1_OCTET_STRING **econtent = CMS_get0_content(c.cms);
 	if (content) {
-		dcont = BIO_new_mem_buf(content_len ? content : (const void *)"",
-					(int)content_len);
+		dcont = BIO_new_mem_buf(
+		    content_len ? content : (const void *)"", (int)content_len);
 		if (!dcont) {
 			rc = oom(host);
 			goto out;
 		}
 	} else if (econtent && *econtent) {
-		result->content = ossl_smime_dup(
-		    host, ASN1_STRING_get0_data(*econtent),
-		    (size_t)ASN1_STRING_length(*econtent));
+		result->content =
+		    ossl_smime_dup(host, ASN1_STRING_get0_data(*econtent),
+				   (size_t)ASN1_STRING_length(*econtent));
 		if (!result->content) {
 			rc = oom(host);
 			goto out;
@@ -528,8 +525,8 @@ int ossl_smime_verify(struct spop_host *host, const unsigned char *in,
 	}
 	for (size_t i = 0; i < k.n_crl; i++) {
 		const unsigned char *d = k.crl_der ? k.crl_der[i] : NULL;
-		X509_CRL *crl = d ? d2i_X509_CRL(NULL, &d, (long)k.crl_len[i])
-				  : NULL;
+		X509_CRL *crl =
+		    d ? d2i_X509_CRL(NULL, &d, (long)k.crl_len[i]) : NULL;
 
 		if (!crl) {
 			rc = host->set_error(host, SPOP_ERR_DECRYPT,
@@ -580,7 +577,8 @@ int ossl_smime_verify(struct spop_host *host, const unsigned char *in,
 			rc = oom(host);
 			goto out;
 		}
-		memset(result->signers, 0, (size_t)n * sizeof(*result->signers));
+		memset(result->signers, 0,
+		       (size_t)n * sizeof(*result->signers));
 	}
 	for (int i = 0; i < n; i++) {
 		verify_signer(host, sk_CMS_SignerInfo_value(sis, i), &c,
