@@ -33,6 +33,9 @@
 #ifndef SIG_SCRIPT
 #error "SIG_SCRIPT must name make-smime-signed.sh"
 #endif
+#ifndef TOKEN_SCRIPT
+#error "TOKEN_SCRIPT must name make-token.sh"
+#endif
 #ifndef OPENSSL_PLUGIN_DIR
 #error "OPENSSL_PLUGIN_DIR must name the openssl engine's build directory"
 #endif
@@ -43,7 +46,7 @@ static struct spi_host host;
 static struct spop_host *h;
 static const struct spop_smime_ops *eng[2]; /* cms, openssl */
 static const char *const eng_name[2] = {"cms", "openssl"};
-static const struct spop_certstore_ops *pem;
+static const struct spop_certstore_ops *pem, *p11;
 
 /* ---- expected differences ----------------------------------------------
  * case: the message (and run) as the checks name it; field: what differs.
@@ -173,36 +176,27 @@ static bool store_open(struct store *st, const char *name)
 	return st->n > 0;
 }
 
-/* Both engines decrypt der with the store's keys; they must agree. Counts
- * the successes in *ok. */
-static void compare_decrypt(const char *what, const char *store,
-			    const unsigned char *der, size_t len, int *ok)
+/* Both engines decrypt der with these keys; they must agree. Counts the
+ * successes in *ok. */
+static void compare_keys(const char *what, const struct spop_smime_keys *k,
+			 const unsigned char *der, size_t len, int *ok)
 {
 	struct spop_smime_result r[2];
-	struct spop_smime_keys k;
-	struct store st;
 	int rc[2];
 	char *err[2] = {NULL, NULL};
 
-	CU_ASSERT_FATAL(store_open(&st, store));
-	memset(&k, 0, sizeof(k));
-	k.size = sizeof(k);
-	k.store_ops = pem;
-	k.entries = st.entries;
-	k.n_entries = st.n;
 	for (int e = 0; e < 2; e++) {
 		memset(&r[e], 0, sizeof(r[e]));
 		r[e].size = sizeof(r[e]);
 		spi_clear_error(s);
-		rc[e] = eng[e]->decrypt(h, der, len, &k, &r[e]);
+		rc[e] = eng[e]->decrypt(h, der, len, k, &r[e]);
 		err[e] = g_strdup(rc[e] ? error_text() : "");
 		if (rc[e] && rc[e] != SPOP_ERR_DECRYPT)
 			fprintf(stderr, "\n  %s: %s answered %d: %s", what,
-				eng_name[e], rc[e], error_text());
+				eng_name[e], rc[e], err[e]);
 		CU_ASSERT(rc[e] == 0 || rc[e] == SPOP_ERR_DECRYPT);
 		CU_ASSERT(rc[e] != 0 || r[e].decrypted == 1);
 	}
-	pem->close(h, st.handle);
 	if ((rc[0] == 0) != (rc[1] == 0))
 		fprintf(stderr, "\n    cms: %s\n    openssl: %s", err[0],
 			err[1]);
@@ -220,6 +214,23 @@ static void compare_decrypt(const char *what, const char *store,
 	}
 	for (int e = 0; e < 2; e++)
 		eng[e]->result_clear(h, &r[e]);
+}
+
+/* The same with the keys of a PEM store of the data directory. */
+static void compare_decrypt(const char *what, const char *store,
+			    const unsigned char *der, size_t len, int *ok)
+{
+	struct spop_smime_keys k;
+	struct store st;
+
+	CU_ASSERT_FATAL(store_open(&st, store));
+	memset(&k, 0, sizeof(k));
+	k.size = sizeof(k);
+	k.store_ops = pem;
+	k.entries = st.entries;
+	k.n_entries = st.n;
+	compare_keys(what, &k, der, len, ok);
+	pem->close(h, st.handle);
 }
 
 static void test_decrypt(void)
@@ -312,6 +323,90 @@ static void test_decrypt_damaged(void)
 		g_free(der);
 	}
 	CU_ASSERT_EQUAL(failures, before);
+}
+
+/* Keys on a SoftHSM token through the pkcs11 store (make-token.sh):
+ * both engines reach them only through store_ops (C_Decrypt,
+ * CKM_ECDH1_DERIVE), the keys never leave the token. The messages are
+ * made here with openssl cms to the token's certificates. */
+static void test_token(void)
+{
+	static const struct {
+		const char *msg;
+		const char *args[8];
+	} msgs[] = {
+	    {"tok-rsa.der", {"-aes256", "token/rsa.crt"}},
+	    /* SoftHSM 2.6 does OAEP with SHA-1 only */
+	    {"tok-oaep.der",
+	     {"-aes128", "-recip", "token/rsa.crt", "-keyopt",
+	      "rsa_padding_mode:oaep"}},
+	    {"tok-ec.der",
+	     {"-aes128", "-recip", "token/ec.crt", "-keyopt",
+	      "ecdh_kdf_md:sha256"}},
+	    {"tok-ec-gcm.der", {"-aes-256-gcm", "-keyid", "token/ec.crt"}},
+	    /* to another key: no recipient on the token, for both */
+	    {"tok-none.der", {"-aes256", "rsa.crt"}},
+	};
+	char *out = NULL, *tokdir = path("token"), *module = NULL, *uri;
+	char *mp = path("token/module");
+	char *make[] = {"bash",	     TOKEN_SCRIPT, tokdir,
+			"spop diff", "123456",	   NULL};
+	struct spop_cert_entry entries[4];
+	struct spop_smime_keys k;
+	void *st = NULL;
+	size_t n = 0;
+	int ok = 0, before = failures;
+
+	CU_ASSERT_EQUAL_FATAL(run_out(make, &out), 0);
+	g_strstrip(out);
+	g_setenv("SOFTHSM2_CONF", out, TRUE);
+	g_free(out);
+	CU_ASSERT_FATAL(g_file_get_contents(mp, &module, NULL, NULL));
+	g_strstrip(module);
+	uri =
+	    g_strdup_printf("pkcs11:token=spop%%20diff?module-path=%s", module);
+	CU_ASSERT_EQUAL_FATAL(p11->open(h, 23, (const unsigned char *)uri,
+					strlen(uri), "123456", &st),
+			      0);
+	memset(entries, 0, sizeof(entries));
+	while (n < 4) {
+		entries[n].size = sizeof(entries[n]);
+		if (p11->entry(h, st, n, &entries[n]))
+			break;
+		n++;
+	}
+	CU_ASSERT_EQUAL(n, 2);
+	memset(&k, 0, sizeof(k));
+	k.size = sizeof(k);
+	k.store_ops = p11;
+	k.entries = entries;
+	k.n_entries = n;
+	for (size_t i = 0; i < G_N_ELEMENTS(msgs); i++) {
+		char *argv[20] = {"openssl",  "cms",
+				  "-encrypt", "-binary",
+				  "-outform", "DER",
+				  "-in",      "plain.bin",
+				  "-out",     (char *)msgs[i].msg};
+		size_t a = 10, len;
+
+		for (size_t j = 0; msgs[i].args[j]; j++)
+			argv[a++] = (char *)msgs[i].args[j];
+		argv[a] = NULL;
+		CU_ASSERT_EQUAL_FATAL(run_out(argv, NULL), 0);
+		unsigned char *der = slurp(msgs[i].msg, &len);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(der);
+		char *what = g_strdup_printf("%s on the token", msgs[i].msg);
+		compare_keys(what, &k, der, len, &ok);
+		g_free(what);
+		g_free(der);
+	}
+	p11->close(h, st);
+	CU_ASSERT_EQUAL(ok, (int)G_N_ELEMENTS(msgs) - 1);
+	CU_ASSERT_EQUAL(failures, before);
+	g_free(uri);
+	g_free(module);
+	g_free(tokdir);
+	g_free(mp);
 }
 
 /* GCM parameters whose aes-ICVlen is not the mac's length (16): 12 is in
@@ -611,6 +706,7 @@ static void verify_one(const char *file, const char *content,
 	unsigned char *anchor = NULL, *given = NULL, *cms, *data = NULL;
 	size_t anchor_len = 0, given_len = 0, len, data_len = 0;
 	int rc[2];
+	char *err[2];
 	char *what =
 	    g_strdup_printf("%s with %s, %s", file,
 			    content ? content : "its own content", st->name);
@@ -641,10 +737,13 @@ static void verify_one(const char *file, const char *content,
 		r[e].size = sizeof(r[e]);
 		spi_clear_error(s);
 		rc[e] = eng[e]->verify(h, cms, len, data, data_len, &k, &r[e]);
-		if (rc[e])
-			fprintf(stderr, "\n  %s: %s: %d %s", what, eng_name[e],
-				rc[e], error_text());
+		err[e] = g_strdup(rc[e] ? error_text() : "");
 	}
+	if (rc[0] != rc[1])
+		fprintf(stderr, "\n    cms: %d %s\n    openssl: %d %s", rc[0],
+			err[0], rc[1], err[1]);
+	g_free(err[0]);
+	g_free(err[1]);
 	compare_results(what, r, rc);
 	if (rc[0] == 0 && r[0].verified)
 		(*verified)++;
@@ -797,6 +896,13 @@ static int suite_init(void)
 		return 1;
 	}
 	pem = d->ops;
+	if (spi_plugin_select(s, SPOP_PLUGIN_CERTSTORE, "CertStoreType", 23,
+			      &d) != 0 ||
+	    !d || strcmp(d->name, "pkcs11") != 0) {
+		fprintf(stderr, "no pkcs11 plugin: %s\n", error_text());
+		return 1;
+	}
+	p11 = d->ops;
 	spi_host_init(&host, s, NULL);
 	h = &host.pub;
 	return 0;
@@ -854,6 +960,7 @@ ENC(test_decrypt)
 ENC(test_decrypt_damaged)
 ENC(test_auth_attrs)
 ENC(test_decrypt_icvlen)
+ENC(test_token)
 SIG(test_verify)
 SIG(test_verify_malformed)
 
@@ -863,6 +970,7 @@ static const struct test_case cases[] = {
     {"decrypt: damaged messages", enc_test_decrypt_damaged},
     {"decrypt: AuthEnvelopedData with authAttrs", enc_test_auth_attrs},
     {"decrypt: AES-GCM with a wrong aes-ICVlen", enc_test_decrypt_icvlen},
+    {"decrypt: keys on a SoftHSM token (pkcs11 store)", enc_test_token},
     {"verify: every message, content and tampered, every setting",
      sig_test_verify},
     {"verify: malformed input", sig_test_verify_malformed},
