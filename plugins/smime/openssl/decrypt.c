@@ -14,7 +14,9 @@
  *    3218: it goes on with a random key), so a bad key block fails where
  *    any bad ciphertext fails; key agreement failures are reported here.
  * 4. The content: the cipher BIO chain of CMS_dataInit (as CMS_decrypt
- *    reads it), its padding or GCM tag checked at the end.
+ *    reads it) straight into the result's buffer, its padding or GCM tag
+ *    checked at the end. Memory: the message, OpenSSL's parsed copy of
+ *    it and the content, about three times the message.
  *
  * Every failure is 284 and its message names the stage only. */
 #include "engine.h"
@@ -211,7 +213,9 @@ int ossl_smime_decrypt(struct spop_host *host, const unsigned char *in,
 	STACK_OF(X509) *certs = NULL;
 	const struct spop_cert_entry **owner = NULL;
 	EVP_PKEY *pkey = NULL;
-	BIO *out = NULL, *cont = NULL;
+	BIO *cont = NULL;
+	unsigned char *plain = NULL;
+	size_t n = 0;
 	const unsigned char *p = in;
 	char key_alg[64] = "";
 	int rc, nid, c, cipher = NID_undef;
@@ -327,11 +331,22 @@ int ossl_smime_decrypt(struct spop_host *host, const unsigned char *in,
 	}
 
 	/* 4. The content: the cipher BIO chain CMS_decrypt reads from, read
-	 * here so that its cipher can be named; the padding or the GCM tag
-	 * is checked at its end (BIO_get_cipher_status). */
-	out = BIO_new(BIO_s_mem());
-	cont = out ? CMS_dataInit(cms, NULL) : NULL;
+	 * here so that its cipher can be named, straight into the result's
+	 * buffer (the plain text is never longer than the cipher text); the
+	 * padding or the GCM tag is checked at its end
+	 * (BIO_get_cipher_status). */
+	ASN1_OCTET_STRING **enc = CMS_get0_content(cms);
+	size_t cap = enc && *enc ? (size_t)ASN1_STRING_length(*enc) : 0;
 	EVP_CIPHER_CTX *cctx = NULL;
+
+	if (!enc || !*enc) {
+		rc = host->set_error(host, SPOP_ERR_DECRYPT,
+				     "Decryption failed: the message carries "
+				     "no encrypted content (detached "
+				     "content is not supported).");
+		goto out;
+	}
+	cont = CMS_dataInit(cms, NULL);
 	if (!cont || BIO_method_type(cont) != BIO_TYPE_CIPHER ||
 	    BIO_get_cipher_ctx(cont, &cctx) != 1 || !cctx) {
 		rc = fail(host, STAGE_CONTENT);
@@ -346,9 +361,18 @@ int ossl_smime_decrypt(struct spop_host *host, const unsigned char *in,
 				     OBJ_nid2sn(cipher));
 		goto out;
 	}
+	plain = host->alloc(host, cap + 1);
+	if (!plain) {
+		rc = host->set_error(host, SPOP_ERR_DECRYPT,
+				     "Decryption failed: out of memory for "
+				     "%zu bytes of content.",
+				     cap);
+		goto out;
+	}
 	for (;;) {
-		unsigned char buf[16384];
-		int got = BIO_read(cont, buf, sizeof(buf));
+		size_t room = cap + 1 - n;
+		int got = BIO_read(cont, plain + n,
+				   room > 1 << 20 ? 1 << 20 : (int)room);
 
 		if (got <= 0) {
 			if (got < 0 || BIO_get_cipher_status(cont) <= 0) {
@@ -357,28 +381,15 @@ int ossl_smime_decrypt(struct spop_host *host, const unsigned char *in,
 			}
 			break;
 		}
-		int put = BIO_write(out, buf, got);
-		OPENSSL_cleanse(buf, (size_t)got);
-		if (put != got) {
-			rc = host->set_error(host, SPOP_ERR_DECRYPT,
-					     "Decryption failed: out of "
-					     "memory.");
+		n += (size_t)got;
+		if (n > cap) { /* more out than went in: not a cipher */
+			rc = fail(host, STAGE_CONTENT);
 			goto out;
 		}
 	}
-	char *data = NULL;
-	long n = BIO_get_mem_data(out, &data);
-	result->content = ossl_smime_dup(host, data, n > 0 ? (size_t)n : 0);
-	if (n > 0)
-		OPENSSL_cleanse(data, (size_t)n);
-	if (!result->content) {
-		rc = host->set_error(host, SPOP_ERR_DECRYPT,
-				     "Decryption failed: out of memory for "
-				     "%ld bytes of content.",
-				     n);
-		goto out;
-	}
-	result->content_len = n > 0 ? (size_t)n : 0;
+	result->content = plain;
+	result->content_len = n;
+	plain = NULL;
 	result->decrypted = 1;
 	snprintf(result->algorithm, sizeof(result->algorithm), "%s",
 		 cipher_name(cipher));
@@ -390,13 +401,9 @@ int ossl_smime_decrypt(struct spop_host *host, const unsigned char *in,
 out:
 	ERR_clear_error();
 	BIO_free_all(cont);
-	if (out) {
-		char *left = NULL;
-		long k = BIO_get_mem_data(out, &left);
-
-		if (k > 0)
-			OPENSSL_cleanse(left, (size_t)k);
-		BIO_free(out);
+	if (plain) {
+		OPENSSL_cleanse(plain, n);
+		host->free(host, plain);
 	}
 	EVP_PKEY_free(pkey);
 	sk_X509_pop_free(certs, X509_free);
