@@ -697,6 +697,15 @@ static int verify_layer(struct run *r, const struct found *f, int layer)
 	if (content)
 		g_byte_array_free(content, TRUE);
 	keyset_clear(&ks);
+	/* An engine says 284 for CMS it cannot read; for a verification the
+	 * reference's word is 280, with the engine's reason kept. */
+	if (rc == SPOP_ERR_DECRYPT) {
+		char *why = g_strdup(spi_str(s->error_text));
+		rc = spi_fail(s, SPOP_ERR_CERT_VERIFY,
+			      "The signature%s%s is not readable CMS: %s",
+			      *f->path ? " of part " : "", f->path, why);
+		g_free(why);
+	}
 	if (!rc) {
 		for (size_t i = 0; i < res.n_signers; i++)
 			record_signer(r, &res.signers[i], layer);

@@ -331,6 +331,25 @@ static void test_not_signed(void)
 	spop_free(s);
 }
 
+/* Corrupted CMS is an error naming what failed, never a crash. */
+static void test_corrupt(void)
+{
+	spop_t *s = load("m15-corrupt-sig.eml");
+
+	CU_ASSERT_EQUAL(spop_verify_signature(s), 280);
+	ERROR_HAS(s, "not readable CMS");
+	CU_ASSERT_EQUAL(status(s).verified, 0);
+	CU_ASSERT_EQUAL(spop_get_message_signed(s), 1);
+	spop_free(s);
+
+	s = load("m14-corrupt-enc.eml");
+	use_cert(s, "bob.pem");
+	CU_ASSERT_EQUAL(spop_decrypt(s), 284);
+	CU_ASSERT_EQUAL(spop_decrypt_and_verify_signature(s), 284);
+	CU_ASSERT_EQUAL(spop_get_message_encrypted(s), 1);
+	spop_free(s);
+}
+
 /* ---- decryption ---- */
 
 static void test_decrypt(void)
@@ -447,13 +466,14 @@ static void test_retrieve(void)
 		const char *name;
 		int rc;
 	} want[] = {
-	    {"m01-signed", 0},	     {"m02-opaque", 0},
-	    {"m03-encrypted", 0},    {"m04-sign-encrypt", 0},
-	    {"m05-encrypt-sign", 0}, {"m06-tampered", 280},
-	    {"m07-from-mallory", 0}, {"m08-wrapped", 0},
-	    {"m09-expired", 0},	     {"m10-to-carol", 284},
-	    {"m11-two-rcpt", 0},     {"m12-nocerts", 272},
-	    {"m13-sha1", 280},
+	    {"m01-signed", 0},	      {"m02-opaque", 0},
+	    {"m03-encrypted", 0},     {"m04-sign-encrypt", 0},
+	    {"m05-encrypt-sign", 0},  {"m06-tampered", 280},
+	    {"m07-from-mallory", 0},  {"m08-wrapped", 0},
+	    {"m09-expired", 0},	      {"m10-to-carol", 284},
+	    {"m11-two-rcpt", 0},      {"m12-nocerts", 272},
+	    {"m13-sha1", 280},	      {"m14-corrupt-enc", 284},
+	    {"m15-corrupt-sig", 280},
 	};
 	spop_t *s = client_new(SMIME_USER, SMIME_PASSWORD, NULL);
 	char *set = g_strdup_printf("SMIMEEngine=%s", engine);
@@ -500,6 +520,7 @@ static const struct test_case local_cases[] = {
     {"no certificate in the message: SignerCert*", test_no_certs},
     {"SHA-1 refused unless SMIMEAllowWeakDigests", test_weak_digest},
     {"VerifySignature on an unsigned message", test_not_signed},
+    {"corrupted CMS: 280 and 284", test_corrupt},
     {"Decrypt with Cert*", test_decrypt},
     {"Decrypt errors: no Cert*, wrong key, not encrypted", test_decrypt_errors},
     {"two recipients", test_two_recipients},
