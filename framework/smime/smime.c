@@ -179,6 +179,15 @@ static bool find(GMimeObject *o, GMimeMultipart *parent, int index,
 	return false;
 }
 
+/* A memory stream with room for reserve bytes: growing by doubling would
+ * hold the old and the new buffer at once, and a reservation costs no
+ * memory until it is written (the pages are mapped lazily). */
+static GMimeStream *mem_stream(size_t reserve)
+{
+	return g_mime_stream_mem_new_with_byte_array(
+	    g_byte_array_sized_new((guint)MIN(reserve, G_MAXUINT)));
+}
+
 /* A stream's bytes, taken from it. */
 static GByteArray *take_bytes(GMimeStream *mem)
 {
@@ -191,7 +200,7 @@ static GByteArray *take_bytes(GMimeStream *mem)
 
 /* The decoded content of a leaf part (base64 or binary CMS); NULL for a
  * multipart. */
-static GByteArray *part_content(GMimeObject *o)
+static GByteArray *part_content(GMimeObject *o, size_t reserve)
 {
 	GMimeDataWrapper *w =
 	    GMIME_IS_PART(o) ? g_mime_part_get_content(GMIME_PART(o)) : NULL;
@@ -199,7 +208,7 @@ static GByteArray *part_content(GMimeObject *o)
 
 	if (!w)
 		return NULL;
-	mem = g_mime_stream_mem_new();
+	mem = mem_stream(reserve);
 	g_mime_data_wrapper_write_to_stream(w, mem);
 	return take_bytes(mem);
 }
@@ -207,9 +216,9 @@ static GByteArray *part_content(GMimeObject *o)
 /* An object written as GMime keeps it (raw header values, the content as
  * received), with CRLF line ends: the canonical form RFC 8551 sec. 3.1.1
  * signs. GMime's own multipart/signed verification does the same. */
-static GByteArray *canonical(GMimeObject *o)
+static GByteArray *canonical(GMimeObject *o, size_t reserve)
 {
-	GMimeStream *mem = g_mime_stream_mem_new();
+	GMimeStream *mem = mem_stream(reserve);
 	GMimeStream *f = g_mime_stream_filter_new(mem);
 	GMimeFilter *crlf = g_mime_filter_unix2dos_new(FALSE);
 
@@ -499,6 +508,7 @@ struct run {
 	GMimeMessage *msg;
 	GPtrArray *from; /* struct spi_recipient*: the outer From */
 	bool changed;	 /* msg differs from Message */
+	size_t reserve;	 /* Message's length: room for what comes out */
 };
 
 static void record_signer(struct run *r, const struct spop_smime_signer *in,
@@ -556,7 +566,7 @@ static int decrypt_layer(struct run *r, const struct found *f)
 	struct spop *s = r->s;
 	struct keyset ks = {.k.size = sizeof ks.k};
 	struct spop_smime_result res = {.size = sizeof res};
-	GByteArray *cms = part_content(f->obj);
+	GByteArray *cms = part_content(f->obj, r->reserve);
 	int rc = keyset_for_decrypt(s, &ks);
 
 	if (!rc && (!cms || !cms->len))
@@ -678,10 +688,10 @@ static int verify_layer(struct run *r, const struct found *f, int layer)
 					*f->path ? " at part " : "", f->path,
 					g_mime_multipart_get_count(mp));
 		signed_obj = g_mime_multipart_get_part(mp, 0);
-		content = canonical(signed_obj);
-		cms = part_content(g_mime_multipart_get_part(mp, 1));
+		content = canonical(signed_obj, r->reserve);
+		cms = part_content(g_mime_multipart_get_part(mp, 1), 0);
 	} else {
-		cms = part_content(f->obj);
+		cms = part_content(f->obj, r->reserve);
 	}
 	rc = keyset_for_verify(s, &ks);
 	if (!rc && (!cms || !cms->len))
@@ -732,10 +742,12 @@ static int verify_layer(struct run *r, const struct found *f, int layer)
 	return rc;
 }
 
-/* Writes the unwrapped message back as Message (CRLF line ends). */
-static void store_message(struct run *r)
+/* Writes the unwrapped message back as Message (CRLF line ends). raw,
+ * the old Message GMime read in place, is freed as soon as GMime lets go
+ * of it, before the new Message is built. */
+static void store_message(struct run *r, GByteArray *raw)
 {
-	GMimeStream *mem = g_mime_stream_mem_new();
+	GMimeStream *mem = mem_stream(r->reserve);
 	GMimeStream *f = g_mime_stream_filter_new(mem);
 	GMimeFilter *crlf = g_mime_filter_unix2dos_new(FALSE);
 
@@ -745,9 +757,37 @@ static void store_message(struct run *r)
 	g_mime_stream_flush(f);
 	g_object_unref(f);
 	g_clear_object(&r->msg);
+	g_byte_array_free(raw, TRUE);
 	GByteArray *b = take_bytes(mem);
 	spi_message_load(r->s, (const char *)b->data, b->len);
 	g_byte_array_free(b, TRUE);
+}
+
+/* GMime reads Message in place rather than a copy, which would cost the
+ * message's size again at the peak: the GString's buffer moves into a
+ * GByteArray (GString -> GBytes -> GByteArray keep the pointer while
+ * nothing else holds it) and back when Message is kept. */
+static GByteArray *lend_raw(struct spop *s)
+{
+	GBytes *b = g_string_free_to_bytes(s->msg.raw);
+
+	s->msg.raw = NULL;
+	return g_bytes_unref_to_array(b);
+}
+
+static void return_raw(struct spop *s, GByteArray *a)
+{
+	gsize len;
+	char *data = g_bytes_unref_to_data(g_byte_array_free_to_bytes(a), &len);
+	GString *g = g_string_new(NULL);
+
+	/* The buffer came from a GString: it still ends with the NUL at
+	 * len (GBytes and GByteArray only hide it). */
+	g_free(g->str);
+	g->str = data;
+	g->len = len;
+	g->allocated_len = len + 1;
+	s->msg.raw = g;
 }
 
 static const char *what_for(unsigned want)
@@ -859,8 +899,10 @@ static int smime_method(struct spop *s, unsigned want, int max_layers)
 	r.from =
 	    g_ptr_array_new_with_free_func((GDestroyNotify)spi_recipient_free);
 	spi_parse_address_list(s->msg.from, 0, r.from);
-	GMimeStream *st =
-	    g_mime_stream_mem_new_with_buffer(s->msg.raw->str, s->msg.raw->len);
+	r.reserve = s->msg.raw->len;
+	GByteArray *raw = lend_raw(s);
+	GMimeStream *st = g_mime_stream_mem_new_with_byte_array(raw);
+	g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(st), FALSE);
 	GMimeParser *parser = g_mime_parser_new_with_stream(st);
 	r.msg = g_mime_parser_construct_message(parser, NULL);
 	g_object_unref(parser);
@@ -871,13 +913,16 @@ static int smime_method(struct spop *s, unsigned want, int max_layers)
 	} else {
 		rc = run_layers(&r, want, max_layers);
 		aggregate(r.m);
-		/* What was unwrapped stays unwrapped, even when a later layer
-		 * fails: a decrypted message is not thrown away because its
-		 * signature is bad. */
-		if (r.changed)
-			store_message(&r);
 	}
-	g_clear_object(&r.msg);
+	/* What was unwrapped stays unwrapped, even when a later layer fails:
+	 * a decrypted message is not thrown away because its signature is
+	 * bad. */
+	if (r.changed) {
+		store_message(&r, raw);
+	} else {
+		g_clear_object(&r.msg);
+		return_raw(s, raw);
+	}
 	g_ptr_array_unref(r.from);
 out:
 	return spi_leave(s, rc);
