@@ -30,6 +30,7 @@
 #   m13-sha1          signed by alice with SHA-1
 #   m14-corrupt-enc   m03 with its base64 cut after four lines
 #   m15-corrupt-sig   m01 with its signature's base64 cut after three
+#   m16-two-signers   signed by alice and by the expired signer
 # entity.txt is the MIME entity every message protects; its text lines are
 # "Hello Bob," and "this is the secret.".
 set -euo pipefail
@@ -164,6 +165,10 @@ if cmp -s m01-signed.eml m15-corrupt-sig.eml; then
 	echo "make-smime-mail: m15 was not cut" >&2
 	exit 1
 fi
+
+openssl smime -sign -signer alice.crt -inkey alice.key \
+	-signer expired.crt -inkey expired.key -from alice@example.org \
+	"${hdr[@]}" -subject "two signers" <entity.txt >m16-two-signers.eml
 
 # Mail is stored with LF line ends, as an MTA stores it (Dovecot sends
 # CRLF); openssl writes CRLF inside the signed parts.
