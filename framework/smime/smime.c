@@ -518,19 +518,21 @@ static void record_signer(struct run *r, const struct spop_smime_signer *in,
 	const unsigned char *der = in->cert_der;
 	size_t len = in->cert_der_len;
 	GPtrArray *emails = cert_emails(der, len);
+	GString *joined = g_string_new(NULL);
 
-	g_ptr_array_add(emails, NULL);
+	for (guint i = 0; i < emails->len; i++)
+		g_string_append_printf(joined, "%s%s", i ? ", " : "",
+				       (const char *)emails->pdata[i]);
 	g->status = g_strndup(in->status, sizeof in->status);
 	g->subject = der ? spi_cert_subject(der, len) : g_strdup("");
 	g->issuer = der ? spi_cert_issuer(der, len) : g_strdup("");
 	g->serial = der ? spi_cert_serial(der, len) : g_strdup("");
-	g->emails = g_strjoinv(", ", (char **)emails->pdata);
+	g->emails = g_string_free(joined, FALSE);
 	g->pem = der ? spi_cert_pem(&der, &len, 1) : g_strdup("");
 	g->digest =
 	    g_strndup(in->digest_algorithm, sizeof in->digest_algorithm);
 	g->sigalg =
 	    g_strndup(in->signature_algorithm, sizeof in->signature_algorithm);
-	g_ptr_array_remove_index(emails, emails->len - 1);
 	g->info = (struct spop_smime_signer_info){
 	    .size = sizeof g->info,
 	    .layer = layer,
