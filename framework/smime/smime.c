@@ -318,6 +318,58 @@ static size_t flatten(struct keyset *ks, int i, GPtrArray *list)
 	return list->len;
 }
 
+/* An exported DER object joins out; the count of those added. */
+static int add_der(GPtrArray *out, int exported, gnutls_datum_t *d)
+{
+	if (exported < 0)
+		return 0;
+	g_ptr_array_add(out, g_bytes_new(d->data, d->size));
+	gnutls_free(d->data);
+	return 1;
+}
+
+static int certs_der(const gnutls_datum_t *in, gnutls_x509_crt_fmt_t fmt,
+		     GPtrArray *out)
+{
+	gnutls_x509_crt_t *list = NULL;
+	unsigned count = 0;
+	int n = 0;
+
+	if (gnutls_x509_crt_list_import2(&list, &count, in, fmt, 0) < 0)
+		return 0;
+	for (unsigned i = 0; i < count; i++) {
+		gnutls_datum_t d;
+		n += add_der(
+		    out,
+		    gnutls_x509_crt_export2(list[i], GNUTLS_X509_FMT_DER, &d),
+		    &d);
+		gnutls_x509_crt_deinit(list[i]);
+	}
+	gnutls_free(list);
+	return n;
+}
+
+static int crls_der(const gnutls_datum_t *in, gnutls_x509_crt_fmt_t fmt,
+		    GPtrArray *out)
+{
+	gnutls_x509_crl_t *list = NULL;
+	unsigned count = 0;
+	int n = 0;
+
+	if (gnutls_x509_crl_list_import2(&list, &count, in, fmt, 0) < 0)
+		return 0;
+	for (unsigned i = 0; i < count; i++) {
+		gnutls_datum_t d;
+		n += add_der(
+		    out,
+		    gnutls_x509_crl_export2(list[i], GNUTLS_X509_FMT_DER, &d),
+		    &d);
+		gnutls_x509_crl_deinit(list[i]);
+	}
+	gnutls_free(list);
+	return n;
+}
+
 /* Every certificate (crl false) or CRL (crl true) of a PEM or DER file. */
 static int load_der_file(struct spop *s, const char *setting, const char *file,
 			 bool crl, GPtrArray *out)
@@ -338,45 +390,7 @@ static int load_der_file(struct spop *s, const char *setting, const char *file,
 	gnutls_x509_crt_fmt_t fmt = strstr(text, "-----BEGIN")
 					? GNUTLS_X509_FMT_PEM
 					: GNUTLS_X509_FMT_DER;
-	if (crl) {
-		gnutls_x509_crl_t *list = NULL;
-		unsigned count = 0;
-		if (gnutls_x509_crl_list_import2(&list, &count, &in, fmt, 0) >=
-		    0) {
-			for (unsigned i = 0; i < count; i++) {
-				gnutls_datum_t d;
-				if (gnutls_x509_crl_export2(list[i],
-							    GNUTLS_X509_FMT_DER,
-							    &d) >= 0) {
-					g_ptr_array_add(
-					    out, g_bytes_new(d.data, d.size));
-					gnutls_free(d.data);
-					n++;
-				}
-				gnutls_x509_crl_deinit(list[i]);
-			}
-			gnutls_free(list);
-		}
-	} else {
-		gnutls_x509_crt_t *list = NULL;
-		unsigned count = 0;
-		if (gnutls_x509_crt_list_import2(&list, &count, &in, fmt, 0) >=
-		    0) {
-			for (unsigned i = 0; i < count; i++) {
-				gnutls_datum_t d;
-				if (gnutls_x509_crt_export2(list[i],
-							    GNUTLS_X509_FMT_DER,
-							    &d) >= 0) {
-					g_ptr_array_add(
-					    out, g_bytes_new(d.data, d.size));
-					gnutls_free(d.data);
-					n++;
-				}
-				gnutls_x509_crt_deinit(list[i]);
-			}
-			gnutls_free(list);
-		}
-	}
+	n = crl ? crls_der(&in, fmt, out) : certs_der(&in, fmt, out);
 	g_free(text);
 	if (!n)
 		return spi_fail(
