@@ -60,18 +60,20 @@ struct expected {
 
 static struct expected expected[] = {
     {"authattrs-gcm.der with pem-rsa.pem", "decrypted",
-     "RFC 5083 2.1 AuthEnvelopedData with authAttrs ([1] IMPLICIT, MACed "
-     "with the SET OF tag): OpenSSL 3.0's CMS template reads authAttrs "
-     "with another tag, so d2i_CMS_ContentInfo refuses the message (the "
-     "openssl engine reports it malformed, 284); the cms engine decrypts "
-     "it, and its MAC check fails when an attribute changes "
-     "(test-smime-decrypt.c), so cms is right and OpenSSL 3.0 wrong",
+     "RFC 5083 2.1 AuthEnvelopedData with authAttrs ([1] IMPLICIT SET OF "
+     "Attribute, MACed with the SET OF tag): OpenSSL 3.0's template "
+     "(crypto/cms/cms_asn1.c) declares authAttrs as [2] IMPLICIT SET OF "
+     "AlgorithmIdentifier, so d2i_CMS_ContentInfo refuses the [1] field "
+     "and the openssl engine reports the message malformed (284). The cms "
+     "engine decrypts it and its MAC check fails when an attribute "
+     "changes (test-smime-decrypt.c): cms is right, OpenSSL 3.0 wrong",
      0},
     {"(aes-ICVlen ", "decrypted",
      "RFC 5084: aes-ICVlen is INTEGER (12 | 13 | 14 | 15 | 16) and names "
      "the length of the mac; the cms engine refuses a message whose "
      "aes-ICVlen is out of range or not the mac's length (malformed, "
-     "284). OpenSSL 3.0 never reads aes-ICVlen and checks the mac with "
+     "284). OpenSSL 3.0 takes only the nonce from the parameters and "
+     "checks the mac with "
      "its own length, so it decrypts such a message. The content is still "
      "authenticated by the whole mac, so this leniency forges nothing, but "
      "the message is invalid: cms is right. The openssl engine cannot "
