@@ -10,8 +10,12 @@
  *    attributes (CMS_SignerInfo_verify) or, without them, over the
  *    content (CMS_SignerInfo_verify_content);
  *  - its trust: X509_verify_cert at verify_time with purpose smimesign
- *    against the trust anchors (and the system's, and CRLs, when given),
- *    every failure collected into SPOP_CERT_FAIL_* bits. */
+ *    against the trust anchors (and the system's, when asked), every
+ *    failure collected into SPOP_CERT_FAIL_* bits. CRLs, when given, are
+ *    checked for every certificate of the chain whose issuer has one
+ *    among them (revoked, or a CRL out of date or badly signed:
+ *    SPOP_CERT_FAIL_REVOCATION); an issuer without one is not a failure,
+ *    as GnuTLS's trust list does it. */
 #include "engine.h"
 
 #include <openssl/cms.h>
@@ -152,7 +156,6 @@ static uint32_t failure_bit(int err)
 	case X509_V_ERR_KEYUSAGE_NO_DIGITAL_SIGNATURE:
 		return SPOP_CERT_FAIL_USAGE;
 	case X509_V_ERR_CERT_REVOKED:
-	case X509_V_ERR_UNABLE_TO_GET_CRL:
 	case X509_V_ERR_UNABLE_TO_GET_CRL_ISSUER:
 	case X509_V_ERR_CRL_HAS_EXPIRED:
 	case X509_V_ERR_CRL_NOT_YET_VALID:
@@ -176,6 +179,10 @@ static int collect(int ok, X509_STORE_CTX *ctx)
 
 	if (ok || !st)
 		return ok;
+	/* A certificate whose issuer has no CRL among those given is not
+	 * a failure: only what a given CRL says counts. */
+	if (err == X509_V_ERR_UNABLE_TO_GET_CRL)
+		return 1;
 	st->failures |= failure_bit(err);
 	if (!st->first[0])
 		snprintf(st->first, sizeof(st->first), "%s",
@@ -244,7 +251,8 @@ static uint32_t check_trust(X509 *signer, STACK_OF(X509) * untrusted,
 	X509_STORE_CTX_set_ex_data(ctx, trust_state_index(), &st);
 	X509_STORE_CTX_set_verify_cb(ctx, collect);
 	ok = X509_verify_cert(ctx);
-	if (ok <= 0 && !st.failures) {
+	if (ok <= 0 && !st.failures &&
+	    X509_STORE_CTX_get_error(ctx) != X509_V_ERR_UNABLE_TO_GET_CRL) {
 		int err = X509_STORE_CTX_get_error(ctx);
 
 		st.failures = failure_bit(err);
