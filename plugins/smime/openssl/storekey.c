@@ -800,6 +800,20 @@ static pthread_once_t once = PTHREAD_ONCE_INIT;
 static OSSL_LIB_CTX *libctx;
 static OSSL_PROVIDER *prov_default, *prov_store;
 
+/* Frees the context inside OpenSSL's own cleanup at process exit
+ * (OPENSSL_atexit), before OpenSSL takes down what the providers use; a
+ * destructor would run after it. The registry never unloads a module,
+ * so the handler outlives nothing. */
+static void libctx_free(void)
+{
+	if (!libctx)
+		return;
+	OSSL_PROVIDER_unload(prov_store);
+	OSSL_PROVIDER_unload(prov_default);
+	OSSL_LIB_CTX_free(libctx);
+	libctx = NULL;
+}
+
 static void libctx_make(void)
 {
 	OSSL_LIB_CTX *ctx = OSSL_LIB_CTX_new();
@@ -834,24 +848,13 @@ static void libctx_make(void)
 		return;
 	}
 	libctx = ctx;
+	OPENSSL_atexit(libctx_free);
 }
 
 OSSL_LIB_CTX *ossl_smime_libctx(void)
 {
 	pthread_once(&once, libctx_make);
 	return libctx;
-}
-
-/* The context lives as long as the module; freed at unload so a leak
- * checker sees nothing. */
-__attribute__((destructor)) static void libctx_unload(void)
-{
-	if (!libctx)
-		return;
-	OSSL_PROVIDER_unload(prov_store);
-	OSSL_PROVIDER_unload(prov_default);
-	OSSL_LIB_CTX_free(libctx);
-	libctx = NULL;
 }
 
 EVP_PKEY *ossl_smime_store_key(struct spop_host *host,
