@@ -10,9 +10,10 @@
  *    issuer and serial, or subject key identifier), as the cms engine
  *    chooses.
  * 3. The content key: CMS_decrypt_set1_pkey with a store key for that
- *    entry. For key transport OpenSSL hides a failed unwrap itself (RFC
- *    3218: it goes on with a random key), so a bad key block fails where
- *    any bad ciphertext fails; key agreement failures are reported here.
+ *    entry. For RSA PKCS#1 v1.5 OpenSSL hides a failed unwrap itself
+ *    (RFC 3218: it goes on with a random key), so a bad key block fails
+ *    where any bad ciphertext fails; OAEP and key agreement failures are
+ *    reported here (CMS_DEBUG_DECRYPT), as the cms engine does.
  * 4. The content: the cipher BIO chain of CMS_dataInit (as CMS_decrypt
  *    reads it) straight into the result's buffer, its padding or GCM tag
  *    checked at the end. Memory: the message, OpenSSL's parsed copy of
@@ -325,6 +326,13 @@ int ossl_smime_decrypt(struct spop_host *host, const unsigned char *in,
 		rc = fail(host, STAGE_UNWRAP);
 		goto out;
 	}
+	/* RSA PKCS#1 v1.5 keeps OpenSSL's defence (a failed unwrap goes on
+	 * with a random key, RFC 3218); OAEP and key agreement tell their
+	 * failure, as the cms engine does: neither makes an oracle. The
+	 * flags are set by CMS_decrypt without key or output (its
+	 * documented way). */
+	if (strcmp(key_alg, "RSA") != 0)
+		CMS_decrypt(cms, NULL, NULL, NULL, NULL, CMS_DEBUG_DECRYPT);
 	if (CMS_decrypt_set1_pkey(cms, pkey, cert) != 1) {
 		rc = fail(host, STAGE_UNWRAP);
 		goto out;
