@@ -56,6 +56,19 @@ static int malformed(struct spop_host *host, const char *why)
 	    why, reason[0] ? ": " : "", reason);
 }
 
+/* Whether OpenSSL's CMS refused the content cipher as unknown (its OID
+ * names no cipher OpenSSL has): that is the message's, not the key's. */
+static int unknown_cipher(void)
+{
+	unsigned long e;
+
+	while ((e = ERR_get_error()) != 0)
+		if (ERR_GET_LIB(e) == ERR_LIB_CMS &&
+		    ERR_GET_REASON(e) == CMS_R_UNKNOWN_CIPHER)
+			return 1;
+	return 0;
+}
+
 /* The content cipher's name in the cms engine's spelling. */
 static const char *cipher_name(int nid)
 {
@@ -355,6 +368,13 @@ int ossl_smime_decrypt(struct spop_host *host, const unsigned char *in,
 		goto out;
 	}
 	cont = CMS_dataInit(cms, NULL);
+	if (!cont && unknown_cipher()) {
+		rc = host->set_error(host, SPOP_ERR_DECRYPT,
+				     "Decryption failed: the message's content "
+				     "cipher is not supported by the openssl "
+				     "engine.");
+		goto out;
+	}
 	if (!cont || BIO_method_type(cont) != BIO_TYPE_CIPHER ||
 	    BIO_get_cipher_ctx(cont, &cctx) != 1 || !cctx) {
 		rc = fail(host, STAGE_CONTENT);
