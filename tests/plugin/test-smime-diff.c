@@ -56,6 +56,8 @@ struct expected {
 	const char *field; /* found in the field's name */
 	const char *reason;
 	int seen;
+	bool maybe; /* may not happen in every run: it depends on lengths
+		       that vary with the fresh keys */
 };
 
 static struct expected expected[] = {
@@ -67,7 +69,7 @@ static struct expected expected[] = {
      "and the openssl engine reports the message malformed (284). The cms "
      "engine decrypts it and its MAC check fails when an attribute "
      "changes (test-smime-decrypt.c): cms is right, OpenSSL 3.0 wrong",
-     0},
+     0, false},
     {"(aes-ICVlen ", "decrypted",
      "RFC 5084: aes-ICVlen is INTEGER (12 | 13 | 14 | 15 | 16) and names "
      "the length of the mac; the cms engine refuses a message whose "
@@ -79,7 +81,7 @@ static struct expected expected[] = {
      "the message is invalid: cms is right. The openssl engine cannot "
      "see the parameter through OpenSSL 3.0's public CMS API to refuse "
      "it",
-     0},
+     0, false},
     {"CRL of ca revoking rsa", "trusted",
      "keys->crl_der (ABI 1.1): the cms engine of main cec2b18 does not "
      "read it, so a signer that a given CRL revokes reads as trusted "
@@ -87,9 +89,9 @@ static struct expected expected[] = {
      "SPOP_CERT_FAIL_REVOCATION. openssl is right (plugin.h: a revoked "
      "certificate is SPOP_CERT_FAIL_REVOCATION); the integration test "
      "\"signer revoked by SMIMECRLFile\" fails with cms for this reason",
-     0},
+     0, false},
     {"CRL of ca revoking rsa", "trust_failures",
-     "the same: cms 0, openssl SPOP_CERT_FAIL_REVOCATION", 0},
+     "the same: cms 0, openssl SPOP_CERT_FAIL_REVOCATION", 0, false},
     {"(originator length flipped)", "decrypted",
      "a KeyAgreeRecipientInfo whose originator [0] EXPLICIT tag has a "
      "length other than its content's: the cms engine (libtasn1 with "
@@ -97,8 +99,55 @@ static struct expected expected[] = {
      "key; OpenSSL refuses the DER (malformed, 284). The message is not "
      "valid DER: openssl is right, cms is lenient (harmless: the key and "
      "content are the sender's)",
-     0},
-    {NULL, NULL, NULL, 0},
+     0, false},
+    /* Damaged SignedData (test_verify_damaged). */
+    {"(in a carried certificate)", "",
+     "a damaged certificate: GnuTLS refuses to import some that OpenSSL "
+     "reads (a damaged signature algorithm, validity or extension), so "
+     "cms finds no signer certificate there and carries fewer, where "
+     "openssl finds the signer (whose key still verifies the SignerInfo) "
+     "and reports the chain invalid; and the two libraries name a "
+     "damaged certificate's failure with other bits (GnuTLS: issuer not "
+     "found, OpenSSL: time, signature). Both answers are fail-closed: "
+     "the test asserts that neither engine trusts a damaged certificate",
+     0, false},
+    {"(in SignedData.digestAlgorithms)", "accepted",
+     "RFC 5652 5.1: SignedData.digestAlgorithms only lists the digests "
+     "to help one-pass processing; cms hashes with each SignerInfo's own "
+     "digestAlgorithm and verifies, OpenSSL 3.0's CMS_dataInit refuses an "
+     "unknown digest in the list (the openssl engine: 284). cms is right, "
+     "OpenSSL stricter than the RFC",
+     0, false},
+    {"(in a SignerInfo's digestAlgorithm)", "",
+     "a SignerInfo whose digestAlgorithm is no known digest: the cms "
+     "engine falls back to the hash GnuTLS derives from the signature "
+     "algorithm and reports the signature valid with digest SHA-256; "
+     "OpenSSL cannot hash with an unknown algorithm (digest \"unknown\", "
+     "signature not verified). RFC 5652 5.4 hashes with the SignerInfo's "
+     "digestAlgorithm: openssl is right, cms should refuse it",
+     0, false},
+    {"(in the RSASSA-PSS parameters)", "",
+     "damaged RSASSA-PSS parameters (not signed): the cms engine's own "
+     "reader takes the hash OID and ignores what follows it, so a damaged "
+     "NULL still verifies there, and a damaged [0] tag reads as the "
+     "SHA-1 default (weak); OpenSSL refuses the malformed parameters. "
+     "openssl is right, cms lenient (harmless: the parameters it reads "
+     "are the signer's)",
+     0, false},
+    {"(in an EXPLICIT [0] header)", "accepted",
+     "the ContentInfo's [0] EXPLICIT with a length that is not its "
+     "content's: GnuTLS/libtasn1 decode it anyway (cms verifies), OpenSSL "
+     "refuses the DER (284). The message is not valid DER: openssl is "
+     "right, cms lenient, as with the originator [0] above",
+     0, true},
+    {"(in the eContent headers)", "accepted",
+     "opaque SignedData whose eContent [0] or OCTET STRING header is "
+     "damaged (another tag or length): GnuTLS hands out the embedded "
+     "bytes anyway and cms verifies them; OpenSSL refuses the DER (284). "
+     "openssl is right, cms lenient (the bytes verified are the signed "
+     "ones)",
+     0, false},
+    {NULL, NULL, NULL, 0, false},
 };
 
 static int failures;
@@ -970,17 +1019,196 @@ static void test_verify_malformed(void)
 	CU_ASSERT_EQUAL(failures, before);
 }
 
-/* Each expected difference happened: an entry that no longer holds (an
- * engine was fixed) must leave the table. */
+/* One DER header at p (within end): its tag, where its contents start
+ * and their length; false when it does not parse (definite lengths only,
+ * as the scripts' DER has them). */
+static bool der_head(const unsigned char *p, const unsigned char *end,
+		     unsigned *tag, const unsigned char **body, size_t *len)
+{
+	size_t n, k;
+
+	if (end - p < 2)
+		return false;
+	*tag = p[0];
+	n = p[1];
+	p += 2;
+	if (n & 0x80) {
+		k = n & 0x7f;
+		if (k == 0 || k > 3 || (size_t)(end - p) < k)
+			return false;
+		for (n = 0; k; k--)
+			n = (n << 8) | *p++;
+	}
+	if ((size_t)(end - p) < n)
+		return false;
+	*body = p;
+	*len = n;
+	return true;
+}
+
+/* Where a flipped byte lies in a SignedData, for the fields whose
+ * damage the engines are known to judge apart (see "expected"): the
+ * ContentInfo's [0] header, SignedData.digestAlgorithms, a carried
+ * certificate, a SignerInfo's digestAlgorithm, RSASSA-PSS parameters;
+ * "" elsewhere. */
+static const char *signed_region(const unsigned char *der, size_t len,
+				 size_t at)
+{
+	static const unsigned char pss[] = {0x2a, 0x86, 0x48, 0x86, 0xf7,
+					    0x0d, 0x01, 0x01, 0x0a};
+	const unsigned char *end = der + len, *b, *p, *q, *sd;
+	unsigned tag;
+	size_t n, m;
+#define IN(from, to) (at >= (size_t)((from)-der) && at < (size_t)((to)-der))
+
+	/* ContentInfo { contentType, [0] { SignedData } } */
+	if (!der_head(der, end, &tag, &b, &n) ||
+	    !der_head(b, end, &tag, &p, &n))
+		return "";
+	q = p + n;
+	if (!der_head(q, end, &tag, &b, &n))
+		return "";
+	if (IN(q, b))
+		return " (in an EXPLICIT [0] header)";
+	if (!der_head(b, end, &tag, &sd, &n))
+		return "";
+	end = sd + n;
+	/* version, digestAlgorithms */
+	if (!der_head(sd, end, &tag, &b, &n) ||
+	    !der_head(b + n, end, &tag, &p, &m))
+		return "";
+	if (IN(b + n, p + m))
+		return " (in SignedData.digestAlgorithms)";
+	/* encapContentInfo { eContentType, [0] { OCTET STRING } }: the
+	 * headers of the eContent */
+	q = p + m;
+	if (der_head(q, end, &tag, &b, &n) && der_head(b, end, &tag, &p, &m)) {
+		const unsigned char *e = p + m, *eb, *ob;
+		size_t ol;
+
+		if (e < b + n && der_head(e, end, &tag, &eb, &m) &&
+		    (IN(e, eb) ||
+		     (der_head(eb, end, &tag, &ob, &ol) && IN(eb, ob))))
+			return " (in the eContent headers)";
+	}
+	/* encapContentInfo, [0] certificates, [1] crls, signerInfos */
+	for (; q < end && der_head(q, end, &tag, &b, &n); q = b + n) {
+		if (tag == 0xa0 && IN(q, b + n))
+			return " (in a carried certificate)";
+		if (tag != 0x31)
+			continue;
+		/* each SignerInfo { version, sid, digestAlgorithm, [0]
+		 * signedAttrs, signatureAlgorithm, ... } */
+		for (p = b; p < b + n && der_head(p, end, &tag, &sd, &m);
+		     p = sd + m) {
+			const unsigned char *f = sd, *fb;
+			size_t fl;
+
+			for (int i = 0;
+			     f < sd + m && der_head(f, end, &tag, &fb, &fl);
+			     i++, f = fb + fl) {
+				if (i == 2 && IN(f, fb + fl))
+					return " (in a SignerInfo's "
+					       "digestAlgorithm)";
+				if (tag == 0x30 && i > 2 &&
+				    fl > 2 + sizeof(pss) &&
+				    memcmp(fb + 2, pss, sizeof(pss)) == 0 &&
+				    IN(fb + 2 + sizeof(pss), fb + fl))
+					return " (in the RSASSA-PSS "
+					       "parameters)";
+			}
+		}
+	}
+	return "";
+#undef IN
+}
+
+/* Damaged copies of signed messages, every byte flipped in turn, checked
+ * with content.txt and ca as the anchor. Where both engines read the
+ * structure, every verdict must agree; where one refuses it (284: the
+ * parsers differ in what they read, e.g. OpenSSL parses every carried
+ * certificate, GnuTLS only the ones it uses), the other must not accept
+ * it either: no signer both verified and trusted. */
+static void test_verify_damaged(void)
+{
+	static const struct {
+		const char *file;
+		bool detached;
+	} m[] = {{"det-sha256.p7s", true},
+		 {"det-pss-64.p7s", true},
+		 {"det-ec256.p7s", true},
+		 {"op-sha256.p7m", false},
+		 {"det-two.p7s", true}};
+	unsigned char *anchor, *content;
+	size_t anchor_len, content_len;
+	int before = failures;
+
+	anchor = load_der("ca", &anchor_len);
+	content = slurp("content.txt", &content_len);
+	CU_ASSERT_FATAL(anchor && content);
+	for (size_t i = 0; i < G_N_ELEMENTS(m); i++) {
+		struct spop_smime_keys k = {.size = sizeof(k)};
+		size_t len;
+		unsigned char *der = slurp(m[i].file, &len);
+
+		CU_ASSERT_PTR_NOT_NULL_FATAL(der);
+		k.trust_der = (const unsigned char *const *)&anchor;
+		k.trust_len = &anchor_len;
+		k.n_trust = 1;
+		for (size_t at = 0; at < len; at++) {
+			struct spop_smime_result r[2];
+			int rc[2];
+			bool accepts[2];
+			const char *region = signed_region(der, len, at);
+			char *what = g_strdup_printf("%s byte %zu flipped%s",
+						     m[i].file, at, region);
+
+			der[at] ^= 0x21;
+			for (int e = 0; e < 2; e++) {
+				memset(&r[e], 0, sizeof(r[e]));
+				r[e].size = sizeof(r[e]);
+				rc[e] = eng[e]->verify(
+				    h, der, len, m[i].detached ? content : NULL,
+				    m[i].detached ? content_len : 0, &k, &r[e]);
+				CU_ASSERT(rc[e] == 0 ||
+					  rc[e] == SPOP_ERR_DECRYPT);
+				accepts[e] = rc[e] == 0 && r[e].verified;
+				for (size_t j = 0;
+				     accepts[e] && j < r[e].n_signers; j++)
+					accepts[e] = r[e].signers[j].trusted;
+			}
+			der[at] ^= 0x21;
+			/* A damaged certificate is never trusted, whoever
+			 * reads it. */
+			if (*region == ' ' && strstr(region, "certificate"))
+				CU_ASSERT(!accepts[0] && !accepts[1]);
+			if (rc[0] == 0 && rc[1] == 0)
+				compare_results(what, r, rc);
+			else
+				same_int(what, "accepted", accepts[0],
+					 accepts[1]);
+			for (int e = 0; e < 2; e++)
+				eng[e]->result_clear(h, &r[e]);
+			g_free(what);
+		}
+		g_free(der);
+	}
+	g_free(anchor);
+	g_free(content);
+	CU_ASSERT_EQUAL(failures, before);
+}
+
+/* Each expected difference happened (but those marked maybe): an entry
+ * that no longer holds (an engine was fixed) must leave the table. */
 static void test_expected_differences(void)
 {
 	for (struct expected *e = expected; e->what; e++) {
-		if (!e->seen)
+		if (!e->seen && !e->maybe)
 			fprintf(stderr,
 				"\n  expected difference not seen: %s, %s "
 				"(%s)",
 				e->what, e->field, e->reason);
-		CU_ASSERT_TRUE(e->seen > 0);
+		CU_ASSERT_TRUE(e->seen > 0 || e->maybe);
 	}
 }
 
@@ -1150,6 +1378,7 @@ ENC(test_decrypt_icvlen)
 ENC(test_token)
 SIG(test_verify)
 SIG(test_verify_malformed)
+SIG(test_verify_damaged)
 
 static const struct test_case cases[] = {
     {"both engines loaded by name", test_engines},
@@ -1161,6 +1390,7 @@ static const struct test_case cases[] = {
     {"verify: every message, content and tampered, every setting",
      sig_test_verify},
     {"verify: malformed input", sig_test_verify_malformed},
+    {"verify: every byte of signed messages flipped", sig_test_verify_damaged},
     {"every expected difference still happens", test_expected_differences},
     {NULL, NULL},
 };

@@ -306,11 +306,45 @@ static X509 *find_signer(CMS_SignerInfo *si, const struct context *c)
 	return NULL;
 }
 
+/* Whether the signatureAlgorithm names a scheme of the signer's key
+ * type. OpenSSL's CMS takes the scheme from the key and reads this field
+ * only for RSASSA-PSS, so a SignerInfo naming garbage there would verify;
+ * GnuTLS (the cms engine) refuses it, and so does this engine. */
+static bool signature_algorithm_fits(const X509_ALGOR *sig, X509 *signer)
+{
+	EVP_PKEY *pub = X509_get0_pubkey(signer);
+	int nid = sig ? OBJ_obj2nid(sig->algorithm) : NID_undef, md, pk;
+
+	if (nid != NID_undef && OBJ_find_sigid_algs(nid, &md, &pk))
+		nid = pk;
+	if (!pub)
+		return false;
+	switch (nid) {
+	case NID_rsaEncryption:
+	case NID_rsassaPss:
+		return EVP_PKEY_is_a(pub, "RSA") ||
+		       EVP_PKEY_is_a(pub, "RSA-PSS");
+	case NID_X9_62_id_ecPublicKey: return EVP_PKEY_is_a(pub, "EC");
+	case NID_ED25519: return EVP_PKEY_is_a(pub, "ED25519");
+	case NID_ED448: return EVP_PKEY_is_a(pub, "ED448");
+	default: return false;
+	}
+}
+
 /* 1 when the signature holds, else 0 with status saying why. */
 static int check_signature(CMS_SignerInfo *si, const struct context *c,
-			   char *status, size_t size)
+			   X509 *signer, char *status, size_t size)
 {
+	X509_ALGOR *sig = NULL;
 	int r;
+
+	CMS_SignerInfo_get0_algs(si, NULL, NULL, NULL, &sig);
+	if (!signature_algorithm_fits(sig, signer)) {
+		snprintf(status, size,
+			 "signature algorithm not understood or not for the "
+			 "signer's key");
+		return 0;
+	}
 
 	if (CMS_signed_get_attr_count(si) < 0) {
 		r = CMS_SignerInfo_verify_content(si, c->chain);
@@ -382,7 +416,7 @@ static void verify_signer(struct spop_host *host, CMS_SignerInfo *si,
 	OPENSSL_free(der);
 
 	CMS_SignerInfo_set1_signer_cert(si, signer);
-	if (!check_signature(si, c, out->status, sizeof(out->status))) {
+	if (!check_signature(si, c, signer, out->status, sizeof(out->status))) {
 		/* status says why */
 	} else if (out->weak && !c->keys->allow_weak) {
 		snprintf(out->status, sizeof(out->status),
