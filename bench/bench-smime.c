@@ -19,8 +19,10 @@
 #error "BENCH_PLUGIN_DIR must name the plugins of the build tree"
 #endif
 
-#define MIB	 (1024.0 * 1024.0)
-#define ROUNDS	 3
+#define MIB (1024.0 * 1024.0)
+#ifndef ROUNDS
+#define ROUNDS 3
+#endif
 #define PEM_FILE 6 /* CertStoreType: a PEM file with the key */
 
 static char *dir; /* the bench's temporary directory */
@@ -158,11 +160,16 @@ static int check_verified(struct engine *en, const struct spop_smime_result *r)
 	return 0;
 }
 
+static double now_s(void);
+
+/* *secs, when not NULL: the time in the engine's calls only (the checks
+ * and result_clear's wipe are not counted). */
 static int run_op(struct engine *en, enum op op, const unsigned char *msg,
 		  size_t len, const unsigned char *content, size_t content_len,
-		  const unsigned char *digest)
+		  const unsigned char *digest, double *secs)
 {
 	struct spop_smime_result r, v;
+	double t0 = now_s(), spent;
 	int rc;
 
 	result_init(&r);
@@ -179,6 +186,7 @@ static int run_op(struct engine *en, enum op op, const unsigned char *msg,
 		rc = en->cms->verify(en->h, msg, len, NULL, 0, &en->keys, &r);
 		break;
 	}
+	spent = now_s() - t0;
 	if (rc) {
 		fprintf(stderr, "bench-smime: %s: %d %s\n", op_names[op], rc,
 			spop_last_error(en->s));
@@ -189,8 +197,10 @@ static int run_op(struct engine *en, enum op op, const unsigned char *msg,
 		/* signed, then encrypted: the decrypted content is the
 		 * SignedData, verified while the caller still holds it */
 		result_init(&v);
+		t0 = now_s();
 		rc = en->cms->verify(en->h, r.content, r.content_len, NULL, 0,
 				     &en->keys, &v);
+		spent += now_s() - t0;
 		en->cms->result_clear(en->h, &r);
 		if (rc) {
 			fprintf(stderr, "bench-smime: %s: verify: %d %s\n",
@@ -212,6 +222,8 @@ static int run_op(struct engine *en, enum op op, const unsigned char *msg,
 		rc = -1;
 	}
 	en->cms->result_clear(en->h, &r);
+	if (secs)
+		*secs = spent;
 	return rc;
 }
 
@@ -239,11 +251,14 @@ static double median(double *v)
 }
 
 /* libgcrypt's AES-256-CBC decrypt of len bytes, one call over the whole
- * buffer into a buffer already touched: the ceiling for the engine. */
+ * buffer, into out, a buffer already touched: the ceiling for the engine.
+ * With out NULL, into a buffer g_malloc'd in the timed part, as the
+ * engine's result is (host->alloc is g_malloc): what a fresh buffer adds
+ * (first-touch page faults, unless malloc hands back memory it kept). */
 static int ref_aes(const unsigned char *in, unsigned char *out, size_t len,
 		   double *secs)
 {
-	unsigned char key[32], iv[16];
+	unsigned char key[32], iv[16], *fresh = NULL;
 	gcry_cipher_hd_t c;
 	double t0;
 	int rc = -1;
@@ -251,14 +266,19 @@ static int ref_aes(const unsigned char *in, unsigned char *out, size_t len,
 	gcry_randomize(key, sizeof(key), GCRY_STRONG_RANDOM);
 	gcry_randomize(iv, sizeof(iv), GCRY_STRONG_RANDOM);
 	t0 = now_s();
-	if (gcry_cipher_open(&c, GCRY_CIPHER_AES256, GCRY_CIPHER_MODE_CBC, 0))
+	if (!out)
+		out = fresh = g_malloc(len + 1);
+	if (gcry_cipher_open(&c, GCRY_CIPHER_AES256, GCRY_CIPHER_MODE_CBC, 0)) {
+		g_free(fresh);
 		return -1;
+	}
 	if (!gcry_cipher_setkey(c, key, sizeof(key)) &&
 	    !gcry_cipher_setiv(c, iv, sizeof(iv)) &&
 	    !gcry_cipher_decrypt(c, out, len, in, len))
 		rc = 0;
 	gcry_cipher_close(c);
 	*secs = now_s() - t0;
+	g_free(fresh);
 	return rc;
 }
 
@@ -316,7 +336,7 @@ static int child(enum op op, const char *msg_name, const char *content_name,
 		engine_close(&en);
 		return 1;
 	}
-	rc = run_op(&en, op, msg, len, content, content_len, digest);
+	rc = run_op(&en, op, msg, len, content, content_len, digest, NULL);
 	getrusage(RUSAGE_SELF, &ru);
 	printf("%ld %ld %ld %zu %zu\n", base, proc_kib("VmHWM:"), ru.ru_maxrss,
 	       len, content_len);
@@ -481,9 +501,9 @@ static int make_key(void)
 
 /* The messages of one size: plain-T (random), enc-T.der (EnvelopedData,
  * AES-256-CBC, to cert.pem), det-T.p7s (SignedData over plain-T,
- * detached), opq-T.p7s (the same, encapsulated) and, when both is set,
- * both-T.der (opq-T.p7s encrypted: signed, then encrypted). */
-static int make_messages(const char *tag, size_t size, bool both, char hex[65])
+ * detached), opq-T.p7s (the same, encapsulated) and both-T.der
+ * (opq-T.p7s encrypted: signed, then encrypted). */
+static int make_messages(const char *tag, size_t size, char hex[65])
 {
 	char plain[32], enc[32], det[32], opq[32], signed_enc[32];
 	int rc;
@@ -516,8 +536,95 @@ static int make_messages(const char *tag, size_t size, bool both, char hex[65])
 		sign[16] = "-nodetach";
 		rc = run_tool(sign);
 	}
-	if (!rc && both)
+	if (!rc)
 		rc = run_tool(encrypt_signed);
+	return rc;
+}
+
+/* ---- throughput --------------------------------------------------------- */
+
+/* One set of messages (make_messages' tag), timed: each operation's
+ * median and the references' medians, over ROUNDS rounds after an untimed
+ * one (libgcrypt, the ASN.1 definitions, the key's first use). A round
+ * runs the four operations and then both references, so that engine and
+ * reference see the same machine (other work on it included). */
+struct timing {
+	double op[4]; /* by enum op */
+	double aes, aes_fresh, sha;
+	size_t content, ciphertext;
+};
+
+/* make_messages' files, by enum op: prefix-tag.suffix */
+static const char *const op_files[][2] = {
+    {"enc", "der"}, {"det", "p7s"}, {"opq", "p7s"}, {"both", "der"}};
+
+static int time_set(struct engine *en, const char *tag, const char *hex,
+		    struct timing *out)
+{
+	unsigned char *msg[4] = {NULL}, *plain, *out_buf = NULL, *ct = NULL;
+	unsigned char digest[32], md[32];
+	size_t len[4], plain_len;
+	double t[4][ROUNDS], aes[ROUNDS], fresh[ROUNDS], sha[ROUNDS];
+	char name[64], *plain_name = g_strdup_printf("plain-%s", tag);
+	int rc = -1;
+
+	plain = slurp(plain_name, &plain_len);
+	g_free(plain_name);
+	for (int o = 0; o < 4; o++) {
+		snprintf(name, sizeof(name), "%s-%s.%s", op_files[o][0], tag,
+			 op_files[o][1]);
+		msg[o] = slurp(name, &len[o]);
+		if (!msg[o])
+			goto out;
+	}
+	if (!plain)
+		goto out;
+	for (int i = 0; i < 32; i++)
+		sscanf(hex + 2 * i, "%2hhx", &digest[i]);
+	/* the same number of bytes as the encrypted content (the content
+	 * padded to the block), random, decrypted into a buffer already
+	 * touched */
+	out->content = plain_len;
+	out->ciphertext = (plain_len / 16 + 1) * 16;
+	ct = g_malloc(out->ciphertext);
+	out_buf = g_malloc0(out->ciphertext);
+	gcry_create_nonce(ct, out->ciphertext);
+	for (int r = -1; r < ROUNDS; r++) {
+		double secs, fresh_secs, s0;
+
+		for (int o = 0; o < 4; o++) {
+			if (run_op(en, (enum op)o, msg[o], len[o], plain,
+				   plain_len, digest, &secs))
+				goto out;
+			if (r >= 0)
+				t[o][r] = secs;
+		}
+		if (ref_aes(ct, out_buf, out->ciphertext, &secs) ||
+		    ref_aes(ct, NULL, out->ciphertext, &fresh_secs)) {
+			fprintf(stderr, "bench-smime: libgcrypt AES-256-CBC "
+					"failed\n");
+			goto out;
+		}
+		s0 = now_s();
+		gcry_md_hash_buffer(GCRY_MD_SHA256, md, plain, plain_len);
+		if (r >= 0) {
+			sha[r] = now_s() - s0;
+			aes[r] = secs;
+			fresh[r] = fresh_secs;
+		}
+	}
+	for (int o = 0; o < 4; o++)
+		out->op[o] = median(t[o]);
+	out->aes = median(aes);
+	out->aes_fresh = median(fresh);
+	out->sha = median(sha);
+	rc = 0;
+out:
+	for (int o = 0; o < 4; o++)
+		g_free(msg[o]);
+	g_free(plain);
+	g_free(ct);
+	g_free(out_buf);
 	return rc;
 }
 
@@ -531,11 +638,9 @@ static double mib_s(size_t bytes, double secs)
 int main(int argc, char **argv)
 {
 	size_t size = 10, big = 100;
-	char hex[65], big_hex[65];
-	struct engine en;
-	unsigned char *enc = NULL, *det = NULL, *opq = NULL, *plain = NULL;
-	unsigned char *scratch = NULL, digest[32];
-	size_t enc_len, det_len, opq_len, plain_len;
+	char hex[65], big_hex[65], hex_tiny[65];
+	struct engine en = {0};
+	struct timing tiny, small;
 	int status = 1;
 	GError *e = NULL;
 
@@ -573,90 +678,55 @@ int main(int argc, char **argv)
 	       size, big);
 	fflush(stdout);
 	double t0 = now_s();
-	if (make_key() || make_messages("small", size << 20, false, hex) ||
-	    make_messages("big", big << 20, true, big_hex))
+	if (make_key() || make_messages("tiny", 1024, hex_tiny) ||
+	    make_messages("small", size << 20, hex) ||
+	    make_messages("big", big << 20, big_hex))
 		goto out;
 	printf("  ready in %.1f s in %s\n", now_s() - t0, dir);
 	if (engine_open(&en))
-		goto out;
-	enc = slurp("enc-small.der", &enc_len);
-	det = slurp("det-small.p7s", &det_len);
-	opq = slurp("opq-small.p7s", &opq_len);
-	plain = slurp("plain-small", &plain_len);
-	if (!enc || !det || !opq || !plain)
 		goto close;
-	for (int i = 0; i < 32; i++)
-		sscanf(hex + 2 * i, "%2hhx", &digest[i]);
+	if (time_set(&en, "tiny", hex_tiny, &tiny) ||
+	    time_set(&en, "small", hex, &small))
+		goto close;
 
-	/* throughput: a first call of each, untimed (libgcrypt, the ASN.1
-	 * definitions, the key's first use), then ROUNDS timed */
-	struct {
-		const char *name;
-		enum op op;
-		const unsigned char *msg;
-		size_t len;
-	} ops[] = {
-	    {"decrypt (AES-256-CBC)", OP_DECRYPT, enc, enc_len},
-	    {"verify detached", OP_VERIFY_DETACHED, det, det_len},
-	    {"verify opaque", OP_VERIFY_OPAQUE, opq, opq_len},
+	static const char *const rows[][2] = {
+	    {"decrypt", "AES-256-CBC decrypt"},
+	    {"verify detached", "SHA-256"},
+	    {"verify opaque", "SHA-256"},
+	    {"decrypt+verify", "AES-256-CBC + SHA-256"},
 	};
-	double op_s[G_N_ELEMENTS(ops)], aes_s, sha_s;
-	double t[ROUNDS];
-
-	for (size_t o = 0; o < G_N_ELEMENTS(ops); o++) {
-		for (int r = -1; r < ROUNDS; r++) {
-			double s0 = now_s();
-
-			if (run_op(&en, ops[o].op, ops[o].msg, ops[o].len,
-				   plain, plain_len, digest))
-				goto close;
-			if (r >= 0)
-				t[r] = now_s() - s0;
-		}
-		op_s[o] = median(t);
-	}
-	/* the references on the same bytes: the ciphertext's length (the
-	 * content padded to the block) and the content itself */
-	size_t ct_len = (plain_len / 16 + 1) * 16;
-	unsigned char *ct = g_malloc(ct_len);
-	scratch = g_malloc(ct_len);
-	gcry_create_nonce(ct, ct_len);
-	memset(scratch, 0, ct_len);
-	for (int r = -1; r < ROUNDS; r++) {
-		double secs;
-
-		if (ref_aes(ct, scratch, ct_len, &secs)) {
-			fprintf(stderr, "bench-smime: libgcrypt AES-256-CBC "
-					"failed\n");
-			g_free(ct);
-			goto close;
-		}
-		if (r >= 0)
-			t[r] = secs;
-	}
-	aes_s = median(t);
-	g_free(ct);
-	for (int r = -1; r < ROUNDS; r++) {
-		double s0 = now_s();
-
-		gcry_md_hash_buffer(GCRY_MD_SHA256, scratch, plain, plain_len);
-		if (r >= 0)
-			t[r] = now_s() - s0;
-	}
-	sha_s = median(t);
-
-	printf("\nthroughput: %zu MiB content, median of %d runs (one "
-	       "untimed first), MiB/s of content\n",
+	printf("\nthroughput: %zu MiB of content, MiB/s of content, median "
+	       "of %d rounds\n(after an untimed one); \"1 KiB ms\": the same "
+	       "operation on 1 KiB, its cost\nper message; \"per byte\": the "
+	       "reference's time over the operation's time\nless that "
+	       "cost\n",
 	       size, ROUNDS);
-	printf("%-24s %9s %9s  %-28s %9s %7s\n", "engine", "ms", "MiB/s",
-	       "libgcrypt reference", "MiB/s", "ratio");
-	printf("%-24s %9.2f %9.1f  %-28s %9.1f %6.0f%%\n", ops[0].name,
-	       op_s[0] * 1e3, mib_s(plain_len, op_s[0]), "AES-256-CBC decrypt",
-	       mib_s(ct_len, aes_s), 100.0 * aes_s / op_s[0]);
-	for (size_t o = 1; o < G_N_ELEMENTS(ops); o++)
-		printf("%-24s %9.2f %9.1f  %-28s %9.1f %6.0f%%\n", ops[o].name,
-		       op_s[o] * 1e3, mib_s(plain_len, op_s[o]), "SHA-256",
-		       mib_s(plain_len, sha_s), 100.0 * sha_s / op_s[o]);
+	printf("%-16s %8s %8s  %-22s %8s %8s %6s %9s %8s\n", "operation", "ms",
+	       "MiB/s", "libgcrypt reference", "ms", "MiB/s", "ratio",
+	       "1 KiB ms", "per byte");
+	for (int o = 0; o < 4; o++) {
+		double ref = o == OP_DECRYPT ? small.aes
+			     : o == OP_BOTH  ? small.aes + small.sha
+					     : small.sha;
+		double op = small.op[o], fixed = tiny.op[o];
+		char per_byte[16] = "   (noise)";
+
+		/* a loaded machine can make the small run the slower */
+		if (op > fixed)
+			snprintf(per_byte, sizeof(per_byte), "%7.0f%%",
+				 100.0 * ref / (op - fixed));
+		printf("%-16s %8.2f %8.1f  %-22s %8.2f %8.1f %5.0f%% %9.2f "
+		       "%s\n",
+		       rows[o][0], op * 1e3, mib_s(small.content, op),
+		       rows[o][1], ref * 1e3, mib_s(small.content, ref),
+		       100.0 * ref / op, fixed * 1e3, per_byte);
+	}
+	printf("decrypt+verify: opq-small.p7s encrypted (signed, then "
+	       "encrypted), verified as\nthe decrypted SignedData "
+	       "(opaque)\n");
+	printf("AES-256-CBC into a fresh g_malloc'd buffer, as the result "
+	       "is: %.2f ms, %.1f MiB/s\n",
+	       small.aes_fresh * 1e3, mib_s(small.content, small.aes_fresh));
 	fflush(stdout);
 
 	/* peak memory: each operation once in a fresh process, ROUNDS
@@ -707,11 +777,6 @@ int main(int argc, char **argv)
 	}
 	status = 0;
 close:
-	g_free(enc);
-	g_free(det);
-	g_free(opq);
-	g_free(plain);
-	g_free(scratch);
 	engine_close(&en);
 out:
 	if (dir) {
