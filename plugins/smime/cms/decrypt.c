@@ -22,13 +22,15 @@
  * a forged key block fails where any bad ciphertext fails, at "the content
  * could not be decrypted", after the same work.
  *
- * Memory and speed: the ContentInfo is read where it lies, and when the
- * encrypted content is one primitive string (DER, as openssl writes it)
- * libtasn1 decodes the EnvelopedData without it, so nothing copies the
- * content: it is decrypted in one libgcrypt call from the message into
- * the result's buffer. The peak is then the message and the content,
- * about twice the message. BER in constructed chunks (gpgsm, NSS) is read
- * from libtasn1's tree and decrypted in place: about three times. */
+ * Memory and speed: the ContentInfo is read where it lies, and libtasn1
+ * (which copies every value it decodes) gets the EnvelopedData without
+ * its encrypted content, so nothing copies the content before it is
+ * decrypted: one libgcrypt call from the message into the result's buffer
+ * when the content is one primitive string (DER, as openssl writes it);
+ * BER chunks (gpgsm, NSS) are first gathered into that buffer and
+ * decrypted in place. The peak is the message and the content, about
+ * twice the message. A layout the reader does not expect is left to
+ * libtasn1 whole (then about three times). */
 #include "cms.h"
 
 #include <gcrypt.h>
@@ -1014,64 +1016,164 @@ static const char *content_info(const unsigned char *cms, size_t len, char *oid,
 	return NULL;
 }
 
-/* The EnvelopedData or AuthEnvelopedData at der[0..len) without its
- * encryptedContent, malloc'd into *out, and where that content's value
- * lies in der. Only when every level down to it has a definite length and
- * the content is one primitive [0] (DER, as openssl writes it); otherwise
- * *out stays NULL and libtasn1 decodes the structure as it is (BER in
- * constructed chunks: gpgsm, NSS). 0, or -1 out of memory. */
-static int strip_content(const unsigned char *der, size_t len,
-			 unsigned char **out, size_t *out_len, size_t *content,
-			 size_t *content_len)
+/* Past the end of the TLV at der[at] (its end-of-contents included),
+ * which must end by limit: 0, or -1. Nesting is bounded: nothing read
+ * this way is deeper than a few levels in real messages. */
+static int tlv_skip(const unsigned char *der, size_t at, size_t limit,
+		    int depth, size_t *end)
 {
-	struct tlv ed, t, eci, ec;
-	size_t eci_len, ed_len;
-	int eci_hl = 0, ed_hl = 0;
+	struct tlv t;
+	size_t p;
+
+	if (depth > 32 || tlv_at(der, at, limit, &t))
+		return -1;
+	if (!t.indefinite) {
+		*end = t.end;
+		return 0;
+	}
+	for (p = t.value; limit - p < 2 || der[p] || der[p + 1];)
+		if (tlv_skip(der, p, limit, depth + 1, &p))
+			return -1;
+	*end = p + 2;
+	return 0;
+}
+
+/* Where the encrypted content lies in the message: one primitive [0]
+ * (DER), or a constructed [0] of primitive OCTET STRING chunks (BER, as
+ * gpgsm and NSS write it) between value and end. */
+struct content {
+	size_t value, end, len;
+	bool chunked;
+};
+
+/* The encryptedContent [0] at der[at], which must end by limit: where
+ * its bytes lie and *after, past it. 0, or -1 when it is not one of the
+ * two forms above. */
+static int content_at(const unsigned char *der, size_t at, size_t limit,
+		      struct content *c, size_t *after)
+{
+	struct tlv ec, chunk;
+	size_t p;
+
+	if (tlv_at(der, at, limit, &ec))
+		return -1;
+	c->value = ec.value;
+	c->len = 0;
+	c->chunked = ec.tag == 0xa0;
+	if (ec.tag == 0x80) {
+		c->end = *after = ec.end;
+		c->len = ec.end - ec.value;
+		return 0;
+	}
+	if (ec.tag != 0xa0)
+		return -1;
+	for (p = ec.value;;) {
+		if (ec.indefinite ? limit - p >= 2 && !der[p] && !der[p + 1]
+				  : p == ec.end)
+			break;
+		if (tlv_at(der, p, ec.end, &chunk) || chunk.tag != 0x04)
+			return -1;
+		c->len += chunk.end - chunk.value;
+		p = chunk.end;
+	}
+	c->end = p;
+	*after = ec.indefinite ? p + 2 : p;
+	return 0;
+}
+
+/* The chunks of a chunked content, copied together into buf. */
+static void content_gather(const unsigned char *der, const struct content *c,
+			   unsigned char *buf)
+{
+	struct tlv chunk;
+
+	for (size_t p = c->value; p < c->end; p = chunk.end) {
+		tlv_at(der, p, c->end, &chunk); /* read by content_at */
+		memcpy(buf, der + chunk.value, chunk.end - chunk.value);
+		buf += chunk.end - chunk.value;
+	}
+}
+
+/* The length octets of a header that replaces a constructed one: the new
+ * definite length, or indefinite again (0x80; its end-of-contents is
+ * copied with what follows). */
+static size_t header_len(bool indefinite, size_t len)
+{
+	int n = 0;
+
+	if (indefinite)
+		return 2;
+	asn1_length_der(len, NULL, &n);
+	return 1 + (size_t)n;
+}
+
+static unsigned char *header_put(unsigned char *p, bool indefinite, size_t len)
+{
+	int n = 0;
+
+	*p++ = 0x30;
+	if (indefinite) {
+		*p++ = 0x80;
+		return p;
+	}
+	asn1_length_der(len, p, &n);
+	return p + n;
+}
+
+/* The EnvelopedData or AuthEnvelopedData at der[0..len) without its
+ * encryptedContent, malloc'd into *out, and where that content lies in
+ * der. Definite lengths on the way are rewritten, indefinite ones kept.
+ * When the layout is not the one expected (no content, high tag numbers,
+ * nested chunks), *out stays NULL and libtasn1 decodes the structure as
+ * it is, with its own error when it is wrong. 0, or -1 out of memory. */
+static int strip_content(const unsigned char *der, size_t len,
+			 unsigned char **out, size_t *out_len,
+			 struct content *c)
+{
+	struct tlv ed, t, eci;
+	size_t at, ec_at, after, eci_len, ed_len;
 	unsigned char *p;
 
 	*out = NULL;
-	if (tlv_at(der, 0, len, &ed) || ed.tag != 0x30 || ed.indefinite ||
-	    ed.end != len)
+	if (tlv_at(der, 0, len, &ed) || ed.tag != 0x30 ||
+	    tlv_skip(der, 0, len, 0, &at) || at != len)
 		return 0;
 	/* version, [0] originatorInfo OPTIONAL, recipientInfos (SET) */
 	if (tlv_at(der, ed.value, len, &t) || t.tag != 0x02 ||
-	    tlv_at(der, t.end, len, &t) || t.indefinite)
+	    tlv_at(der, t.end, len, &t))
 		return 0;
-	if (t.tag == 0xa0 && tlv_at(der, t.end, len, &t))
+	at = t.start;
+	if (t.tag == 0xa0 &&
+	    (tlv_skip(der, at, len, 0, &at) || tlv_at(der, at, len, &t)))
 		return 0;
-	if (t.tag != 0x31 || t.indefinite)
+	if (t.tag != 0x31 || tlv_skip(der, at, len, 0, &at))
 		return 0;
 	/* the (auth)EncryptedContentInfo: contentType,
 	 * contentEncryptionAlgorithm, then the [0] IMPLICIT OCTET STRING */
-	if (tlv_at(der, t.end, len, &eci) || eci.tag != 0x30 || eci.indefinite)
+	if (tlv_at(der, at, len, &eci) || eci.tag != 0x30 ||
+	    tlv_at(der, eci.value, eci.end, &t) || t.tag != 0x06 ||
+	    tlv_at(der, t.end, eci.end, &t) || t.tag != 0x30 ||
+	    tlv_skip(der, t.start, eci.end, 0, &ec_at) ||
+	    content_at(der, ec_at, eci.end, c, &after))
 		return 0;
-	if (tlv_at(der, eci.value, eci.end, &t) || t.tag != 0x06 ||
-	    tlv_at(der, t.end, eci.end, &t) || t.tag != 0x30 || t.indefinite ||
-	    tlv_at(der, t.end, eci.end, &ec) || ec.tag != 0x80 ||
-	    ec.end != eci.end)
+	/* the content ends the EncryptedContentInfo */
+	if (eci.indefinite ? len - after < 2 || der[after] || der[after + 1]
+			   : after != eci.end)
 		return 0;
 
-	eci_len = ec.start - eci.value;
-	asn1_length_der(eci_len, NULL, &eci_hl);
-	ed_len = (eci.start - ed.value) + 1 + (size_t)eci_hl + eci_len +
-		 (len - eci.end);
-	asn1_length_der(ed_len, NULL, &ed_hl);
-	*out_len = 1 + (size_t)ed_hl + ed_len;
+	eci_len = ec_at - eci.value;
+	ed_len = (eci.start - ed.value) + header_len(eci.indefinite, eci_len) +
+		 eci_len + (len - after);
+	*out_len = header_len(ed.indefinite, ed_len) + ed_len;
 	if (!(p = *out = malloc(*out_len)))
 		return -1;
-	*p++ = 0x30;
-	asn1_length_der(ed_len, p, &ed_hl);
-	p += ed_hl;
+	p = header_put(p, ed.indefinite, ed_len);
 	memcpy(p, der + ed.value, eci.start - ed.value);
 	p += eci.start - ed.value;
-	*p++ = 0x30;
-	asn1_length_der(eci_len, p, &eci_hl);
-	p += eci_hl;
+	p = header_put(p, eci.indefinite, eci_len);
 	memcpy(p, der + eci.value, eci_len);
 	p += eci_len;
-	memcpy(p, der + eci.end, len - eci.end);
-	*content = ec.value;
-	*content_len = ec.end - ec.value;
+	memcpy(p, der + after, len - after);
 	return 0;
 }
 
@@ -1123,8 +1225,8 @@ int cms_decrypt(struct spop_host *host, const unsigned char *cms, size_t len,
 	char key_alg[64] = "";
 	int der_len, aad_len = 0, mac_len = 0, buf_len = 0, rc;
 	size_t iv_len = 0, tag_len = 0, plain_len = 0, n_cand = 0;
-	size_t inner_at = 0, inner_len = 0, stripped_len = 0, content_at = 0,
-	       content_len = 0;
+	size_t inner_at = 0, inner_len = 0, stripped_len = 0;
+	struct content content = {0};
 	struct candidate *cand = NULL;
 	const struct content_cipher *cc = NULL;
 	struct chosen ch;
@@ -1144,9 +1246,8 @@ int cms_decrypt(struct spop_host *host, const unsigned char *cms, size_t len,
 				       "key to decrypt with (Cert*).");
 
 	/* 1. ContentInfo, then the EnvelopedData or AuthEnvelopedData,
-	 * decoded without the encrypted content when it is one primitive
-	 * string (DER): the message and the result's buffer are then all
-	 * the big memory alive, about twice the message. */
+	 * decoded without the encrypted content: the message and the
+	 * result's buffer are then all the big memory alive. */
 	why = content_info(cms, len, oid, sizeof(oid), &inner_at, &inner_len);
 	if (why)
 		return malformed(host, "ContentInfo", why);
@@ -1162,8 +1263,7 @@ int cms_decrypt(struct spop_host *host, const unsigned char *cms, size_t len,
 				       oid);
 	}
 	inner = cms + inner_at;
-	if (strip_content(inner, inner_len, &stripped, &stripped_len,
-			  &content_at, &content_len))
+	if (strip_content(inner, inner_len, &stripped, &stripped_len, &content))
 		return host->set_error(host, SPOP_ERR_DECRYPT,
 				       "Decryption failed: out of memory.");
 	der = stripped ? stripped : inner;
@@ -1229,13 +1329,13 @@ int cms_decrypt(struct spop_host *host, const unsigned char *cms, size_t len,
 	if (rc)
 		goto out;
 
-	/* 5. The content: from the message into the result's buffer, or
-	 * (BER in constructed chunks) read from the tree and decrypted in
-	 * place. */
+	/* 5. The content: from the message into the result's buffer (BER
+	 * chunks gathered there first), or, when libtasn1 decoded it, read
+	 * from the tree; then decrypted. */
 	snprintf(name, sizeof(name), "%s.encryptedContent", eci);
 	if (stripped) {
-		direct = inner + content_at;
-		buf_len = (int)content_len;
+		direct = inner + content.value;
+		buf_len = (int)content.len;
 	} else {
 		rc = asn1_read_value(ed, name, NULL, &buf_len);
 		if (rc == ASN1_ELEMENT_NOT_FOUND ||
@@ -1260,7 +1360,10 @@ int cms_decrypt(struct spop_host *host, const unsigned char *cms, size_t len,
 				     buf_len);
 		goto out;
 	}
-	if (!direct) {
+	if (stripped && content.chunked) {
+		content_gather(inner, &content, buf);
+		direct = NULL;
+	} else if (!stripped) {
 		rc = asn1_read_value(ed, name, buf, &buf_len);
 		if (rc != ASN1_SUCCESS) {
 			rc = malformed(host, name, asn1_strerror(rc));
