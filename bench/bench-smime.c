@@ -350,13 +350,12 @@ struct peak {
 	double base_mib, peak_mib, maxrss_mib, msg_mib, content_mib;
 };
 
-static int peak_of(const char *self, enum op op, const char *msg,
-		   const char *content, const char *digest_hex,
-		   struct peak *out)
+static int peak_of(enum op op, const char *msg, const char *content,
+		   const char *digest_hex, struct peak *out)
 {
 	char *argv[] = {
-	    (char *)self, "--child",	      (char *)op_names[op], dir,
-	    (char *)msg,  (char *)digest_hex, (char *)content,	    NULL};
+	    "/proc/self/exe", "--child",	  (char *)op_names[op], dir,
+	    (char *)msg,      (char *)digest_hex, (char *)content,	NULL};
 	char *so = NULL, *se = NULL;
 	int status;
 	long base, hwm, maxrss;
@@ -742,37 +741,40 @@ int main(int argc, char **argv)
 	    {OP_BOTH, "both-big.der", "", "message + 2 contents"},
 	};
 	printf("\npeak memory: %zu MiB content, each operation alone in a "
-	       "fresh process,\nmedian of %d; MiB; x = (peak - baseline) / "
-	       "content size\n",
+	       "fresh process, the median\nof %d; MiB; peak is VmHWM; x = "
+	       "(peak - baseline) / content size\n",
 	       big, ROUNDS);
-	printf("%-16s %9s %9s %9s %9s %9s  %s\n", "operation", "input",
-	       "baseline", "peak", "+peak", "x", "the caller's own (x)");
+	printf("%-16s %7s %8s %7s %9s %7s %6s  %s\n", "operation", "input",
+	       "baseline", "peak", "ru_maxrss", "+peak", "x",
+	       "the caller's own (x)");
 	for (size_t m = 0; m < G_N_ELEMENTS(mems); m++) {
 		struct peak p[ROUNDS];
-		double plus[ROUNDS];
+		double plus[ROUNDS], med;
+		int at = 0;
 
 		for (int r = 0; r < ROUNDS; r++) {
-			if (peak_of(argv[0], mems[m].op, mems[m].msg,
-				    mems[m].content, big_hex, &p[r]))
+			if (peak_of(mems[m].op, mems[m].msg, mems[m].content,
+				    big_hex, &p[r]))
 				goto close;
 			plus[r] = p[r].peak_mib - p[r].base_mib;
 		}
-		double med = median(plus), peak = 0;
+		med = median(plus);
+		for (int r = 0; r < ROUNDS; r++)
+			if (p[r].peak_mib - p[r].base_mib == med)
+				at = r;
 		/* what the caller itself holds at the end: its input (and a
 		 * detached signature's content) and each result it got */
 		int results = mems[m].op == OP_VERIFY_DETACHED ? 0
 			      : mems[m].op == OP_BOTH	       ? 2
 							       : 1;
 		double own =
-		    p[0].msg_mib + p[0].content_mib + results * (double)big;
+		    p[at].msg_mib + p[at].content_mib + results * (double)big;
 
-		for (int r = 0; r < ROUNDS; r++)
-			if (p[r].peak_mib - p[r].base_mib == med)
-				peak = p[r].peak_mib;
-		printf("%-16s %9.1f %9.1f %9.1f %9.1f %8.2fx  %s (%.2fx)\n",
-		       op_names[mems[m].op], p[0].msg_mib + p[0].content_mib,
-		       p[0].base_mib, peak, med, med / big, mems[m].what,
-		       own / big);
+		printf("%-16s %7.1f %8.1f %7.1f %9.1f %7.1f %5.2fx  %s "
+		       "(%.2fx)\n",
+		       op_names[mems[m].op], p[at].msg_mib + p[at].content_mib,
+		       p[at].base_mib, p[at].peak_mib, p[at].maxrss_mib, med,
+		       med / big, mems[m].what, own / big);
 		fflush(stdout);
 	}
 	status = 0;
