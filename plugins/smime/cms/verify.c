@@ -9,6 +9,7 @@
  * differently. What GnuTLS does not hand out (a SignerInfo's own
  * digestAlgorithm, its RSASSA-PSS parameters, its signed attributes as
  * signed) is read with libtasn1 against cms.asn's SignedData. */
+#include <gcrypt.h>
 #include <gnutls/abstract.h>
 #include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
@@ -889,6 +890,51 @@ static void explain_failure(const struct signer_info *si,
 			 gnutls_strerror(gret));
 }
 
+/* EMSA-PSS verification of a digest with libgcrypt, which takes any hash
+ * and salt length (GnuTLS 3.7 has RSA-PSS signature algorithms for
+ * SHA-256/384/512 only). MGF1 uses the same hash. */
+static int pss_verify_digest(gnutls_x509_crt_t crt, gnutls_digest_algorithm_t h,
+			     unsigned salt, const unsigned char *digest,
+			     unsigned dlen, const unsigned char *sigv,
+			     size_t sig_len, char *status, size_t size)
+{
+	gnutls_datum_t n = {NULL, 0}, e = {NULL, 0};
+	gcry_sexp_t key = NULL, data = NULL, sig = NULL;
+	gcry_error_t err;
+	int ret = -1;
+
+	if (gnutls_x509_crt_get_pk_rsa_raw(crt, &n, &e) < 0) {
+		snprintf(status, size, "the signer's key is not an RSA key");
+		return -1;
+	}
+	err = gcry_sexp_build(&key, NULL, "(public-key (rsa (n %b) (e %b)))",
+			      (int)n.size, n.data, (int)e.size, e.data);
+	if (!err)
+		err = gcry_sexp_build(&data, NULL,
+				      "(data (flags pss) (hash %s %b) "
+				      "(salt-length %u))",
+				      gnutls_digest_get_name(h), (int)dlen,
+				      digest, salt);
+	if (!err)
+		err = gcry_sexp_build(&sig, NULL, "(sig-val (rsa (s %b)))",
+				      (int)sig_len, sigv);
+	if (!err)
+		err = gcry_pk_verify(sig, data, key);
+	if (!err)
+		ret = 0;
+	else if (gcry_err_code(err) == GPG_ERR_BAD_SIGNATURE)
+		snprintf(status, size, "signature does not match");
+	else
+		snprintf(status, size, "signature not verifiable: %s",
+			 gcry_strerror(err));
+	gcry_sexp_release(sig);
+	gcry_sexp_release(data);
+	gcry_sexp_release(key);
+	gnutls_free(n.data);
+	gnutls_free(e.data);
+	return ret;
+}
+
 /* An RSASSA-PSS SignerInfo, with its own parameters: 0 holds, else the
  * status says why not. */
 static int verify_pss(const struct signer_info *si,
@@ -897,11 +943,8 @@ static int verify_pss(const struct signer_info *si,
 		      char *status, size_t size)
 {
 	unsigned char digest[MAX_DIGEST];
-	gnutls_pubkey_t pub = NULL;
-	gnutls_x509_spki_t spki = NULL;
-	gnutls_datum_t h, sig = {si->sig, (unsigned)si->sig_len};
-	gnutls_sign_algorithm_t algo;
-	int ret = -1;
+	unsigned dlen = gnutls_hash_get_len(si->pss_hash);
+	int ret;
 
 	if (!si->pss_known) {
 		snprintf(status, size, "RSA-PSS parameters not understood");
@@ -912,6 +955,11 @@ static int verify_pss(const struct signer_info *si,
 			 "RSA-PSS with MGF1 over %s and hash %s is not "
 			 "supported",
 			 digest_name(si->pss_mgf), digest_name(si->pss_hash));
+		return -1;
+	}
+	if (dlen == 0 || dlen > sizeof(digest)) {
+		snprintf(status, size, "RSA-PSS with %s is not supported",
+			 digest_name(si->pss_hash));
 		return -1;
 	}
 	if (si->attrs) {
@@ -935,38 +983,14 @@ static int verify_pss(const struct signer_info *si,
 			 gnutls_strerror(ret));
 		return -1;
 	}
-	h.data = digest;
-	h.size = gnutls_hash_get_len(si->pss_hash);
-	if (gnutls_pubkey_init(&pub) < 0 || gnutls_x509_spki_init(&spki) < 0 ||
-	    gnutls_pubkey_import_x509(pub, crt, 0) < 0) {
-		snprintf(status, size, "the signer's public key is unusable");
-		ret = -1;
-		goto out;
-	}
-	gnutls_x509_spki_set_rsa_pss_params(spki, si->pss_hash, si->pss_salt);
-	ret = gnutls_pubkey_set_spki(pub, spki, 0);
-	if (ret < 0) {
-		snprintf(status, size, "RSA-PSS not possible with this key: %s",
-			 gnutls_strerror(ret));
-		goto out;
-	}
-	algo = gnutls_pk_to_sign(GNUTLS_PK_RSA_PSS, si->pss_hash);
-	ret = gnutls_pubkey_verify_hash2(pub, algo,
-					 GNUTLS_VERIFY_ALLOW_SIGN_WITH_SHA1 |
-					     GNUTLS_VERIFY_ALLOW_BROKEN,
-					 &h, &sig);
-	if (ret == GNUTLS_E_PK_SIG_VERIFY_FAILED)
+	ret = pss_verify_digest(crt, si->pss_hash, si->pss_salt, digest, dlen,
+				si->sig, si->sig_len, status, size);
+	if (ret < 0 && strcmp(status, "signature does not match") == 0)
 		snprintf(status, size, "%s",
 			 si->attrs
 			     ? "signature does not match the signed attributes"
 			     : "signature does not match the content");
-	else if (ret < 0)
-		snprintf(status, size, "signature not verifiable: %s",
-			 gnutls_strerror(ret));
-out:
-	gnutls_x509_spki_deinit(spki);
-	gnutls_pubkey_deinit(pub);
-	return ret < 0 ? -1 : 0;
+	return ret;
 }
 
 /* One SignerInfo: its certificate, signature and trust verdicts. */
@@ -1120,6 +1144,10 @@ int cms_verify(struct spop_host *host, const unsigned char *cms, size_t len,
 	if (!cms || len == 0 || len > 0xffffffffu)
 		return host->set_error(host, SPOP_ERR_DECRYPT,
 				       "The CMS signed data is empty");
+	/* RSA-PSS signatures are checked with libgcrypt. */
+	rc = cms_gcrypt_init(host);
+	if (rc)
+		return rc;
 	/* The SignerInfos first: their tree is gone before GnuTLS makes
 	 * its own. */
 	rc = read_signer_infos(host, cms, len, &sis, &n_sis);
