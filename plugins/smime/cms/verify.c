@@ -387,16 +387,17 @@ static uint32_t revocation(gnutls_x509_crt_t crt, gnutls_x509_crt_t issuer,
 		if (ret < 0 || status != 0) {
 			subject_of(issuer, name, sizeof(name));
 			note(why, size,
-			     "the CRL of %s (CRL %zu given) does not verify",
-			     name, i + 1);
+			     "CRL %zu given does not verify against its issuer "
+			     "%s",
+			     i + 1, name);
 			return SPOP_CERT_FAIL_REVOCATION;
 		}
 		ret = gnutls_x509_crt_check_revocation(crt, &t->crls[i], 1);
 		if (ret != 0) {
 			subject_of(crt, name, sizeof(name));
-			note(why, size, "%s %s (CRL %zu given)", name,
-			     ret > 0 ? "is revoked" : "cannot be checked",
-			     i + 1);
+			note(why, size, "%s by CRL %zu given: %s",
+			     ret > 0 ? "revoked" : "revocation not checkable",
+			     i + 1, name);
 			return SPOP_CERT_FAIL_REVOCATION;
 		}
 	}
@@ -594,18 +595,14 @@ static bool pss_params(asn1_node defs, asn1_node tree, const char *alg,
 	asn1_node p, mgf = NULL;
 	unsigned trailer = 1;
 	bool ok = false;
-	int rc, len;
-	unsigned char *der;
+	int rc, len = 0;
 
 	si->pss_hash = si->pss_mgf = GNUTLS_DIG_SHA1;
 	si->pss_salt = 20;
 	snprintf(name, sizeof(name), "%s.parameters", alg);
-	rc = cms_read_alloc(tree, name, &der, &len);
+	rc = asn1_read_value(tree, name, NULL, &len);
 	if (absent(rc))
 		return true;
-	if (rc != ASN1_SUCCESS)
-		return false;
-	free(der);
 	p = decode_any(defs, tree, name, "RSASSAPSSparams");
 	if (!p)
 		return false;
