@@ -542,89 +542,102 @@ static int make_messages(const char *tag, size_t size, char hex[65])
 
 /* ---- throughput --------------------------------------------------------- */
 
-/* One set of messages (make_messages' tag), timed: each operation's
- * median and the references' medians, over ROUNDS rounds after an untimed
- * one (libgcrypt, the ASN.1 definitions, the key's first use). A round
- * runs the four operations and then both references, so that engine and
- * reference see the same machine (other work on it included). */
-struct timing {
-	double op[4]; /* by enum op */
-	double aes, aes_fresh, sha;
-	size_t content, ciphertext;
+/* One set of messages (make_messages' tag) in memory, and its timings:
+ * each operation's and each reference's, per round. */
+struct set {
+	unsigned char *msg[4]; /* by enum op */
+	size_t len[4];
+	unsigned char *plain, digest[32];
+	size_t plain_len;
+	/* random bytes as many as the encrypted content (the content padded
+	 * to the block), and a buffer already touched to decrypt them into */
+	unsigned char *ct, *out;
+	size_t ct_len;
+	double t[4][ROUNDS], aes[ROUNDS], fresh[ROUNDS], sha[ROUNDS];
 };
 
 /* make_messages' files, by enum op: prefix-tag.suffix */
 static const char *const op_files[][2] = {
     {"enc", "der"}, {"det", "p7s"}, {"opq", "p7s"}, {"both", "der"}};
 
-static int time_set(struct engine *en, const char *tag, const char *hex,
-		    struct timing *out)
+static void set_free(struct set *st)
 {
-	unsigned char *msg[4] = {NULL}, *plain, *out_buf = NULL, *ct = NULL;
-	unsigned char digest[32], md[32];
-	size_t len[4], plain_len;
-	double t[4][ROUNDS], aes[ROUNDS], fresh[ROUNDS], sha[ROUNDS];
-	char name[64], *plain_name = g_strdup_printf("plain-%s", tag);
-	int rc = -1;
+	for (int o = 0; o < 4; o++)
+		g_free(st->msg[o]);
+	g_free(st->plain);
+	g_free(st->ct);
+	g_free(st->out);
+	memset(st, 0, sizeof(*st));
+}
 
-	plain = slurp(plain_name, &plain_len);
-	g_free(plain_name);
+static int set_load(struct set *st, const char *tag, const char *hex)
+{
+	char name[64];
+
+	memset(st, 0, sizeof(*st));
+	snprintf(name, sizeof(name), "plain-%s", tag);
+	if (!(st->plain = slurp(name, &st->plain_len)))
+		return -1;
 	for (int o = 0; o < 4; o++) {
 		snprintf(name, sizeof(name), "%s-%s.%s", op_files[o][0], tag,
 			 op_files[o][1]);
-		msg[o] = slurp(name, &len[o]);
-		if (!msg[o])
-			goto out;
+		if (!(st->msg[o] = slurp(name, &st->len[o])))
+			return -1;
 	}
-	if (!plain)
-		goto out;
 	for (int i = 0; i < 32; i++)
-		sscanf(hex + 2 * i, "%2hhx", &digest[i]);
-	/* the same number of bytes as the encrypted content (the content
-	 * padded to the block), random, decrypted into a buffer already
-	 * touched */
-	out->content = plain_len;
-	out->ciphertext = (plain_len / 16 + 1) * 16;
-	ct = g_malloc(out->ciphertext);
-	out_buf = g_malloc0(out->ciphertext);
-	gcry_create_nonce(ct, out->ciphertext);
-	for (int r = -1; r < ROUNDS; r++) {
-		double secs, fresh_secs, s0;
+		sscanf(hex + 2 * i, "%2hhx", &st->digest[i]);
+	st->ct_len = (st->plain_len / 16 + 1) * 16;
+	st->ct = g_malloc(st->ct_len);
+	st->out = g_malloc0(st->ct_len);
+	gcry_create_nonce(st->ct, st->ct_len);
+	return 0;
+}
 
-		for (int o = 0; o < 4; o++) {
-			if (run_op(en, (enum op)o, msg[o], len[o], plain,
-				   plain_len, digest, &secs))
-				goto out;
-			if (r >= 0)
-				t[o][r] = secs;
-		}
-		if (ref_aes(ct, out_buf, out->ciphertext, &secs) ||
-		    ref_aes(ct, NULL, out->ciphertext, &fresh_secs)) {
-			fprintf(stderr, "bench-smime: libgcrypt AES-256-CBC "
-					"failed\n");
-			goto out;
-		}
-		s0 = now_s();
-		gcry_md_hash_buffer(GCRY_MD_SHA256, md, plain, plain_len);
-		if (r >= 0) {
-			sha[r] = now_s() - s0;
-			aes[r] = secs;
-			fresh[r] = fresh_secs;
-		}
+/* One round on a set: the four operations, then the references; round
+ * -1 is not recorded (libgcrypt, the ASN.1 definitions, the key's first
+ * use). */
+static int set_round(struct engine *en, struct set *st, int r)
+{
+	double secs, fresh_secs, s0;
+	unsigned char md[32];
+
+	for (int o = 0; o < 4; o++) {
+		if (run_op(en, (enum op)o, st->msg[o], st->len[o], st->plain,
+			   st->plain_len, st->digest, &secs))
+			return -1;
+		if (r >= 0)
+			st->t[o][r] = secs;
 	}
+	if (ref_aes(st->ct, st->out, st->ct_len, &secs) ||
+	    ref_aes(st->ct, NULL, st->ct_len, &fresh_secs)) {
+		fprintf(stderr, "bench-smime: libgcrypt AES-256-CBC failed\n");
+		return -1;
+	}
+	s0 = now_s();
+	gcry_md_hash_buffer(GCRY_MD_SHA256, md, st->plain, st->plain_len);
+	if (r >= 0) {
+		st->sha[r] = now_s() - s0;
+		st->aes[r] = secs;
+		st->fresh[r] = fresh_secs;
+	}
+	return 0;
+}
+
+/* The medians of a set's rounds. */
+struct timing {
+	double op[4]; /* by enum op */
+	double aes, aes_fresh, sha;
+	size_t content;
+};
+
+static void set_medians(struct set *st, struct timing *out)
+{
 	for (int o = 0; o < 4; o++)
-		out->op[o] = median(t[o]);
-	out->aes = median(aes);
-	out->aes_fresh = median(fresh);
-	out->sha = median(sha);
-	rc = 0;
-out:
-	for (int o = 0; o < 4; o++)
-		g_free(msg[o]);
-	g_free(plain);
-	g_free(ct);
-	g_free(out_buf);
-	return rc;
+		out->op[o] = median(st->t[o]);
+	out->aes = median(st->aes);
+	out->aes_fresh = median(st->fresh);
+	out->sha = median(st->sha);
+	out->content = st->plain_len;
 }
 
 /* ---- main --------------------------------------------------------------- */
@@ -640,6 +653,7 @@ int main(int argc, char **argv)
 	char hex[65], big_hex[65], hex_tiny[65];
 	struct engine en = {0};
 	struct timing tiny, small;
+	static struct set sets[2];
 	int status = 1;
 	GError *e = NULL;
 
@@ -684,9 +698,18 @@ int main(int argc, char **argv)
 	printf("  ready in %.1f s in %s\n", now_s() - t0, dir);
 	if (engine_open(&en))
 		goto close;
-	if (time_set(&en, "tiny", hex_tiny, &tiny) ||
-	    time_set(&en, "small", hex, &small))
+	/* the 1 KiB set (the cost per message) and the timed set in the
+	 * same rounds, so that both see the same machine */
+	if (set_load(&sets[0], "tiny", hex_tiny) ||
+	    set_load(&sets[1], "small", hex))
 		goto close;
+	for (int r = -1; r < ROUNDS; r++)
+		if (set_round(&en, &sets[0], r) || set_round(&en, &sets[1], r))
+			goto close;
+	set_medians(&sets[0], &tiny);
+	set_medians(&sets[1], &small);
+	set_free(&sets[0]);
+	set_free(&sets[1]);
 
 	static const char *const rows[][2] = {
 	    {"decrypt", "AES-256-CBC decrypt"},
@@ -779,6 +802,8 @@ int main(int argc, char **argv)
 	}
 	status = 0;
 close:
+	set_free(&sets[0]);
+	set_free(&sets[1]);
 	engine_close(&en);
 out:
 	if (dir) {
