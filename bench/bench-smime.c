@@ -20,7 +20,7 @@
 #endif
 
 #define MIB (1024.0 * 1024.0)
-#ifndef ROUNDS
+#ifndef ROUNDS /* -DROUNDS=N for more (odd: the median is the middle) */
 #define ROUNDS 3
 #endif
 #define PEM_FILE 6 /* CertStoreType: a PEM file with the key */
@@ -316,8 +316,10 @@ static int child(enum op op, const char *msg_name, const char *content_name,
 	for (int i = 0; i < 32; i++)
 		if (sscanf(digest_hex + 2 * i, "%2hhx", &digest[i]) != 1)
 			return 2;
-	if (engine_open(&en))
+	if (engine_open(&en)) {
+		engine_close(&en);
 		return 1;
+	}
 	/* libgcrypt and the ASN.1 definitions are set up by a first call:
 	 * a message the engine refuses at once costs nothing to hold */
 	{
