@@ -157,61 +157,17 @@ static int unsupported(struct spop_host *host, const char *what,
 			       what, value);
 }
 
-/* The value of an element, malloc'd (one spare byte, so an empty value is
- * not NULL); ASN1_* code. For BIT STRING *len is in bits. */
-static int read_alloc(asn1_node node, const char *name, unsigned char **out,
-		      int *len)
-{
-	int n = 0, rc;
-
-	*out = NULL;
-	*len = 0;
-	rc = asn1_read_value(node, name, NULL, &n);
-	if (rc != ASN1_MEM_ERROR && rc != ASN1_SUCCESS)
-		return rc;
-	*out = malloc((size_t)n + 1);
-	if (!*out)
-		return ASN1_MEM_ALLOC_ERROR;
-	rc = asn1_read_value(node, name, *out, &n);
-	if (rc != ASN1_SUCCESS) {
-		free(*out);
-		*out = NULL;
-		return rc;
-	}
-	*len = n;
-	return ASN1_SUCCESS;
-}
-
-/* An OBJECT IDENTIFIER or a CHOICE's alternative as text. */
-static int read_text(asn1_node node, const char *name, char *buf, size_t size)
-{
-	int n = (int)size - 1, rc;
-
-	rc = asn1_read_value(node, name, buf, &n);
-	if (rc != ASN1_SUCCESS)
-		return rc;
-	buf[n < (int)size ? n : (int)size - 1] = '\0';
-	return ASN1_SUCCESS;
-}
-
-/* Decodes bytes as the type of cms.asn named (e.g. "AlgorithmIdentifier"). */
+/* Bytes decoded as the type of cms.asn named (e.g. "AlgorithmIdentifier");
+ * 0, or 284 with the error set. */
 static int decode(struct spop_host *host, asn1_node defs, const char *type,
 		  const unsigned char *der, int len, asn1_node *out)
 {
-	char name[64], err[ASN1_MAX_ERROR_DESCRIPTION_SIZE] = "";
-	int rc;
+	char err[ASN1_MAX_ERROR_DESCRIPTION_SIZE];
+	int rc = cms_decode(defs, type, der, len, out, err);
 
-	*out = NULL;
-	snprintf(name, sizeof(name), "CMS.%s", type);
-	rc = asn1_create_element(defs, name, out);
-	if (rc != ASN1_SUCCESS)
-		return malformed(host, type, asn1_strerror(rc));
-	rc = asn1_der_decoding(out, der, len, err);
-	if (rc != ASN1_SUCCESS) {
-		asn1_delete_structure(out);
-		return malformed(host, type, err[0] ? err : asn1_strerror(rc));
-	}
-	return 0;
+	return rc == ASN1_SUCCESS
+		   ? 0
+		   : malformed(host, type, err[0] ? err : asn1_strerror(rc));
 }
 
 /* Decodes the value of element name (an ANY) as type. */
@@ -222,7 +178,7 @@ static int decode_field(struct spop_host *host, asn1_node defs, asn1_node node,
 	int len, rc;
 
 	*out = NULL;
-	rc = read_alloc(node, name, &der, &len);
+	rc = cms_read_alloc(node, name, &der, &len);
 	if (rc != ASN1_SUCCESS)
 		return malformed(host, name, asn1_strerror(rc));
 	rc = decode(host, defs, type, der, len, out);
@@ -319,10 +275,10 @@ static const struct candidate *match_ias(asn1_node node, const char *prefix,
 	const struct candidate *found = NULL;
 
 	snprintf(name, sizeof(name), "%s.issuer", prefix);
-	if (read_alloc(node, name, &issuer, &ilen) != ASN1_SUCCESS)
+	if (cms_read_alloc(node, name, &issuer, &ilen) != ASN1_SUCCESS)
 		return NULL;
 	snprintf(name, sizeof(name), "%s.serialNumber", prefix);
-	if (read_alloc(node, name, &serial, &slen) != ASN1_SUCCESS) {
+	if (cms_read_alloc(node, name, &serial, &slen) != ASN1_SUCCESS) {
 		free(issuer);
 		return NULL;
 	}
@@ -349,7 +305,7 @@ static const struct candidate *match_ski(asn1_node node, const char *name,
 	int len;
 	const struct candidate *found = NULL;
 
-	if (read_alloc(node, name, &ski, &len) != ASN1_SUCCESS)
+	if (cms_read_alloc(node, name, &ski, &len) != ASN1_SUCCESS)
 		return NULL;
 	for (size_t i = 0; i < n && !found; i++)
 		if (c[i].ski_len && c[i].ski_len == (size_t)len &&
@@ -389,7 +345,7 @@ static int oaep_params(struct spop_host *host, asn1_node defs, asn1_node node,
 	}
 	if (decode_field(host, defs, node, params, "RSAESOAEPparams", &p))
 		return SPOP_ERR_DECRYPT;
-	if (read_text(p, "hashFunc.algorithm", oid, sizeof(oid)) ==
+	if (cms_read_oid(p, "hashFunc.algorithm", oid, sizeof(oid)) ==
 	    ASN1_SUCCESS) {
 		h = hash_by_oid(oid);
 		if (!h) {
@@ -397,7 +353,7 @@ static int oaep_params(struct spop_host *host, asn1_node defs, asn1_node node,
 			return unsupported(host, "RSA-OAEP hash", oid);
 		}
 	}
-	if (read_text(p, "maskGenFunc.algorithm", oid, sizeof(oid)) ==
+	if (cms_read_oid(p, "maskGenFunc.algorithm", oid, sizeof(oid)) ==
 	    ASN1_SUCCESS) {
 		if (strcmp(oid, OID_MGF1) != 0) {
 			asn1_delete_structure(&p);
@@ -409,7 +365,7 @@ static int oaep_params(struct spop_host *host, asn1_node defs, asn1_node node,
 			asn1_delete_structure(&p);
 			return SPOP_ERR_DECRYPT;
 		}
-		rc = read_text(mgf, "algorithm", oid, sizeof(oid));
+		rc = cms_read_oid(mgf, "algorithm", oid, sizeof(oid));
 		asn1_delete_structure(&mgf);
 		mh = rc == ASN1_SUCCESS ? hash_by_oid(oid) : NULL;
 		if (!mh || mh != h) {
@@ -420,7 +376,7 @@ static int oaep_params(struct spop_host *host, asn1_node defs, asn1_node node,
 					   rc == ASN1_SUCCESS ? oid : "none");
 		}
 	}
-	if (read_text(p, "pSourceFunc.algorithm", oid, sizeof(oid)) ==
+	if (cms_read_oid(p, "pSourceFunc.algorithm", oid, sizeof(oid)) ==
 	    ASN1_SUCCESS) {
 		unsigned char *label;
 		int len;
@@ -430,7 +386,7 @@ static int oaep_params(struct spop_host *host, asn1_node defs, asn1_node node,
 			return unsupported(host, "RSA-OAEP label source", oid);
 		}
 		/* The parameters are an OCTET STRING: 04 00 when empty. */
-		rc = read_alloc(p, "pSourceFunc.parameters", &label, &len);
+		rc = cms_read_alloc(p, "pSourceFunc.parameters", &label, &len);
 		bool empty = rc == ASN1_SUCCESS && len == 2 &&
 			     label[0] == 0x04 && label[1] == 0;
 		free(label);
@@ -465,7 +421,7 @@ static int ktri_unwrap(struct spop_host *host, asn1_node defs, asn1_node ed,
 				       "its key.");
 	snprintf(name, sizeof(name), "%s.keyEncryptionAlgorithm.algorithm",
 		 prefix);
-	if (read_text(ed, name, oid, sizeof(oid)) != ASN1_SUCCESS)
+	if (cms_read_oid(ed, name, oid, sizeof(oid)) != ASN1_SUCCESS)
 		return malformed(host, name, "absent");
 	if (strcmp(oid, OID_RSA) == 0) {
 		snprintf(key_alg, key_alg_size, "RSA");
@@ -480,7 +436,7 @@ static int ktri_unwrap(struct spop_host *host, asn1_node defs, asn1_node ed,
 		return unsupported(host, "key transport algorithm", oid);
 	}
 	snprintf(name, sizeof(name), "%s.encryptedKey", prefix);
-	rc = read_alloc(ed, name, &ek, &ek_len);
+	rc = cms_read_alloc(ed, name, &ek, &ek_len);
 	if (rc != ASN1_SUCCESS)
 		return malformed(host, name, asn1_strerror(rc));
 
@@ -570,12 +526,12 @@ static int shared_info(struct spop_host *host, asn1_node defs, asn1_node wrap,
 	rc = asn1_create_element(defs, "CMS.ECCCMSSharedInfo", &si);
 	if (rc != ASN1_SUCCESS)
 		goto bad;
-	if (read_text(wrap, "algorithm", oid, sizeof(oid)) != ASN1_SUCCESS)
+	if (cms_read_oid(wrap, "algorithm", oid, sizeof(oid)) != ASN1_SUCCESS)
 		goto bad;
 	rc = asn1_write_value(si, "keyInfo.algorithm", oid, 1);
 	if (rc != ASN1_SUCCESS)
 		goto bad;
-	if (read_alloc(wrap, "parameters", &params, &plen) == ASN1_SUCCESS)
+	if (cms_read_alloc(wrap, "parameters", &params, &plen) == ASN1_SUCCESS)
 		rc = asn1_write_value(si, "keyInfo.parameters", params, plen);
 	else
 		rc = asn1_write_value(si, "keyInfo.parameters", NULL, 0);
@@ -640,7 +596,7 @@ static int kari_unwrap(struct spop_host *host, asn1_node defs, asn1_node ed,
 				       "agreement with its key.");
 	snprintf(name, sizeof(name), "%s.keyEncryptionAlgorithm.algorithm",
 		 prefix);
-	if (read_text(ed, name, oid, sizeof(oid)) != ASN1_SUCCESS)
+	if (cms_read_oid(ed, name, oid, sizeof(oid)) != ASN1_SUCCESS)
 		return malformed(host, name, "absent");
 	for (s = 0; s < N(kari_schemes); s++)
 		if (strcmp(kari_schemes[s].oid, oid) == 0)
@@ -651,7 +607,7 @@ static int kari_unwrap(struct spop_host *host, asn1_node defs, asn1_node ed,
 		 prefix);
 	if (decode_field(host, defs, ed, name, "AlgorithmIdentifier", &wrap))
 		return SPOP_ERR_DECRYPT;
-	if (read_text(wrap, "algorithm", oid, sizeof(oid)) != ASN1_SUCCESS) {
+	if (cms_read_oid(wrap, "algorithm", oid, sizeof(oid)) != ASN1_SUCCESS) {
 		asn1_delete_structure(&wrap);
 		return malformed(host, name, "no key wrap algorithm");
 	}
@@ -663,7 +619,7 @@ static int kari_unwrap(struct spop_host *host, asn1_node defs, asn1_node ed,
 		return unsupported(host, "key wrap algorithm", oid);
 	}
 	snprintf(name, sizeof(name), "%s.originator", prefix);
-	if (read_text(ed, name, choice, sizeof(choice)) != ASN1_SUCCESS ||
+	if (cms_read_oid(ed, name, choice, sizeof(choice)) != ASN1_SUCCESS ||
 	    strcmp(choice, "originatorKey") != 0) {
 		asn1_delete_structure(&wrap);
 		return unsupported(host, "key agreement originator",
@@ -671,24 +627,24 @@ static int kari_unwrap(struct spop_host *host, asn1_node defs, asn1_node ed,
 	}
 	snprintf(name, sizeof(name),
 		 "%s.originator.originatorKey.algorithm.algorithm", prefix);
-	if (read_text(ed, name, oid, sizeof(oid)) != ASN1_SUCCESS ||
+	if (cms_read_oid(ed, name, oid, sizeof(oid)) != ASN1_SUCCESS ||
 	    strcmp(oid, OID_EC_PUBLIC_KEY) != 0) {
 		asn1_delete_structure(&wrap);
 		return unsupported(host, "originator key type", oid);
 	}
 	snprintf(name, sizeof(name), "%s.originator.originatorKey.publicKey",
 		 prefix);
-	rc = read_alloc(ed, name, &point, &point_bits);
+	rc = cms_read_alloc(ed, name, &point, &point_bits);
 	if (rc != ASN1_SUCCESS || point_bits % 8) {
 		free(point);
 		asn1_delete_structure(&wrap);
 		return malformed(host, name, asn1_strerror(rc));
 	}
 	snprintf(name, sizeof(name), "%s.ukm", prefix);
-	if (read_alloc(ed, name, &ukm, &ukm_len) != ASN1_SUCCESS)
+	if (cms_read_alloc(ed, name, &ukm, &ukm_len) != ASN1_SUCCESS)
 		ukm = NULL;
 	snprintf(name, sizeof(name), "%s.encryptedKey", rek);
-	rc = read_alloc(ed, name, &ek, &ek_len);
+	rc = cms_read_alloc(ed, name, &ek, &ek_len);
 	if (rc != ASN1_SUCCESS) {
 		rc = malformed(host, name, asn1_strerror(rc));
 		goto out;
@@ -752,7 +708,7 @@ static bool choose(asn1_node ed, const struct candidate *c, size_t n,
 		return false;
 	for (int i = 1; i <= count; i++) {
 		snprintf(name, sizeof(name), "recipientInfos.?%d", i);
-		if (read_text(ed, name, alt, sizeof(alt)) != ASN1_SUCCESS)
+		if (cms_read_oid(ed, name, alt, sizeof(alt)) != ASN1_SUCCESS)
 			continue;
 		if (strcmp(alt, "ktri") == 0) {
 			char rid[64];
@@ -760,7 +716,7 @@ static bool choose(asn1_node ed, const struct candidate *c, size_t n,
 			snprintf(ch->prefix, sizeof(ch->prefix),
 				 "recipientInfos.?%d.ktri", i);
 			snprintf(name, sizeof(name), "%s.rid", ch->prefix);
-			if (read_text(ed, name, rid, sizeof(rid)) !=
+			if (cms_read_oid(ed, name, rid, sizeof(rid)) !=
 			    ASN1_SUCCESS)
 				continue;
 			snprintf(name, sizeof(name), "%s.rid.%s", ch->prefix,
@@ -790,7 +746,7 @@ static bool choose(asn1_node ed, const struct candidate *c, size_t n,
 					 "%s.recipientEncryptedKeys.?%d",
 					 ch->prefix, j);
 				snprintf(name, sizeof(name), "%s.rid", ch->rek);
-				if (read_text(ed, name, rid, sizeof(rid)) !=
+				if (cms_read_oid(ed, name, rid, sizeof(rid)) !=
 				    ASN1_SUCCESS)
 					continue;
 				if (strcmp(rid, "issuerAndSerialNumber") == 0) {
@@ -834,7 +790,8 @@ static int cipher_params(struct spop_host *host, asn1_node defs, asn1_node ed,
 		 eci);
 	if (decode_field(host, defs, ed, name, type, &p))
 		return SPOP_ERR_DECRYPT;
-	rc = read_alloc(p, cc->mode == MODE_GCM ? "aesNonce" : "", &v, &len);
+	rc =
+	    cms_read_alloc(p, cc->mode == MODE_GCM ? "aesNonce" : "", &v, &len);
 	if (rc != ASN1_SUCCESS || len <= 0 || len > 16 ||
 	    (cc->mode == MODE_CBC && (size_t)len != cc->block)) {
 		free(v);
@@ -930,251 +887,57 @@ bad:
  * libtasn1 copies every value it decodes into its tree: decoding the
  * ContentInfo (content ANY) and then the EnvelopedData (encryptedContent)
  * would copy a big message's content twice before a byte is decrypted.
- * So the ContentInfo is read here, and libtasn1 gets the EnvelopedData
- * without its encryptedContent, which is decrypted from where it lies in
- * the message straight into the result's buffer. */
-
-/* One TLV: where it starts, where its value starts and ends (for an
- * indefinite length, end is the limit given: the caller knows where the
- * end-of-contents lies). Low tag numbers only (< 31), all that the levels
- * read here use. */
-struct tlv {
-	unsigned char tag; /* the identifier octet */
-	size_t start, value, end;
-	bool indefinite;
-};
-
-/* The TLV at der[at], which must end by limit: 0, or -1. */
-static int tlv_at(const unsigned char *der, size_t at, size_t limit,
-		  struct tlv *t)
-{
-	int len_len = 0;
-	long l;
-
-	if (at >= limit || limit - at < 2 || (der[at] & 0x1f) == 0x1f ||
-	    limit - at - 1 > INT32_MAX)
-		return -1;
-	/* -1 indefinite; -2 and -4 bad or running past limit */
-	l = asn1_get_length_der(der + at + 1, (int)(limit - at - 1), &len_len);
-	if (l < -1 || len_len <= 0)
-		return -1;
-	t->tag = der[at];
-	t->start = at;
-	t->value = at + 1 + (size_t)len_len;
-	t->indefinite = l == -1;
-	if (t->indefinite) {
-		if (!(t->tag & 0x20)) /* only a constructed value may be */
-			return -1;
-		t->end = limit;
-	} else {
-		t->end = t->value + (size_t)l;
-	}
-	return 0;
-}
-
-/* The value of a constructed TLV read with tlv_at: an indefinite one ends
- * with its end-of-contents (two zero bytes) just before limit, a definite
- * one exactly at limit (what follows would be bytes after the DER). */
-static const char *ends_at(const unsigned char *der, struct tlv *t,
-			   size_t limit)
-{
-	if (t->indefinite) {
-		if (limit < t->value + 2 || der[limit - 1] || der[limit - 2])
-			return "no end-of-contents";
-		t->end = limit - 2;
-	} else if (t->end != limit) {
-		return "bytes after the end";
-	}
-	return NULL;
-}
-
-/* ContentInfo (RFC 5652 3): its contentType as text and where the value of
- * its content lies (*inner, *inner_len); NULL, or what is wrong. */
-static const char *content_info(const unsigned char *cms, size_t len, char *oid,
-				size_t oid_size, size_t *inner,
-				size_t *inner_len)
-{
-	struct tlv seq, type, content;
-	const char *why;
-	int oid_len = 0;
-
-	if (tlv_at(cms, 0, len, &seq) || seq.tag != 0x30)
-		return "not a SEQUENCE";
-	if ((why = ends_at(cms, &seq, len)) != NULL)
-		return why;
-	if (tlv_at(cms, seq.value, seq.end, &type) || type.tag != 0x06 ||
-	    asn1_get_object_id_der(cms + type.start + 1,
-				   (int)(type.end - type.start - 1), &oid_len,
-				   oid, (int)oid_size) != ASN1_SUCCESS)
-		return "no content type";
-	if (tlv_at(cms, type.end, seq.end, &content) || content.tag != 0xa0)
-		return "no [0] content";
-	if ((why = ends_at(cms, &content, seq.end)) != NULL)
-		return why;
-	*inner = content.value;
-	*inner_len = content.end - content.value;
-	return NULL;
-}
-
-/* Past the end of the TLV at der[at] (its end-of-contents included),
- * which must end by limit: 0, or -1. Nesting is bounded: nothing read
- * this way is deeper than a few levels in real messages. */
-static int tlv_skip(const unsigned char *der, size_t at, size_t limit,
-		    int depth, size_t *end)
-{
-	struct tlv t;
-	size_t p;
-
-	if (depth > 32 || tlv_at(der, at, limit, &t))
-		return -1;
-	if (!t.indefinite) {
-		*end = t.end;
-		return 0;
-	}
-	for (p = t.value; limit - p < 2 || der[p] || der[p + 1];)
-		if (tlv_skip(der, p, limit, depth + 1, &p))
-			return -1;
-	*end = p + 2;
-	return 0;
-}
-
-/* Where the encrypted content lies in the message: one primitive [0]
- * (DER), or a constructed [0] of primitive OCTET STRING chunks (BER, as
- * gpgsm and NSS write it) between value and end. */
-struct content {
-	size_t value, end, len;
-	bool chunked;
-};
-
-/* The encryptedContent [0] at der[at], which must end by limit: where
- * its bytes lie and *after, past it. 0, or -1 when it is not one of the
- * two forms above. */
-static int content_at(const unsigned char *der, size_t at, size_t limit,
-		      struct content *c, size_t *after)
-{
-	struct tlv ec, chunk;
-	size_t p;
-
-	if (tlv_at(der, at, limit, &ec))
-		return -1;
-	c->value = ec.value;
-	c->len = 0;
-	c->chunked = ec.tag == 0xa0;
-	if (ec.tag == 0x80) {
-		c->end = *after = ec.end;
-		c->len = ec.end - ec.value;
-		return 0;
-	}
-	if (ec.tag != 0xa0)
-		return -1;
-	for (p = ec.value;;) {
-		if (ec.indefinite ? limit - p >= 2 && !der[p] && !der[p + 1]
-				  : p == ec.end)
-			break;
-		if (tlv_at(der, p, ec.end, &chunk) || chunk.tag != 0x04)
-			return -1;
-		c->len += chunk.end - chunk.value;
-		p = chunk.end;
-	}
-	c->end = p;
-	*after = ec.indefinite ? p + 2 : p;
-	return 0;
-}
-
-/* The chunks of a chunked content, copied together into buf. */
-static void content_gather(const unsigned char *der, const struct content *c,
-			   unsigned char *buf)
-{
-	struct tlv chunk;
-
-	for (size_t p = c->value; p < c->end; p = chunk.end) {
-		tlv_at(der, p, c->end, &chunk); /* read by content_at */
-		memcpy(buf, der + chunk.value, chunk.end - chunk.value);
-		buf += chunk.end - chunk.value;
-	}
-}
-
-/* The length octets of a header that replaces a constructed one: the new
- * definite length, or indefinite again (0x80; its end-of-contents is
- * copied with what follows). */
-static size_t header_len(bool indefinite, size_t len)
-{
-	int n = 0;
-
-	if (indefinite)
-		return 2;
-	asn1_length_der(len, NULL, &n);
-	return 1 + (size_t)n;
-}
-
-static unsigned char *header_put(unsigned char *p, bool indefinite, size_t len)
-{
-	int n = 0;
-
-	*p++ = 0x30;
-	if (indefinite) {
-		*p++ = 0x80;
-		return p;
-	}
-	asn1_length_der(len, p, &n);
-	return p + n;
-}
+ * So the ContentInfo is read with cms.c's layout helpers, and libtasn1
+ * gets the EnvelopedData without its encryptedContent, which is
+ * decrypted from where it lies in the message straight into the result's
+ * buffer. */
 
 /* The EnvelopedData or AuthEnvelopedData at der[0..len) without its
  * encryptedContent, malloc'd into *out, and where that content lies in
- * der. Definite lengths on the way are rewritten, indefinite ones kept.
- * When the layout is not the one expected (no content, high tag numbers,
- * nested chunks), *out stays NULL and libtasn1 decodes the structure as
- * it is, with its own error when it is wrong. 0, or -1 out of memory. */
+ * der: one primitive [0] (DER), or a constructed [0] of primitive OCTET
+ * STRING chunks (BER, as gpgsm and NSS write it). Definite lengths on the
+ * way are rewritten, indefinite ones kept. When the layout is not the one
+ * expected (no content, high tag numbers, nested chunks), *out stays NULL
+ * and libtasn1 decodes the structure as it is, with its own error when it
+ * is wrong. 0, or -1 out of memory. */
 static int strip_content(const unsigned char *der, size_t len,
 			 unsigned char **out, size_t *out_len,
-			 struct content *c)
+			 struct cms_content *c)
 {
-	struct tlv ed, t, eci;
-	size_t at, ec_at, after, eci_len, ed_len;
-	unsigned char *p;
+	struct cms_tlv anc[2], t;
+	struct cms_tlv *ed = &anc[0], *eci = &anc[1];
+	size_t at, ec_at, after;
 
 	*out = NULL;
-	if (tlv_at(der, 0, len, &ed) || ed.tag != 0x30 ||
-	    tlv_skip(der, 0, len, 0, &at) || at != len)
+	if (cms_tlv_at(der, 0, len, ed) || ed->id != 0x30 ||
+	    cms_tlv_skip(der, 0, len, 0, &at) || at != len ||
+	    cms_ends_at(der, ed, len))
 		return 0;
 	/* version, [0] originatorInfo OPTIONAL, recipientInfos (SET) */
-	if (tlv_at(der, ed.value, len, &t) || t.tag != 0x02 ||
-	    tlv_at(der, t.end, len, &t))
+	if (cms_tlv_at(der, ed->value, ed->end, &t) || t.id != 0x02 ||
+	    cms_tlv_at(der, t.end, ed->end, &t))
 		return 0;
 	at = t.start;
-	if (t.tag == 0xa0 &&
-	    (tlv_skip(der, at, len, 0, &at) || tlv_at(der, at, len, &t)))
+	if (t.id == 0xa0 && (cms_tlv_skip(der, at, ed->end, 0, &at) ||
+			     cms_tlv_at(der, at, ed->end, &t)))
 		return 0;
-	if (t.tag != 0x31 || tlv_skip(der, at, len, 0, &at))
+	if (t.id != 0x31 || cms_tlv_skip(der, at, ed->end, 0, &at))
 		return 0;
 	/* the (auth)EncryptedContentInfo: contentType,
 	 * contentEncryptionAlgorithm, then the [0] IMPLICIT OCTET STRING */
-	if (tlv_at(der, at, len, &eci) || eci.tag != 0x30 ||
-	    tlv_at(der, eci.value, eci.end, &t) || t.tag != 0x06 ||
-	    tlv_at(der, t.end, eci.end, &t) || t.tag != 0x30 ||
-	    tlv_skip(der, t.start, eci.end, 0, &ec_at) ||
-	    content_at(der, ec_at, eci.end, c, &after))
+	if (cms_tlv_at(der, at, ed->end, eci) || eci->id != 0x30 ||
+	    cms_tlv_at(der, eci->value, eci->end, &t) || t.id != 0x06 ||
+	    cms_tlv_at(der, t.end, eci->end, &t) || t.id != 0x30 ||
+	    cms_tlv_skip(der, t.start, eci->end, 0, &ec_at) ||
+	    cms_content_at(der, ec_at, eci->end, 0x80, 0xa0, c, &after))
 		return 0;
 	/* the content ends the EncryptedContentInfo */
-	if (eci.indefinite ? len - after < 2 || der[after] || der[after + 1]
-			   : after != eci.end)
+	if (eci->indefinite
+		? ed->end - after < 2 || der[after] || der[after + 1]
+		: after != eci->end)
 		return 0;
-
-	eci_len = ec_at - eci.value;
-	ed_len = (eci.start - ed.value) + header_len(eci.indefinite, eci_len) +
-		 eci_len + (len - after);
-	*out_len = header_len(ed.indefinite, ed_len) + ed_len;
-	if (!(p = *out = malloc(*out_len)))
-		return -1;
-	p = header_put(p, ed.indefinite, ed_len);
-	memcpy(p, der + ed.value, eci.start - ed.value);
-	p += eci.start - ed.value;
-	p = header_put(p, eci.indefinite, eci_len);
-	memcpy(p, der + eci.value, eci_len);
-	p += eci_len;
-	memcpy(p, der + after, len - after);
-	return 0;
+	eci->end = after;
+	return cms_cut(der, len, anc, 2, ec_at, after, out, out_len);
 }
 
 /* ---- the operation ------------------------------------------------------ */
@@ -1226,7 +989,8 @@ int cms_decrypt(struct spop_host *host, const unsigned char *cms, size_t len,
 	int der_len, aad_len = 0, mac_len = 0, buf_len = 0, rc;
 	size_t iv_len = 0, tag_len = 0, plain_len = 0, n_cand = 0;
 	size_t inner_at = 0, inner_len = 0, stripped_len = 0;
-	struct content content = {0};
+	struct cms_content content = {0};
+	struct cms_tlv ci, c0;
 	struct candidate *cand = NULL;
 	const struct content_cipher *cc = NULL;
 	struct chosen ch;
@@ -1248,9 +1012,11 @@ int cms_decrypt(struct spop_host *host, const unsigned char *cms, size_t len,
 	/* 1. ContentInfo, then the EnvelopedData or AuthEnvelopedData,
 	 * decoded without the encrypted content: the message and the
 	 * result's buffer are then all the big memory alive. */
-	why = content_info(cms, len, oid, sizeof(oid), &inner_at, &inner_len);
+	why = cms_content_info(cms, len, oid, sizeof(oid), &ci, &c0);
 	if (why)
 		return malformed(host, "ContentInfo", why);
+	inner_at = c0.value;
+	inner_len = c0.end - c0.value;
 	if (strcmp(oid, OID_ENVELOPED) == 0) {
 		auth = false;
 	} else if (strcmp(oid, OID_AUTH_ENVELOPED) == 0) {
@@ -1280,7 +1046,7 @@ int cms_decrypt(struct spop_host *host, const unsigned char *cms, size_t len,
 	 * operation: failing here tells nothing about a key). */
 	snprintf(name, sizeof(name), "%s.contentEncryptionAlgorithm.algorithm",
 		 eci);
-	if (read_text(ed, name, oid, sizeof(oid)) != ASN1_SUCCESS) {
+	if (cms_read_oid(ed, name, oid, sizeof(oid)) != ASN1_SUCCESS) {
 		rc = malformed(host, name, "absent");
 		goto out;
 	}
@@ -1298,7 +1064,7 @@ int cms_decrypt(struct spop_host *host, const unsigned char *cms, size_t len,
 	if (rc)
 		goto out;
 	if (auth) {
-		rc = read_alloc(ed, "mac", &mac, &mac_len);
+		rc = cms_read_alloc(ed, "mac", &mac, &mac_len);
 		if (rc != ASN1_SUCCESS || (size_t)mac_len != tag_len) {
 			rc = malformed(host, "mac",
 				       rc == ASN1_SUCCESS ? "not the length "
@@ -1361,7 +1127,7 @@ int cms_decrypt(struct spop_host *host, const unsigned char *cms, size_t len,
 		goto out;
 	}
 	if (stripped && content.chunked) {
-		content_gather(inner, &content, buf);
+		cms_content_gather(inner, &content, buf);
 		direct = NULL;
 	} else if (!stripped) {
 		rc = asn1_read_value(ed, name, buf, &buf_len);
