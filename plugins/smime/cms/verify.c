@@ -524,6 +524,7 @@ struct signer_info {
 	unsigned char md[MAX_DIGEST];
 	size_t md_len;
 	bool ct_matches; /* one contentType, naming eContentType */
+	int ct_count;	 /* contentType attributes */
 	unsigned char *sig;
 	size_t sig_len;
 };
@@ -706,6 +707,7 @@ static int read_attrs(asn1_node defs, asn1_node tree, const unsigned char *cms,
 			asn1_delete_structure(&v);
 		}
 	}
+	si->ct_count = ct_seen;
 	return 0;
 }
 
@@ -826,15 +828,98 @@ static int read_signer_infos(struct spop_host *host, const unsigned char *cms,
 
 /* ---- one SignerInfo ----------------------------------------------------- */
 
+/* ---- the content, hashed once ------------------------------------------
+ * The content is hashed once with each digestAlgorithm the SignerInfos
+ * name, where it lies (in the message, or the caller's detached bytes),
+ * and copied into the result in the same pass when it is encapsulated;
+ * the signers' messageDigest attributes are held against these values. */
+
+#define MAX_HASHES 4
+#define HASH_BLOCK (64 * 1024)
+
+struct content_hash {
+	size_t n;
+	gnutls_digest_algorithm_t alg[MAX_HASHES];
+	unsigned char out[MAX_HASHES][MAX_DIGEST];
+};
+
+static const unsigned char *hash_of(const struct content_hash *h,
+				    gnutls_digest_algorithm_t dig)
+{
+	for (size_t i = 0; h && i < h->n; i++)
+		if (h->alg[i] == dig)
+			return h->out[i];
+	return NULL;
+}
+
+/* The content's pieces (c in der, or the one piece data when c is NULL)
+ * hashed with each distinct digestAlgorithm of the SignerInfos (the first
+ * MAX_HASHES; others are hashed when needed), and copied into dst when
+ * dst is not NULL. 0, or a GnuTLS error. */
+static int hash_content(const struct signer_info *sis, size_t n_sis,
+			const unsigned char *der, const struct cms_content *c,
+			const gnutls_datum_t *data, unsigned char *dst,
+			struct content_hash *h)
+{
+	gnutls_hash_hd_t hd[MAX_HASHES];
+	const unsigned char *piece;
+	size_t at = c ? c->value : 0, n, i;
+	int ret = 0;
+
+	h->n = 0;
+	for (i = 0; i < n_sis && h->n < MAX_HASHES; i++) {
+		gnutls_digest_algorithm_t d = sis[i].digest;
+
+		if (d == GNUTLS_DIG_UNKNOWN || hash_of(h, d) ||
+		    gnutls_hash_get_len(d) == 0 ||
+		    gnutls_hash_get_len(d) > MAX_DIGEST)
+			continue;
+		if (gnutls_hash_init(&hd[h->n], d) < 0)
+			break; /* the others are hashed when needed */
+		h->alg[h->n++] = d;
+	}
+	/* A hash that fails stops the hashing, never the copy. */
+	for (int more = 1; more;) {
+		if (c) {
+			more = cms_content_next(der, c, &at, &piece, &n);
+			if (!more)
+				break;
+		} else {
+			piece = data->data;
+			n = data->size;
+			more = 0;
+		}
+		for (size_t off = 0; off < n;) {
+			size_t blk =
+			    n - off < HASH_BLOCK ? n - off : HASH_BLOCK;
+
+			for (i = 0; i < h->n && ret >= 0; i++)
+				ret = gnutls_hash(hd[i], piece + off, blk);
+			if (dst) {
+				memcpy(dst, piece + off, blk);
+				dst += blk;
+			}
+			off += blk;
+		}
+	}
+	for (i = 0; i < h->n; i++)
+		gnutls_hash_deinit(hd[i], h->out[i]);
+	if (ret < 0)
+		h->n = 0;
+	return ret < 0 ? ret : 0;
+}
+
 /* Whether the messageDigest attribute holds dig(data): 0, or -1 with the
  * status saying why not. */
 static int check_message_digest(const struct signer_info *si,
 				gnutls_digest_algorithm_t dig,
-				const gnutls_datum_t *data, char *status,
+				const gnutls_datum_t *data,
+				const struct content_hash *h, char *status,
 				size_t size)
 {
 	unsigned char digest[MAX_DIGEST];
 	unsigned dlen = gnutls_hash_get_len(dig);
+	const unsigned char *known = hash_of(h, dig);
 
 	if (si->md_found == 0) {
 		snprintf(status, size, "messageDigest attribute missing");
@@ -846,7 +931,9 @@ static int check_message_digest(const struct signer_info *si,
 		return -1;
 	}
 	if (dlen == 0 || dlen > sizeof(digest) ||
-	    gnutls_hash_fast(dig, data->data, data->size, digest) != 0) {
+	    (known ? (memcpy(digest, known, dlen), 0)
+		   : gnutls_hash_fast(dig, data->data, data->size, digest)) !=
+		0) {
 		snprintf(status, size, "the content cannot be hashed with %s",
 			 gnutls_digest_get_name(dig));
 		return -1;
@@ -865,8 +952,9 @@ static int check_message_digest(const struct signer_info *si,
  * GnuTLS says only "verification failed". */
 static void explain_failure(const struct signer_info *si,
 			    gnutls_digest_algorithm_t dig,
-			    const gnutls_datum_t *data, int gret, char *status,
-			    size_t size)
+			    const gnutls_datum_t *data,
+			    const struct content_hash *h, int gret,
+			    char *status, size_t size)
 {
 	if (!si->attrs) {
 		if (gret == GNUTLS_E_PK_SIG_VERIFY_FAILED)
@@ -877,7 +965,7 @@ static void explain_failure(const struct signer_info *si,
 				 gnutls_strerror(gret));
 		return;
 	}
-	if (check_message_digest(si, dig, data, status, size) < 0)
+	if (check_message_digest(si, dig, data, h, status, size) < 0)
 		return;
 	if (gret == GNUTLS_E_PK_SIG_VERIFY_FAILED)
 		snprintf(status, size,
@@ -937,7 +1025,7 @@ static int pss_verify_digest(gnutls_x509_crt_t crt, gnutls_digest_algorithm_t h,
 static int verify_pss(const struct signer_info *si,
 		      gnutls_digest_algorithm_t content_dig,
 		      gnutls_x509_crt_t crt, const gnutls_datum_t *data,
-		      char *status, size_t size)
+		      const struct content_hash *h, char *status, size_t size)
 {
 	unsigned char digest[MAX_DIGEST];
 	unsigned dlen = gnutls_hash_get_len(si->pss_hash);
@@ -960,7 +1048,8 @@ static int verify_pss(const struct signer_info *si,
 		return -1;
 	}
 	if (si->attrs) {
-		if (check_message_digest(si, content_dig, data, status, size))
+		if (check_message_digest(si, content_dig, data, h, status,
+					 size))
 			return -1;
 		/* GnuTLS checks this for the signatures it verifies. */
 		if (!si->ct_matches) {
@@ -990,11 +1079,50 @@ static int verify_pss(const struct signer_info *si,
 	return ret;
 }
 
+/* A SignerInfo with signed attributes checked as gnutls_pkcs7_verify_direct
+ * checks it (its messageDigest against the content hashed with the
+ * signature's hash, at most one contentType, naming eContentType; then the
+ * signature over the attributes), but with the content's hash computed
+ * once for all signers: true when it applies (the status says why not
+ * when *ret < 0); false leaves the signer to GnuTLS. */
+static bool verify_attrs(const struct signer_info *si,
+			 const gnutls_pkcs7_signature_info_st *info,
+			 gnutls_x509_crt_t crt, gnutls_digest_algorithm_t dig,
+			 const gnutls_datum_t *data,
+			 const struct content_hash *h, unsigned flags, int *ret,
+			 char *status, size_t size)
+{
+	gnutls_datum_t attrs = {si->attrs, (unsigned)si->attrs_len};
+
+	/* Anything else (no or several messageDigests, several
+	 * contentTypes, a signature hash other than digestAlgorithm, no
+	 * content) is GnuTLS's to judge, as before. */
+	if (!si->attrs || si->md_found != 1 || si->ct_count > 1 ||
+	    (si->ct_count == 1 && !si->ct_matches) || data->size == 0 ||
+	    gnutls_sign_get_hash_algorithm(info->algo) != dig ||
+	    !hash_of(h, dig))
+		return false;
+	if (check_message_digest(si, dig, data, h, status, size) < 0) {
+		*ret = GNUTLS_E_PK_SIG_VERIFY_FAILED;
+		return true;
+	}
+	*ret = gnutls_x509_crt_verify_data2(crt, info->algo, flags, &attrs,
+					    &info->sig);
+	if (*ret == GNUTLS_E_PK_SIG_VERIFY_FAILED)
+		snprintf(status, size,
+			 "signature does not match the signed attributes");
+	else if (*ret < 0)
+		snprintf(status, size, "signature not verifiable: %s",
+			 gnutls_strerror(*ret));
+	return true;
+}
+
 /* One SignerInfo: its certificate, signature and trust verdicts. */
 static void verify_signer(gnutls_pkcs7_t p7, unsigned idx,
 			  const struct signer_info *si,
 			  const gnutls_pkcs7_signature_info_st *info,
-			  const gnutls_datum_t *data, const struct certs *msg,
+			  const gnutls_datum_t *data,
+			  const struct content_hash *h, const struct certs *msg,
 			  const struct certs *given, const struct trust *trust,
 			  const struct spop_smime_keys *keys,
 			  struct spop_host *host, struct spop_smime_signer *out)
@@ -1045,13 +1173,14 @@ static void verify_signer(gnutls_pkcs7_t p7, unsigned idx,
 	out->cert_der_len = out->cert_der ? signer->der.size : 0;
 
 	if (si->pss) {
-		ret = verify_pss(si, dig, signer->crt, data, out->status,
+		ret = verify_pss(si, dig, signer->crt, data, h, out->status,
 				 sizeof(out->status));
-	} else {
+	} else if (!verify_attrs(si, info, signer->crt, dig, data, h, flags,
+				 &ret, out->status, sizeof(out->status))) {
 		ret = gnutls_pkcs7_verify_direct(p7, signer->crt, idx, data,
 						 flags);
 		if (ret < 0)
-			explain_failure(si, dig, data, ret, out->status,
+			explain_failure(si, dig, data, h, ret, out->status,
 					sizeof(out->status));
 	}
 	if (ret < 0) {
@@ -1107,6 +1236,58 @@ static void clear_partial(struct spop_host *host, struct spop_smime_result *r)
 	r->algorithm[0] = '\0';
 }
 
+/* ---- the encapsulated content, where it lies -----------------------------
+ * libtasn1 copies every value it decodes, and GnuTLS's pkcs7 import
+ * decodes the whole SignedData (and keeps the content again): an opaque
+ * message's content would be copied several times. So, as decrypt.c does
+ * for EnvelopedData, the content is found where it lies, hashed and copied
+ * from there once, and libtasn1 and GnuTLS get the message with the
+ * eContent cut out. */
+
+/* The message at cms[0..len) without its eContent, malloc'd into *out,
+ * and where the content's bytes lie (one OCTET STRING, or BER chunks of
+ * one). *out stays NULL when the layout is not the one expected (detached,
+ * another type, high tag numbers, nested chunks): the message then goes
+ * to libtasn1 and GnuTLS whole. 0, or -1 out of memory. */
+static int cut_econtent(const unsigned char *cms, size_t len,
+			unsigned char **out, size_t *out_len,
+			struct cms_content *c)
+{
+	struct cms_tlv anc[4], t, ec;
+	struct cms_tlv *ci = &anc[0], *c0 = &anc[1], *sd = &anc[2],
+		       *eci = &anc[3];
+	char oid[128];
+	size_t at, ec_end, after;
+
+	*out = NULL;
+	if (cms_content_info(cms, len, oid, sizeof(oid), ci, c0) ||
+	    strcmp(oid, OID_SIGNED_DATA) != 0)
+		return 0;
+	/* the SignedData fills the [0] */
+	if (cms_tlv_at(cms, c0->value, c0->end, sd) || sd->id != 0x30 ||
+	    cms_tlv_skip(cms, c0->value, c0->end, 0, &at) || at != c0->end ||
+	    cms_ends_at(cms, sd, at))
+		return 0;
+	/* version, digestAlgorithms, encapContentInfo */
+	if (cms_tlv_at(cms, sd->value, sd->end, &t) || t.id != 0x02 ||
+	    cms_tlv_at(cms, t.end, sd->end, &t) || t.id != 0x31 ||
+	    cms_tlv_skip(cms, t.start, sd->end, 0, &at) ||
+	    cms_tlv_at(cms, at, sd->end, eci) || eci->id != 0x30 ||
+	    cms_tlv_skip(cms, eci->start, sd->end, 0, &at) ||
+	    cms_ends_at(cms, eci, at))
+		return 0;
+	/* eContentType, then eContent [0] EXPLICIT OCTET STRING, the last */
+	if (cms_tlv_at(cms, eci->value, eci->end, &t) || t.id != 0x06 ||
+	    t.end == eci->end || cms_tlv_at(cms, t.end, eci->end, &ec) ||
+	    ec.id != 0xa0 ||
+	    cms_tlv_skip(cms, ec.start, eci->end, 0, &ec_end) ||
+	    ec_end != eci->end || cms_ends_at(cms, &ec, ec_end) ||
+	    cms_content_at(cms, ec.value, ec.end, 0x04, 0x24, c, &after) ||
+	    after != ec.end)
+		return 0;
+	return cms_cut(cms, len, anc, 4, ec.start, ec_end, out, out_len);
+}
+
 static int load_list(struct certs *c, const unsigned char *const *der,
 		     const size_t *lens, size_t n)
 {
@@ -1124,6 +1305,10 @@ int cms_verify(struct spop_host *host, const unsigned char *cms, size_t len,
 	gnutls_pkcs7_t p7 = NULL;
 	gnutls_datum_t in = {(unsigned char *)cms, (unsigned)len};
 	gnutls_datum_t embedded = {NULL, 0}, data;
+	struct content_hash hashes = {0};
+	struct cms_content ec = {0};
+	unsigned char *cut = NULL;
+	size_t cut_len = 0;
 	struct certs msg = {NULL, 0}, given = {NULL, 0}, anchors = {NULL, 0};
 	struct trust trust = {0};
 	struct signer_info *sis = NULL;
@@ -1145,11 +1330,21 @@ int cms_verify(struct spop_host *host, const unsigned char *cms, size_t len,
 	rc = cms_gcrypt_init(host);
 	if (rc)
 		return rc;
+	/* The content where it lies; the rest without it. */
+	if (cut_econtent(cms, len, &cut, &cut_len, &ec) < 0)
+		return host->set_error(host, SPOP_ERR_DECRYPT,
+				       "Out of memory verifying a signature");
+	if (cut) {
+		in.data = cut;
+		in.size = (unsigned)cut_len;
+	}
 	/* The SignerInfos first: their tree is gone before GnuTLS makes
 	 * its own. */
-	rc = read_signer_infos(host, cms, len, &sis, &n_sis);
-	if (rc)
+	rc = read_signer_infos(host, in.data, in.size, &sis, &n_sis);
+	if (rc) {
+		free(cut);
 		return rc;
+	}
 	if (gnutls_pkcs7_init(&p7) < 0) {
 		rc = host->set_error(host, SPOP_ERR_DECRYPT,
 				     "Out of memory verifying a signature");
@@ -1164,8 +1359,9 @@ int cms_verify(struct spop_host *host, const unsigned char *cms, size_t len,
 		goto out;
 	}
 
-	/* Encapsulated content (opaque signing) or the detached bytes. */
-	ret = gnutls_pkcs7_get_embedded_data(p7, 0, &embedded);
+	/* Encapsulated content (opaque signing) or the detached bytes;
+	 * GnuTLS is asked only when the content was not found above. */
+	ret = cut ? 0 : gnutls_pkcs7_get_embedded_data(p7, 0, &embedded);
 	if (ret < 0 && ret != GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE &&
 	    ret != GNUTLS_E_ASN1_ELEMENT_NOT_FOUND) {
 		rc = host->set_error(host, SPOP_ERR_DECRYPT,
@@ -1178,6 +1374,23 @@ int cms_verify(struct spop_host *host, const unsigned char *cms, size_t len,
 		 * what must have been signed. */
 		data.data = (unsigned char *)content;
 		data.size = (unsigned)content_len;
+		ret =
+		    hash_content(sis, n_sis, NULL, NULL, &data, NULL, &hashes);
+	} else if (cut && ec.len > 0) {
+		/* hashed and copied in one pass from where it lies */
+		result->content = host->alloc(host, ec.len);
+		if (!result->content) {
+			rc = host->set_error(host, SPOP_ERR_DECRYPT,
+					     "Out of memory for %zu bytes of "
+					     "signed content",
+					     ec.len);
+			goto out;
+		}
+		result->content_len = ec.len;
+		ret = hash_content(sis, n_sis, cms, &ec, NULL, result->content,
+				   &hashes);
+		data.data = result->content;
+		data.size = (unsigned)ec.len;
 	} else if (embedded.data) {
 		data = embedded;
 		result->content = dup_out(host, embedded.data, embedded.size);
@@ -1271,7 +1484,7 @@ int cms_verify(struct spop_host *host, const unsigned char *cms, size_t len,
 		host->free(host, result->signers);
 		result->signers = grown;
 		verify_signer(p7, (unsigned)n_signers, &sis[n_signers], &info,
-			      &data, &msg, &given, &trust, keys, host,
+			      &data, &hashes, &msg, &given, &trust, keys, host,
 			      &grown[n_signers]);
 		gnutls_pkcs7_signature_info_deinit(&info);
 		result->n_signers = ++n_signers;
@@ -1305,6 +1518,7 @@ out:
 	if (rc)
 		clear_partial(host, result);
 	gnutls_free(embedded.data);
+	free(cut);
 	certs_free(&msg);
 	certs_free(&given);
 	certs_free(&anchors);
