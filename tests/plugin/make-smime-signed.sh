@@ -66,7 +66,13 @@
 #                                    attribute's type changed (so none)
 #   det-pss-badct.p7s                det-pss-64.p7s whose contentType
 #                                    attribute names id-signedData
+#   ber-op-{a..f}.der                op-sha256.p7m re-encoded as BER
+#                                    variants (ber-mix.py, beside this
+#                                    script: mixed definite and indefinite
+#                                    lengths, chunks, an empty chunk)
+#   ber-optamp-{a..f}.der            op-tampered.p7m likewise
 set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
 
 dir=$1
 cd "$dir"
@@ -291,3 +297,6 @@ off=$(LC_ALL=C grep -obUaP '\x06\x09\x2a\x86\x48\x86\xf7\x0d\x01\x09\x03\x31\x0b
 cp det-pss-64.p7s det-pss-badct.p7s
 printf '\x02' | dd of=det-pss-badct.p7s bs=1 seek=$((off + 23)) \
 	conv=notrunc 2>/dev/null
+# BER variants of the opaque objects, the content chunked in several ways.
+python3 "$here/ber-mix.py" signed op-sha256.p7m ber-op
+python3 "$here/ber-mix.py" signed op-tampered.p7m ber-optamp

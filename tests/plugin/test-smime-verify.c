@@ -538,6 +538,41 @@ static void test_tampered_encapsulated(void)
 		   "signature does not match the content");
 }
 
+/* op-sha256.p7m and op-tampered.p7m re-encoded by ber-mix.py
+ * (make-smime-signed.sh): mixed definite and indefinite lengths, the
+ * content in definite and indefinite chunks, an empty chunk. The engine
+ * finds the content where it lies in each: the same content and verdict
+ * as the DER original. */
+static void test_ber_opaque(void)
+{
+	struct spop_smime_result r;
+	size_t len;
+	unsigned char *want = slurp("content.txt", &len);
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(want);
+	for (char v = 'a'; v <= 'f'; v++) {
+		char *good = g_strdup_printf("ber-op-%c.der", v);
+		char *bad = g_strdup_printf("ber-optamp-%c.der", v);
+		struct run w = {.cms = good, .content = NULL, .anchor = {"ca"}};
+		size_t vlen;
+		unsigned char *variant = slurp(good, &vlen);
+
+		/* a variant, not the original again */
+		CU_ASSERT_PTR_NOT_NULL_FATAL(variant);
+		CU_ASSERT_FALSE(same_as_file(variant, vlen, "op-sha256.p7m"));
+		g_free(variant);
+		CU_ASSERT_EQUAL_FATAL(verify(&w, &r), 0);
+		check_good(&r, "rsa", "SHA-256", "RSA");
+		CU_ASSERT_TRUE(r.content && r.content_len == len &&
+			       memcmp(r.content, want, len) == 0);
+		engine_clear(&r);
+		expect_bad(bad, NULL, "signature does not match the content");
+		g_free(good);
+		g_free(bad);
+	}
+	g_free(want);
+}
+
 static void test_tampered_signature(void)
 {
 	expect_bad("det-badsig.p7s", "content.txt",
@@ -955,6 +990,7 @@ static const struct test_case cases[] = {
     {"signer certificate from SignerCert*", test_signer_cert_given},
     {"tampered content", test_tampered_content},
     {"tampered encapsulated content", test_tampered_encapsulated},
+    {"opaque BER variants: lengths, chunks, empty chunk", test_ber_opaque},
     {"tampered signature", test_tampered_signature},
     {"tampered RSA-PSS signature", test_tampered_pss_signature},
     {"tampered signed attributes", test_tampered_attributes},
