@@ -8,7 +8,13 @@
  * verify_time, so a bad signature and an untrusted signer read
  * differently. What GnuTLS does not hand out (a SignerInfo's own
  * digestAlgorithm, its RSASSA-PSS parameters, its signed attributes as
- * signed) is read with libtasn1 against cms.asn's SignedData. */
+ * signed) is read with libtasn1 against cms.asn's SignedData.
+ *
+ * An encapsulated content is found where it lies in the message (DER, or
+ * BER chunks), hashed and copied into the result in one pass, and
+ * libtasn1 and GnuTLS get the SignedData without it; a signer with the
+ * usual signed attributes is checked against that hash (verify_attrs),
+ * any other is left to gnutls_pkcs7_verify_direct with the content. */
 #include <gcrypt.h>
 #include <gnutls/abstract.h>
 #include <gnutls/crypto.h>
@@ -826,8 +832,6 @@ static int read_signer_infos(struct spop_host *host, const unsigned char *cms,
 	return 0;
 }
 
-/* ---- one SignerInfo ----------------------------------------------------- */
-
 /* ---- the content, hashed once ------------------------------------------
  * The content is hashed once with each digestAlgorithm the SignerInfos
  * name, where it lies (in the message, or the caller's detached bytes),
@@ -909,6 +913,8 @@ static int hash_content(const struct signer_info *sis, size_t n_sis,
 	return ret < 0 ? ret : 0;
 }
 
+/* ---- one SignerInfo ----------------------------------------------------- */
+
 /* Whether the messageDigest attribute holds dig(data): 0, or -1 with the
  * status saying why not. */
 static int check_message_digest(const struct signer_info *si,
@@ -930,10 +936,10 @@ static int check_message_digest(const struct signer_info *si,
 			 "messageDigest attribute unreadable or repeated");
 		return -1;
 	}
-	if (dlen == 0 || dlen > sizeof(digest) ||
-	    (known ? (memcpy(digest, known, dlen), 0)
-		   : gnutls_hash_fast(dig, data->data, data->size, digest)) !=
-		0) {
+	if (known && dlen > 0 && dlen <= sizeof(digest))
+		memcpy(digest, known, dlen);
+	else if (dlen == 0 || dlen > sizeof(digest) ||
+		 gnutls_hash_fast(dig, data->data, data->size, digest) != 0) {
 		snprintf(status, size, "the content cannot be hashed with %s",
 			 gnutls_digest_get_name(dig));
 		return -1;
@@ -1374,8 +1380,8 @@ int cms_verify(struct spop_host *host, const unsigned char *cms, size_t len,
 		 * what must have been signed. */
 		data.data = (unsigned char *)content;
 		data.size = (unsigned)content_len;
-		ret =
-		    hash_content(sis, n_sis, NULL, NULL, &data, NULL, &hashes);
+		/* a hash that fails leaves the signers to GnuTLS */
+		hash_content(sis, n_sis, NULL, NULL, &data, NULL, &hashes);
 	} else if (cut && ec.len > 0) {
 		/* hashed and copied in one pass from where it lies */
 		result->content = host->alloc(host, ec.len);
@@ -1387,8 +1393,8 @@ int cms_verify(struct spop_host *host, const unsigned char *cms, size_t len,
 			goto out;
 		}
 		result->content_len = ec.len;
-		ret = hash_content(sis, n_sis, cms, &ec, NULL, result->content,
-				   &hashes);
+		hash_content(sis, n_sis, cms, &ec, NULL, result->content,
+			     &hashes);
 		data.data = result->content;
 		data.size = (unsigned)ec.len;
 	} else if (embedded.data) {
