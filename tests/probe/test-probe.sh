@@ -971,6 +971,14 @@ smime_of() {
 # The body of the unwrapped file is the plaintext's, byte for byte.
 body_recovered='open(s["file"], "rb").read().split(b"\r\n\r\n", 1)[1] == open(env["PROBE_SMIME"] + "/plain-body", "rb").read()'
 
+# The mailbox as delivered, without S/MIME options: no smime objects.
+run smime-mailbox "${sm[@]}" --json --retrieve all
+check "exit 0" status_is 0
+check "the nine messages, signed and encrypted as made, smime null" json \
+	'[(m["number"], m["signed"], m["encrypted"], m["smime"]) for m in j["messages"]] == [(1, True, False, None), (2, True, False, None), (3, False, False, None), (4, False, True, None), (5, False, True, None), (6, True, False, None), (7, False, False, None), (8, True, False, None), (9, True, False, None)]'
+check "subjects" json \
+	'[m["subject"] for m in j["messages"]] == ["S/MIME signed", "S/MIME signed, other sender", "S/MIME signed part", "S/MIME enveloped", "S/MIME signed and enveloped", "S/MIME signed", "plain", "S/MIME signed, no certificate", "S/MIME signed with SHA-1"]'
+
 # Every case runs with both engines; then their objects must agree.
 for engine in cms openssl; do
 	export PROBE_ENGINE=$engine
