@@ -149,6 +149,12 @@ struct spi_settings {
 	char *tls13_key_share_groups, *tls13_signature_algorithms;
 	char *tls13_supported_groups;
 	bool use_internal_security_api;
+	/* S/MIME (libspop's settings beside the reference's SMIMEEngine) */
+	char *smime_engine;
+	bool smime_allow_weak_digests;
+	char *smime_trusted_certs; /* PEM file of trust anchors */
+	bool smime_use_system_trust;
+	char *smime_crl_file;
 	GHashTable *declared; /* plugin-declared settings set by Config:
 				 lower-case name -> value */
 };
@@ -198,6 +204,7 @@ struct spop {
 	int text_cache_number;	  /* message whose text is held */
 	int headers_cache_number; /* message whose headers are held */
 	struct spi_message msg;
+	struct spi_smime *smime; /* verdicts of the last S/MIME method */
 
 	/* errors and events */
 	int error_code;
@@ -319,5 +326,12 @@ void *spi_base64_decode_strict(const char *text, size_t *len);
 /* ---- message (message/) ---- */
 void spi_message_clear(struct spi_message *m);
 int spi_message_retrieve(struct spop *s, bool headers_only);
+void spi_message_load(struct spop *s, const char *data, size_t len);
+
+/* ---- S/MIME (smime/) ---- */
+struct spi_smime;
+/* Forgets the verdicts (a new message); SigningAlgorithm stays. */
+void spi_smime_reset(struct spop *s);
+void spi_smime_free(struct spop *s);
 
 #endif

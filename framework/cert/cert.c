@@ -539,6 +539,14 @@ int spi_cert_choice_open(struct spop *s, const struct spi_cert_group *g,
 	return 0;
 }
 
+const struct spop_certstore_ops *
+spi_cert_choice_entry(const struct spi_cert_choice *c,
+		      const struct spop_cert_entry **entry)
+{
+	*entry = &c->entry;
+	return c->ops;
+}
+
 /* Every certificate block in a PEM text (SSLCACerts). */
 static void add_pem_certs(GPtrArray *chain, const char *pem)
 {

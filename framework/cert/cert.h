@@ -55,6 +55,12 @@ void spi_cert_choice_free(struct spi_cert_choice *c);
 const struct spop_tls_credential *
 spi_cert_choice_credential(struct spi_cert_choice *c, const char *ca_certs);
 
+/* The chosen entry and the store operations its key goes through (an
+ * S/MIME engine decrypts with them). */
+const struct spop_certstore_ops *
+spi_cert_choice_entry(const struct spi_cert_choice *c,
+		      const struct spop_cert_entry **entry);
+
 /* Calls cb for every certificate of g's store (spop_list_certificates). */
 int spi_cert_group_list(struct spop *s, const struct spi_cert_group *g,
 			spop_cert_list_cb cb, void *ud);

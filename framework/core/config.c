@@ -377,6 +377,16 @@ CERT_GROUP("Cert", cert)
 CERT_GROUP("SignerCert", signer_cert)
 RO_STR(signer_cert_issuer)
 RO_STR(signer_cert_serial_number)
+RO_INT(signer_cert_chain_count)
+PROP_STR(signing_algorithm, spop_set_signing_algorithm)
+static char *get_signer_cert_chain_encoded(struct spop *s, int i)
+{
+	const char *d;
+	size_t n;
+
+	spop_get_signer_cert_chain_encoded(s, i, &d, &n);
+	return g_strndup(d, n);
+}
 
 static int set_command(struct spop *s, const char *value)
 {
@@ -464,12 +474,16 @@ static const struct setting settings[] = {
     RO_IO("MessageUID", message_uid),
     PROP("Password", password),
     PROP("SignerCertEncoded", signer_cert_encoded),
+    RO("SignerCertChainCount", signer_cert_chain_count),
+    ARRAY("SignerCertChainEncoded", signer_cert_chain_encoded,
+	  signer_cert_chain_count),
     RO("SignerCertIssuer", signer_cert_issuer),
     RO("SignerCertSerialNumber", signer_cert_serial_number),
     PROP("SignerCertStore", signer_cert_store),
     PROP("SignerCertStorePassword", signer_cert_store_password),
     PROP("SignerCertStoreType", signer_cert_store_type),
     PROP("SignerCertSubject", signer_cert_subject),
+    PROP("SigningAlgorithm", signing_algorithm),
     PROP("SSLAcceptServerCertEncoded", ssl_accept_server_cert_encoded),
     PROP("SSLCertEncoded", ssl_cert_encoded),
     PROP("SSLCertStore", ssl_cert_store),
@@ -592,53 +606,26 @@ static const struct setting settings[] = {
     {"MessageMemoryLimit", T_LONG, CFG(message_memory_limit), 0, G_MAXINT64, 0,
      NULL, NULL},
     {"PluginPath", T_STR, CFG(plugin_path), NOLIM, 0, NULL, NULL},
+    /* S/MIME: the engine plugin (cms, openssl) and how signers are
+     * trusted (libspop's settings beside the reference's SMIMEEngine) */
+    {"SMIMEEngine", T_STR, CFG(smime_engine), NOLIM, 0, NULL, NULL},
+    {"SMIMEAllowWeakDigests", T_BOOL, CFG(smime_allow_weak_digests), NOLIM, 0,
+     NULL, NULL},
+    {"SMIMETrustedCerts", T_STR, CFG(smime_trusted_certs), NOLIM, 0, NULL,
+     NULL},
+    {"SMIMEUseSystemTrust", T_BOOL, CFG(smime_use_system_trust), NOLIM, 0, NULL,
+     NULL},
+    {"SMIMECRLFile", T_STR, CFG(smime_crl_file), NOLIM, 0, NULL, NULL},
     /* the TLS provider plugin of the last handshake ("gnutls") */
     RO("SSLProviderName", negotiated_Provider),
 };
 #pragma GCC diagnostic pop
-
-/* Named by the reference, owned by features that are not in this build yet:
- * answered with a clear error rather than "unknown". */
-static const char *const later_settings[] = {
-    "SMIMEEngine",
-};
-
-/* Properties of the same features, named with the feature each belongs
- * to. */
-struct later {
-	const char *name;
-	const char *feature;
-};
-
-#define SMIME_SIGNER  "S/MIME signature verification"
-#define SMIME_FEATURE "S/MIME support"
-
-static const struct later later_properties[] = {
-    {"SignerCertChainCount", SMIME_SIGNER},
-    {"SignerCertChainEncoded", SMIME_SIGNER},
-    {"SigningAlgorithm", SMIME_SIGNER},
-};
 
 static const struct setting *find(const char *name)
 {
 	for (size_t i = 0; i < G_N_ELEMENTS(settings); i++)
 		if (!g_ascii_strcasecmp(settings[i].name, name))
 			return &settings[i];
-	return NULL;
-}
-
-/* The reference's spelling of a not-yet name and its feature, or NULL. */
-static const struct later *find_later(const char *name, struct later *out)
-{
-	for (size_t i = 0; i < G_N_ELEMENTS(later_properties); i++)
-		if (!g_ascii_strcasecmp(later_properties[i].name, name))
-			return &later_properties[i];
-	for (size_t i = 0; i < G_N_ELEMENTS(later_settings); i++)
-		if (!g_ascii_strcasecmp(later_settings[i], name)) {
-			out->name = later_settings[i];
-			out->feature = SMIME_FEATURE;
-			return out;
-		}
 	return NULL;
 }
 
@@ -676,16 +663,8 @@ static void parse_name(const char *text, struct config_name *n)
 	g_free(idx);
 }
 
-static int unknown(struct spop *s, const char *text, const char *base)
+static int unknown(struct spop *s, const char *text)
 {
-	struct later buf;
-	const struct later *l = find_later(base, &buf);
-
-	if (l)
-		return spi_fail(s, SPOP_ERR_NOT_AVAILABLE,
-				"'%s' belongs to %s, which is not in this "
-				"build of libspop yet.",
-				l->name, l->feature);
 	return spi_fail(s, SPOP_ERR_UNKNOWN_SETTING,
 			"Config setting '%s' is not known.", text);
 }
@@ -903,7 +882,7 @@ static char *setting_get(struct spop *s, const char *text, int *rc,
 			goto out;
 		}
 	}
-	*rc = unknown(s, text, n.base);
+	*rc = unknown(s, text);
 out:
 	g_free(n.base);
 	return value;
@@ -951,7 +930,7 @@ static int setting_set(struct spop *s, const char *text, const char *value)
 
 		if (!n.indexed && (rc = spi_plugin_find_setting(s, n.base, &d)))
 			goto out;
-		rc = d ? declared_set(s, d, value) : unknown(s, text, n.base);
+		rc = d ? declared_set(s, d, value) : unknown(s, text);
 		goto out;
 	}
 	if ((rc = check_index(s, st, &n)))
@@ -1018,6 +997,10 @@ void spi_settings_init(struct spi_settings *c)
 	    "ecdhe_secp521r1,ffdhe_2048,ffdhe_3072,ffdhe_4096,ffdhe_6144,"
 	    "ffdhe_8192");
 	c->use_internal_security_api = true;
+	c->smime_engine = g_strdup("cms");
+	c->smime_trusted_certs = g_strdup("");
+	c->smime_use_system_trust = true;
+	c->smime_crl_file = g_strdup("");
 	c->declared = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
 					    declared_value_free);
 }
@@ -1044,6 +1027,9 @@ void spi_settings_clear(struct spi_settings *c)
 	    &c->tls13_key_share_groups,
 	    &c->tls13_signature_algorithms,
 	    &c->tls13_supported_groups,
+	    &c->smime_engine,
+	    &c->smime_trusted_certs,
+	    &c->smime_crl_file,
 	};
 	for (size_t i = 0; i < G_N_ELEMENTS(strings); i++)
 		g_clear_pointer(strings[i], g_free);

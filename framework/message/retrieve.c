@@ -35,6 +35,7 @@ struct retrieval {
 	int64_t bytes;
 	int64_t size; /* for PercentDone; 0 unknown */
 	int64_t limit;
+	bool quiet; /* a message loaded, not retrieved: no events, no sink */
 };
 
 void spi_message_clear(struct spi_message *m)
@@ -202,13 +203,16 @@ static void deliver(struct spop *s, struct retrieval *r, const char *line,
 {
 	struct spi_message *m = &s->msg;
 
-	sink_write(s, &r->sink, line, len);
-	if (eol)
-		sink_write(s, &r->sink, "\r\n", 2);
+	if (!r->quiet) {
+		sink_write(s, &r->sink, line, len);
+		if (eol)
+			sink_write(s, &r->sink, "\r\n", 2);
+	}
 	append_capped(m->text, &m->text_truncated, r->limit, line, len);
 	if (eol)
 		append_capped(m->text, &m->text_truncated, r->limit, "\r\n", 2);
-	spi_emit_transfer(s, r->bytes, percent(r), line, len, eol);
+	if (!r->quiet)
+		spi_emit_transfer(s, r->bytes, percent(r), line, len, eol);
 }
 
 /* The last header's value grows in a GString while continuation lines
@@ -235,8 +239,9 @@ static void finish_header_line(struct spop *s, struct retrieval *r)
 	if (!r->headers_full &&
 	    (int64_t)(m->headers_string->len + len + 2) > r->limit) {
 		r->headers_full = true;
-		spi_trail(s, SPOP_TRAIL_INFO, headers_note,
-			  strlen(headers_note));
+		if (!r->quiet)
+			spi_trail(s, SPOP_TRAIL_INFO, headers_note,
+				  strlen(headers_note));
 	}
 	if (!r->headers_full) {
 		g_string_append_len(m->headers_string, line, (gssize)len);
@@ -246,7 +251,8 @@ static void finish_header_line(struct spop *s, struct retrieval *r)
 		if (r->open && !r->headers_full)
 			spi_header_unfold_into(r->open_value, line, len);
 		value = g_strstrip(g_strndup(line, len));
-		spi_emit_header(s, "", value);
+		if (!r->quiet)
+			spi_emit_header(s, "", value);
 		g_free(value);
 	} else {
 		close_open_header(r);
@@ -255,7 +261,8 @@ static void finish_header_line(struct spop *s, struct retrieval *r)
 			field = g_strdup("");
 			value = g_strndup(line, len);
 		}
-		spi_emit_header(s, field, value);
+		if (!r->quiet)
+			spi_emit_header(s, field, value);
 		if (r->headers_full) {
 			g_free(field);
 			g_free(value);
@@ -364,6 +371,7 @@ int spi_message_retrieve(struct spop *s, bool headers_only)
 	/* A new retrieval replaces the last message: if it fails, the
 	 * message properties are empty rather than the previous message's. */
 	spi_message_clear(&s->msg);
+	spi_smime_reset(s);
 	s->text_cache_number = 0;
 	s->headers_cache_number = 0;
 	if (s->cfg.get_message_size && !headers_only) {
@@ -403,4 +411,35 @@ int spi_message_retrieve(struct spop *s, bool headers_only)
 out_early:
 	g_string_free(r.header_line, TRUE);
 	return rc;
+}
+
+/* Loads a message from memory as Retrieve would have stored it, without
+ * events or LocalFile: spop_set_message() and the S/MIME methods' result.
+ * Lines end at LF with or without CR before it; they are stored with CRLF. */
+void spi_message_load(struct spop *s, const char *data, size_t len)
+{
+	struct retrieval r = {0};
+	const char *end = data + len;
+
+	r.limit = s->cfg.message_memory_limit;
+	r.in_headers = true;
+	r.quiet = true;
+	r.header_line = g_string_new(NULL);
+	message_init(&s->msg);
+	while (data < end) {
+		const char *nl = memchr(data, '\n', (size_t)(end - data));
+		size_t n = nl ? (size_t)(nl - data) : (size_t)(end - data);
+
+		if (nl && n && data[n - 1] == '\r')
+			n--;
+		on_line(s, data, n, nl != NULL, &r);
+		data = nl ? nl + 1 : end;
+	}
+	if (r.header_line->len)
+		finish_header_line(s, &r);
+	close_open_header(&r);
+	derive_fields(s);
+	s->headers_cache_number = s->message_number;
+	s->text_cache_number = s->message_number;
+	g_string_free(r.header_line, TRUE);
 }

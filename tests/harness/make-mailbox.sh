@@ -8,6 +8,9 @@
 #           empty  no messages
 #           bulk   HARNESS_BULK_COUNT (default 2000) messages of about 20 KiB
 #                  each, for bench/ (the many-small-messages case)
+#           files  every *.eml file of HARNESS_MAIL_FILES_DIR, in name order,
+#                  CRs removed (mail a suite made with real tools, e.g.
+#                  openssl smime)
 #
 # HARNESS_BIG_BYTES sets the wire size of the big message (main, number 7),
 # give or take a line; the default is 50 MiB. bench/ asks for 1 GiB.
@@ -267,8 +270,21 @@ bulk)
 		deliver "bulk" msg_bulk
 	done
 	;;
+files)
+	files_dir=${HARNESS_MAIL_FILES_DIR:?make-mailbox: the files profile needs HARNESS_MAIL_FILES_DIR}
+	shopt -s nullglob
+	mail_files=("$files_dir"/*.eml)
+	if [ ${#mail_files[@]} -eq 0 ]; then
+		echo "make-mailbox: no *.eml in $files_dir" >&2
+		exit 1
+	fi
+	for mail_file in "${mail_files[@]}"; do
+		msg_file() { tr -d '\r' <"$mail_file"; }
+		deliver "$(basename "$mail_file" .eml)" msg_file
+	done
+	;;
 *)
-	echo "make-mailbox: unknown profile '$profile' (main, small, empty, bulk)" >&2
+	echo "make-mailbox: unknown profile '$profile' (main, small, empty, bulk, files)" >&2
 	exit 2
 	;;
 esac

@@ -336,12 +336,10 @@ static void test_config(void)
 	CU_ASSERT_PTR_NULL(spop_config(s, "UseIPv6=3"));
 	CU_ASSERT_PTR_NULL(spop_config(s, "LocalPort=70000"));
 	CU_ASSERT_PTR_NULL(spop_config(s, "MailPort=x"));
-	/* unknown, not-yet, read-only */
+	/* unknown, read-only */
 	CU_ASSERT_PTR_NULL(spop_config(s, "NoSuchThing"));
 	CU_ASSERT_EQUAL(spop_last_error_code(s), 1210);
 	CU_ASSERT_PTR_NOT_NULL(strstr(spop_last_error(s), "NoSuchThing"));
-	CU_ASSERT_PTR_NULL(spop_config(s, "SigningAlgorithm"));
-	CU_ASSERT_EQUAL(spop_last_error_code(s), 1212);
 	CU_ASSERT_PTR_NULL(spop_config(s, "MessageCount=3"));
 	CU_ASSERT_EQUAL(spop_last_error_code(s), 1211);
 	/* derived settings */
