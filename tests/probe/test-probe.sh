@@ -186,14 +186,146 @@ stdout_empty() {
 }
 
 mkdir -p "$work"
-# The harness's users plus "smime", whose empty mailbox gets the S/MIME
-# messages this script makes (see "S/MIME" below).
+
+# ---- S/MIME certificates and messages -----------------------------------------
+
+# Made here by openssl before Dovecot starts: a CA, signer alice
+# (alice@example.org in the SAN), recipient bob and a stranger carol, a CRL
+# revoking alice, and messages 1-9 in $smime/mail, which the harness's
+# "files" profile delivers to the user "smime" (the checks are in "S/MIME"
+# below).
+smime=$work/smime
+
+# smime_cert NAME: NAME.crt, NAME.key, NAME.pem (both) signed by the CA.
+smime_cert() {
+	openssl req -newkey rsa:2048 -nodes -keyout "$smime/$1.key" \
+		-out "$smime/$1.csr" -subj "/O=libspop tests/CN=$1" 2>/dev/null &&
+		printf '%s\n' "subjectAltName=email:$1@example.org" \
+			"keyUsage=critical,digitalSignature,keyEncipherment" \
+			"extendedKeyUsage=emailProtection" "basicConstraints=CA:FALSE" \
+			>"$smime/$1.ext" &&
+		openssl x509 -req -in "$smime/$1.csr" -CA "$smime/ca.pem" \
+			-CAkey "$smime/ca.key" -CAcreateserial -days 30 \
+			-out "$smime/$1.crt" -extfile "$smime/$1.ext" 2>/dev/null &&
+		cat "$smime/$1.crt" "$smime/$1.key" >"$smime/$1.pem"
+}
+
+from_alice='"Alice Example" <alice@example.org>'
+# sign ARGS...: openssl smime -sign as alice, content.txt in, stdout out.
+sign() {
+	openssl smime -sign -signer "$smime/alice.crt" -inkey "$smime/alice.key" \
+		-in "$smime/content.txt" "$@"
+}
+
+smime_setup() {
+	rm -rf "$smime" && mkdir -p "$smime/mail" || return 1
+	openssl req -x509 -newkey rsa:2048 -nodes -keyout "$smime/ca.key" \
+		-out "$smime/ca.pem" -subj "/O=libspop tests/CN=spop SMIME test CA" \
+		-days 30 -addext basicConstraints=critical,CA:TRUE \
+		-addext keyUsage=critical,keyCertSign,cRLSign 2>/dev/null || return 1
+	for who in alice bob carol; do
+		smime_cert "$who" || return 1
+	done
+	cp "$smime/alice.crt" "$smime/alice-cert.pem" || return 1
+	# A CRL that revokes alice.
+	: >"$smime/index.txt" && echo 01 >"$smime/crlnumber" &&
+		printf '%s\n' '[ca]' 'default_ca = d' '[d]' \
+			"database = $smime/index.txt" "crlnumber = $smime/crlnumber" \
+			'default_md = sha256' 'default_crl_days = 30' >"$smime/ca.cnf" &&
+		openssl ca -config "$smime/ca.cnf" -keyfile "$smime/ca.key" \
+			-cert "$smime/ca.pem" -revoke "$smime/alice.crt" 2>/dev/null &&
+		openssl ca -config "$smime/ca.cnf" -keyfile "$smime/ca.key" \
+			-cert "$smime/ca.pem" -gencrl -out "$smime/crl.pem" 2>/dev/null ||
+		return 1
+
+	# The MIME entity signed and encrypted; a dot line tests unstuffing.
+	printf '%s\n' 'Content-Type: text/plain; charset=us-ascii' '' 'Hello Bob,' \
+		'.a line with a leading dot' 'this text is from Alice.' >"$smime/content.txt"
+	# Its body as decryption must give it back: CRLF line ends.
+	sed -n '3,$p' "$smime/content.txt" | sed 's/$/\r/' >"$smime/plain-body"
+
+	# 1: signed, whole message.
+	sign -from "$from_alice" -to bob@example.org -subject "S/MIME signed" \
+		>"$smime/1.eml" || return 1
+	# 2: signed by alice, From someone else.
+	sign -from "Mallory <mallory@example.org>" -to bob@example.org \
+		-subject "S/MIME signed, other sender" >"$smime/2.eml" || return 1
+	# 3: a signed part inside an unsigned multipart.
+	{
+		printf '%s\n' "From: $from_alice" "To: bob@example.org" \
+			"Subject: S/MIME signed part" "MIME-Version: 1.0" \
+			'Content-Type: multipart/mixed; boundary="spop-outer"' '' \
+			'--spop-outer' 'Content-Type: text/plain; charset=us-ascii' '' \
+			'This part is not signed: anyone could have written it.' \
+			'--spop-outer'
+		sign | tr -d '\r'
+		printf '%s\n' '--spop-outer--'
+	} >"$smime/3.eml" || return 1
+	# 4: enveloped for bob.
+	openssl smime -encrypt -aes256 -in "$smime/content.txt" -from "$from_alice" \
+		-to bob@example.org -subject "S/MIME enveloped" "$smime/bob.crt" \
+		>"$smime/4.eml" || return 1
+	# 5: signed, then encrypted for bob.
+	sign >"$smime/inner.txt" &&
+		openssl smime -encrypt -aes256 -in "$smime/inner.txt" \
+			-from "$from_alice" -to bob@example.org \
+			-subject "S/MIME signed and enveloped" "$smime/bob.crt" \
+			>"$smime/5.eml" || return 1
+	# 6: 1 with its signed text changed afterwards.
+	sed 's/^Hello Bob,/Hello Eve,/' "$smime/1.eml" >"$smime/6.eml" &&
+		! cmp -s "$smime/1.eml" "$smime/6.eml" || return 1
+	# 7: plain text.
+	printf '%s\n' "From: $from_alice" "To: bob@example.org" "Subject: plain" \
+		"MIME-Version: 1.0" "Content-Type: text/plain; charset=us-ascii" '' \
+		'Not S/MIME.' >"$smime/7.eml" || return 1
+	# 8: signed without the signer's certificate in the message.
+	sign -nocerts -from "$from_alice" -to bob@example.org \
+		-subject "S/MIME signed, no certificate" >"$smime/8.eml" || return 1
+	# 9: signed with SHA-1.
+	sign -md sha1 -from "$from_alice" -to bob@example.org \
+		-subject "S/MIME signed with SHA-1" >"$smime/9.eml" || return 1
+
+	# openssl's own verdicts, so a wrong message is caught here.
+	openssl smime -verify -CAfile "$smime/ca.pem" -in "$smime/1.eml" \
+		-out /dev/null 2>/dev/null &&
+		! openssl smime -verify -CAfile "$smime/ca.pem" -in "$smime/6.eml" \
+			-out /dev/null 2>/dev/null &&
+		openssl smime -decrypt -in "$smime/4.eml" -recip "$smime/bob.crt" \
+			-inkey "$smime/bob.key" | sed -n '3,$p' |
+		cmp -s - "$smime/plain-body" || return 1
+
+	for n in 1 2 3 4 5 6 7 8 9; do
+		cp "$smime/$n.eml" "$smime/mail/$n.eml" || return 1
+	done
+}
+checks=$((checks + 1))
+if smime_setup; then
+	pass "openssl made the S/MIME certificates and messages 1-9"
+else
+	# The harness then refuses the empty mailbox: the suite stops.
+	fail "openssl could not make the S/MIME certificates and messages"
+fi
+
+# The certificates as openssl reads them, in libspop's format (as
+# openssl_field below does for the TLS client certificate).
+smime_field() {
+	openssl x509 -in "$smime/$1" -noout -nameopt RFC2253 "-$2" 2>/dev/null |
+		sed "s/^$2=//"
+}
+export PROBE_ALICE_SUBJECT PROBE_ALICE_ISSUER PROBE_ALICE_SERIAL PROBE_SMIME=$smime
+PROBE_ALICE_SUBJECT=$(smime_field alice.crt subject | sed 's/,/, /g')
+PROBE_ALICE_ISSUER=$(smime_field alice.crt issuer | sed 's/,/, /g')
+PROBE_ALICE_SERIAL=$(smime_field alice.crt serial | tr a-f A-F)
+
+# The harness's users plus "smime", whose mailbox holds the S/MIME messages
+# made above.
 smime_user=smime
 smime_password='smime-secret'
 HARNESS_USERS="alice:alice-secret:main
 empty:empty-secret:empty
 bob:bob-secret:small
-$smime_user:$smime_password:empty" HARNESS_TLS=good "$harness" start "$dovecot_dir" || exit 1
+$smime_user:$smime_password:files" HARNESS_MAIL_FILES_DIR=$smime/mail \
+	HARNESS_TLS=good "$harness" start "$dovecot_dir" || exit 1
 port=$(cat "$dovecot_dir/port")
 tls_port=$(cat "$dovecot_dir/port-tls")
 certs=$dovecot_dir/certs
@@ -818,145 +950,6 @@ json_flush
 "$harness" stop "$cc_dir" || fail "stopping the client-certificate Dovecot"
 
 # ---- S/MIME ------------------------------------------------------------------
-
-# Certificates and messages are made here by openssl: a CA, signer alice
-# (alice@example.org in the SAN), recipient bob and a stranger carol; the
-# messages go into the "smime" user's mailbox as an MTA would store them
-# (LF line ends; Dovecot serves CRLF).
-smime=$work/smime
-smime_maildir=$dovecot_dir/mail/$smime_user
-smime_count=0
-
-# smime_cert NAME: NAME.crt, NAME.key, NAME.pem (both) signed by the CA.
-smime_cert() {
-	openssl req -newkey rsa:2048 -nodes -keyout "$smime/$1.key" \
-		-out "$smime/$1.csr" -subj "/O=libspop tests/CN=$1" 2>/dev/null &&
-		printf '%s\n' "subjectAltName=email:$1@example.org" \
-			"keyUsage=critical,digitalSignature,keyEncipherment" \
-			"extendedKeyUsage=emailProtection" "basicConstraints=CA:FALSE" \
-			>"$smime/$1.ext" &&
-		openssl x509 -req -in "$smime/$1.csr" -CA "$smime/ca.pem" \
-			-CAkey "$smime/ca.key" -CAcreateserial -days 30 \
-			-out "$smime/$1.crt" -extfile "$smime/$1.ext" 2>/dev/null &&
-		cat "$smime/$1.crt" "$smime/$1.key" >"$smime/$1.pem"
-}
-
-# smime_deliver FILE: FILE becomes the next message of the smime user.
-smime_deliver() {
-	local name
-	smime_count=$((smime_count + 1))
-	name="$((1700000000 + smime_count)).M${smime_count}P0.spop-probe"
-	tr -d '\r' <"$1" >"$smime_maildir/tmp/$name" &&
-		touch -d "@$((1700000000 + smime_count))" "$smime_maildir/tmp/$name" &&
-		chown nobody:nogroup "$smime_maildir/tmp/$name" &&
-		mv "$smime_maildir/tmp/$name" "$smime_maildir/new/$name"
-}
-
-from_alice='"Alice Example" <alice@example.org>'
-# sign ARGS...: openssl smime -sign as alice, content.txt in, stdout out.
-sign() {
-	openssl smime -sign -signer "$smime/alice.crt" -inkey "$smime/alice.key" \
-		-in "$smime/content.txt" "$@"
-}
-
-smime_setup() {
-	rm -rf "$smime" && mkdir -p "$smime" || return 1
-	openssl req -x509 -newkey rsa:2048 -nodes -keyout "$smime/ca.key" \
-		-out "$smime/ca.pem" -subj "/O=libspop tests/CN=spop SMIME test CA" \
-		-days 30 -addext basicConstraints=critical,CA:TRUE \
-		-addext keyUsage=critical,keyCertSign,cRLSign 2>/dev/null || return 1
-	for who in alice bob carol; do
-		smime_cert "$who" || return 1
-	done
-	cp "$smime/alice.crt" "$smime/alice-cert.pem" || return 1
-	# A CRL that revokes alice.
-	: >"$smime/index.txt" && echo 01 >"$smime/crlnumber" &&
-		printf '%s\n' '[ca]' 'default_ca = d' '[d]' \
-			"database = $smime/index.txt" "crlnumber = $smime/crlnumber" \
-			'default_md = sha256' 'default_crl_days = 30' >"$smime/ca.cnf" &&
-		openssl ca -config "$smime/ca.cnf" -keyfile "$smime/ca.key" \
-			-cert "$smime/ca.pem" -revoke "$smime/alice.crt" 2>/dev/null &&
-		openssl ca -config "$smime/ca.cnf" -keyfile "$smime/ca.key" \
-			-cert "$smime/ca.pem" -gencrl -out "$smime/crl.pem" 2>/dev/null ||
-		return 1
-
-	# The MIME entity signed and encrypted; a dot line tests unstuffing.
-	printf '%s\n' 'Content-Type: text/plain; charset=us-ascii' '' 'Hello Bob,' \
-		'.a line with a leading dot' 'this text is from Alice.' >"$smime/content.txt"
-	# Its body as decryption must give it back: CRLF line ends.
-	sed -n '3,$p' "$smime/content.txt" | sed 's/$/\r/' >"$smime/plain-body"
-
-	# 1: signed, whole message.
-	sign -from "$from_alice" -to bob@example.org -subject "S/MIME signed" \
-		>"$smime/1.eml" || return 1
-	# 2: signed by alice, From someone else.
-	sign -from "Mallory <mallory@example.org>" -to bob@example.org \
-		-subject "S/MIME signed, other sender" >"$smime/2.eml" || return 1
-	# 3: a signed part inside an unsigned multipart.
-	{
-		printf '%s\n' "From: $from_alice" "To: bob@example.org" \
-			"Subject: S/MIME signed part" "MIME-Version: 1.0" \
-			'Content-Type: multipart/mixed; boundary="spop-outer"' '' \
-			'--spop-outer' 'Content-Type: text/plain; charset=us-ascii' '' \
-			'This part is not signed: anyone could have written it.' \
-			'--spop-outer'
-		sign | tr -d '\r'
-		printf '%s\n' '--spop-outer--'
-	} >"$smime/3.eml" || return 1
-	# 4: enveloped for bob.
-	openssl smime -encrypt -aes256 -in "$smime/content.txt" -from "$from_alice" \
-		-to bob@example.org -subject "S/MIME enveloped" "$smime/bob.crt" \
-		>"$smime/4.eml" || return 1
-	# 5: signed, then encrypted for bob.
-	sign >"$smime/inner.txt" &&
-		openssl smime -encrypt -aes256 -in "$smime/inner.txt" \
-			-from "$from_alice" -to bob@example.org \
-			-subject "S/MIME signed and enveloped" "$smime/bob.crt" \
-			>"$smime/5.eml" || return 1
-	# 6: 1 with its signed text changed afterwards.
-	sed 's/^Hello Bob,/Hello Eve,/' "$smime/1.eml" >"$smime/6.eml" &&
-		! cmp -s "$smime/1.eml" "$smime/6.eml" || return 1
-	# 7: plain text.
-	printf '%s\n' "From: $from_alice" "To: bob@example.org" "Subject: plain" \
-		"MIME-Version: 1.0" "Content-Type: text/plain; charset=us-ascii" '' \
-		'Not S/MIME.' >"$smime/7.eml" || return 1
-	# 8: signed without the signer's certificate in the message.
-	sign -nocerts -from "$from_alice" -to bob@example.org \
-		-subject "S/MIME signed, no certificate" >"$smime/8.eml" || return 1
-	# 9: signed with SHA-1.
-	sign -md sha1 -from "$from_alice" -to bob@example.org \
-		-subject "S/MIME signed with SHA-1" >"$smime/9.eml" || return 1
-
-	# openssl's own verdicts, so a wrong message is caught here.
-	openssl smime -verify -CAfile "$smime/ca.pem" -in "$smime/1.eml" \
-		-out /dev/null 2>/dev/null &&
-		! openssl smime -verify -CAfile "$smime/ca.pem" -in "$smime/6.eml" \
-			-out /dev/null 2>/dev/null &&
-		openssl smime -decrypt -in "$smime/4.eml" -recip "$smime/bob.crt" \
-			-inkey "$smime/bob.key" | sed -n '3,$p' |
-		cmp -s - "$smime/plain-body" || return 1
-
-	for n in 1 2 3 4 5 6 7 8 9; do
-		smime_deliver "$smime/$n.eml" || return 1
-	done
-}
-checks=$((checks + 1))
-if smime_setup; then
-	pass "openssl made the S/MIME certificates and messages 1-9"
-else
-	fail "openssl could not make the S/MIME certificates and messages"
-fi
-
-# The certificates as openssl reads them, in libspop's format (see
-# openssl_field above).
-smime_field() {
-	openssl x509 -in "$smime/$1" -noout -nameopt RFC2253 "-$2" 2>/dev/null |
-		sed "s/^$2=//"
-}
-export PROBE_ALICE_SUBJECT PROBE_ALICE_ISSUER PROBE_ALICE_SERIAL PROBE_SMIME=$smime
-PROBE_ALICE_SUBJECT=$(smime_field alice.crt subject | sed 's/,/, /g')
-PROBE_ALICE_ISSUER=$(smime_field alice.crt issuer | sed 's/,/, /g')
-PROBE_ALICE_SERIAL=$(smime_field alice.crt serial | tr a-f A-F)
 
 sm=("${server[@]}" --user "$smime_user" --password "$smime_password")
 trust=(--smime-ca "$smime/ca.pem")

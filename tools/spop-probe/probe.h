@@ -167,6 +167,10 @@ struct probe_result {
 	gboolean certs_failed; /* the store could not be read */
 	GPtrArray *certs;      /* of struct probe_cert *, in store order */
 	GPtrArray *errors;     /* of struct probe_error *, first first */
+	/* SignerCertEncoded as the options made it, restored before each
+	 * S/MIME method: a verification leaves its signer there. */
+	gboolean smime_signer_saved;
+	GBytes *smime_signer; /* NULL: none */
 };
 
 /* session.c */

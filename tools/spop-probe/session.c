@@ -106,6 +106,8 @@ void probe_result_clear(struct probe_result *r)
 	g_ptr_array_unref(r->plugins);
 	g_ptr_array_unref(r->certs);
 	g_ptr_array_unref(r->errors);
+	if (r->smime_signer)
+		g_bytes_unref(r->smime_signer);
 	memset(r, 0, sizeof(*r));
 }
 

@@ -315,6 +315,39 @@ static void save_unwrapped(const struct probe_options *o,
 	g_free(path);
 }
 
+/* A successful verification leaves its signer in SignerCert*, where the
+ * next message without a certificate would be verified with it: each
+ * message gets the SignerCert* the options gave (or none), whatever the
+ * messages before it held. */
+static int restore_signer(struct probe_result *r, spop_t *s)
+{
+	const char *data;
+	size_t len;
+	int rc;
+
+	if (!r->smime_signer_saved) {
+		rc = spop_get_signer_cert_encoded(s, &data, &len);
+		if (rc)
+			return rc;
+		r->smime_signer = len ? g_bytes_new(data, len) : NULL;
+		r->smime_signer_saved = TRUE;
+		return 0;
+	}
+	if (!r->smime_signer)
+		return spop_set_signer_cert_encoded(s, NULL, 0);
+	data = g_bytes_get_data(r->smime_signer, &len);
+	return spop_set_signer_cert_encoded(s, data, len);
+}
+
+static int call_method(spop_t *s, enum method method)
+{
+	switch (method) {
+	case METHOD_DECRYPT: return spop_decrypt(s);
+	case METHOD_VERIFY: return spop_verify_signature(s);
+	default: return spop_decrypt_and_verify_signature(s);
+	}
+}
+
 /* Runs the method and records what it says. is_signed/encrypted: what
  * the message showed before (top level or inside). */
 static void run_method(const struct probe_options *o, struct probe_result *r,
@@ -327,12 +360,9 @@ static void run_method(const struct probe_options *o, struct probe_result *r,
 	gboolean tried_decrypt, tried_verify;
 	int rc;
 
-	if (method == METHOD_DECRYPT)
-		rc = spop_decrypt(s);
-	else if (method == METHOD_VERIFY)
-		rc = spop_verify_signature(s);
-	else
-		rc = spop_decrypt_and_verify_signature(s);
+	rc = restore_signer(r, s);
+	if (!rc)
+		rc = call_method(s, method);
 
 	sm = g_new0(struct probe_smime, 1);
 	m->smime = sm;

@@ -380,11 +380,9 @@ static int check_smime(struct probe_options *o)
 		return 0;
 	if (!*o->signer_cert)
 		return usage_error("--signer-cert must not be empty");
-	/* A PEM file of certificates is what PEMKey reads, with or without
-	 * a key; anything else the library recognises (Auto). */
-	o->signer_store_type = g_str_has_suffix(o->signer_cert, ".pem")
-				   ? SPOP_CST_PEMKEY_FILE
-				   : SPOP_CST_AUTO;
+	/* Certificates alone (PublicKey), with a key (PEMKey), PFX...: the
+	 * library recognises which. */
+	o->signer_store_type = SPOP_CST_AUTO;
 	return 0;
 }
 
@@ -634,7 +632,7 @@ int main(int argc, char **argv)
 	     "S"},
 	    {"signer-cert", 0, 0, G_OPTION_ARG_FILENAME, &o.signer_cert,
 	     "With --verify: the signer's certificate, for messages that "
-	     "carry none (SignerCert*; PEM for .pem, else recognised)",
+	     "carry none (SignerCert*; PEM, DER or PFX, recognised)",
 	     "F"},
 	    {"delete", 0, 0, G_OPTION_ARG_INT, &o.delete_number,
 	     "Delete message N (committed at disconnect)", "N"},
