@@ -191,7 +191,7 @@ mkdir -p "$work"
 
 # Made here by openssl before Dovecot starts: a CA, signer alice
 # (alice@example.org in the SAN), recipient bob and a stranger carol, a CRL
-# revoking alice, and messages 1-9 in $smime/mail, which the harness's
+# revoking alice, and messages 1-10 in $smime/mail, which the harness's
 # "files" profile delivers to the user "smime" (the checks are in "S/MIME"
 # below).
 smime=$work/smime
@@ -284,6 +284,9 @@ smime_setup() {
 	# 9: signed with SHA-1.
 	sign -md sha1 -from "$from_alice" -to bob@example.org \
 		-subject "S/MIME signed with SHA-1" >"$smime/9.eml" || return 1
+	# 10: signed by alice and by carol, From alice.
+	sign -signer "$smime/carol.crt" -inkey "$smime/carol.key" -from "$from_alice" \
+		-to bob@example.org -subject "S/MIME signed twice" >"$smime/10.eml" || return 1
 
 	# openssl's own verdicts, so a wrong message is caught here.
 	openssl smime -verify -CAfile "$smime/ca.pem" -in "$smime/1.eml" \
@@ -294,13 +297,14 @@ smime_setup() {
 			-inkey "$smime/bob.key" | sed -n '3,$p' |
 		cmp -s - "$smime/plain-body" || return 1
 
-	for n in 1 2 3 4 5 6 7 8 9; do
-		cp "$smime/$n.eml" "$smime/mail/$n.eml" || return 1
+	# The harness delivers them in name order.
+	for n in 1 2 3 4 5 6 7 8 9 10; do
+		cp "$smime/$n.eml" "$smime/mail/$(printf %02d "$n").eml" || return 1
 	done
 }
 checks=$((checks + 1))
 if smime_setup; then
-	pass "openssl made the S/MIME certificates and messages 1-9"
+	pass "openssl made the S/MIME certificates and messages 1-10"
 else
 	# The harness then refuses the empty mailbox: the suite stops.
 	fail "openssl could not make the S/MIME certificates and messages"
@@ -967,10 +971,10 @@ body_recovered='open(s["file"], "rb").read().split(b"\r\n\r\n", 1)[1] == open(en
 # The mailbox as delivered, without S/MIME options: no smime objects.
 run smime-mailbox "${sm[@]}" --json --retrieve all
 check "exit 0" status_is 0
-check "the nine messages, signed and encrypted as made, smime null" json \
-	'[(m["number"], m["signed"], m["encrypted"], m["smime"]) for m in j["messages"]] == [(1, True, False, None), (2, True, False, None), (3, False, False, None), (4, False, True, None), (5, False, True, None), (6, True, False, None), (7, False, False, None), (8, True, False, None), (9, True, False, None)]'
+check "the ten messages, signed and encrypted as made, smime null" json \
+	'[(m["number"], m["signed"], m["encrypted"], m["smime"]) for m in j["messages"]] == [(1, True, False, None), (2, True, False, None), (3, False, False, None), (4, False, True, None), (5, False, True, None), (6, True, False, None), (7, False, False, None), (8, True, False, None), (9, True, False, None), (10, True, False, None)]'
 check "subjects" json \
-	'[m["subject"] for m in j["messages"]] == ["S/MIME signed", "S/MIME signed, other sender", "S/MIME signed part", "S/MIME enveloped", "S/MIME signed and enveloped", "S/MIME signed", "plain", "S/MIME signed, no certificate", "S/MIME signed with SHA-1"]'
+	'[m["subject"] for m in j["messages"]] == ["S/MIME signed", "S/MIME signed, other sender", "S/MIME signed part", "S/MIME enveloped", "S/MIME signed and enveloped", "S/MIME signed", "plain", "S/MIME signed, no certificate", "S/MIME signed with SHA-1", "S/MIME signed twice"]'
 
 # Every case runs with both engines; then their objects must agree.
 for engine in cms openssl; do
@@ -1067,11 +1071,20 @@ for engine in cms openssl; do
 	check "--allow-weak: verified, SHA-1, warned" json \
 		"$(smime_of 9)"'s["verified"] is True and s["algorithm"] == "SHA-1" and any("weak digest" in w for w in s["warnings"])'
 
+	run "smime-two-signers-$engine" "${sm[@]}" "${eng[@]}" --json --verify "${trust[@]}" --retrieve 10
+	check "exit 0: both signatures hold" status_is 0
+	check "verified and trusted, but From matches only one signer: from_matches false" json \
+		"$(smime_of 10)"'s["verified"] is True and s["trusted"] is True and s["from_matches"] is False and s["error"] is None'
+	check "each signer reported: alice matches From, carol does not" json \
+		"$(smime_of 10)"'sorted((g["subject"], g["verified"], g["trusted"], g["from_matches"]) for g in s["signers"]) == [("CN=alice, O=libspop tests", True, True, True), ("CN=carol, O=libspop tests", True, True, False)]'
+	check "the warning names carol" json \
+		"$(smime_of 10)"'[w for w in s["warnings"] if "is not the signer" in w] == ["the sender (From: \"Alice Example\" <alice@example.org>) is not the signer CN=carol, O=libspop tests, whose certificate names carol@example.org"]'
+
 	# Every message: the method only where the message is S/MIME.
 	run "smime-all-$engine" "${sm[@]}" "${eng[@]}" --json --verify "${trust[@]}" --retrieve all
 	check "exit 1 (6, 8 and 9 fail)" status_is 1
-	check "nine messages; no smime for the enveloped (4, 5) and plain (7) ones" json \
-		'len(j["messages"]) == 9 and [m["number"] for m in j["messages"] if m["smime"] is None] == [4, 5, 7]'
+	check "ten messages; no smime for the enveloped (4, 5) and plain (7) ones" json \
+		'len(j["messages"]) == 10 and [m["number"] for m in j["messages"] if m["smime"] is None] == [4, 5, 7]'
 	check "the failures are 6, 8 and 9" json \
 		'[m["number"] for m in j["messages"] if m["smime"] and m["smime"]["error"]] == [6, 8, 9]'
 
@@ -1113,7 +1126,7 @@ work = sys.argv[1]
 bad = []
 for case in ["verify", "verify-untrusted", "verify-crl", "other-sender", "signed-part",
              "decrypt", "decrypt-wrong-cert", "both", "tampered", "no-cert",
-             "signer-cert", "sha1", "sha1-allowed", "all", "all-decrypt", "file",
+             "signer-cert", "sha1", "sha1-allowed", "two-signers", "all", "all-decrypt", "file",
              "file-verify", "file-plain"]:
     objs = []
     for engine in ("cms", "openssl"):

@@ -73,6 +73,20 @@ struct probe_error {
  * decryption only) is PROBE_NA, which the report prints as null. */
 #define PROBE_NA (-1)
 
+/* One SignerInfo as the library judged it. */
+struct probe_signer {
+	int layer; /* index into probe_smime.layers */
+	gboolean signature_ok;
+	gboolean trusted;
+	gboolean from_matches;
+	char *subject; /* NULL without a certificate */
+	char *issuer;
+	char *serial;
+	char *emails;
+	char *algorithm; /* digest, "SHA-256" */
+	char *status;	 /* the engine's words */
+};
+
 struct probe_smime {
 	char *engine;
 	char *layers; /* "enveloped,signed", as the library says */
@@ -86,6 +100,7 @@ struct probe_smime {
 	char *signed_part;   /* "" the whole message, "2" ...; NULL none */
 	char *file;	     /* the unwrapped message, with --output */
 	GPtrArray *warnings; /* of char *: what a reader must not miss */
+	GPtrArray *signers;  /* of struct probe_signer *, every layer's */
 	struct probe_error *error; /* the method's failure, NULL on success */
 };
 

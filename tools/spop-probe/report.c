@@ -109,6 +109,25 @@ static void json_smime(JsonBuilder *b, const struct probe_smime *sm)
 	/* Beyond the contract's members (it allows more). */
 	add_string(b, "layers", sm->layers);
 	add_string(b, "cipher", sm->cipher);
+	json_builder_set_member_name(b, "signers");
+	json_builder_begin_array(b);
+	for (guint i = 0; i < sm->signers->len; i++) {
+		const struct probe_signer *g = sm->signers->pdata[i];
+
+		json_builder_begin_object(b);
+		add_int(b, "layer", g->layer);
+		add_string(b, "subject", g->subject);
+		add_string(b, "issuer", g->issuer);
+		add_string(b, "serial", g->serial);
+		add_string(b, "emails", g->emails);
+		add_string(b, "algorithm", g->algorithm);
+		add_bool(b, "verified", g->signature_ok);
+		add_bool(b, "trusted", g->trusted);
+		add_bool(b, "from_matches", g->from_matches);
+		add_string(b, "status", g->status);
+		json_builder_end_object(b);
+	}
+	json_builder_end_array(b);
 	json_builder_set_member_name(b, "warnings");
 	json_builder_begin_array(b);
 	for (guint i = 0; i < sm->warnings->len; i++)
@@ -312,10 +331,17 @@ static void text_smime(const struct probe_smime *sm)
 	       !sm->signed_part	  ? "-"
 	       : *sm->signed_part ? sm->signed_part
 				  : "whole message");
-	if (sm->signer_subject || sm->signer_serial)
-		printf("  signer     %s (issuer %s, serial %s, %s)\n",
-		       or_dash(sm->signer_subject), or_dash(sm->signer_issuer),
-		       or_dash(sm->signer_serial), or_dash(sm->algorithm));
+	for (guint i = 0; i < sm->signers->len; i++) {
+		const struct probe_signer *g = sm->signers->pdata[i];
+
+		printf("  signer     %s (issuer %s, serial %s, %s): "
+		       "signature %s, trusted %s, from matches %s (%s)\n",
+		       or_dash(g->subject), or_dash(g->issuer),
+		       or_dash(g->serial), or_dash(g->algorithm),
+		       g->signature_ok ? "holds" : "FAILS",
+		       g->trusted ? "yes" : "no",
+		       g->from_matches ? "yes" : "no", or_dash(g->status));
+	}
 	if (sm->cipher)
 		printf("  cipher     %s\n", sm->cipher);
 	if (sm->file)

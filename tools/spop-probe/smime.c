@@ -33,10 +33,24 @@ gboolean probe_smime_wanted(const struct probe_options *o)
 	return o->decrypt || o->verify;
 }
 
+static void signer_free(gpointer p)
+{
+	struct probe_signer *g = p;
+
+	g_free(g->subject);
+	g_free(g->issuer);
+	g_free(g->serial);
+	g_free(g->emails);
+	g_free(g->algorithm);
+	g_free(g->status);
+	g_free(g);
+}
+
 void probe_smime_free(struct probe_smime *sm)
 {
 	if (!sm)
 		return;
+	g_ptr_array_unref(sm->signers);
 	g_free(sm->engine);
 	g_free(sm->layers);
 	g_free(sm->signer_subject);
@@ -269,16 +283,16 @@ static void add_warnings(struct probe_smime *sm, spop_t *s,
 				 "trusted");
 		g_free(why);
 	}
-	if (!sm->from_matches) {
-		struct spop_smime_signer_info si = {.size = sizeof(si)};
-		const char *emails = "";
+	for (guint i = 0; !sm->from_matches && i < sm->signers->len; i++) {
+		const struct probe_signer *g = sm->signers->pdata[i];
 
-		if (!spop_get_smime_signer(s, 0, &si) && si.emails)
-			emails = si.emails;
-		warn(sm,
-		     "the sender (From: %s) is not the signer: the signer's "
-		     "certificate names %s",
-		     from ? from : "none", *emails ? emails : "no address");
+		if (!g->from_matches)
+			warn(sm,
+			     "the sender (From: %s) is not the signer %s, "
+			     "whose certificate names %s",
+			     from ? from : "none",
+			     g->subject ? g->subject : "without a certificate",
+			     g->emails ? g->emails : "no address");
 	}
 	if (sm->weak)
 		warn(sm, "the signature uses a weak digest (MD5 or SHA-1), "
@@ -348,6 +362,38 @@ static int call_method(spop_t *s, enum method method)
 	}
 }
 
+/* Every signer; the first one's also as the contract's signer_* members. */
+static void collect_signers(struct probe_smime *sm, spop_t *s, int count)
+{
+	for (int i = 0; i < count; i++) {
+		struct spop_smime_signer_info si = {.size = sizeof(si)};
+		struct probe_signer *g;
+
+		if (spop_get_smime_signer(s, i, &si))
+			continue;
+		g = g_new0(struct probe_signer, 1);
+		g->layer = si.layer;
+		g->signature_ok = si.signature_ok != 0;
+		g->trusted = si.trusted != 0;
+		g->from_matches = si.from_matches != 0;
+		g->subject = probe_dup_or_null(si.subject);
+		g->issuer = probe_dup_or_null(si.issuer);
+		g->serial = probe_dup_or_null(si.serial_number);
+		g->emails = probe_dup_or_null(si.emails);
+		g->algorithm = probe_dup_or_null(si.digest_algorithm);
+		g->status = probe_dup_or_null(si.status);
+		g_ptr_array_add(sm->signers, g);
+	}
+	if (sm->signers->len) {
+		const struct probe_signer *g = sm->signers->pdata[0];
+
+		sm->signer_subject = g_strdup(g->subject);
+		sm->signer_issuer = g_strdup(g->issuer);
+		sm->signer_serial = g_strdup(g->serial);
+		sm->algorithm = g_strdup(g->algorithm);
+	}
+}
+
 /* Runs the method and records what it says. is_signed/encrypted: what
  * the message showed before (top level or inside). */
 static void run_method(const struct probe_options *o, struct probe_result *r,
@@ -367,6 +413,7 @@ static void run_method(const struct probe_options *o, struct probe_result *r,
 	sm = g_new0(struct probe_smime, 1);
 	m->smime = sm;
 	sm->warnings = g_ptr_array_new_with_free_func(g_free);
+	sm->signers = g_ptr_array_new_with_free_func(signer_free);
 	if (rc) {
 		const char *msg = spop_last_error(s);
 
@@ -400,16 +447,8 @@ static void run_method(const struct probe_options *o, struct probe_result *r,
 		sm->cipher = probe_dup_or_null(st.algorithm);
 	if (tried_verify && st.signed_part)
 		sm->signed_part = g_strdup(st.signed_part);
-	if (tried_verify && st.signer_count > 0) {
-		struct spop_smime_signer_info si = {.size = sizeof(si)};
-
-		if (!spop_get_smime_signer(s, 0, &si)) {
-			sm->signer_subject = probe_dup_or_null(si.subject);
-			sm->signer_issuer = probe_dup_or_null(si.issuer);
-			sm->signer_serial = probe_dup_or_null(si.serial_number);
-			sm->algorithm = probe_dup_or_null(si.digest_algorithm);
-		}
-	}
+	if (tried_verify)
+		collect_signers(sm, s, st.signer_count);
 	if (tried_verify)
 		add_warnings(sm, s, &st, m->from);
 	if (!rc && o->output)
