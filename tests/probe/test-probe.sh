@@ -191,7 +191,7 @@ mkdir -p "$work"
 
 # Made here by openssl before Dovecot starts: a CA, signer alice
 # (alice@example.org in the SAN), recipient bob and a stranger carol, a CRL
-# revoking alice, and messages 1-10 in $smime/mail, which the harness's
+# revoking alice, an expired signer dave, and messages 1-11 in $smime/mail, which the harness's
 # "files" profile delivers to the user "smime" (the checks are in "S/MIME"
 # below).
 smime=$work/smime
@@ -227,11 +227,21 @@ smime_setup() {
 		smime_cert "$who" || return 1
 	done
 	cp "$smime/alice.crt" "$smime/alice-cert.pem" || return 1
-	# A CRL that revokes alice.
+	# openssl ca: dave's certificate expired in 2021; a CRL revokes alice.
 	: >"$smime/index.txt" && echo 01 >"$smime/crlnumber" &&
+		echo 1000 >"$smime/serial" && mkdir -p "$smime/newcerts" &&
 		printf '%s\n' '[ca]' 'default_ca = d' '[d]' \
 			"database = $smime/index.txt" "crlnumber = $smime/crlnumber" \
-			'default_md = sha256' 'default_crl_days = 30' >"$smime/ca.cnf" &&
+			"new_certs_dir = $smime/newcerts" "serial = $smime/serial" \
+			'default_md = sha256' 'default_crl_days = 30' 'policy = p' \
+			'copy_extensions = copy' '[p]' 'commonName = supplied' \
+			'organizationName = optional' >"$smime/ca.cnf" &&
+		openssl req -newkey rsa:2048 -nodes -keyout "$smime/dave.key" \
+			-out "$smime/dave.csr" -subj "/O=libspop tests/CN=dave" \
+			-addext subjectAltName=email:dave@example.org 2>/dev/null &&
+		openssl ca -batch -config "$smime/ca.cnf" -keyfile "$smime/ca.key" \
+			-cert "$smime/ca.pem" -in "$smime/dave.csr" -out "$smime/dave.crt" \
+			-startdate 20200101000000Z -enddate 20210101000000Z -notext 2>/dev/null &&
 		openssl ca -config "$smime/ca.cnf" -keyfile "$smime/ca.key" \
 			-cert "$smime/ca.pem" -revoke "$smime/alice.crt" 2>/dev/null &&
 		openssl ca -config "$smime/ca.cnf" -keyfile "$smime/ca.key" \
@@ -287,6 +297,10 @@ smime_setup() {
 	# 10: signed by alice and by carol, From alice.
 	sign -signer "$smime/carol.crt" -inkey "$smime/carol.key" -from "$from_alice" \
 		-to bob@example.org -subject "S/MIME signed twice" >"$smime/10.eml" || return 1
+	# 11: signed by dave, whose certificate has expired.
+	openssl smime -sign -signer "$smime/dave.crt" -inkey "$smime/dave.key" \
+		-in "$smime/content.txt" -from "Dave <dave@example.org>" -to bob@example.org \
+		-subject "S/MIME signed, expired signer" >"$smime/11.eml" || return 1
 
 	# openssl's own verdicts, so a wrong message is caught here.
 	openssl smime -verify -CAfile "$smime/ca.pem" -in "$smime/1.eml" \
@@ -298,13 +312,13 @@ smime_setup() {
 		cmp -s - "$smime/plain-body" || return 1
 
 	# The harness delivers them in name order.
-	for n in 1 2 3 4 5 6 7 8 9 10; do
+	for n in 1 2 3 4 5 6 7 8 9 10 11; do
 		cp "$smime/$n.eml" "$smime/mail/$(printf %02d "$n").eml" || return 1
 	done
 }
 checks=$((checks + 1))
 if smime_setup; then
-	pass "openssl made the S/MIME certificates and messages 1-10"
+	pass "openssl made the S/MIME certificates and messages 1-11"
 else
 	# The harness then refuses the empty mailbox: the suite stops.
 	fail "openssl could not make the S/MIME certificates and messages"
@@ -971,10 +985,10 @@ body_recovered='open(s["file"], "rb").read().split(b"\r\n\r\n", 1)[1] == open(en
 # The mailbox as delivered, without S/MIME options: no smime objects.
 run smime-mailbox "${sm[@]}" --json --retrieve all
 check "exit 0" status_is 0
-check "the ten messages, signed and encrypted as made, smime null" json \
-	'[(m["number"], m["signed"], m["encrypted"], m["smime"]) for m in j["messages"]] == [(1, True, False, None), (2, True, False, None), (3, False, False, None), (4, False, True, None), (5, False, True, None), (6, True, False, None), (7, False, False, None), (8, True, False, None), (9, True, False, None), (10, True, False, None)]'
+check "the eleven messages, signed and encrypted as made, smime null" json \
+	'[(m["number"], m["signed"], m["encrypted"], m["smime"]) for m in j["messages"]] == [(1, True, False, None), (2, True, False, None), (3, False, False, None), (4, False, True, None), (5, False, True, None), (6, True, False, None), (7, False, False, None), (8, True, False, None), (9, True, False, None), (10, True, False, None), (11, True, False, None)]'
 check "subjects" json \
-	'[m["subject"] for m in j["messages"]] == ["S/MIME signed", "S/MIME signed, other sender", "S/MIME signed part", "S/MIME enveloped", "S/MIME signed and enveloped", "S/MIME signed", "plain", "S/MIME signed, no certificate", "S/MIME signed with SHA-1", "S/MIME signed twice"]'
+	'[m["subject"] for m in j["messages"]] == ["S/MIME signed", "S/MIME signed, other sender", "S/MIME signed part", "S/MIME enveloped", "S/MIME signed and enveloped", "S/MIME signed", "plain", "S/MIME signed, no certificate", "S/MIME signed with SHA-1", "S/MIME signed twice", "S/MIME signed, expired signer"]'
 
 # Every case runs with both engines; then their objects must agree.
 for engine in cms openssl; do
@@ -1080,11 +1094,16 @@ for engine in cms openssl; do
 	check "the warning names carol" json \
 		"$(smime_of 10)"'[w for w in s["warnings"] if "is not the signer" in w] == ["the sender (From: \"Alice Example\" <alice@example.org>) is not the signer CN=carol, O=libspop tests, whose certificate names carol@example.org"]'
 
+	run "smime-expired-$engine" "${sm[@]}" "${eng[@]}" --json --verify "${trust[@]}" --retrieve 11
+	check "exit 0: the signature holds (VerifySignature does not judge validity)" status_is 0
+	check "verified, not trusted: expired, warned" json \
+		"$(smime_of 11)"'s["verified"] is True and s["trusted"] is False and s["from_matches"] is True and any("not trusted (" in w and "CN=dave" in w and ": expired or not yet valid)" in w for w in s["warnings"])'
+
 	# Every message: the method only where the message is S/MIME.
 	run "smime-all-$engine" "${sm[@]}" "${eng[@]}" --json --verify "${trust[@]}" --retrieve all
 	check "exit 1 (6, 8 and 9 fail)" status_is 1
-	check "ten messages; no smime for the enveloped (4, 5) and plain (7) ones" json \
-		'len(j["messages"]) == 10 and [m["number"] for m in j["messages"] if m["smime"] is None] == [4, 5, 7]'
+	check "eleven messages; no smime for the enveloped (4, 5) and plain (7) ones" json \
+		'len(j["messages"]) == 11 and [m["number"] for m in j["messages"] if m["smime"] is None] == [4, 5, 7]'
 	check "the failures are 6, 8 and 9" json \
 		'[m["number"] for m in j["messages"] if m["smime"] and m["smime"]["error"]] == [6, 8, 9]'
 
@@ -1126,7 +1145,7 @@ work = sys.argv[1]
 bad = []
 for case in ["verify", "verify-untrusted", "verify-crl", "other-sender", "signed-part",
              "decrypt", "decrypt-wrong-cert", "both", "tampered", "no-cert",
-             "signer-cert", "sha1", "sha1-allowed", "two-signers", "all", "all-decrypt", "file",
+             "signer-cert", "sha1", "sha1-allowed", "two-signers", "expired", "all", "all-decrypt", "file",
              "file-verify", "file-plain"]:
     objs = []
     for engine in ("cms", "openssl"):

@@ -238,6 +238,7 @@ static char *untrusted_reasons(spop_t *s, int signers)
 
 	for (int i = 0; i < signers; i++) {
 		struct spop_smime_signer_info si = {.size = sizeof(si)};
+		const char *sep;
 
 		if (spop_get_smime_signer(s, i, &si) || si.trusted)
 			continue;
@@ -246,14 +247,20 @@ static char *untrusted_reasons(spop_t *s, int signers)
 		g_string_append_printf(
 		    out,
 		    "%s:", si.subject && *si.subject ? si.subject : "signer");
-		for (size_t j = 0; j < G_N_ELEMENTS(reasons); j++)
-			if (si.trust_failures & reasons[j].bit)
-				g_string_append_printf(out, " %s,",
-						       reasons[j].text);
-		if (si.status && *si.status)
-			g_string_append_printf(out, " %s", si.status);
-		else if (out->str[out->len - 1] == ',')
-			g_string_truncate(out, out->len - 1);
+		sep = " ";
+		for (size_t j = 0; j < G_N_ELEMENTS(reasons); j++) {
+			if (!(si.trust_failures & reasons[j].bit))
+				continue;
+			g_string_append_printf(out, "%s%s", sep,
+					       reasons[j].text);
+			sep = ", ";
+		}
+		/* No bit the probe knows: the engine's words say why. */
+		if (!strcmp(sep, " "))
+			g_string_append_printf(out, " %s",
+					       si.status && *si.status
+						   ? si.status
+						   : "no reason given");
 	}
 	return g_string_free(out, FALSE);
 }
