@@ -426,6 +426,11 @@ void spi_message_load(struct spop *s, const char *data, size_t len)
 	r.quiet = true;
 	r.header_line = g_string_new(NULL);
 	message_init(&s->msg);
+	/* sized once: growing by doubling holds two buffers at a time */
+	g_string_set_size(s->msg.raw, MIN(len, (size_t)r.limit) + len / 16);
+	g_string_truncate(s->msg.raw, 0);
+	g_string_set_size(s->msg.text, MIN(len, (size_t)r.limit) + len / 16);
+	g_string_truncate(s->msg.text, 0);
 	while (data < end) {
 		const char *nl = memchr(data, '\n', (size_t)(end - data));
 		size_t n = nl ? (size_t)(nl - data) : (size_t)(end - data);

@@ -179,6 +179,15 @@ static bool find(GMimeObject *o, GMimeMultipart *parent, int index,
 	return false;
 }
 
+/* A memory stream with room for reserve bytes: growing by doubling would
+ * hold the old and the new buffer at once, and a reservation costs no
+ * memory until it is written (the pages are mapped lazily). */
+static GMimeStream *mem_stream(size_t reserve)
+{
+	return g_mime_stream_mem_new_with_byte_array(
+	    g_byte_array_sized_new((guint)MIN(reserve, G_MAXUINT)));
+}
+
 /* A stream's bytes, taken from it. */
 static GByteArray *take_bytes(GMimeStream *mem)
 {
@@ -191,7 +200,7 @@ static GByteArray *take_bytes(GMimeStream *mem)
 
 /* The decoded content of a leaf part (base64 or binary CMS); NULL for a
  * multipart. */
-static GByteArray *part_content(GMimeObject *o)
+static GByteArray *part_content(GMimeObject *o, size_t reserve)
 {
 	GMimeDataWrapper *w =
 	    GMIME_IS_PART(o) ? g_mime_part_get_content(GMIME_PART(o)) : NULL;
@@ -199,7 +208,7 @@ static GByteArray *part_content(GMimeObject *o)
 
 	if (!w)
 		return NULL;
-	mem = g_mime_stream_mem_new();
+	mem = mem_stream(reserve);
 	g_mime_data_wrapper_write_to_stream(w, mem);
 	return take_bytes(mem);
 }
@@ -207,9 +216,9 @@ static GByteArray *part_content(GMimeObject *o)
 /* An object written as GMime keeps it (raw header values, the content as
  * received), with CRLF line ends: the canonical form RFC 8551 sec. 3.1.1
  * signs. GMime's own multipart/signed verification does the same. */
-static GByteArray *canonical(GMimeObject *o)
+static GByteArray *canonical(GMimeObject *o, size_t reserve)
 {
-	GMimeStream *mem = g_mime_stream_mem_new();
+	GMimeStream *mem = mem_stream(reserve);
 	GMimeStream *f = g_mime_stream_filter_new(mem);
 	GMimeFilter *crlf = g_mime_filter_unix2dos_new(FALSE);
 
@@ -309,6 +318,58 @@ static size_t flatten(struct keyset *ks, int i, GPtrArray *list)
 	return list->len;
 }
 
+/* An exported DER object joins out; the count of those added. */
+static int add_der(GPtrArray *out, int exported, gnutls_datum_t *d)
+{
+	if (exported < 0)
+		return 0;
+	g_ptr_array_add(out, g_bytes_new(d->data, d->size));
+	gnutls_free(d->data);
+	return 1;
+}
+
+static int certs_der(const gnutls_datum_t *in, gnutls_x509_crt_fmt_t fmt,
+		     GPtrArray *out)
+{
+	gnutls_x509_crt_t *list = NULL;
+	unsigned count = 0;
+	int n = 0;
+
+	if (gnutls_x509_crt_list_import2(&list, &count, in, fmt, 0) < 0)
+		return 0;
+	for (unsigned i = 0; i < count; i++) {
+		gnutls_datum_t d;
+		n += add_der(
+		    out,
+		    gnutls_x509_crt_export2(list[i], GNUTLS_X509_FMT_DER, &d),
+		    &d);
+		gnutls_x509_crt_deinit(list[i]);
+	}
+	gnutls_free(list);
+	return n;
+}
+
+static int crls_der(const gnutls_datum_t *in, gnutls_x509_crt_fmt_t fmt,
+		    GPtrArray *out)
+{
+	gnutls_x509_crl_t *list = NULL;
+	unsigned count = 0;
+	int n = 0;
+
+	if (gnutls_x509_crl_list_import2(&list, &count, in, fmt, 0) < 0)
+		return 0;
+	for (unsigned i = 0; i < count; i++) {
+		gnutls_datum_t d;
+		n += add_der(
+		    out,
+		    gnutls_x509_crl_export2(list[i], GNUTLS_X509_FMT_DER, &d),
+		    &d);
+		gnutls_x509_crl_deinit(list[i]);
+	}
+	gnutls_free(list);
+	return n;
+}
+
 /* Every certificate (crl false) or CRL (crl true) of a PEM or DER file. */
 static int load_der_file(struct spop *s, const char *setting, const char *file,
 			 bool crl, GPtrArray *out)
@@ -329,45 +390,7 @@ static int load_der_file(struct spop *s, const char *setting, const char *file,
 	gnutls_x509_crt_fmt_t fmt = strstr(text, "-----BEGIN")
 					? GNUTLS_X509_FMT_PEM
 					: GNUTLS_X509_FMT_DER;
-	if (crl) {
-		gnutls_x509_crl_t *list = NULL;
-		unsigned count = 0;
-		if (gnutls_x509_crl_list_import2(&list, &count, &in, fmt, 0) >=
-		    0) {
-			for (unsigned i = 0; i < count; i++) {
-				gnutls_datum_t d;
-				if (gnutls_x509_crl_export2(list[i],
-							    GNUTLS_X509_FMT_DER,
-							    &d) >= 0) {
-					g_ptr_array_add(
-					    out, g_bytes_new(d.data, d.size));
-					gnutls_free(d.data);
-					n++;
-				}
-				gnutls_x509_crl_deinit(list[i]);
-			}
-			gnutls_free(list);
-		}
-	} else {
-		gnutls_x509_crt_t *list = NULL;
-		unsigned count = 0;
-		if (gnutls_x509_crt_list_import2(&list, &count, &in, fmt, 0) >=
-		    0) {
-			for (unsigned i = 0; i < count; i++) {
-				gnutls_datum_t d;
-				if (gnutls_x509_crt_export2(list[i],
-							    GNUTLS_X509_FMT_DER,
-							    &d) >= 0) {
-					g_ptr_array_add(
-					    out, g_bytes_new(d.data, d.size));
-					gnutls_free(d.data);
-					n++;
-				}
-				gnutls_x509_crt_deinit(list[i]);
-			}
-			gnutls_free(list);
-		}
-	}
+	n = crl ? crls_der(&in, fmt, out) : certs_der(&in, fmt, out);
 	g_free(text);
 	if (!n)
 		return spi_fail(
@@ -499,6 +522,7 @@ struct run {
 	GMimeMessage *msg;
 	GPtrArray *from; /* struct spi_recipient*: the outer From */
 	bool changed;	 /* msg differs from Message */
+	size_t reserve;	 /* Message's length: room for what comes out */
 };
 
 static void record_signer(struct run *r, const struct spop_smime_signer *in,
@@ -508,19 +532,21 @@ static void record_signer(struct run *r, const struct spop_smime_signer *in,
 	const unsigned char *der = in->cert_der;
 	size_t len = in->cert_der_len;
 	GPtrArray *emails = cert_emails(der, len);
+	GString *joined = g_string_new(NULL);
 
-	g_ptr_array_add(emails, NULL);
+	for (guint i = 0; i < emails->len; i++)
+		g_string_append_printf(joined, "%s%s", i ? ", " : "",
+				       (const char *)emails->pdata[i]);
 	g->status = g_strndup(in->status, sizeof in->status);
 	g->subject = der ? spi_cert_subject(der, len) : g_strdup("");
 	g->issuer = der ? spi_cert_issuer(der, len) : g_strdup("");
 	g->serial = der ? spi_cert_serial(der, len) : g_strdup("");
-	g->emails = g_strjoinv(", ", (char **)emails->pdata);
+	g->emails = g_string_free(joined, FALSE);
 	g->pem = der ? spi_cert_pem(&der, &len, 1) : g_strdup("");
 	g->digest =
 	    g_strndup(in->digest_algorithm, sizeof in->digest_algorithm);
 	g->sigalg =
 	    g_strndup(in->signature_algorithm, sizeof in->signature_algorithm);
-	g_ptr_array_remove_index(emails, emails->len - 1);
 	g->info = (struct spop_smime_signer_info){
 	    .size = sizeof g->info,
 	    .layer = layer,
@@ -556,7 +582,7 @@ static int decrypt_layer(struct run *r, const struct found *f)
 	struct spop *s = r->s;
 	struct keyset ks = {.k.size = sizeof ks.k};
 	struct spop_smime_result res = {.size = sizeof res};
-	GByteArray *cms = part_content(f->obj);
+	GByteArray *cms = part_content(f->obj, r->reserve);
 	int rc = keyset_for_decrypt(s, &ks);
 
 	if (!rc && (!cms || !cms->len))
@@ -678,10 +704,10 @@ static int verify_layer(struct run *r, const struct found *f, int layer)
 					*f->path ? " at part " : "", f->path,
 					g_mime_multipart_get_count(mp));
 		signed_obj = g_mime_multipart_get_part(mp, 0);
-		content = canonical(signed_obj);
-		cms = part_content(g_mime_multipart_get_part(mp, 1));
+		content = canonical(signed_obj, r->reserve);
+		cms = part_content(g_mime_multipart_get_part(mp, 1), 0);
 	} else {
-		cms = part_content(f->obj);
+		cms = part_content(f->obj, r->reserve);
 	}
 	rc = keyset_for_verify(s, &ks);
 	if (!rc && (!cms || !cms->len))
@@ -697,6 +723,15 @@ static int verify_layer(struct run *r, const struct found *f, int layer)
 	if (content)
 		g_byte_array_free(content, TRUE);
 	keyset_clear(&ks);
+	/* An engine says 284 for CMS it cannot read; for a verification the
+	 * reference's word is 280, with the engine's reason kept. */
+	if (rc == SPOP_ERR_DECRYPT) {
+		char *why = g_strdup(spi_str(s->error_text));
+		rc = spi_fail(s, SPOP_ERR_CERT_VERIFY,
+			      "The signature%s%s is not readable CMS: %s",
+			      *f->path ? " of part " : "", f->path, why);
+		g_free(why);
+	}
 	if (!rc) {
 		for (size_t i = 0; i < res.n_signers; i++)
 			record_signer(r, &res.signers[i], layer);
@@ -723,10 +758,12 @@ static int verify_layer(struct run *r, const struct found *f, int layer)
 	return rc;
 }
 
-/* Writes the unwrapped message back as Message (CRLF line ends). */
-static void store_message(struct run *r)
+/* Writes the unwrapped message back as Message (CRLF line ends). raw,
+ * the old Message GMime read in place, is freed as soon as GMime lets go
+ * of it, before the new Message is built. */
+static void store_message(struct run *r, GByteArray *raw)
 {
-	GMimeStream *mem = g_mime_stream_mem_new();
+	GMimeStream *mem = mem_stream(r->reserve);
 	GMimeStream *f = g_mime_stream_filter_new(mem);
 	GMimeFilter *crlf = g_mime_filter_unix2dos_new(FALSE);
 
@@ -736,9 +773,37 @@ static void store_message(struct run *r)
 	g_mime_stream_flush(f);
 	g_object_unref(f);
 	g_clear_object(&r->msg);
+	g_byte_array_free(raw, TRUE);
 	GByteArray *b = take_bytes(mem);
 	spi_message_load(r->s, (const char *)b->data, b->len);
 	g_byte_array_free(b, TRUE);
+}
+
+/* GMime reads Message in place rather than a copy, which would cost the
+ * message's size again at the peak: the GString's buffer moves into a
+ * GByteArray (GString -> GBytes -> GByteArray keep the pointer while
+ * nothing else holds it) and back when Message is kept. */
+static GByteArray *lend_raw(struct spop *s)
+{
+	GBytes *b = g_string_free_to_bytes(s->msg.raw);
+
+	s->msg.raw = NULL;
+	return g_bytes_unref_to_array(b);
+}
+
+static void return_raw(struct spop *s, GByteArray *a)
+{
+	gsize len;
+	char *data = g_bytes_unref_to_data(g_byte_array_free_to_bytes(a), &len);
+	GString *g = g_string_new(NULL);
+
+	/* The buffer came from a GString: it still ends with the NUL at
+	 * len (GBytes and GByteArray only hide it). */
+	g_free(g->str);
+	g->str = data;
+	g->len = len;
+	g->allocated_len = len + 1;
+	s->msg.raw = g;
 }
 
 static const char *what_for(unsigned want)
@@ -850,8 +915,10 @@ static int smime_method(struct spop *s, unsigned want, int max_layers)
 	r.from =
 	    g_ptr_array_new_with_free_func((GDestroyNotify)spi_recipient_free);
 	spi_parse_address_list(s->msg.from, 0, r.from);
-	GMimeStream *st =
-	    g_mime_stream_mem_new_with_buffer(s->msg.raw->str, s->msg.raw->len);
+	r.reserve = s->msg.raw->len;
+	GByteArray *raw = lend_raw(s);
+	GMimeStream *st = g_mime_stream_mem_new_with_byte_array(raw);
+	g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(st), FALSE);
 	GMimeParser *parser = g_mime_parser_new_with_stream(st);
 	r.msg = g_mime_parser_construct_message(parser, NULL);
 	g_object_unref(parser);
@@ -862,13 +929,16 @@ static int smime_method(struct spop *s, unsigned want, int max_layers)
 	} else {
 		rc = run_layers(&r, want, max_layers);
 		aggregate(r.m);
-		/* What was unwrapped stays unwrapped, even when a later layer
-		 * fails: a decrypted message is not thrown away because its
-		 * signature is bad. */
-		if (r.changed)
-			store_message(&r);
 	}
-	g_clear_object(&r.msg);
+	/* What was unwrapped stays unwrapped, even when a later layer fails:
+	 * a decrypted message is not thrown away because its signature is
+	 * bad. */
+	if (r.changed) {
+		store_message(&r, raw);
+	} else {
+		g_clear_object(&r.msg);
+		return_raw(s, raw);
+	}
 	g_ptr_array_unref(r.from);
 out:
 	return spi_leave(s, rc);

@@ -28,6 +28,9 @@
 #   m11-two-rcpt      encrypted to carol and bob
 #   m12-nocerts       signed by alice without her certificate
 #   m13-sha1          signed by alice with SHA-1
+#   m14-corrupt-enc   m03 with its base64 cut after four lines
+#   m15-corrupt-sig   m01 with its signature's base64 cut after three
+#   m16-two-signers   signed by alice and by the expired signer
 # entity.txt is the MIME entity every message protects; its text lines are
 # "Hello Bob," and "this is the secret.".
 set -euo pipefail
@@ -147,6 +150,25 @@ encrypt m10-to-carol.eml "to carol" carol.crt <entity.txt
 encrypt m11-two-rcpt.eml "two recipients" carol.crt bob.crt <entity.txt
 sign m12-nocerts.eml alice@example.org "no certs" -nocerts <entity.txt
 sign m13-sha1.eml alice@example.org "sha1" -md sha1 <entity.txt
+
+# Corrupted CMS: the base64 of m03 and of m01's signature cut short (the
+# headers and the first lines of base64 kept).
+awk '!body { print; if ($0 == "") body = 1; next } n++ < 4' \
+	m03-encrypted.eml >m14-corrupt-enc.eml
+awk '/smime.p7s"$/ { sig = 1 } sig && /^[A-Za-z0-9+\/=]+$/ { if (k++ >= 3) next } { print }' \
+	m01-signed.eml >m15-corrupt-sig.eml
+if cmp -s m03-encrypted.eml m14-corrupt-enc.eml; then
+	echo "make-smime-mail: m14 was not cut" >&2
+	exit 1
+fi
+if cmp -s m01-signed.eml m15-corrupt-sig.eml; then
+	echo "make-smime-mail: m15 was not cut" >&2
+	exit 1
+fi
+
+openssl smime -sign -signer alice.crt -inkey alice.key \
+	-signer expired.crt -inkey expired.key -from alice@example.org \
+	"${hdr[@]}" -subject "two signers" <entity.txt >m16-two-signers.eml
 
 # Mail is stored with LF line ends, as an MTA stores it (Dovecot sends
 # CRLF); openssl writes CRLF inside the signed parts.

@@ -288,6 +288,58 @@ static void test_revoked(void)
 	spop_free(s);
 }
 
+/* Two signers, one of them expired: both signatures hold, but "one
+ * trusted" is not "trusted". */
+static void test_two_signers(void)
+{
+	spop_t *s = load("m16-two-signers.eml");
+
+	ASSERT_OK(spop_verify_signature(s));
+	struct spop_smime_status st = status(s);
+	CU_ASSERT_EQUAL(st.signer_count, 2);
+	CU_ASSERT_EQUAL(st.verified, 1);
+	CU_ASSERT_EQUAL(st.trusted, 0);
+	int trusted = 0, expired = 0;
+	for (int i = 0; i < 2; i++) {
+		struct spop_smime_signer_info g = signer(s, i);
+		CU_ASSERT_EQUAL(g.signature_ok, 1);
+		trusted += g.trusted;
+		expired += (g.trust_failures & SPOP_SMIME_TRUST_TIME) != 0;
+	}
+	CU_ASSERT_EQUAL(trusted, 1);
+	CU_ASSERT_EQUAL(expired, 1);
+	spop_free(s);
+}
+
+/* A multipart/signed with a third part: refused, not half-checked. */
+static void test_three_parts(void)
+{
+	size_t len;
+	char *data = slurp("m01-signed.eml", &len);
+	const char *b = strstr(data, "boundary=\"");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+	char *boundary = g_strndup(b + 10, strcspn(b + 10, "\""));
+	char *close = g_strdup_printf("--%s--", boundary);
+	char *at = strstr(data, close);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(at);
+	*at = '\0';
+	/* before the closing delimiter: a third body part */
+	char *msg = g_strdup_printf("%s--%s\nContent-Type: text/plain\n\n"
+				    "Added later.\n%s\n",
+				    data, boundary, close);
+	spop_t *s = client();
+
+	ASSERT_OK(spop_set_message(s, msg, strlen(msg)));
+	CU_ASSERT_EQUAL(spop_verify_signature(s), 280);
+	ERROR_HAS(s, "3 parts");
+	CU_ASSERT_EQUAL(status(s).verified, 0);
+	spop_free(s);
+	g_free(msg);
+	g_free(close);
+	g_free(boundary);
+	g_free(data);
+}
+
 /* No certificate in the message: 272 until SignerCert* has it. */
 static void test_no_certs(void)
 {
@@ -328,6 +380,25 @@ static void test_not_signed(void)
 
 	CU_ASSERT_EQUAL(spop_verify_signature(s), 280);
 	ERROR_HAS(s, "not S/MIME signed");
+	spop_free(s);
+}
+
+/* Corrupted CMS is an error naming what failed, never a crash. */
+static void test_corrupt(void)
+{
+	spop_t *s = load("m15-corrupt-sig.eml");
+
+	CU_ASSERT_EQUAL(spop_verify_signature(s), 280);
+	ERROR_HAS(s, "not readable CMS");
+	CU_ASSERT_EQUAL(status(s).verified, 0);
+	CU_ASSERT_EQUAL(spop_get_message_signed(s), 1);
+	spop_free(s);
+
+	s = load("m14-corrupt-enc.eml");
+	use_cert(s, "bob.pem");
+	CU_ASSERT_EQUAL(spop_decrypt(s), 284);
+	CU_ASSERT_EQUAL(spop_decrypt_and_verify_signature(s), 284);
+	CU_ASSERT_EQUAL(spop_get_message_encrypted(s), 1);
 	spop_free(s);
 }
 
@@ -447,13 +518,14 @@ static void test_retrieve(void)
 		const char *name;
 		int rc;
 	} want[] = {
-	    {"m01-signed", 0},	     {"m02-opaque", 0},
-	    {"m03-encrypted", 0},    {"m04-sign-encrypt", 0},
-	    {"m05-encrypt-sign", 0}, {"m06-tampered", 280},
-	    {"m07-from-mallory", 0}, {"m08-wrapped", 0},
-	    {"m09-expired", 0},	     {"m10-to-carol", 284},
-	    {"m11-two-rcpt", 0},     {"m12-nocerts", 272},
-	    {"m13-sha1", 280},
+	    {"m01-signed", 0},	      {"m02-opaque", 0},
+	    {"m03-encrypted", 0},     {"m04-sign-encrypt", 0},
+	    {"m05-encrypt-sign", 0},  {"m06-tampered", 280},
+	    {"m07-from-mallory", 0},  {"m08-wrapped", 0},
+	    {"m09-expired", 0},	      {"m10-to-carol", 284},
+	    {"m11-two-rcpt", 0},      {"m12-nocerts", 272},
+	    {"m13-sha1", 280},	      {"m14-corrupt-enc", 284},
+	    {"m15-corrupt-sig", 280}, {"m16-two-signers", 0},
 	};
 	spop_t *s = client_new(SMIME_USER, SMIME_PASSWORD, NULL);
 	char *set = g_strdup_printf("SMIMEEngine=%s", engine);
@@ -497,9 +569,12 @@ static const struct test_case local_cases[] = {
     {"signed part inside an unsigned multipart: part 2", test_wrapped},
     {"expired signer: not trusted (time)", test_expired},
     {"signer revoked by SMIMECRLFile", test_revoked},
+    {"two signers, one expired: verified, not trusted", test_two_signers},
+    {"multipart/signed with three parts", test_three_parts},
     {"no certificate in the message: SignerCert*", test_no_certs},
     {"SHA-1 refused unless SMIMEAllowWeakDigests", test_weak_digest},
     {"VerifySignature on an unsigned message", test_not_signed},
+    {"corrupted CMS: 280 and 284", test_corrupt},
     {"Decrypt with Cert*", test_decrypt},
     {"Decrypt errors: no Cert*, wrong key, not encrypted", test_decrypt_errors},
     {"two recipients", test_two_recipients},
