@@ -196,6 +196,7 @@ void probe_run(const struct probe_options *o, struct probe_result *r);
 /* session.c */
 struct probe_message *probe_message_for(struct probe_result *r, int number);
 void probe_message_collect(struct probe_message *m, spop_t *s);
+int probe_config_set(spop_t *s, const char *name, const char *value);
 
 /* smime.c */
 gboolean probe_smime_wanted(const struct probe_options *o);

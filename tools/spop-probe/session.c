@@ -286,7 +286,7 @@ static void on_setting(const struct spop_setting_info *info, void *ud)
 }
 
 /* spop_config("Name=Value"): 0, or the library's error code. */
-static int config_set(spop_t *s, const char *name, const char *value)
+int probe_config_set(spop_t *s, const char *name, const char *value)
 {
 	char *setting = g_strdup_printf("%s=%s", name, value);
 	const char *v = spop_config(s, setting);
@@ -310,7 +310,8 @@ static int configure_tls(const struct probe_options *o, spop_t *s)
 	if (o->tls_provider_value >= 0 &&
 	    (rc = spop_set_ssl_provider(s, o->tls_provider_value)) != 0)
 		return rc;
-	if (o->ca_pem && (rc = config_set(s, "SSLServerCACerts", o->ca_pem)))
+	if (o->ca_pem &&
+	    (rc = probe_config_set(s, "SSLServerCACerts", o->ca_pem)))
 		return rc;
 	if (o->accept_cert_data) {
 		gsize len;

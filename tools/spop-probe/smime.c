@@ -3,12 +3,10 @@
  * message and record its verdicts (the JSON "smime" object, DESIGN.md), so
  * that a signature is reported with everything that qualifies it: trust,
  * the part it covers and whether the signer is the sender. */
-#include <errno.h>
 #include <stdarg.h>
 #include <string.h>
 
 #include <glib.h>
-#include <glib/gstdio.h>
 #include <gmime/gmime.h>
 
 #include <spop/spop.h>
@@ -68,15 +66,6 @@ void probe_smime_free(struct probe_smime *sm)
 	g_free(sm);
 }
 
-static int config_set(spop_t *s, const char *name, const char *value)
-{
-	char *setting = g_strdup_printf("%s=%s", name, value);
-	const char *v = spop_config(s, setting);
-
-	g_free(setting);
-	return v ? 0 : spop_last_error_code(s);
-}
-
 /* The S/MIME options as the library's settings; only those given are set,
  * so a run without them leaves the library's defaults alone. --config,
  * applied after this, wins. SignerCertSubject is chosen later, with the
@@ -86,15 +75,16 @@ int probe_smime_configure(const struct probe_options *o, spop_t *s)
 	int rc = 0;
 
 	if (o->smime_engine &&
-	    (rc = config_set(s, "SMIMEEngine", o->smime_engine)))
+	    (rc = probe_config_set(s, "SMIMEEngine", o->smime_engine)))
 		return rc;
 	if (o->allow_weak &&
-	    (rc = config_set(s, "SMIMEAllowWeakDigests", "True")))
+	    (rc = probe_config_set(s, "SMIMEAllowWeakDigests", "True")))
 		return rc;
 	if (o->smime_ca &&
-	    (rc = config_set(s, "SMIMETrustedCerts", o->smime_ca)))
+	    (rc = probe_config_set(s, "SMIMETrustedCerts", o->smime_ca)))
 		return rc;
-	if (o->smime_crl && (rc = config_set(s, "SMIMECRLFile", o->smime_crl)))
+	if (o->smime_crl &&
+	    (rc = probe_config_set(s, "SMIMECRLFile", o->smime_crl)))
 		return rc;
 	if (o->signer_store_type < 0)
 		return 0;
@@ -191,8 +181,7 @@ static void find_nested(spop_t *s, struct nested *n)
 	g_object_unref(stream);
 }
 
-/* ---- verdicts --------------------------------------------------------------
- */
+/* ---- verdicts ----------------------------------------------------------- */
 
 static gboolean has_layer(const char *layers, const char *layer)
 {
