@@ -995,8 +995,12 @@ for engine in cms openssl; do
 	export PROBE_ENGINE=$engine
 	eng=(--smime-engine "$engine")
 
-	run "smime-verify-$engine" "${sm[@]}" "${eng[@]}" --json --verify "${trust[@]}" --retrieve 1
+	rm -rf "$smime/out-$engine-verify"
+	run "smime-verify-$engine" "${sm[@]}" "${eng[@]}" --json --verify "${trust[@]}" --retrieve 1 \
+		--output "$smime/out-$engine-verify"
 	check "exit 0" status_is 0
+	check "the signed content unwrapped beside the raw message" json \
+		"$(smime_of 1)"'s["file"] == j["messages"][0]["file"][:-len(".eml")] + ".smime.eml" and '"$body_recovered"
 	check "verified, trusted, from matches, whole message, signer alice" json \
 		"$(smime_of 1)$alice_signed"
 	check "SHA-256, nothing decrypted, no warning, no error" json \
