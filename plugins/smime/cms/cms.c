@@ -11,6 +11,8 @@
 
 #include <gcrypt.h>
 #include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static pthread_once_t asn1_once = PTHREAD_ONCE_INIT;
@@ -44,6 +46,87 @@ __attribute__((destructor)) static void asn1_unload(void)
 {
 	if (asn1_defs)
 		asn1_delete_structure(&asn1_defs);
+}
+
+int cms_read_alloc(asn1_node node, const char *name, unsigned char **out,
+		   int *len)
+{
+	int n = 0, rc;
+
+	*out = NULL;
+	*len = 0;
+	rc = asn1_read_value(node, name, NULL, &n);
+	if (rc != ASN1_MEM_ERROR && rc != ASN1_SUCCESS)
+		return rc;
+	*out = malloc((size_t)n + 1);
+	if (!*out)
+		return ASN1_MEM_ALLOC_ERROR;
+	rc = asn1_read_value(node, name, *out, &n);
+	if (rc != ASN1_SUCCESS) {
+		free(*out);
+		*out = NULL;
+		return rc;
+	}
+	*len = n;
+	return ASN1_SUCCESS;
+}
+
+int cms_read_oid(asn1_node node, const char *name, char *buf, size_t size)
+{
+	int n = (int)size - 1, rc;
+
+	rc = asn1_read_value(node, name, buf, &n);
+	if (rc != ASN1_SUCCESS)
+		return rc;
+	buf[n >= 0 && n < (int)size ? n : (int)size - 1] = '\0';
+	return ASN1_SUCCESS;
+}
+
+int cms_decode(asn1_node defs, const char *type, const unsigned char *der,
+	       int len, asn1_node *out, char *err)
+{
+	char name[64];
+	int rc;
+
+	*out = NULL;
+	err[0] = '\0';
+	snprintf(name, sizeof(name), "CMS.%s", type);
+	rc = asn1_create_element(defs, name, out);
+	if (rc != ASN1_SUCCESS)
+		return rc;
+	rc = asn1_der_decoding(out, der, len, err);
+	if (rc != ASN1_SUCCESS)
+		asn1_delete_structure(out);
+	return rc;
+}
+
+int cms_explicit_value(const unsigned char *der, int start, int end,
+		       int *vstart, int *vend)
+{
+	unsigned char cls;
+	unsigned long tag;
+	int tag_len, len_len, total = end - start + 1;
+	long l;
+
+	if (start < 0 || total < 2 ||
+	    asn1_get_tag_der(der + start, total, &cls, &tag_len, &tag) !=
+		ASN1_SUCCESS)
+		return -1;
+	l = asn1_get_length_der(der + start + tag_len, total - tag_len,
+				&len_len);
+	if (l == -1) { /* indefinite: ends with 00 00 */
+		if (total < tag_len + len_len + 2 || der[end] != 0 ||
+		    der[end - 1] != 0)
+			return -1;
+		*vstart = start + tag_len + len_len;
+		*vend = end - 2;
+		return 0;
+	}
+	if (l < 0 || tag_len + len_len + l != total)
+		return -1;
+	*vstart = start + tag_len + len_len;
+	*vend = end;
+	return 0;
 }
 
 static pthread_once_t gcry_once = PTHREAD_ONCE_INIT;
