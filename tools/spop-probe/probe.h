@@ -79,7 +79,8 @@ struct probe_signer {
 	gboolean signature_ok;
 	gboolean trusted;
 	gboolean from_matches;
-	char *subject; /* NULL without a certificate */
+	unsigned trust_failures; /* SPOP_SMIME_TRUST_* */
+	char *subject;		 /* NULL without a certificate */
 	char *issuer;
 	char *serial;
 	char *emails;
@@ -199,6 +200,14 @@ void probe_message_collect(struct probe_message *m, spop_t *s);
 int probe_config_set(spop_t *s, const char *name, const char *value);
 
 /* smime.c */
+/* The SPOP_SMIME_TRUST_* bits by name ("expired", ...) and in words. */
+struct probe_trust_failure {
+	unsigned bit;
+	const char *name;
+	const char *text;
+};
+extern const struct probe_trust_failure probe_trust_failures[];
+extern const size_t probe_trust_failure_count;
 gboolean probe_smime_wanted(const struct probe_options *o);
 int probe_smime_configure(const struct probe_options *o, spop_t *s);
 void probe_smime_message(const struct probe_options *o, struct probe_result *r,

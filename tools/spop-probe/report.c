@@ -124,6 +124,13 @@ static void json_smime(JsonBuilder *b, const struct probe_smime *sm)
 		add_bool(b, "verified", g->signature_ok);
 		add_bool(b, "trusted", g->trusted);
 		add_bool(b, "from_matches", g->from_matches);
+		json_builder_set_member_name(b, "trust_failures");
+		json_builder_begin_array(b);
+		for (size_t j = 0; j < probe_trust_failure_count; j++)
+			if (g->trust_failures & probe_trust_failures[j].bit)
+				json_builder_add_string_value(
+				    b, probe_trust_failures[j].name);
+		json_builder_end_array(b);
 		add_string(b, "status", g->status);
 		json_builder_end_object(b);
 	}

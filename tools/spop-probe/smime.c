@@ -209,55 +209,49 @@ static void warn(struct probe_smime *sm, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* Why the signers are not trusted, from every signer's failure bits and
- * the engine's words. */
-static char *untrusted_reasons(spop_t *s, int signers)
+const struct probe_trust_failure probe_trust_failures[] = {
+    {SPOP_SMIME_TRUST_TIME, "expired", "expired or not yet valid"},
+    {SPOP_SMIME_TRUST_UNKNOWN_CA, "unknown-ca", "no path to a trust anchor"},
+    {SPOP_SMIME_TRUST_USAGE, "usage", "not for signing mail"},
+    {SPOP_SMIME_TRUST_REVOCATION, "revoked", "revoked"},
+    {SPOP_SMIME_TRUST_INVALID, "invalid", "chain unreadable"},
+};
+const size_t probe_trust_failure_count = G_N_ELEMENTS(probe_trust_failures);
+
+/* Why the signers are not trusted: each one's failure bits, or the
+ * engine's words when no bit the probe knows explains it. */
+static char *untrusted_reasons(const struct probe_smime *sm)
 {
-	static const struct {
-		unsigned bit;
-		const char *text;
-	} reasons[] = {
-	    {SPOP_SMIME_TRUST_TIME, "expired or not yet valid"},
-	    {SPOP_SMIME_TRUST_UNKNOWN_CA, "no path to a trust anchor"},
-	    {SPOP_SMIME_TRUST_USAGE, "not for signing mail"},
-	    {SPOP_SMIME_TRUST_REVOCATION, "revoked"},
-	    {SPOP_SMIME_TRUST_INVALID, "chain unreadable"},
-	};
 	GString *out = g_string_new(NULL);
 
-	for (int i = 0; i < signers; i++) {
-		struct spop_smime_signer_info si = {.size = sizeof(si)};
-		const char *sep;
+	for (guint i = 0; i < sm->signers->len; i++) {
+		const struct probe_signer *g = sm->signers->pdata[i];
+		const char *sep = " ";
 
-		if (spop_get_smime_signer(s, i, &si) || si.trusted)
+		if (g->trusted)
 			continue;
 		if (out->len)
 			g_string_append(out, "; ");
 		g_string_append_printf(
-		    out,
-		    "%s:", si.subject && *si.subject ? si.subject : "signer");
-		sep = " ";
-		for (size_t j = 0; j < G_N_ELEMENTS(reasons); j++) {
-			if (!(si.trust_failures & reasons[j].bit))
+		    out, "%s:", g->subject ? g->subject : "signer");
+		for (size_t j = 0; j < probe_trust_failure_count; j++) {
+			if (!(g->trust_failures & probe_trust_failures[j].bit))
 				continue;
 			g_string_append_printf(out, "%s%s", sep,
-					       reasons[j].text);
+					       probe_trust_failures[j].text);
 			sep = ", ";
 		}
-		/* No bit the probe knows: the engine's words say why. */
 		if (!strcmp(sep, " "))
 			g_string_append_printf(out, " %s",
-					       si.status && *si.status
-						   ? si.status
-						   : "no reason given");
+					       g->status ? g->status
+							 : "no reason given");
 	}
 	return g_string_free(out, FALSE);
 }
 
 /* The warnings a reader must see beside a signature that holds: each is a
  * published way to make a forged or misattributed mail look signed. */
-static void add_warnings(struct probe_smime *sm, spop_t *s,
-			 const struct spop_smime_status *st, const char *from)
+static void add_warnings(struct probe_smime *sm, const char *from)
 {
 	if (sm->signed_part && *sm->signed_part)
 		warn(sm,
@@ -267,7 +261,7 @@ static void add_warnings(struct probe_smime *sm, spop_t *s,
 	if (sm->verified != 1)
 		return;
 	if (!sm->trusted) {
-		char *why = untrusted_reasons(s, st->signer_count);
+		char *why = untrusted_reasons(sm);
 
 		if (*why)
 			warn(sm,
@@ -372,6 +366,7 @@ static void collect_signers(struct probe_smime *sm, spop_t *s, int count)
 		g->signature_ok = si.signature_ok != 0;
 		g->trusted = si.trusted != 0;
 		g->from_matches = si.from_matches != 0;
+		g->trust_failures = si.trust_failures;
 		g->subject = probe_dup_or_null(si.subject);
 		g->issuer = probe_dup_or_null(si.issuer);
 		g->serial = probe_dup_or_null(si.serial_number);
@@ -446,7 +441,7 @@ static void run_method(const struct probe_options *o, struct probe_result *r,
 	if (tried_verify)
 		collect_signers(sm, s, st.signer_count);
 	if (tried_verify)
-		add_warnings(sm, s, &st, m->from);
+		add_warnings(sm, m->from);
 	if (!rc && o->output)
 		save_unwrapped(o, r, s, m);
 }
