@@ -227,6 +227,9 @@ smime_setup() {
 		smime_cert "$who" || return 1
 	done
 	cp "$smime/alice.crt" "$smime/alice-cert.pem" || return 1
+	# bob's key as OpenSSL 3 exports PKCS#12 (AES-256, PBKDF2).
+	openssl pkcs12 -export -in "$smime/bob.crt" -inkey "$smime/bob.key" \
+		-name bob -passout pass:bob-p12-secret -out "$smime/bob.p12" || return 1
 	# openssl ca: dave's certificate expired in 2021; a CRL revokes alice.
 	: >"$smime/index.txt" && echo 01 >"$smime/crlnumber" &&
 		echo 1000 >"$smime/serial" && mkdir -p "$smime/newcerts" &&
@@ -1055,6 +1058,18 @@ for engine in cms openssl; do
 		grep -q $'^Content-Type: text/plain; charset=us-ascii\r$' "$smime/out-$engine/4.smime.eml"
 	check "... and the outer Subject" grep -q $'^Subject: S/MIME enveloped\r$' "$smime/out-$engine/4.smime.eml"
 
+	run "smime-decrypt-pfx-$engine" "${sm[@]}" "${eng[@]}" --json --decrypt \
+		--cert "$smime/bob.p12" --cert-password bob-p12-secret --retrieve 4 \
+		--output "$smime/out-$engine-pfx"
+	check "--cert from a PFX: exit 0" status_is 0
+	check "--cert from a PFX: decrypted, plaintext recovered" json \
+		"$(smime_of 4)"'s["decrypted"] is True and '"$body_recovered"
+	run "smime-decrypt-pfx-password-$engine" "${sm[@]}" "${eng[@]}" --json --decrypt \
+		--cert "$smime/bob.p12" --cert-password wrong --retrieve 4
+	check "--cert PFX, wrong password: exit 1" status_is 1
+	check "--cert PFX, wrong password: the store's 273, before any message" json \
+		'j["error"]["code"] == 273 and "bob.p12" in j["error"]["message"] and j["messages"] == []'
+
 	run "smime-decrypt-wrong-cert-$engine" "${sm[@]}" "${eng[@]}" --json --decrypt \
 		--cert "$smime/carol.pem" --retrieve 4 --output "$smime/out-$engine-carol"
 	check "exit 1" status_is 1
@@ -1153,7 +1168,7 @@ import json, sys
 work = sys.argv[1]
 bad = []
 for case in ["verify", "verify-untrusted", "verify-crl", "other-sender", "signed-part",
-             "decrypt", "decrypt-wrong-cert", "both", "tampered", "no-cert",
+             "decrypt", "decrypt-pfx", "decrypt-pfx-password", "decrypt-wrong-cert", "both", "tampered", "no-cert",
              "signer-cert", "sha1", "sha1-allowed", "two-signers", "expired", "all", "all-decrypt", "file",
              "file-verify", "file-plain"]:
     objs = []
