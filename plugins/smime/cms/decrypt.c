@@ -22,11 +22,15 @@
  * a forged key block fails where any bad ciphertext fails, at "the content
  * could not be decrypted", after the same work.
  *
- * Memory: the message is parsed where it lies; libtasn1's tree (which
- * copies the encrypted content) is freed before the result's buffer is
- * made when the content is one primitive string (DER), so the peak is
- * about twice the message; BER in constructed chunks (gpgsm, NSS) is
- * read from the tree, about three times. */
+ * Memory and speed: the ContentInfo is read where it lies, and libtasn1
+ * (which copies every value it decodes) gets the EnvelopedData without
+ * its encrypted content, so nothing copies the content before it is
+ * decrypted: one libgcrypt call from the message into the result's buffer
+ * when the content is one primitive string (DER, as openssl writes it);
+ * BER chunks (gpgsm, NSS) are first gathered into that buffer and
+ * decrypted in place. The peak is the message and the content, about
+ * twice the message. A layout the reader does not expect is left to
+ * libtasn1 whole (then about three times). */
 #include "cms.h"
 
 #include <gcrypt.h>
@@ -862,14 +866,16 @@ static int cipher_params(struct spop_host *host, asn1_node defs, asn1_node ed,
 	return 0;
 }
 
-/* Decrypts buf (len bytes) in place; *plain_len the content's length. */
+/* Decrypts len bytes of in into buf (in NULL: buf in place), in one
+ * call, so libgcrypt runs its widest code over the whole content; *plain_len
+ * the content's length. */
 static int content_decrypt(struct spop_host *host,
 			   const struct content_cipher *cc,
 			   const unsigned char *key, const unsigned char *iv,
 			   size_t iv_len, const unsigned char *aad,
 			   size_t aad_len, const unsigned char *tag,
-			   size_t tag_len, unsigned char *buf, size_t len,
-			   size_t *plain_len)
+			   size_t tag_len, const unsigned char *in,
+			   unsigned char *buf, size_t len, size_t *plain_len)
 {
 	gcry_cipher_hd_t h;
 	gcry_error_t e;
@@ -892,7 +898,7 @@ static int content_decrypt(struct spop_host *host,
 		goto bad;
 	if (cc->mode == MODE_GCM)
 		gcry_cipher_final(h);
-	if (len && gcry_cipher_decrypt(h, buf, len, NULL, 0))
+	if (len && gcry_cipher_decrypt(h, buf, len, in, in ? len : 0))
 		goto bad;
 	if (cc->mode == MODE_GCM) {
 		if (gcry_cipher_checktag(h, tag, tag_len))
@@ -919,38 +925,259 @@ bad:
 	return fail(host, STAGE_CONTENT);
 }
 
-/* ---- the operation ------------------------------------------------------ */
+/* ---- the message's layout, read where it lies ---------------------------
+ *
+ * libtasn1 copies every value it decodes into its tree: decoding the
+ * ContentInfo (content ANY) and then the EnvelopedData (encryptedContent)
+ * would copy a big message's content twice before a byte is decrypted.
+ * So the ContentInfo is read here, and libtasn1 gets the EnvelopedData
+ * without its encryptedContent, which is decrypted from where it lies in
+ * the message straight into the result's buffer. */
 
-/* The value of the TLV at der[start..end] (inclusive, as libtasn1's
- * asn1_der_decoding_startEnd gives it): its own start and end; an
- * indefinite length ends with the two bytes of its end-of-contents. */
-static int explicit_value(const unsigned char *der, int start, int end,
-			  int *vstart, int *vend)
+/* One TLV: where it starts, where its value starts and ends (for an
+ * indefinite length, end is the limit given: the caller knows where the
+ * end-of-contents lies). Low tag numbers only (< 31), all that the levels
+ * read here use. */
+struct tlv {
+	unsigned char tag; /* the identifier octet */
+	size_t start, value, end;
+	bool indefinite;
+};
+
+/* The TLV at der[at], which must end by limit: 0, or -1. */
+static int tlv_at(const unsigned char *der, size_t at, size_t limit,
+		  struct tlv *t)
 {
-	unsigned char cls;
-	unsigned long tag;
-	int tag_len, len_len, total = end - start + 1;
+	int len_len = 0;
 	long l;
 
-	if (total < 2 || asn1_get_tag_der(der + start, total, &cls, &tag_len,
-					  &tag) != ASN1_SUCCESS)
+	if (at >= limit || limit - at < 2 || (der[at] & 0x1f) == 0x1f ||
+	    limit - at - 1 > INT32_MAX)
 		return -1;
-	l = asn1_get_length_der(der + start + tag_len, total - tag_len,
-				&len_len);
-	if (l == -1) { /* indefinite */
-		if (total < tag_len + len_len + 2 || der[end] != 0 ||
-		    der[end - 1] != 0)
+	/* -1 indefinite; -2 and -4 bad or running past limit */
+	l = asn1_get_length_der(der + at + 1, (int)(limit - at - 1), &len_len);
+	if (l < -1 || len_len <= 0)
+		return -1;
+	t->tag = der[at];
+	t->start = at;
+	t->value = at + 1 + (size_t)len_len;
+	t->indefinite = l == -1;
+	if (t->indefinite) {
+		if (!(t->tag & 0x20)) /* only a constructed value may be */
 			return -1;
-		*vstart = start + tag_len + len_len;
-		*vend = end - 2;
-		return 0;
+		t->end = limit;
+	} else {
+		t->end = t->value + (size_t)l;
 	}
-	if (l < 0 || tag_len + len_len + l != total)
-		return -1;
-	*vstart = start + tag_len + len_len;
-	*vend = end;
 	return 0;
 }
+
+/* The value of a constructed TLV read with tlv_at: an indefinite one ends
+ * with its end-of-contents (two zero bytes) just before limit, a definite
+ * one exactly at limit (what follows would be bytes after the DER). */
+static const char *ends_at(const unsigned char *der, struct tlv *t,
+			   size_t limit)
+{
+	if (t->indefinite) {
+		if (limit < t->value + 2 || der[limit - 1] || der[limit - 2])
+			return "no end-of-contents";
+		t->end = limit - 2;
+	} else if (t->end != limit) {
+		return "bytes after the end";
+	}
+	return NULL;
+}
+
+/* ContentInfo (RFC 5652 3): its contentType as text and where the value of
+ * its content lies (*inner, *inner_len); NULL, or what is wrong. */
+static const char *content_info(const unsigned char *cms, size_t len, char *oid,
+				size_t oid_size, size_t *inner,
+				size_t *inner_len)
+{
+	struct tlv seq, type, content;
+	const char *why;
+	int oid_len = 0;
+
+	if (tlv_at(cms, 0, len, &seq) || seq.tag != 0x30)
+		return "not a SEQUENCE";
+	if ((why = ends_at(cms, &seq, len)) != NULL)
+		return why;
+	if (tlv_at(cms, seq.value, seq.end, &type) || type.tag != 0x06 ||
+	    asn1_get_object_id_der(cms + type.start + 1,
+				   (int)(type.end - type.start - 1), &oid_len,
+				   oid, (int)oid_size) != ASN1_SUCCESS)
+		return "no content type";
+	if (tlv_at(cms, type.end, seq.end, &content) || content.tag != 0xa0)
+		return "no [0] content";
+	if ((why = ends_at(cms, &content, seq.end)) != NULL)
+		return why;
+	*inner = content.value;
+	*inner_len = content.end - content.value;
+	return NULL;
+}
+
+/* Past the end of the TLV at der[at] (its end-of-contents included),
+ * which must end by limit: 0, or -1. Nesting is bounded: nothing read
+ * this way is deeper than a few levels in real messages. */
+static int tlv_skip(const unsigned char *der, size_t at, size_t limit,
+		    int depth, size_t *end)
+{
+	struct tlv t;
+	size_t p;
+
+	if (depth > 32 || tlv_at(der, at, limit, &t))
+		return -1;
+	if (!t.indefinite) {
+		*end = t.end;
+		return 0;
+	}
+	for (p = t.value; limit - p < 2 || der[p] || der[p + 1];)
+		if (tlv_skip(der, p, limit, depth + 1, &p))
+			return -1;
+	*end = p + 2;
+	return 0;
+}
+
+/* Where the encrypted content lies in the message: one primitive [0]
+ * (DER), or a constructed [0] of primitive OCTET STRING chunks (BER, as
+ * gpgsm and NSS write it) between value and end. */
+struct content {
+	size_t value, end, len;
+	bool chunked;
+};
+
+/* The encryptedContent [0] at der[at], which must end by limit: where
+ * its bytes lie and *after, past it. 0, or -1 when it is not one of the
+ * two forms above. */
+static int content_at(const unsigned char *der, size_t at, size_t limit,
+		      struct content *c, size_t *after)
+{
+	struct tlv ec, chunk;
+	size_t p;
+
+	if (tlv_at(der, at, limit, &ec))
+		return -1;
+	c->value = ec.value;
+	c->len = 0;
+	c->chunked = ec.tag == 0xa0;
+	if (ec.tag == 0x80) {
+		c->end = *after = ec.end;
+		c->len = ec.end - ec.value;
+		return 0;
+	}
+	if (ec.tag != 0xa0)
+		return -1;
+	for (p = ec.value;;) {
+		if (ec.indefinite ? limit - p >= 2 && !der[p] && !der[p + 1]
+				  : p == ec.end)
+			break;
+		if (tlv_at(der, p, ec.end, &chunk) || chunk.tag != 0x04)
+			return -1;
+		c->len += chunk.end - chunk.value;
+		p = chunk.end;
+	}
+	c->end = p;
+	*after = ec.indefinite ? p + 2 : p;
+	return 0;
+}
+
+/* The chunks of a chunked content, copied together into buf. */
+static void content_gather(const unsigned char *der, const struct content *c,
+			   unsigned char *buf)
+{
+	struct tlv chunk;
+
+	for (size_t p = c->value; p < c->end; p = chunk.end) {
+		tlv_at(der, p, c->end, &chunk); /* read by content_at */
+		memcpy(buf, der + chunk.value, chunk.end - chunk.value);
+		buf += chunk.end - chunk.value;
+	}
+}
+
+/* The length octets of a header that replaces a constructed one: the new
+ * definite length, or indefinite again (0x80; its end-of-contents is
+ * copied with what follows). */
+static size_t header_len(bool indefinite, size_t len)
+{
+	int n = 0;
+
+	if (indefinite)
+		return 2;
+	asn1_length_der(len, NULL, &n);
+	return 1 + (size_t)n;
+}
+
+static unsigned char *header_put(unsigned char *p, bool indefinite, size_t len)
+{
+	int n = 0;
+
+	*p++ = 0x30;
+	if (indefinite) {
+		*p++ = 0x80;
+		return p;
+	}
+	asn1_length_der(len, p, &n);
+	return p + n;
+}
+
+/* The EnvelopedData or AuthEnvelopedData at der[0..len) without its
+ * encryptedContent, malloc'd into *out, and where that content lies in
+ * der. Definite lengths on the way are rewritten, indefinite ones kept.
+ * When the layout is not the one expected (no content, high tag numbers,
+ * nested chunks), *out stays NULL and libtasn1 decodes the structure as
+ * it is, with its own error when it is wrong. 0, or -1 out of memory. */
+static int strip_content(const unsigned char *der, size_t len,
+			 unsigned char **out, size_t *out_len,
+			 struct content *c)
+{
+	struct tlv ed, t, eci;
+	size_t at, ec_at, after, eci_len, ed_len;
+	unsigned char *p;
+
+	*out = NULL;
+	if (tlv_at(der, 0, len, &ed) || ed.tag != 0x30 ||
+	    tlv_skip(der, 0, len, 0, &at) || at != len)
+		return 0;
+	/* version, [0] originatorInfo OPTIONAL, recipientInfos (SET) */
+	if (tlv_at(der, ed.value, len, &t) || t.tag != 0x02 ||
+	    tlv_at(der, t.end, len, &t))
+		return 0;
+	at = t.start;
+	if (t.tag == 0xa0 &&
+	    (tlv_skip(der, at, len, 0, &at) || tlv_at(der, at, len, &t)))
+		return 0;
+	if (t.tag != 0x31 || tlv_skip(der, at, len, 0, &at))
+		return 0;
+	/* the (auth)EncryptedContentInfo: contentType,
+	 * contentEncryptionAlgorithm, then the [0] IMPLICIT OCTET STRING */
+	if (tlv_at(der, at, len, &eci) || eci.tag != 0x30 ||
+	    tlv_at(der, eci.value, eci.end, &t) || t.tag != 0x06 ||
+	    tlv_at(der, t.end, eci.end, &t) || t.tag != 0x30 ||
+	    tlv_skip(der, t.start, eci.end, 0, &ec_at) ||
+	    content_at(der, ec_at, eci.end, c, &after))
+		return 0;
+	/* the content ends the EncryptedContentInfo */
+	if (eci.indefinite ? len - after < 2 || der[after] || der[after + 1]
+			   : after != eci.end)
+		return 0;
+
+	eci_len = ec_at - eci.value;
+	ed_len = (eci.start - ed.value) + header_len(eci.indefinite, eci_len) +
+		 eci_len + (len - after);
+	*out_len = header_len(ed.indefinite, ed_len) + ed_len;
+	if (!(p = *out = malloc(*out_len)))
+		return -1;
+	p = header_put(p, ed.indefinite, ed_len);
+	memcpy(p, der + ed.value, eci.start - ed.value);
+	p += eci.start - ed.value;
+	p = header_put(p, eci.indefinite, eci_len);
+	memcpy(p, der + eci.value, eci_len);
+	p += eci_len;
+	memcpy(p, der + after, len - after);
+	return 0;
+}
+
+/* ---- the operation ------------------------------------------------------ */
 
 /* RFC 5083 2.1: the authenticated attributes are MACed as their DER with
  * the SET OF tag (0x31) instead of the field's [1]; *aad NULL when the
@@ -990,20 +1217,21 @@ int cms_decrypt(struct spop_host *host, const unsigned char *cms, size_t len,
 		const struct spop_smime_keys *keys,
 		struct spop_smime_result *result)
 {
-	asn1_node defs, ci = NULL, ed = NULL;
+	asn1_node defs, ed = NULL;
 	char oid[128], name[128];
-	const unsigned char *inner;
-	unsigned char *aad = NULL, *mac = NULL, *buf = NULL;
+	const unsigned char *inner, *der, *direct = NULL;
+	unsigned char *aad = NULL, *mac = NULL, *buf = NULL, *stripped = NULL;
 	unsigned char cek[MAX_KEY], iv[16];
 	char key_alg[64] = "";
-	int inner_len, start = 0, end = 0, aad_len = 0, mac_len = 0,
-		       buf_len = 0, rc;
+	int der_len, aad_len = 0, mac_len = 0, buf_len = 0, rc;
 	size_t iv_len = 0, tag_len = 0, plain_len = 0, n_cand = 0;
+	size_t inner_at = 0, inner_len = 0, stripped_len = 0;
+	struct content content = {0};
 	struct candidate *cand = NULL;
 	const struct content_cipher *cc = NULL;
 	struct chosen ch;
 	bool auth;
-	const char *eci;
+	const char *eci, *why;
 
 	if ((rc = cms_gcrypt_init(host)) != 0)
 		return rc;
@@ -1017,40 +1245,33 @@ int cms_decrypt(struct spop_host *host, const unsigned char *cms, size_t len,
 				       "Decryption failed: no certificate and "
 				       "key to decrypt with (Cert*).");
 
-	/* 1. ContentInfo, then the EnvelopedData or AuthEnvelopedData. */
-	if (decode(host, defs, "ContentInfo", cms, (int)len, &ci))
-		return SPOP_ERR_DECRYPT;
-	if (read_text(ci, "contentType", oid, sizeof(oid)) != ASN1_SUCCESS) {
-		asn1_delete_structure(&ci);
-		return malformed(host, "ContentInfo", "no content type");
-	}
+	/* 1. ContentInfo, then the EnvelopedData or AuthEnvelopedData,
+	 * decoded without the encrypted content: the message and the
+	 * result's buffer are then all the big memory alive. */
+	why = content_info(cms, len, oid, sizeof(oid), &inner_at, &inner_len);
+	if (why)
+		return malformed(host, "ContentInfo", why);
 	if (strcmp(oid, OID_ENVELOPED) == 0) {
 		auth = false;
 	} else if (strcmp(oid, OID_AUTH_ENVELOPED) == 0) {
 		auth = true;
 	} else {
-		asn1_delete_structure(&ci);
 		return host->set_error(host, SPOP_ERR_DECRYPT,
 				       "Decryption failed: the message is not "
 				       "encrypted (CMS content type %s, not "
 				       "EnvelopedData or AuthEnvelopedData).",
 				       oid);
 	}
-	/* The content is decoded where it lies in the message, not from a
-	 * copy: libtasn1's tree already holds one. */
-	rc = asn1_der_decoding_startEnd(ci, cms, (int)len, "content", &start,
-					&end);
-	asn1_delete_structure(&ci);
-	if (rc != ASN1_SUCCESS || explicit_value(cms, start, end, &start, &end))
-		return malformed(host, "ContentInfo.content",
-				 rc == ASN1_SUCCESS ? "bad [0] header"
-						    : asn1_strerror(rc));
-	inner = cms + start;
-	inner_len = end - start + 1;
+	inner = cms + inner_at;
+	if (strip_content(inner, inner_len, &stripped, &stripped_len, &content))
+		return host->set_error(host, SPOP_ERR_DECRYPT,
+				       "Decryption failed: out of memory.");
+	der = stripped ? stripped : inner;
+	der_len = (int)(stripped ? stripped_len : inner_len);
 	rc = decode(host, defs, auth ? "AuthEnvelopedData" : "EnvelopedData",
-		    inner, inner_len, &ed);
+		    der, der_len, &ed);
 	if (rc == 0 && auth)
-		rc = auth_attrs(host, ed, inner, inner_len, &aad, &aad_len);
+		rc = auth_attrs(host, ed, der, der_len, &aad, &aad_len);
 	if (rc)
 		goto out;
 	eci = auth ? "authEncryptedContentInfo" : "encryptedContentInfo";
@@ -1108,33 +1329,28 @@ int cms_decrypt(struct spop_host *host, const unsigned char *cms, size_t len,
 	if (rc)
 		goto out;
 
-	/* 5. The content, decrypted in place in the result's buffer. */
+	/* 5. The content: from the message into the result's buffer (BER
+	 * chunks gathered there first), or, when libtasn1 decoded it, read
+	 * from the tree; then decrypted. */
 	snprintf(name, sizeof(name), "%s.encryptedContent", eci);
-	rc = asn1_read_value(ed, name, NULL, &buf_len);
-	if (rc == ASN1_ELEMENT_NOT_FOUND || rc == ASN1_VALUE_NOT_FOUND) {
-		rc = host->set_error(host, SPOP_ERR_DECRYPT,
-				     "Decryption failed: the message carries "
-				     "no encrypted content (detached "
-				     "content is not supported).");
-		goto out;
-	}
-	if (rc != ASN1_MEM_ERROR && rc != ASN1_SUCCESS) {
-		rc = malformed(host, name, asn1_strerror(rc));
-		goto out;
-	}
-	/* In DER (and definite-length BER) the encrypted content is one
-	 * primitive [0] in the message: the tree goes before the result's
-	 * buffer comes, so the message and the content are all that is
-	 * alive (about twice the message). Constructed chunks (gpgsm, NSS)
-	 * are read from the tree. */
-	const unsigned char *direct = NULL;
-	if (asn1_der_decoding_startEnd(ed, inner, inner_len, name, &start,
-				       &end) == ASN1_SUCCESS &&
-	    inner[start] == 0x80 &&
-	    explicit_value(inner, start, end, &start, &end) == 0 &&
-	    end - start + 1 == buf_len) {
-		direct = inner + start;
-		asn1_delete_structure(&ed);
+	if (stripped) {
+		direct = inner + content.value;
+		buf_len = (int)content.len;
+	} else {
+		rc = asn1_read_value(ed, name, NULL, &buf_len);
+		if (rc == ASN1_ELEMENT_NOT_FOUND ||
+		    rc == ASN1_VALUE_NOT_FOUND) {
+			rc = host->set_error(
+			    host, SPOP_ERR_DECRYPT,
+			    "Decryption failed: the message carries no "
+			    "encrypted content (detached content is not "
+			    "supported).");
+			goto out;
+		}
+		if (rc != ASN1_MEM_ERROR && rc != ASN1_SUCCESS) {
+			rc = malformed(host, name, asn1_strerror(rc));
+			goto out;
+		}
 	}
 	buf = host->alloc(host, (size_t)buf_len + 1);
 	if (!buf) {
@@ -1144,18 +1360,19 @@ int cms_decrypt(struct spop_host *host, const unsigned char *cms, size_t len,
 				     buf_len);
 		goto out;
 	}
-	if (direct) {
-		memcpy(buf, direct, (size_t)buf_len);
-	} else {
+	if (stripped && content.chunked) {
+		content_gather(inner, &content, buf);
+		direct = NULL;
+	} else if (!stripped) {
 		rc = asn1_read_value(ed, name, buf, &buf_len);
 		if (rc != ASN1_SUCCESS) {
 			rc = malformed(host, name, asn1_strerror(rc));
 			goto out;
 		}
-		asn1_delete_structure(&ed);
 	}
+	asn1_delete_structure(&ed);
 	rc = content_decrypt(host, cc, cek, iv, iv_len, aad, (size_t)aad_len,
-			     mac, (size_t)mac_len, buf, (size_t)buf_len,
+			     mac, (size_t)mac_len, direct, buf, (size_t)buf_len,
 			     &plain_len);
 	if (rc)
 		goto out;
@@ -1178,6 +1395,7 @@ out:
 	}
 	free(aad);
 	free(mac);
+	free(stripped);
 	if (cand)
 		candidates_free(cand, n_cand);
 	asn1_delete_structure(&ed);
