@@ -32,7 +32,8 @@ asn1_node cms_asn1(struct spop_host *host);
 
 /* Reading a libtasn1 tree, for either half; each returns an ASN1_* code.
  * cms_read_alloc: the value of element name, malloc'd with one spare byte
- * (an empty value is not NULL); for an ANY the value's whole DER.
+ * (an empty value is not NULL); for an ANY the value's whole DER; for a
+ * BIT STRING *len is in bits.
  * cms_read_oid: an OBJECT IDENTIFIER (or a CHOICE's alternative) as text.
  * cms_decode: der decoded as cms.asn's type ("SignedData"); err (of
  * ASN1_MAX_ERROR_DESCRIPTION_SIZE) says where it failed. */
