@@ -506,6 +506,10 @@ static void trust_words(uint32_t f, const char *why, char *out, size_t size)
 		     ? "certificate revoked or its CRL unusable; "
 		     : "",
 		 (f & SPOP_CERT_FAIL_INVALID) ? "chain invalid; " : "", why);
+	/* no reason of the engine's own: the list ends without "; " */
+	size_t n = strlen(out);
+	if (n >= 2 && !strcmp(out + n - 2, "; "))
+		out[n - 2] = '\0';
 }
 
 /* ---- the SignerInfos, read with libtasn1 ---------------------------------
