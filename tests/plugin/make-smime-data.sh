@@ -29,11 +29,16 @@
 #                              is installed; the suite fails without it)
 #   nss-rsa.der                NSS cmsutil -E to rsa.crt (libnss3-tools; its
 #                              CMS code has no ECDH recipients)
+#   ber-aes256-{a..f}.der      rsa-aes256.der re-encoded as BER variants:
+#   ber-gcm-{a..f}.der         rsa-gcm.der likewise (ber-mix.py, beside this
+#                              script: mixed definite and indefinite lengths,
+#                              definite and indefinite chunks, an empty one)
 #
 # Exit status 1 when a tool fails (the test then fails; it never skips).
 
 set -eu
 
+here=$(cd "$(dirname "$0")" && pwd)
 [ $# -eq 1 ] || {
 	echo "usage: $0 DIR" >&2
 	exit 1
@@ -89,6 +94,8 @@ enc ec384-sha384.der -aes256 -recip ec384.crt -keyopt ecdh_kdf_md:sha384
 enc ec256-keyid.der -aes256 -keyid ec256.crt
 enc rsa-gcm.der -aes-256-gcm rsa.crt
 enc ec256-gcm.der -aes-256-gcm ec256.crt
+python3 "$here/ber-mix.py" enveloped rsa-aes256.der ber-aes256
+python3 "$here/ber-mix.py" enveloped rsa-gcm.der ber-gcm
 
 # gpgsm: a private home, the recipient's certificate imported and marked
 # trusted as a root, no CRL checks (there is no CRL for a test key).

@@ -15,7 +15,15 @@
 #   leaf          RSA signer under inter (the message carries inter)
 #   nss           RSA signer for NSS cmsutil, signed by ca
 #   expired       RSA signer whose validity ended in 2021 (certtool)
+#   noks          RSA signer whose keyUsage is keyEncipherment only
 #   other         a self-signed CA that signed nothing here
+# CRLs (DER, certtool --generate-crl):
+#   crl-ca.der        ca's CRL revoking rsa2 (not rsa)
+#   crl-inter.der     inter's CRL revoking leaf
+#   crl-other.der     other's CRL (revoking rsa's serial, which other never
+#                     issued)
+#   crl-forged.der    names ca as issuer, revokes rsa, signed with other's
+#                     key (does not verify)
 # Content: content.txt (CRLF text), tampered.txt (one byte changed)
 # Signatures (DER; "det" detached, "op" opaque with the content inside):
 #   det-sha{1,224,256,384,512}.p7s   openssl cms -sign -binary -md X, rsa
@@ -33,6 +41,13 @@
 #   det-nocerts.p7s                  -nocerts (signer from SignerCert*)
 #   det-leaf.p7s                     leaf with -certfile inter.crt
 #   det-expired.p7s                  expired signer
+#   det-rsa2.p7s                     rsa2 (revoked by crl-ca.der)
+#   det-noks.p7s                     noks (keyUsage without signing)
+#   det-md5.p7s                      -md md5
+#   det-pss512-0.p7s                 RSA-PSS, SHA-512, salt 0
+#   det-pss224.p7s                   RSA-PSS, SHA-224, salt 28
+#   det-pss1.p7s                     RSA-PSS, SHA-1, salt 20 (weak)
+#   det-pss-mgf384.p7s               RSA-PSS, SHA-256 with MGF1-SHA-384
 #   certtool-det.p7s certtool-op.p7m certtool --p7-sign [--p7-detached-sign]
 #                                    --p7-include-cert --hash SHA384 (rsa)
 #   nss-det.p7s                      NSS cmsutil -S -T -H SHA256, nss signer
@@ -43,11 +58,21 @@
 #                                    signingTime attribute changed
 #   det-two-onebad.p7s               det-two.p7s with the last byte (the
 #                                    second signer's signature) flipped
+#   det-pss-badsig.p7s               det-pss-64.p7s with its last byte (of
+#                                    the signature value) flipped
+#   det-ec256-badsig.p7s             det-ec256.p7s with the last byte (of
+#                                    the ECDSA signature value) flipped
 #   det-nomd.p7s                     det-sha256.p7s with the messageDigest
 #                                    attribute's type changed (so none)
 #   det-pss-badct.p7s                det-pss-64.p7s whose contentType
 #                                    attribute names id-signedData
+#   ber-op-{a..f}.der                op-sha256.p7m re-encoded as BER
+#                                    variants (ber-mix.py, beside this
+#                                    script: mixed definite and indefinite
+#                                    lengths, chunks, an empty chunk)
+#   ber-optamp-{a..f}.der            op-tampered.p7m likewise
 set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
 
 dir=$1
 cd "$dir"
@@ -62,6 +87,12 @@ EOF
 cat > nss.ext <<'EOF'
 basicConstraints=CA:FALSE
 keyUsage=digitalSignature,keyEncipherment
+extendedKeyUsage=emailProtection
+subjectKeyIdentifier=hash
+EOF
+cat > noks.ext <<'EOF'
+basicConstraints=CA:FALSE
+keyUsage=critical,keyEncipherment
 extendedKeyUsage=emailProtection
 subjectKeyIdentifier=hash
 EOF
@@ -95,6 +126,7 @@ issue ec256 ec:<(openssl ecparam -name prime256v1) ca signer.ext
 issue ec384 ec:<(openssl ecparam -name secp384r1) ca signer.ext
 issue leaf rsa:2048 inter signer.ext
 issue nss rsa:2048 ca nss.ext
+issue noks rsa:2048 ca noks.ext
 
 # Expired: certtool writes any validity period, also one in the past.
 certtool --generate-privkey --rsa --bits 2048 --outfile expired.key \
@@ -112,7 +144,7 @@ certtool --generate-certificate --load-privkey expired.key \
 	--load-ca-certificate ca.crt --load-ca-privkey ca.key \
 	--template expired.tmpl --outfile expired.crt 2>/dev/null
 
-for c in ca inter rsa rsa2 ec256 ec384 leaf nss expired other; do
+for c in ca inter rsa rsa2 ec256 ec384 leaf nss expired noks other; do
 	openssl x509 -in $c.crt -outform DER -out $c.der
 done
 
@@ -174,6 +206,41 @@ openssl cms -sign -binary -outform DER -in content.txt -signer rsa.crt \
 sign det-nocerts.p7s rsa -nocerts
 sign det-leaf.p7s leaf -certfile inter.crt
 sign det-expired.p7s expired
+sign det-rsa2.p7s rsa2
+sign det-noks.p7s noks
+sign det-md5.p7s rsa -md md5
+sign det-pss512-0.p7s rsa -md sha512 -keyopt rsa_padding_mode:pss \
+	-keyopt rsa_pss_saltlen:0
+sign det-pss224.p7s rsa -md sha224 -keyopt rsa_padding_mode:pss \
+	-keyopt rsa_pss_saltlen:28
+sign det-pss1.p7s rsa -md sha1 -keyopt rsa_padding_mode:pss \
+	-keyopt rsa_pss_saltlen:20
+sign det-pss-mgf384.p7s rsa -keyopt rsa_padding_mode:pss \
+	-keyopt rsa_pss_saltlen:32 -keyopt rsa_mgf1_md:sha384
+
+# CRLs. certtool takes the issuer's certificate and key as given, so the
+# forged one names ca but carries other's signature.
+cat > crl.tmpl <<'EOF'
+crl_next_update = 30
+crl_number = 1
+EOF
+crl() { # out issuer-cert issuer-key revoked-cert
+	certtool --generate-crl --load-ca-certificate "$2.crt" \
+		--load-ca-privkey "$3.key" --load-certificate "$4.crt" \
+		--template crl.tmpl --outder --outfile "$1" 2>/dev/null
+}
+crl crl-ca.der ca ca rsa2
+crl crl-inter.der inter inter leaf
+crl crl-other.der other other rsa
+crl crl-forged.der ca other rsa
+# openssl crl exits 0 either way: its words tell.
+crl_ok() { openssl crl -inform DER -in "$1" -noout -CAfile "$2" 2>&1 |
+	grep -q 'verify OK'; }
+crl_ok crl-ca.der ca.crt || { echo "crl-ca.der does not verify" >&2; exit 1; }
+if crl_ok crl-forged.der ca.crt; then
+	echo "crl-forged.der verifies against ca" >&2
+	exit 1
+fi
 
 certtool --p7-detached-sign --p7-include-cert --hash SHA384 \
 	--load-privkey rsa.key --load-certificate rsa.crt --infile content.txt \
@@ -205,6 +272,8 @@ flip() { # in out offset
 size() { stat -c %s "$1"; }
 flip det-sha256.p7s det-badsig.p7s $(($(size det-sha256.p7s) - 1))
 flip det-two.p7s det-two-onebad.p7s $(($(size det-two.p7s) - 1))
+flip det-pss-64.p7s det-pss-badsig.p7s $(($(size det-pss-64.p7s) - 1))
+flip det-ec256.p7s det-ec256-badsig.p7s $(($(size det-ec256.p7s) - 1))
 # The content bytes inside the opaque object, and the signingTime value (a
 # UTCTime, the last one: certificates come first) in the signed attributes.
 off=$(grep -obUa 'Signed text' op-sha256.p7m | head -1 | cut -d: -f1)
@@ -228,3 +297,6 @@ off=$(LC_ALL=C grep -obUaP '\x06\x09\x2a\x86\x48\x86\xf7\x0d\x01\x09\x03\x31\x0b
 cp det-pss-64.p7s det-pss-badct.p7s
 printf '\x02' | dd of=det-pss-badct.p7s bs=1 seek=$((off + 23)) \
 	conv=notrunc 2>/dev/null
+# BER variants of the opaque objects, the content chunked in several ways.
+python3 "$here/ber-mix.py" signed op-sha256.p7m ber-op
+python3 "$here/ber-mix.py" signed op-tampered.p7m ber-optamp

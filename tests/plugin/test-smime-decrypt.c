@@ -458,6 +458,39 @@ static void test_nss(void)
 	check_ok("pem-rsa.pem", "nss-rsa.der", "AES-128-CBC", "RSA");
 }
 
+/* BER the engine's layout reader meets in the field, in mixtures no one
+ * tool writes: rsa-aes256.der and rsa-gcm.der re-encoded by ber-mix.py
+ * (make-smime-data.sh) with mixed definite and indefinite lengths, the
+ * content in definite and indefinite chunks, an empty chunk. Each decrypts
+ * to plain.bin as the DER original does. */
+static void test_ber_variants(void)
+{
+	static const char *const set[][3] = {
+	    {"ber-aes256", "rsa-aes256.der", "AES-256-CBC"},
+	    {"ber-gcm", "rsa-gcm.der", "AES-256-GCM"}};
+
+	for (size_t i = 0; i < G_N_ELEMENTS(set); i++) {
+		size_t olen;
+		unsigned char *orig = slurp(set[i][1], &olen);
+
+		CU_ASSERT_PTR_NOT_NULL_FATAL(orig);
+		for (char v = 'a'; v <= 'f'; v++) {
+			char *msg = g_strdup_printf("%s-%c.der", set[i][0], v);
+			size_t len;
+			unsigned char *der = slurp(msg, &len);
+
+			/* a variant, not the original again */
+			CU_ASSERT_PTR_NOT_NULL_FATAL(der);
+			CU_ASSERT_FALSE(len == olen &&
+					memcmp(der, orig, len) == 0);
+			g_free(der);
+			check_ok("pem-rsa.pem", msg, set[i][2], "RSA");
+			g_free(msg);
+		}
+		g_free(orig);
+	}
+}
+
 /* ---- AuthEnvelopedData with authenticated attributes ------------------
  * No tool at hand writes authAttrs the RFC's way (openssl cms has no
  * option for them, and OpenSSL 3.0 reads the field with the wrong tag),
@@ -931,6 +964,7 @@ static const struct test_case cases[] = {
     {"AuthEnvelopedData: AES-256-GCM, RSA and ECDH", test_gcm},
     {"gpgsm --encrypt (BER)", test_gpgsm},
     {"NSS cmsutil -E (BER)", test_nss},
+    {"BER variants: mixed lengths, chunks, an empty chunk", test_ber_variants},
     {"AuthEnvelopedData with authAttrs (RFC 5083 2.1)", test_auth_attrs},
     {"pkcs11 store on a SoftHSM token: RSA, OAEP, ECDH", test_token},
     {"wrong key: no recipient", test_wrong_key},

@@ -186,7 +186,167 @@ stdout_empty() {
 }
 
 mkdir -p "$work"
-HARNESS_TLS=good "$harness" start "$dovecot_dir" || exit 1
+
+# ---- S/MIME certificates and messages -----------------------------------------
+
+# Made here by openssl before Dovecot starts: a CA, signer alice
+# (alice@example.org in the SAN), recipient bob and a stranger carol, a CRL
+# revoking alice, an expired signer dave, and messages 1-11 in $smime/mail, which the harness's
+# "files" profile delivers to the user "smime" (the checks are in "S/MIME"
+# below).
+smime=$work/smime
+
+# smime_cert NAME: NAME.crt, NAME.key, NAME.pem (both) signed by the CA.
+smime_cert() {
+	openssl req -newkey rsa:2048 -nodes -keyout "$smime/$1.key" \
+		-out "$smime/$1.csr" -subj "/O=libspop tests/CN=$1" 2>/dev/null &&
+		printf '%s\n' "subjectAltName=email:$1@example.org" \
+			"keyUsage=critical,digitalSignature,keyEncipherment" \
+			"extendedKeyUsage=emailProtection" "basicConstraints=CA:FALSE" \
+			>"$smime/$1.ext" &&
+		openssl x509 -req -in "$smime/$1.csr" -CA "$smime/ca.pem" \
+			-CAkey "$smime/ca.key" -CAcreateserial -days 30 \
+			-out "$smime/$1.crt" -extfile "$smime/$1.ext" 2>/dev/null &&
+		cat "$smime/$1.crt" "$smime/$1.key" >"$smime/$1.pem"
+}
+
+from_alice='"Alice Example" <alice@example.org>'
+# sign ARGS...: openssl smime -sign as alice, content.txt in, stdout out.
+sign() {
+	openssl smime -sign -signer "$smime/alice.crt" -inkey "$smime/alice.key" \
+		-in "$smime/content.txt" "$@"
+}
+
+smime_setup() {
+	rm -rf "$smime" && mkdir -p "$smime/mail" || return 1
+	openssl req -x509 -newkey rsa:2048 -nodes -keyout "$smime/ca.key" \
+		-out "$smime/ca.pem" -subj "/O=libspop tests/CN=spop SMIME test CA" \
+		-days 30 -addext basicConstraints=critical,CA:TRUE \
+		-addext keyUsage=critical,keyCertSign,cRLSign 2>/dev/null || return 1
+	for who in alice bob carol; do
+		smime_cert "$who" || return 1
+	done
+	cp "$smime/alice.crt" "$smime/alice-cert.pem" || return 1
+	# bob's key as OpenSSL 3 exports PKCS#12 (AES-256, PBKDF2).
+	openssl pkcs12 -export -in "$smime/bob.crt" -inkey "$smime/bob.key" \
+		-name bob -passout pass:bob-p12-secret -out "$smime/bob.p12" || return 1
+	# openssl ca: dave's certificate expired in 2021; a CRL revokes alice.
+	: >"$smime/index.txt" && echo 01 >"$smime/crlnumber" &&
+		echo 1000 >"$smime/serial" && mkdir -p "$smime/newcerts" &&
+		printf '%s\n' '[ca]' 'default_ca = d' '[d]' \
+			"database = $smime/index.txt" "crlnumber = $smime/crlnumber" \
+			"new_certs_dir = $smime/newcerts" "serial = $smime/serial" \
+			'default_md = sha256' 'default_crl_days = 30' 'policy = p' \
+			'copy_extensions = copy' '[p]' 'commonName = supplied' \
+			'organizationName = optional' >"$smime/ca.cnf" &&
+		openssl req -newkey rsa:2048 -nodes -keyout "$smime/dave.key" \
+			-out "$smime/dave.csr" -subj "/O=libspop tests/CN=dave" \
+			-addext subjectAltName=email:dave@example.org 2>/dev/null &&
+		openssl ca -batch -config "$smime/ca.cnf" -keyfile "$smime/ca.key" \
+			-cert "$smime/ca.pem" -in "$smime/dave.csr" -out "$smime/dave.crt" \
+			-startdate 20200101000000Z -enddate 20210101000000Z -notext 2>/dev/null &&
+		openssl ca -config "$smime/ca.cnf" -keyfile "$smime/ca.key" \
+			-cert "$smime/ca.pem" -revoke "$smime/alice.crt" 2>/dev/null &&
+		openssl ca -config "$smime/ca.cnf" -keyfile "$smime/ca.key" \
+			-cert "$smime/ca.pem" -gencrl -out "$smime/crl.pem" 2>/dev/null ||
+		return 1
+
+	# The MIME entity signed and encrypted; a dot line tests unstuffing.
+	printf '%s\n' 'Content-Type: text/plain; charset=us-ascii' '' 'Hello Bob,' \
+		'.a line with a leading dot' 'this text is from Alice.' >"$smime/content.txt"
+	# Its body as decryption must give it back: CRLF line ends.
+	sed -n '3,$p' "$smime/content.txt" | sed 's/$/\r/' >"$smime/plain-body"
+
+	# 1: signed, whole message.
+	sign -from "$from_alice" -to bob@example.org -subject "S/MIME signed" \
+		>"$smime/1.eml" || return 1
+	# 2: signed by alice, From someone else.
+	sign -from "Mallory <mallory@example.org>" -to bob@example.org \
+		-subject "S/MIME signed, other sender" >"$smime/2.eml" || return 1
+	# 3: a signed part inside an unsigned multipart.
+	{
+		printf '%s\n' "From: $from_alice" "To: bob@example.org" \
+			"Subject: S/MIME signed part" "MIME-Version: 1.0" \
+			'Content-Type: multipart/mixed; boundary="spop-outer"' '' \
+			'--spop-outer' 'Content-Type: text/plain; charset=us-ascii' '' \
+			'This part is not signed: anyone could have written it.' \
+			'--spop-outer'
+		sign | tr -d '\r'
+		printf '%s\n' '--spop-outer--'
+	} >"$smime/3.eml" || return 1
+	# 4: enveloped for bob.
+	openssl smime -encrypt -aes256 -in "$smime/content.txt" -from "$from_alice" \
+		-to bob@example.org -subject "S/MIME enveloped" "$smime/bob.crt" \
+		>"$smime/4.eml" || return 1
+	# 5: signed, then encrypted for bob.
+	sign >"$smime/inner.txt" &&
+		openssl smime -encrypt -aes256 -in "$smime/inner.txt" \
+			-from "$from_alice" -to bob@example.org \
+			-subject "S/MIME signed and enveloped" "$smime/bob.crt" \
+			>"$smime/5.eml" || return 1
+	# 6: 1 with its signed text changed afterwards.
+	sed 's/^Hello Bob,/Hello Eve,/' "$smime/1.eml" >"$smime/6.eml" &&
+		! cmp -s "$smime/1.eml" "$smime/6.eml" || return 1
+	# 7: plain text.
+	printf '%s\n' "From: $from_alice" "To: bob@example.org" "Subject: plain" \
+		"MIME-Version: 1.0" "Content-Type: text/plain; charset=us-ascii" '' \
+		'Not S/MIME.' >"$smime/7.eml" || return 1
+	# 8: signed without the signer's certificate in the message.
+	sign -nocerts -from "$from_alice" -to bob@example.org \
+		-subject "S/MIME signed, no certificate" >"$smime/8.eml" || return 1
+	# 9: signed with SHA-1.
+	sign -md sha1 -from "$from_alice" -to bob@example.org \
+		-subject "S/MIME signed with SHA-1" >"$smime/9.eml" || return 1
+	# 10: signed by alice and by carol, From alice.
+	sign -signer "$smime/carol.crt" -inkey "$smime/carol.key" -from "$from_alice" \
+		-to bob@example.org -subject "S/MIME signed twice" >"$smime/10.eml" || return 1
+	# 11: signed by dave, whose certificate has expired.
+	openssl smime -sign -signer "$smime/dave.crt" -inkey "$smime/dave.key" \
+		-in "$smime/content.txt" -from "Dave <dave@example.org>" -to bob@example.org \
+		-subject "S/MIME signed, expired signer" >"$smime/11.eml" || return 1
+
+	# openssl's own verdicts, so a wrong message is caught here.
+	openssl smime -verify -CAfile "$smime/ca.pem" -in "$smime/1.eml" \
+		-out /dev/null 2>/dev/null &&
+		! openssl smime -verify -CAfile "$smime/ca.pem" -in "$smime/6.eml" \
+			-out /dev/null 2>/dev/null &&
+		openssl smime -decrypt -in "$smime/4.eml" -recip "$smime/bob.crt" \
+			-inkey "$smime/bob.key" | sed -n '3,$p' |
+		cmp -s - "$smime/plain-body" || return 1
+
+	# The harness delivers them in name order.
+	for n in 1 2 3 4 5 6 7 8 9 10 11; do
+		cp "$smime/$n.eml" "$smime/mail/$(printf %02d "$n").eml" || return 1
+	done
+}
+checks=$((checks + 1))
+if smime_setup; then
+	pass "openssl made the S/MIME certificates and messages 1-11"
+else
+	# The harness then refuses the empty mailbox: the suite stops.
+	fail "openssl could not make the S/MIME certificates and messages"
+fi
+
+# The certificates as openssl reads them, in libspop's format (as
+# openssl_field below does for the TLS client certificate).
+smime_field() {
+	openssl x509 -in "$smime/$1" -noout -nameopt RFC2253 "-$2" 2>/dev/null |
+		sed "s/^$2=//"
+}
+export PROBE_ALICE_SUBJECT PROBE_ALICE_ISSUER PROBE_ALICE_SERIAL PROBE_SMIME=$smime
+PROBE_ALICE_SUBJECT=$(smime_field alice.crt subject | sed 's/,/, /g')
+PROBE_ALICE_ISSUER=$(smime_field alice.crt issuer | sed 's/,/, /g')
+PROBE_ALICE_SERIAL=$(smime_field alice.crt serial | tr a-f A-F)
+
+# The harness's users plus "smime", whose mailbox holds the S/MIME messages
+# made above.
+smime_user=smime
+smime_password='smime-secret'
+HARNESS_USERS="alice:alice-secret:main
+empty:empty-secret:empty
+bob:bob-secret:small
+$smime_user:$smime_password:files" HARNESS_MAIL_FILES_DIR=$smime/mail \
+	HARNESS_TLS=good "$harness" start "$dovecot_dir" || exit 1
 port=$(cat "$dovecot_dir/port")
 tls_port=$(cat "$dovecot_dir/port-tls")
 certs=$dovecot_dir/certs
@@ -199,12 +359,16 @@ run help --help
 check "exit 0" status_is 0
 for opt in server port user password password-file auth tls tls-provider \
 	ca-file accept-cert insecure proxy list retrieve headers-only max-lines output \
-	decrypt verify cert cert-type cert-password cert-subject signer-cert \
+	decrypt verify smime-engine smime-file smime-ca smime-crl allow-weak \
+	cert cert-type cert-password cert-subject signer-cert \
 	delete config trail json list-plugins list-certs; do
 	check "--help lists --$opt" stdout_has "--$opt"
 done
 check "--help: default TLS ports" stdout_has "995 for implicit and auto, 110 for explicit"
-check "--help: --cert is for S/MIME too" stdout_has "S/MIME decryption will use the same options"
+check "--help: --cert is for S/MIME too" stdout_has "S/MIME decryption (--decrypt) uses the same options"
+check "--help: --allow-weak says what it accepts" stdout_has "accept MD5 and SHA-1 signatures"
+check "--help: no option is 'not available yet' but --proxy" \
+	test "$(grep -c 'not available yet' "$work/$last.out")" = 1
 check "--help: --list-certs needs no --server" stdout_has "no --server needed"
 
 run no-server --list
@@ -257,13 +421,35 @@ usage_error cert-type-alone "--cert-type, --cert-password and --cert-subject nee
 usage_error bad-cert-type "--cert-type must be pfx, pem, publickey, p7b, pkcs11, user, machine or auto, not 'jks'" \
 	"${login[@]}" --json --tls implicit --cert "$certs/client.pem" --cert-type jks
 
-for args in "--proxy socks5://127.0.0.1:1080" --decrypt --verify \
-	"--signer-cert x.pem"; do
-	# shellcheck disable=SC2086
-	run later "${login[@]}" $args
-	check "$args: exit 2" status_is 2
-	check "$args: not available yet" stderr_has "is not available yet"
-done
+run later "${login[@]}" --proxy socks5://127.0.0.1:1080
+check "--proxy: exit 2" status_is 2
+check "--proxy: not available yet" stderr_has "is not available yet"
+
+# S/MIME options that would be ignored are refused.
+usage_error decrypt-no-retrieve "--decrypt and --verify need --retrieve" \
+	"${login[@]}" --json --decrypt
+usage_error verify-headers-only "--decrypt and --verify need whole messages" \
+	"${login[@]}" --json --verify --retrieve 1 --headers-only
+usage_error verify-max-lines "--decrypt and --verify need whole messages" \
+	"${login[@]}" --json --verify --retrieve 1 --max-lines 3
+usage_error signer-cert-no-verify "--signer-cert needs --verify" \
+	"${login[@]}" --json --decrypt --retrieve 1 --signer-cert x.pem
+usage_error smime-ca-no-verify "--smime-ca needs --verify" \
+	"${login[@]}" --json --retrieve 1 --smime-ca x.pem
+usage_error smime-crl-no-verify "--smime-crl needs --verify" \
+	"${login[@]}" --json --decrypt --retrieve 1 --smime-crl x.pem
+usage_error allow-weak-no-verify "--allow-weak needs --verify" \
+	"${login[@]}" --json --retrieve 1 --allow-weak
+usage_error smime-engine-alone "--smime-engine needs --decrypt or --verify" \
+	"${login[@]}" --json --retrieve 1 --smime-engine cms
+usage_error smime-file-server "--smime-file reads a local file: give it without --server" \
+	"${login[@]}" --json --verify --smime-file x.eml
+usage_error smime-file-alone "--smime-file needs --decrypt, --verify or both" \
+	--json --smime-file x.eml
+usage_error smime-file-tls "--tls needs --server" \
+	--json --verify --smime-file x.eml --tls implicit
+usage_error smime-file-retrieve "--retrieve needs --server" \
+	--json --verify --smime-file x.eml --retrieve 1
 
 # ---- plugins -----------------------------------------------------------------
 
@@ -274,7 +460,7 @@ check "--list-plugins: transport direct" json \
 check "--list-plugins: auth user and apop" json \
 	'{"user", "apop"} <= {p["name"] for p in j["plugins"] if p["kind"] == "auth" and p["error"] is None}'
 check "--list-plugins: paths under SPOP_PLUGIN_PATH" json \
-	'all(p["path"].startswith(env["SPOP_PLUGIN_PATH"]) for p in j["plugins"] if p["name"] in ("direct", "user", "apop"))'
+	'all(any(p["path"].startswith(d) for d in env["SPOP_PLUGIN_PATH"].split(":")) for p in j["plugins"] if p["name"] in ("direct", "user", "apop"))'
 check "--list-plugins: every field present" json \
 	'all(set(p) == {"kind", "name", "version", "description", "path", "error"} for p in j["plugins"])'
 check "--list-plugins alone: no server section" json '"server" not in j and j["error"] is None'
@@ -570,7 +756,8 @@ perl -MIO::Socket::INET -e '
 	print $s->sockport, "\n";
 	sleep 300;' >"$work/closed-port" &
 holder_pid=$!
-for _ in $(seq 50); do
+# Up to 30 s: on a loaded machine perl has taken more than 5 s to start.
+for _ in $(seq 300); do
 	[ -s "$work/closed-port" ] && break
 	sleep 0.1
 done
@@ -783,6 +970,241 @@ case " $certstores " in
 esac
 json_flush
 "$harness" stop "$cc_dir" || fail "stopping the client-certificate Dovecot"
+
+# ---- S/MIME ------------------------------------------------------------------
+
+sm=("${server[@]}" --user "$smime_user" --password "$smime_password")
+trust=(--smime-ca "$smime/ca.pem")
+
+# The signer and verdicts of a whole message signed by alice (From alice)
+# and checked against the test CA, with engine $PROBE_ENGINE.
+alice_signed='s["engine"] == env["PROBE_ENGINE"] and s["verified"] is True and s["trusted"] is True and s["from_matches"] is True and s["signed_part"] == "" and s["signer_subject"] == env["PROBE_ALICE_SUBJECT"] and s["signer_issuer"] == env["PROBE_ALICE_ISSUER"] and s["signer_serial"] == env["PROBE_ALICE_SERIAL"] and s["error"] is None'
+# s: the smime object of message N (the only one retrieved).
+smime_of() {
+	printf '(s := [m for m in j["messages"] if m["number"] == %d][0]["smime"]) is not None and ' "$1"
+}
+# The body of the unwrapped file is the plaintext's, byte for byte.
+body_recovered='open(s["file"], "rb").read().split(b"\r\n\r\n", 1)[1] == open(env["PROBE_SMIME"] + "/plain-body", "rb").read()'
+
+# The mailbox as delivered, without S/MIME options: no smime objects.
+run smime-mailbox "${sm[@]}" --json --retrieve all
+check "exit 0" status_is 0
+check "the eleven messages, signed and encrypted as made, smime null" json \
+	'[(m["number"], m["signed"], m["encrypted"], m["smime"]) for m in j["messages"]] == [(1, True, False, None), (2, True, False, None), (3, False, False, None), (4, False, True, None), (5, False, True, None), (6, True, False, None), (7, False, False, None), (8, True, False, None), (9, True, False, None), (10, True, False, None), (11, True, False, None)]'
+check "subjects" json \
+	'[m["subject"] for m in j["messages"]] == ["S/MIME signed", "S/MIME signed, other sender", "S/MIME signed part", "S/MIME enveloped", "S/MIME signed and enveloped", "S/MIME signed", "plain", "S/MIME signed, no certificate", "S/MIME signed with SHA-1", "S/MIME signed twice", "S/MIME signed, expired signer"]'
+
+# Every case runs with both engines; then their objects must agree.
+for engine in cms openssl; do
+	export PROBE_ENGINE=$engine
+	eng=(--smime-engine "$engine")
+
+	rm -rf "$smime/out-$engine-verify"
+	run "smime-verify-$engine" "${sm[@]}" "${eng[@]}" --json --verify "${trust[@]}" --retrieve 1 \
+		--output "$smime/out-$engine-verify"
+	check "exit 0" status_is 0
+	check "the signed content unwrapped beside the raw message" json \
+		"$(smime_of 1)"'s["file"] == j["messages"][0]["file"][:-len(".eml")] + ".smime.eml" and '"$body_recovered"
+	check "verified, trusted, from matches, whole message, signer alice" json \
+		"$(smime_of 1)$alice_signed"
+	check "SHA-256, nothing decrypted, no warning, no error" json \
+		"$(smime_of 1)"'s["algorithm"] == "SHA-256" and s["decrypted"] is None and s["warnings"] == [] and j["error"] is None'
+	check "the message itself: signed, not encrypted" json \
+		'j["messages"][0]["signed"] is True and j["messages"][0]["encrypted"] is False'
+
+	run "smime-verify-untrusted-$engine" "${sm[@]}" "${eng[@]}" --json --verify --retrieve 1
+	check "exit 0: the signature holds" status_is 0
+	check "verified, not trusted, with the warning" json \
+		"$(smime_of 1)"'s["verified"] is True and s["trusted"] is False and s["error"] is None and any("not trusted" in w for w in s["warnings"])'
+
+	run "smime-verify-text-$engine" "${sm[@]}" "${eng[@]}" --verify --retrieve 1
+	check "report: exit 0" status_is 0
+	check "report: the verdict line" stdout_has "  smime      $engine: decrypted -, verified yes, trusted no, from matches yes, signed part whole message"
+	check "report: the warning" stdout_has "  WARNING: the signature holds, but the signer is not trusted"
+
+	run "smime-verify-crl-$engine" "${sm[@]}" "${eng[@]}" --json --verify "${trust[@]}" \
+		--smime-crl "$smime/crl.pem" --retrieve 1
+	check "exit 0: the signature holds" status_is 0
+	check "the signer's trust failure: revoked" json \
+		"$(smime_of 1)"'[g["trust_failures"] for g in s["signers"]] == [["revoked"]]'
+	check "revoked signer: exit 0, verified, not trusted, revoked" json \
+		"$(smime_of 1)"'s["verified"] is True and s["trusted"] is False and any("revoked" in w for w in s["warnings"])'
+
+	run "smime-other-sender-$engine" "${sm[@]}" "${eng[@]}" --json --verify "${trust[@]}" --retrieve 2
+	check "exit 0" status_is 0
+	check "From is not the signer: from_matches false, warned" json \
+		"$(smime_of 2)"'s["verified"] is True and s["trusted"] is True and s["from_matches"] is False and any("mallory@example.org" in w and "alice@example.org" in w for w in s["warnings"])'
+	run "smime-other-sender-text-$engine" "${sm[@]}" "${eng[@]}" --verify "${trust[@]}" --retrieve 2
+	check "report: the warning" stdout_has "  WARNING: the sender (From: "
+
+	run "smime-signed-part-$engine" "${sm[@]}" "${eng[@]}" --json --verify "${trust[@]}" --retrieve 3
+	check "exit 0" status_is 0
+	check "not signed at the top, but part 2 is: signed_part 2, warned" json \
+		"$(smime_of 3)"'j["messages"][0]["signed"] is False and s["verified"] is True and s["signed_part"] == "2" and any("covers only part 2" in w for w in s["warnings"])'
+	run "smime-signed-part-text-$engine" "${sm[@]}" "${eng[@]}" --verify "${trust[@]}" --retrieve 3
+	check "report: the warning" stdout_has "  WARNING: the signature covers only part 2"
+
+	rm -rf "$smime/out-$engine"
+	export PROBE_SMIME_OUT=$smime/out-$engine
+	run "smime-decrypt-$engine" "${sm[@]}" "${eng[@]}" --json --decrypt \
+		--cert "$smime/bob.pem" --retrieve 4 --output "$smime/out-$engine"
+	check "exit 0" status_is 0
+	check "decrypted, nothing verified, AES-256-CBC" json \
+		"$(smime_of 4)"'s["engine"] == env["PROBE_ENGINE"] and s["decrypted"] is True and s["verified"] is None and s["trusted"] is None and s["signed_part"] is None and s["cipher"] == "AES-256-CBC" and s["error"] is None'
+	check "raw message and unwrapped one side by side" json \
+		"$(smime_of 4)"'j["messages"][0]["file"] == env["PROBE_SMIME_OUT"] + "/4.eml" and s["file"] == env["PROBE_SMIME_OUT"] + "/4.smime.eml"'
+	check "the plaintext recovered byte for byte" json "$(smime_of 4)$body_recovered"
+	check "the unwrapped message keeps Subject, has the inner Content-Type" \
+		grep -q $'^Content-Type: text/plain; charset=us-ascii\r$' "$smime/out-$engine/4.smime.eml"
+	check "... and the outer Subject" grep -q $'^Subject: S/MIME enveloped\r$' "$smime/out-$engine/4.smime.eml"
+
+	run "smime-decrypt-pfx-$engine" "${sm[@]}" "${eng[@]}" --json --decrypt \
+		--cert "$smime/bob.p12" --cert-password bob-p12-secret --retrieve 4 \
+		--output "$smime/out-$engine-pfx"
+	check "--cert from a PFX: exit 0" status_is 0
+	check "--cert from a PFX: decrypted, plaintext recovered" json \
+		"$(smime_of 4)"'s["decrypted"] is True and '"$body_recovered"
+	run "smime-decrypt-pfx-password-$engine" "${sm[@]}" "${eng[@]}" --json --decrypt \
+		--cert "$smime/bob.p12" --cert-password wrong --retrieve 4
+	check "--cert PFX, wrong password: exit 1" status_is 1
+	check "--cert PFX, wrong password: the store's 273, before any message" json \
+		'j["error"]["code"] == 273 and "bob.p12" in j["error"]["message"] and j["messages"] == []'
+
+	run "smime-decrypt-wrong-cert-$engine" "${sm[@]}" "${eng[@]}" --json --decrypt \
+		--cert "$smime/carol.pem" --retrieve 4 --output "$smime/out-$engine-carol"
+	check "exit 1" status_is 1
+	check "284 in smime.error and as the run's error; nothing written" json \
+		"$(smime_of 4)"'s["error"]["code"] == 284 and j["error"]["code"] == 284 and s["decrypted"] is False and s["file"] is None'
+	check "no unwrapped file" test ! -e "$smime/out-$engine-carol/4.smime.eml"
+
+	run "smime-both-$engine" "${sm[@]}" "${eng[@]}" --json --decrypt --verify \
+		--cert "$smime/bob.pem" "${trust[@]}" --retrieve 5 --output "$smime/out-$engine"
+	check "exit 0" status_is 0
+	check "sign-then-encrypt: both layers, alice's signature" json \
+		"$(smime_of 5)"'s["decrypted"] is True and s["layers"] == "enveloped,signed" and '"$alice_signed"
+	check "the plaintext recovered" json "$(smime_of 5)$body_recovered"
+
+	run "smime-tampered-$engine" "${sm[@]}" "${eng[@]}" --json --verify "${trust[@]}" --retrieve 6
+	check "exit 1" status_is 1
+	check "verified false, 280" json \
+		"$(smime_of 6)"'s["verified"] is False and s["error"]["code"] == 280 and j["error"]["code"] == 280'
+
+	run "smime-no-cert-$engine" "${sm[@]}" "${eng[@]}" --json --verify "${trust[@]}" --retrieve 8
+	check "no certificate anywhere: exit 1" status_is 1
+	check "272" json "$(smime_of 8)"'s["error"]["code"] == 272 and s["verified"] is False'
+	run "smime-signer-cert-$engine" "${sm[@]}" "${eng[@]}" --json --verify "${trust[@]}" \
+		--signer-cert "$smime/alice-cert.pem" --retrieve 8
+	check "--signer-cert: exit 0" status_is 0
+	check "--signer-cert: verified with it" json "$(smime_of 8)$alice_signed"
+
+	run "smime-sha1-$engine" "${sm[@]}" "${eng[@]}" --json --verify "${trust[@]}" --retrieve 9
+	check "SHA-1 refused: exit 1" status_is 1
+	check "SHA-1 refused: 280, not verified" json \
+		"$(smime_of 9)"'s["verified"] is False and s["error"]["code"] == 280'
+	run "smime-sha1-allowed-$engine" "${sm[@]}" "${eng[@]}" --json --verify "${trust[@]}" \
+		--allow-weak --retrieve 9
+	check "--allow-weak: exit 0" status_is 0
+	check "--allow-weak: verified, SHA-1, warned" json \
+		"$(smime_of 9)"'s["verified"] is True and s["algorithm"] == "SHA-1" and any("weak digest" in w for w in s["warnings"])'
+
+	run "smime-two-signers-$engine" "${sm[@]}" "${eng[@]}" --json --verify "${trust[@]}" --retrieve 10
+	check "exit 0: both signatures hold" status_is 0
+	check "verified and trusted, but From matches only one signer: from_matches false" json \
+		"$(smime_of 10)"'s["verified"] is True and s["trusted"] is True and s["from_matches"] is False and s["error"] is None'
+	check "each signer reported: alice matches From, carol does not" json \
+		"$(smime_of 10)"'sorted((g["subject"], g["verified"], g["trusted"], g["from_matches"]) for g in s["signers"]) == [("CN=alice, O=libspop tests", True, True, True), ("CN=carol, O=libspop tests", True, True, False)]'
+	check "the warning names carol" json \
+		"$(smime_of 10)"'[w for w in s["warnings"] if "is not the signer" in w] == ["the sender (From: \"Alice Example\" <alice@example.org>) is not the signer CN=carol, O=libspop tests, whose certificate names carol@example.org"]'
+
+	run "smime-expired-$engine" "${sm[@]}" "${eng[@]}" --json --verify "${trust[@]}" --retrieve 11
+	check "exit 0: the signature holds (VerifySignature does not judge validity)" status_is 0
+	check "the signer's trust failure: expired" json \
+		"$(smime_of 11)"'[g["trust_failures"] for g in s["signers"]] == [["expired"]]'
+	check "verified, not trusted: expired, warned" json \
+		"$(smime_of 11)"'s["verified"] is True and s["trusted"] is False and s["from_matches"] is True and any("not trusted (" in w and "CN=dave" in w and ": expired or not yet valid)" in w for w in s["warnings"])'
+
+	# Every message: the method only where the message is S/MIME.
+	run "smime-all-$engine" "${sm[@]}" "${eng[@]}" --json --verify "${trust[@]}" --retrieve all
+	check "exit 1 (6, 8 and 9 fail)" status_is 1
+	check "eleven messages; no smime for the enveloped (4, 5) and plain (7) ones" json \
+		'len(j["messages"]) == 11 and [m["number"] for m in j["messages"] if m["smime"] is None] == [4, 5, 7]'
+	check "the failures are 6, 8 and 9" json \
+		'[m["number"] for m in j["messages"] if m["smime"] and m["smime"]["error"]] == [6, 8, 9]'
+
+	run "smime-all-decrypt-$engine" "${sm[@]}" "${eng[@]}" --json --decrypt \
+		--cert "$smime/bob.pem" --retrieve all
+	check "--decrypt: exit 0" status_is 0
+	check "--decrypt: only 4 and 5 decrypted" json \
+		'[m["number"] for m in j["messages"] if m["smime"]] == [4, 5] and all(m["smime"]["decrypted"] is True for m in j["messages"] if m["smime"])'
+
+	# A local file, no server: message 0.
+	export PROBE_SMIME_FILE=$smime/4.eml
+	run "smime-file-$engine" "${eng[@]}" --json --decrypt --cert "$smime/bob.pem" \
+		--smime-file "$smime/4.eml" --output "$smime/out-$engine-file"
+	check "exit 0" status_is 0
+	check "no server; one message, number 0, file F" json \
+		'j["server"] is None and j["auth"] is None and j["mailbox"] is None and [(m["number"], m["file"], m["subject"], m["encrypted"]) for m in j["messages"]] == [(0, env["PROBE_SMIME_FILE"], "S/MIME enveloped", True)] and j["error"] is None'
+	check "decrypted into DIR/0.smime.eml, plaintext recovered" json \
+		"$(smime_of 0)"'s["decrypted"] is True and s["file"].endswith("/0.smime.eml") and '"$body_recovered"
+	run "smime-file-verify-$engine" "${eng[@]}" --json --verify "${trust[@]}" \
+		--smime-file "$smime/1.eml"
+	check "exit 0" status_is 0
+	check "verified, trusted, signer alice" json "$(smime_of 0)$alice_signed"
+	run "smime-file-text-$engine" "${eng[@]}" --verify --smime-file "$smime/6.eml"
+	check "tampered file, report: exit 1" status_is 1
+	check "report: not verified" stdout_has "verified no"
+	check "report: the error" stdout_has "  smime error 280: "
+	run "smime-file-plain-$engine" "${eng[@]}" --json --verify --smime-file "$smime/7.eml"
+	check "a plain file: exit 1, the library says why" json \
+		"$(smime_of 0)"'s["error"] is not None and s["verified"] is False and j["error"]["code"] == s["error"]["code"]'
+	check "exit 1" status_is 1
+done
+json_flush
+
+# The two engines agree on every verdict of every message.
+checks=$((checks + 1))
+if python3 - "$work" <<'PYEOF'; then
+import json, sys
+work = sys.argv[1]
+bad = []
+for case in ["verify", "verify-untrusted", "verify-crl", "other-sender", "signed-part",
+             "decrypt", "decrypt-pfx", "decrypt-pfx-password", "decrypt-wrong-cert", "both", "tampered", "no-cert",
+             "signer-cert", "sha1", "sha1-allowed", "two-signers", "expired", "all", "all-decrypt", "file",
+             "file-verify", "file-plain"]:
+    objs = []
+    for engine in ("cms", "openssl"):
+        with open("%s/smime-%s-%s.out" % (work, case, engine)) as f:
+            j = json.load(f)
+        v = []
+        for m in j["messages"]:
+            s = m["smime"]
+            if s is not None:
+                # The engines' own words (status, warnings quoting them)
+                # differ; every verdict must not.
+                s = {k: x for k, x in s.items() if k not in ("engine", "file", "error", "warnings", "signers")}
+                s["signers"] = [{k: x for k, x in g.items() if k != "status"} for g in m["smime"]["signers"]]
+                s["error"] = m["smime"]["error"]["code"] if m["smime"]["error"] else None
+                if m["smime"]["file"]:
+                    with open(m["smime"]["file"], "rb") as g:
+                        s["file"] = g.read()
+            v.append((m["number"], s))
+        objs.append(v)
+    if objs[0] != objs[1]:
+        bad.append(case)
+if bad:
+    print("engines disagree on: " + ", ".join(bad), file=sys.stderr)
+    sys.exit(1)
+PYEOF
+	pass "cms and openssl agree on every S/MIME verdict and decrypted byte"
+else
+	fail "cms and openssl disagree (see above)"
+fi
+
+run smime-engine-unknown "${sm[@]}" --json --verify --smime-engine nosuch --retrieve 1
+check "--smime-engine nosuch: exit 1" status_is 1
+check "--smime-engine nosuch: the library's error names it" json \
+	'"nosuch" in j["error"]["message"]'
+json_flush
 
 # ---- deleting (bob's mailbox, restored afterwards) -----------------------
 

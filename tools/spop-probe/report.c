@@ -69,6 +69,80 @@ static void json_server(JsonBuilder *b, const struct probe_result *r)
 	json_builder_end_object(b);
 }
 
+/* A verdict: true, false, or null when its step was not attempted. */
+static void add_verdict(JsonBuilder *b, const char *key, int value)
+{
+	if (value == PROBE_NA)
+		add_null(b, key);
+	else
+		add_bool(b, key, value != 0);
+}
+
+static void json_smime(JsonBuilder *b, const struct probe_smime *sm)
+{
+	json_builder_set_member_name(b, "smime");
+	if (!sm) {
+		json_builder_add_null_value(b);
+		return;
+	}
+	json_builder_begin_object(b);
+	add_string(b, "engine", sm->engine);
+	add_verdict(b, "decrypted", sm->decrypted);
+	add_verdict(b, "verified", sm->verified);
+	add_verdict(b, "trusted", sm->trusted);
+	add_string(b, "signer_subject", sm->signer_subject);
+	add_string(b, "signer_issuer", sm->signer_issuer);
+	add_string(b, "signer_serial", sm->signer_serial);
+	add_string(b, "algorithm", sm->algorithm);
+	add_string(b, "signed_part", sm->signed_part);
+	add_verdict(b, "from_matches", sm->from_matches);
+	add_string(b, "file", sm->file);
+	json_builder_set_member_name(b, "error");
+	if (sm->error) {
+		json_builder_begin_object(b);
+		add_int(b, "code", sm->error->code);
+		add_string(b, "message", sm->error->message);
+		json_builder_end_object(b);
+	} else {
+		json_builder_add_null_value(b);
+	}
+	/* Beyond the contract's members (it allows more). */
+	add_string(b, "layers", sm->layers);
+	add_string(b, "cipher", sm->cipher);
+	json_builder_set_member_name(b, "signers");
+	json_builder_begin_array(b);
+	for (guint i = 0; i < sm->signers->len; i++) {
+		const struct probe_signer *g = sm->signers->pdata[i];
+
+		json_builder_begin_object(b);
+		add_int(b, "layer", g->layer);
+		add_string(b, "subject", g->subject);
+		add_string(b, "issuer", g->issuer);
+		add_string(b, "serial", g->serial);
+		add_string(b, "emails", g->emails);
+		add_string(b, "algorithm", g->algorithm);
+		add_bool(b, "verified", g->signature_ok);
+		add_bool(b, "trusted", g->trusted);
+		add_bool(b, "from_matches", g->from_matches);
+		json_builder_set_member_name(b, "trust_failures");
+		json_builder_begin_array(b);
+		for (size_t j = 0; j < probe_trust_failure_count; j++)
+			if (g->trust_failures & probe_trust_failures[j].bit)
+				json_builder_add_string_value(
+				    b, probe_trust_failures[j].name);
+		json_builder_end_array(b);
+		add_string(b, "status", g->status);
+		json_builder_end_object(b);
+	}
+	json_builder_end_array(b);
+	json_builder_set_member_name(b, "warnings");
+	json_builder_begin_array(b);
+	for (guint i = 0; i < sm->warnings->len; i++)
+		json_builder_add_string_value(b, sm->warnings->pdata[i]);
+	json_builder_end_array(b);
+	json_builder_end_object(b);
+}
+
 static void json_message(JsonBuilder *b, const struct probe_message *m)
 {
 	json_builder_begin_object(b);
@@ -92,7 +166,7 @@ static void json_message(JsonBuilder *b, const struct probe_message *m)
 		add_null(b, "encrypted");
 	}
 	add_string(b, "file", m->file);
-	add_null(b, "smime");
+	json_smime(b, m->smime);
 	json_builder_end_object(b);
 }
 
@@ -186,14 +260,16 @@ void probe_report_json(const struct probe_options *o,
 			json_builder_add_int_value(b, r->deleted);
 		else
 			json_builder_add_null_value(b);
-	} else if (o->list_certs) {
+	} else if (o->list_certs || o->smime_file) {
 		/* The contract's members, none of them known: nothing was
-		 * connected to. */
+		 * connected to. --smime-file's message is number 0. */
 		add_null(b, "server");
 		add_null(b, "auth");
 		add_null(b, "mailbox");
 		json_builder_set_member_name(b, "messages");
 		json_builder_begin_array(b);
+		for (guint i = 0; i < r->messages->len; i++)
+			json_message(b, r->messages->pdata[i]);
 		json_builder_end_array(b);
 		add_null(b, "deleted");
 	}
@@ -245,6 +321,45 @@ static void text_tls(const struct probe_tls *t)
 	       t->overridden ? ", accepted anyway (--insecure)" : "");
 }
 
+static const char *verdict(int value)
+{
+	return value == PROBE_NA ? "-" : value ? "yes" : "no";
+}
+
+/* One line with the verdicts, the signer, then every warning, so that a
+ * signature that holds is never read without what qualifies it. */
+static void text_smime(const struct probe_smime *sm)
+{
+	printf("  smime      %s: decrypted %s, verified %s, trusted %s, "
+	       "from matches %s, signed part %s\n",
+	       or_dash(sm->engine), verdict(sm->decrypted),
+	       verdict(sm->verified), verdict(sm->trusted),
+	       verdict(sm->from_matches),
+	       !sm->signed_part	  ? "-"
+	       : *sm->signed_part ? sm->signed_part
+				  : "whole message");
+	for (guint i = 0; i < sm->signers->len; i++) {
+		const struct probe_signer *g = sm->signers->pdata[i];
+
+		printf("  signer     %s (issuer %s, serial %s, %s): "
+		       "signature %s, trusted %s, from matches %s (%s)\n",
+		       or_dash(g->subject), or_dash(g->issuer),
+		       or_dash(g->serial), or_dash(g->algorithm),
+		       g->signature_ok ? "holds" : "FAILS",
+		       g->trusted ? "yes" : "no",
+		       g->from_matches ? "yes" : "no", or_dash(g->status));
+	}
+	if (sm->cipher)
+		printf("  cipher     %s\n", sm->cipher);
+	if (sm->file)
+		printf("  unwrapped  %s\n", sm->file);
+	for (guint i = 0; i < sm->warnings->len; i++)
+		printf("  WARNING: %s\n", (const char *)sm->warnings->pdata[i]);
+	if (sm->error)
+		printf("  smime error %d: %s\n", sm->error->code,
+		       sm->error->message);
+}
+
 static void text_message(const struct probe_message *m)
 {
 	printf("\nmessage %d\n", m->number);
@@ -258,6 +373,8 @@ static void text_message(const struct probe_message *m)
 	printf("  encrypted  %s\n", m->encrypted ? "yes" : "no");
 	if (m->file)
 		printf("  file       %s\n", m->file);
+	if (m->smime)
+		text_smime(m->smime);
 }
 
 static void text_messages(const struct probe_result *r)
@@ -368,6 +485,9 @@ void probe_report_text(const struct probe_options *o,
 		text_messages(r);
 		if (r->deleted)
 			printf("\ndeleted message %d\n", r->deleted);
+	} else if (o->smime_file) {
+		for (guint i = 0; i < r->messages->len; i++)
+			text_message(r->messages->pdata[i]);
 	}
 	if (r->errors->len)
 		printf("\n");

@@ -26,6 +26,7 @@ static void message_free(gpointer p)
 	g_free(m->subject);
 	g_free(m->date);
 	g_free(m->file);
+	probe_smime_free(m->smime);
 	g_free(m);
 }
 
@@ -105,10 +106,12 @@ void probe_result_clear(struct probe_result *r)
 	g_ptr_array_unref(r->plugins);
 	g_ptr_array_unref(r->certs);
 	g_ptr_array_unref(r->errors);
+	if (r->smime_signer)
+		g_bytes_unref(r->smime_signer);
 	memset(r, 0, sizeof(*r));
 }
 
-static void add_error(struct probe_result *r, int code, const char *message)
+void probe_add_error(struct probe_result *r, int code, const char *message)
 {
 	struct probe_error *e = g_new0(struct probe_error, 1);
 
@@ -120,22 +123,22 @@ static void add_error(struct probe_result *r, int code, const char *message)
 /* Records the library's error after a call returned code. The detail
  * string names the input that failed; the code's short text is the
  * fallback should a call leave it empty. */
-static void library_error(struct probe_result *r, spop_t *s, int code)
+void probe_library_error(struct probe_result *r, spop_t *s, int code)
 {
 	const char *msg = spop_last_error(s);
 
 	if (!msg || !*msg)
 		msg = spop_error_text(code);
-	add_error(r, code, msg ? msg : "");
+	probe_add_error(r, code, msg ? msg : "");
 }
 
 /* An empty string is how the API says "none"; the report says null. */
-static char *dup_or_null(const char *text)
+char *probe_dup_or_null(const char *text)
 {
 	return text && *text ? g_strdup(text) : NULL;
 }
 
-static struct probe_message *message_for(struct probe_result *r, int number)
+struct probe_message *probe_message_for(struct probe_result *r, int number)
 {
 	struct probe_message *m;
 
@@ -163,7 +166,7 @@ static gint by_number(gconstpointer a, gconstpointer b)
 static void on_message_list(spop_t *s, const struct spop_message_list_event *e,
 			    void *ud)
 {
-	struct probe_message *m = message_for(ud, e->message_number);
+	struct probe_message *m = probe_message_for(ud, e->message_number);
 
 	if (e->message_uid && *e->message_uid) {
 		g_free(m->uid);
@@ -224,9 +227,9 @@ static void on_server_authentication(
 	g_free(t->cert_subject);
 	g_free(t->cert_issuer);
 	g_free(t->status);
-	t->cert_subject = dup_or_null(e->cert_subject);
-	t->cert_issuer = dup_or_null(e->cert_issuer);
-	t->status = dup_or_null(e->status);
+	t->cert_subject = probe_dup_or_null(e->cert_subject);
+	t->cert_issuer = probe_dup_or_null(e->cert_issuer);
+	t->status = probe_dup_or_null(e->status);
 	t->verified = e->accept != 0;
 	t->overridden = FALSE;
 	if (sa->o->insecure && !e->accept) {
@@ -283,7 +286,7 @@ static void on_setting(const struct spop_setting_info *info, void *ud)
 }
 
 /* spop_config("Name=Value"): 0, or the library's error code. */
-static int config_set(spop_t *s, const char *name, const char *value)
+int probe_config_set(spop_t *s, const char *name, const char *value)
 {
 	char *setting = g_strdup_printf("%s=%s", name, value);
 	const char *v = spop_config(s, setting);
@@ -293,9 +296,10 @@ static int config_set(spop_t *s, const char *name, const char *value)
 }
 
 /* The TLS options. The client certificate's store type, store and
- * password come here; SSLCertSubject, which searches the store when it is
- * set, comes later (set_cert_subject), once --list-certs has listed the
- * store and --config may have changed it. */
+ * password come here, for SSLCert* and for Cert* (the same certificate
+ * decrypts S/MIME messages); SSLCertSubject and CertSubject, which search
+ * the store when set, come later (set_cert_subject), once --list-certs has
+ * listed the store and --config may have changed it. */
 static int configure_tls(const struct probe_options *o, spop_t *s)
 {
 	int rc = 0;
@@ -306,7 +310,8 @@ static int configure_tls(const struct probe_options *o, spop_t *s)
 	if (o->tls_provider_value >= 0 &&
 	    (rc = spop_set_ssl_provider(s, o->tls_provider_value)) != 0)
 		return rc;
-	if (o->ca_pem && (rc = config_set(s, "SSLServerCACerts", o->ca_pem)))
+	if (o->ca_pem &&
+	    (rc = probe_config_set(s, "SSLServerCACerts", o->ca_pem)))
 		return rc;
 	if (o->accept_cert_data) {
 		gsize len;
@@ -318,12 +323,18 @@ static int configure_tls(const struct probe_options *o, spop_t *s)
 	}
 	if (o->cert_store_type < 0)
 		return 0;
-	if ((rc = spop_set_ssl_cert_store_type(s, o->cert_store_type)) != 0)
+	if ((rc = spop_set_ssl_cert_store_type(s, o->cert_store_type)) != 0 ||
+	    (rc = spop_set_cert_store_type(s, o->cert_store_type)) != 0)
 		return rc;
-	rc = spop_set_ssl_cert_store(s, o->cert, strlen(o->cert));
-	if (!rc && o->cert_password)
-		rc = spop_set_ssl_cert_store_password(s, o->cert_password);
-	return rc;
+	if ((rc = spop_set_ssl_cert_store(s, o->cert, strlen(o->cert))) != 0 ||
+	    (rc = spop_set_cert_store(s, o->cert, strlen(o->cert))) != 0)
+		return rc;
+	if (o->cert_password &&
+	    ((rc = spop_set_ssl_cert_store_password(s, o->cert_password)) !=
+		 0 ||
+	     (rc = spop_set_cert_store_password(s, o->cert_password)) != 0))
+		return rc;
+	return 0;
 }
 
 /* Whether a --config names the setting, which then wins over the option
@@ -338,20 +349,29 @@ static gboolean config_names(const struct probe_options *o, const char *name)
 	return FALSE;
 }
 
-/* Chooses the client certificate for the connection: --cert-subject, or
- * the first certificate with a private key. */
+/* Chooses the certificate of --cert: --cert-subject, or the first
+ * certificate with a private key; for the TLS client (SSLCertSubject) on a
+ * connection, and for decryption (CertSubject) with --decrypt. And the
+ * certificate of --signer-cert. */
 static gboolean set_cert_subject(const struct probe_options *o,
 				 struct probe_result *r, spop_t *s)
 {
-	int rc;
+	const char *subject = o->cert_subject ? o->cert_subject : "*";
+	int rc = 0;
 
-	if (o->cert_store_type < 0 || config_names(o, "SSLCertSubject"))
-		return TRUE;
-	rc = spop_set_ssl_cert_subject(s,
-				       o->cert_subject ? o->cert_subject : "*");
+	if (o->cert_store_type >= 0 && o->server &&
+	    !config_names(o, "SSLCertSubject"))
+		rc = spop_set_ssl_cert_subject(s, subject);
+	if (!rc && o->cert_store_type >= 0 && o->decrypt &&
+	    !config_names(o, "CertSubject"))
+		rc = spop_set_cert_subject(s, subject);
+	/* --signer-cert holds certificates, maybe no key: the first one. */
+	if (!rc && o->signer_store_type >= 0 &&
+	    !config_names(o, "SignerCertSubject"))
+		rc = spop_set_signer_cert_subject(s, "*");
 	if (!rc)
 		return TRUE;
-	library_error(r, s, rc);
+	probe_library_error(r, s, rc);
 	return FALSE;
 }
 
@@ -385,7 +405,7 @@ static gboolean list_certs(struct probe_result *r, spop_t *s)
 	if (!rc)
 		return TRUE;
 	r->certs_failed = TRUE;
-	library_error(r, s, rc);
+	probe_library_error(r, s, rc);
 	return FALSE;
 }
 
@@ -429,6 +449,8 @@ static gboolean configure(const struct probe_options *o, struct probe_result *r,
 	if (o->max_lines != PROBE_UNSET &&
 	    (rc = spop_set_max_lines(s, o->max_lines)) != 0)
 		goto failed;
+	if ((rc = probe_smime_configure(o, s)) != 0)
+		goto failed;
 	/* Last, so a setting given explicitly wins over the options above. */
 	for (char **c = o->config; c && *c; c++) {
 		if (!spop_config(s, *c)) {
@@ -439,7 +461,7 @@ static gboolean configure(const struct probe_options *o, struct probe_result *r,
 	return TRUE;
 
 failed:
-	library_error(r, s, rc);
+	probe_library_error(r, s, rc);
 	return FALSE;
 }
 
@@ -453,7 +475,7 @@ static gboolean make_output_dir(const struct probe_options *o,
 		return TRUE;
 	msg = g_strdup_printf("cannot create output directory %s: %s",
 			      o->output, g_strerror(errno));
-	add_error(r, SPOP_ERR_FILE, msg);
+	probe_add_error(r, SPOP_ERR_FILE, msg);
 	g_free(msg);
 	return FALSE;
 }
@@ -462,7 +484,7 @@ static void collect_server(struct probe_result *r, spop_t *s)
 {
 	int n;
 
-	r->greeting = dup_or_null(spop_get_greeting(s));
+	r->greeting = probe_dup_or_null(spop_get_greeting(s));
 	n = spop_get_capability_count(s);
 	for (int i = 0; i < n; i++) {
 		const char *cap = spop_get_capability(s, i);
@@ -475,7 +497,7 @@ static void collect_server(struct probe_result *r, spop_t *s)
 /* A read-only Config value, or NULL when empty or unreadable. */
 static char *config_get(spop_t *s, const char *name)
 {
-	return dup_or_null(spop_config(s, name));
+	return probe_dup_or_null(spop_config(s, name));
 }
 
 /* The provider plugin serving the effective SSLProvider (spop.h: Automatic
@@ -522,12 +544,12 @@ static void list_messages(struct probe_result *r, spop_t *s)
 
 	rc = spop_list_message_sizes(s);
 	if (rc)
-		library_error(r, s, rc);
+		probe_library_error(r, s, rc);
 	rc = spop_list_message_uids(s);
 	/* UIDL is optional (RFC 1939): a server without it still has a
 	 * listing, with uid null; only a lost connection is a failure. */
 	if (rc && !(rc == SPOP_ERR_PROTOCOL && spop_get_connected(s)))
-		library_error(r, s, rc);
+		probe_library_error(r, s, rc);
 }
 
 /* --output with --headers-only or --max-lines: the library writes LocalFile
@@ -576,7 +598,7 @@ static gboolean partial_open(struct partial_file *pf, const char *path,
 		return TRUE;
 	msg = g_strdup_printf("cannot create %s: %s", pf->tmp_path,
 			      g_strerror(errno));
-	add_error(r, SPOP_ERR_FILE, msg);
+	probe_add_error(r, SPOP_ERR_FILE, msg);
 	g_free(msg);
 	if (fd >= 0) {
 		close(fd);
@@ -608,7 +630,7 @@ static gboolean partial_close(struct partial_file *pf, const char *path,
 		msg = g_strdup_printf("cannot rename %s to %s: %s",
 				      pf->tmp_path, path, g_strerror(errno));
 	if (msg) {
-		add_error(r, SPOP_ERR_FILE, msg);
+		probe_add_error(r, SPOP_ERR_FILE, msg);
 		g_free(msg);
 		ok = FALSE;
 	}
@@ -616,6 +638,20 @@ static gboolean partial_close(struct partial_file *pf, const char *path,
 		unlink(pf->tmp_path);
 	g_clear_pointer(&pf->tmp_path, g_free);
 	return ok;
+}
+
+/* The message properties of what Retrieve (or spop_set_message) loaded,
+ * before an S/MIME method replaces them. */
+void probe_message_collect(struct probe_message *m, spop_t *s)
+{
+	m->retrieved = TRUE;
+	m->from = probe_dup_or_null(spop_get_message_from(s));
+	m->to = probe_dup_or_null(spop_get_message_to(s));
+	m->cc = probe_dup_or_null(spop_get_message_cc(s));
+	m->subject = probe_dup_or_null(spop_get_message_subject(s));
+	m->date = probe_dup_or_null(spop_get_message_date(s));
+	m->is_signed = spop_get_message_signed(s) != 0;
+	m->encrypted = spop_get_message_encrypted(s) != 0;
 }
 
 static gboolean partial_retrieval(const struct probe_options *o)
@@ -635,7 +671,7 @@ static void retrieve_one(const struct probe_options *o, struct probe_result *r,
 	if (rc)
 		goto failed;
 	/* Only now: a number the server does not have gets no row. */
-	m = message_for(r, number);
+	m = probe_message_for(r, number);
 	if (o->output) {
 		char *name = g_strdup_printf("%d.eml", number);
 
@@ -658,18 +694,11 @@ static void retrieve_one(const struct probe_options *o, struct probe_result *r,
 	if (rc)
 		goto failed;
 
-	m->retrieved = TRUE;
-	m->from = dup_or_null(spop_get_message_from(s));
-	m->to = dup_or_null(spop_get_message_to(s));
-	m->cc = dup_or_null(spop_get_message_cc(s));
-	m->subject = dup_or_null(spop_get_message_subject(s));
-	m->date = dup_or_null(spop_get_message_date(s));
-	m->is_signed = spop_get_message_signed(s) != 0;
-	m->encrypted = spop_get_message_encrypted(s) != 0;
+	probe_message_collect(m, s);
 	/* Without --list the table would lack these; the getters ask the
 	 * server (UIDL n, LIST n) for the selected message. */
 	if (!m->uid)
-		m->uid = dup_or_null(spop_get_message_uid(s));
+		m->uid = probe_dup_or_null(spop_get_message_uid(s));
 	if (m->size < 0)
 		m->size = spop_get_message_size(s);
 	if (path && g_file_test(path, G_FILE_TEST_IS_REGULAR)) {
@@ -677,10 +706,12 @@ static void retrieve_one(const struct probe_options *o, struct probe_result *r,
 		path = NULL;
 	}
 	g_free(path);
+	if (probe_smime_wanted(o))
+		probe_smime_message(o, r, s, m);
 	return;
 
 failed:
-	library_error(r, s, rc);
+	probe_library_error(r, s, rc);
 	g_free(path);
 }
 
@@ -709,7 +740,7 @@ static void delete_message(const struct probe_options *o,
 	if (!rc)
 		rc = spop_delete(s);
 	if (rc) {
-		library_error(r, s, rc);
+		probe_library_error(r, s, rc);
 		return;
 	}
 	r->deleted = o->delete_number;
@@ -723,8 +754,8 @@ void probe_run(const struct probe_options *o, struct probe_result *r)
 
 	s = spop_new();
 	if (!s) {
-		add_error(r, SPOP_ERR_INVALID_ARGUMENT,
-			  "cannot create a libspop object");
+		probe_add_error(r, SPOP_ERR_INVALID_ARGUMENT,
+				"cannot create a libspop object");
 		return;
 	}
 	if (o->trail) {
@@ -742,24 +773,28 @@ void probe_run(const struct probe_options *o, struct probe_result *r)
 		if (!rc)
 			rc = spop_list_settings(s, on_setting, r);
 		if (rc)
-			library_error(r, s, rc);
+			probe_library_error(r, s, rc);
 	}
 	/* A store that cannot be read would fail the connection with the
 	 * same error: it is reported once. */
 	if (o->list_certs && !list_certs(r, s))
 		goto out;
-	if (!o->server)
+	if (!o->server && !o->smime_file)
 		goto out;
 	if (!set_cert_subject(o, r, s))
 		goto out;
 	if (o->output && !make_output_dir(o, r))
 		goto out;
+	if (o->smime_file) {
+		probe_smime_file(o, r, s);
+		goto out;
+	}
 
 	rc = spop_connect(s);
 	/* The greeting and CAPA may be known even when the login failed. */
 	collect_server(r, s);
 	if (rc) {
-		library_error(r, s, rc);
+		probe_library_error(r, s, rc);
 		goto out;
 	}
 	r->auth_ok = TRUE;
@@ -776,7 +811,7 @@ void probe_run(const struct probe_options *o, struct probe_result *r)
 	/* QUIT is what commits a deletion, so its failure matters. */
 	rc = spop_disconnect(s);
 	if (rc)
-		library_error(r, s, rc);
+		probe_library_error(r, s, rc);
 
 out:
 	if (o->server)

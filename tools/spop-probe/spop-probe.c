@@ -97,17 +97,11 @@ static int read_password_file(struct probe_options *o)
 
 /* The options this release parses but cannot honour yet. Answering them
  * with an error, rather than ignoring them, keeps a user from believing a
- * connection went through a proxy or a signature was checked. */
+ * connection went through a proxy. */
 static int check_not_available(const struct probe_options *o)
 {
 	if (o->proxy)
 		return not_available("--proxy", "proxy");
-	if (o->decrypt)
-		return not_available("--decrypt", "S/MIME");
-	if (o->verify)
-		return not_available("--verify", "S/MIME");
-	if (o->signer_cert)
-		return not_available("--signer-cert", "S/MIME");
 	return 0;
 }
 
@@ -276,7 +270,7 @@ static int check_tls(struct probe_options *o)
 		needs_tls = "--accept-cert";
 	else if (o->insecure)
 		needs_tls = "--insecure";
-	else if (o->cert && o->server)
+	else if (o->cert && o->server && !o->decrypt)
 		needs_tls = "--cert";
 	if (needs_tls && (o->tls_mode < 0 || o->tls_mode == SPOP_SSL_NONE))
 		return usage_error("%s needs --tls implicit, explicit or auto",
@@ -296,9 +290,9 @@ static int check_tls(struct probe_options *o)
 	return 0;
 }
 
-/* --list-plugins and --list-certs alone talk to no server: an option that
- * only means something on a connection would be ignored, and a user would
- * believe it had been used. */
+/* --list-plugins, --list-certs and --smime-file alone talk to no server: an
+ * option that only means something on a connection would be ignored, and a
+ * user would believe it had been used. */
 static int check_no_server(const struct probe_options *o)
 {
 	const struct {
@@ -318,15 +312,77 @@ static int check_no_server(const struct probe_options *o)
 	    {"--list", o->list},
 	    {"--retrieve", o->retrieve != NULL},
 	    {"--delete", o->delete_number != PROBE_UNSET},
-	    {"--cert-subject", o->cert_subject != NULL},
+	    {"--headers-only", o->headers_only},
+	    {"--max-lines", o->max_lines != PROBE_UNSET},
+	    /* With --smime-file they choose the decryption certificate and
+	     * where the unwrapped message goes. */
+	    {"--cert-subject", o->cert_subject != NULL && !o->smime_file},
+	    {"--output", o->output != NULL && !o->smime_file},
 	};
 
 	for (size_t i = 0; i < G_N_ELEMENTS(options); i++)
 		if (options[i].given)
 			return usage_error(
-			    "%s needs --server: --list-plugins and "
-			    "--list-certs alone connect to nothing",
+			    "%s needs --server: --list-plugins, "
+			    "--list-certs and --smime-file alone connect "
+			    "to nothing",
 			    options[i].name);
+	return 0;
+}
+
+/* The S/MIME options. Each that would be ignored is refused, so that no
+ * one believes a message was checked against a CA or a CRL that was never
+ * used. */
+static int check_smime(struct probe_options *o)
+{
+	const char *verify_only = NULL;
+
+	o->signer_store_type = -1;
+	if (o->smime_file && o->server)
+		return usage_error("--smime-file reads a local file: give it "
+				   "without --server");
+	if (o->smime_file && !*o->smime_file)
+		return usage_error("--smime-file must not be empty");
+	if (!o->decrypt && !o->verify) {
+		if (o->smime_file)
+			return usage_error("--smime-file needs --decrypt, "
+					   "--verify or both");
+		if (o->smime_engine)
+			return usage_error("--smime-engine needs --decrypt or "
+					   "--verify");
+	}
+	if (o->smime_engine && !*o->smime_engine)
+		return usage_error("--smime-engine must not be empty");
+	if (o->signer_cert)
+		verify_only = "--signer-cert";
+	else if (o->smime_ca)
+		verify_only = "--smime-ca";
+	else if (o->smime_crl)
+		verify_only = "--smime-crl";
+	else if (o->allow_weak)
+		verify_only = "--allow-weak";
+	if (verify_only && !o->verify)
+		return usage_error("%s needs --verify", verify_only);
+	if ((o->decrypt || o->verify) && o->server) {
+		if (!o->retrieve)
+			return usage_error("--decrypt and --verify need "
+					   "--retrieve (or --smime-file "
+					   "instead of --server)");
+		if (o->headers_only || o->max_lines != PROBE_UNSET)
+			return usage_error("--decrypt and --verify need "
+					   "whole messages: not with "
+					   "--headers-only or --max-lines");
+	}
+	if ((o->smime_ca && !*o->smime_ca) || (o->smime_crl && !*o->smime_crl))
+		return usage_error("--smime-ca and --smime-crl must not be "
+				   "empty");
+	if (!o->signer_cert)
+		return 0;
+	if (!*o->signer_cert)
+		return usage_error("--signer-cert must not be empty");
+	/* Certificates alone (PublicKey), with a key (PEMKey), PFX...: the
+	 * library recognises which. */
+	o->signer_store_type = SPOP_CST_AUTO;
 	return 0;
 }
 
@@ -359,14 +415,17 @@ static int check_options(struct probe_options *o, int argc, char **argv)
 		return usage_error("unexpected argument '%s' (see --help)",
 				   argv[1]);
 	rc = check_not_available(o);
-	if (!rc && !o->server && (o->list_plugins || o->list_certs))
+	if (!rc && !o->server &&
+	    (o->list_plugins || o->list_certs || o->smime_file))
 		rc = check_no_server(o);
 	if (!rc)
 		rc = check_tls(o);
+	if (!rc)
+		rc = check_smime(o);
 	if (rc)
 		return rc;
 
-	if (!o->server && !o->list_plugins && !o->list_certs)
+	if (!o->server && !o->list_plugins && !o->list_certs && !o->smime_file)
 		return usage_error("--server is required (see --help)");
 	if (o->list_certs && !o->cert)
 		return usage_error(
@@ -396,7 +455,8 @@ static int check_options(struct probe_options *o, int argc, char **argv)
 					   "number or 'all', not '%s'",
 					   o->retrieve);
 	}
-	if ((o->headers_only || o->max_lines != PROBE_UNSET || o->output) &&
+	if ((o->headers_only || o->max_lines != PROBE_UNSET ||
+	     (o->output && !o->smime_file)) &&
 	    !o->retrieve)
 		return usage_error("--headers-only, --max-lines and --output "
 				   "need --retrieve");
@@ -447,6 +507,10 @@ static void free_options(struct probe_options *o)
 	g_free(o->cert_password);
 	g_free(o->cert_subject);
 	g_free(o->signer_cert);
+	g_free(o->smime_engine);
+	g_free(o->smime_file);
+	g_free(o->smime_ca);
+	g_free(o->smime_crl);
 	g_strfreev(o->config);
 	g_free(o->auth_name);
 }
@@ -512,17 +576,48 @@ int main(int argc, char **argv)
 	    {"max-lines", 0, 0, G_OPTION_ARG_INT, &o.max_lines,
 	     "With --retrieve: fetch at most N body lines", "N"},
 	    {"output", 0, 0, G_OPTION_ARG_FILENAME, &o.output,
-	     "With --retrieve: save what was fetched as DIR/<number>.eml",
+	     "With --retrieve: save what was fetched as DIR/<number>.eml; "
+	     "with --decrypt/--verify also the unwrapped message as "
+	     "DIR/<number>.smime.eml (number 0 for --smime-file)",
 	     "DIR"},
 	    {"decrypt", 0, 0, G_OPTION_ARG_NONE, &o.decrypt,
-	     "Decrypt S/MIME messages (not available yet)", NULL},
+	     "With --retrieve or --smime-file: decrypt S/MIME encrypted "
+	     "messages with the --cert certificate (Decrypt)",
+	     NULL},
 	    {"verify", 0, 0, G_OPTION_ARG_NONE, &o.verify,
-	     "Verify S/MIME signatures (not available yet)", NULL},
+	     "With --retrieve or --smime-file: verify S/MIME signatures "
+	     "(VerifySignature; with --decrypt both, "
+	     "DecryptAndVerifySignature). A warning says when a signature "
+	     "that holds is from an untrusted signer, from someone other "
+	     "than the sender, or covers only part of the message",
+	     NULL},
+	    {"smime-engine", 0, 0, G_OPTION_ARG_STRING, &o.smime_engine,
+	     "S/MIME engine plugin: cms or openssl (Config SMIMEEngine; "
+	     "default: the library's, cms)",
+	     "NAME"},
+	    {"smime-file", 0, 0, G_OPTION_ARG_FILENAME, &o.smime_file,
+	     "Decrypt/verify the message in file F instead of a server's "
+	     "(reported as message 0)",
+	     "F"},
+	    {"smime-ca", 0, 0, G_OPTION_ARG_FILENAME, &o.smime_ca,
+	     "With --verify: also trust the CA certificates in the PEM file "
+	     "F for signers, besides the system's (Config SMIMETrustedCerts)",
+	     "F"},
+	    {"smime-crl", 0, 0, G_OPTION_ARG_FILENAME, &o.smime_crl,
+	     "With --verify: check signers against the CRLs in F, PEM or "
+	     "DER (Config SMIMECRLFile)",
+	     "F"},
+	    {"allow-weak", 0, 0, G_OPTION_ARG_NONE, &o.allow_weak,
+	     "With --verify: accept MD5 and SHA-1 signatures, which fail "
+	     "otherwise (Config SMIMEAllowWeakDigests); a warning still "
+	     "names them",
+	     NULL},
 	    {"cert", 0, 0, G_OPTION_ARG_FILENAME, &o.cert,
 	     "TLS client certificate: the store F (a file, a PKCS#11 module "
 	     "or URI for pkcs11, or a store name such as MY for "
-	     "user/machine). --list-certs lists it. S/MIME decryption will "
-	     "use the same options when --decrypt arrives",
+	     "user/machine). --list-certs lists it. S/MIME decryption "
+	     "(--decrypt) uses the same options (Cert*); it then needs no "
+	     "--tls",
 	     "F"},
 	    {"cert-type", 0, 0, G_OPTION_ARG_STRING, &o.cert_type,
 	     "Type of the --cert store: pfx, pem (certificate and key), "
@@ -536,7 +631,9 @@ int main(int argc, char **argv)
 	     "(default: *, the first one with a private key)",
 	     "S"},
 	    {"signer-cert", 0, 0, G_OPTION_ARG_FILENAME, &o.signer_cert,
-	     "Signer certificate (not available yet)", "F"},
+	     "With --verify: the signer's certificate, for messages that "
+	     "carry none (SignerCert*; PEM, DER or PFX, recognised)",
+	     "F"},
 	    {"delete", 0, 0, G_OPTION_ARG_INT, &o.delete_number,
 	     "Delete message N (committed at disconnect)", "N"},
 	    {"config", 0, 0, G_OPTION_ARG_STRING_ARRAY, &o.config,
@@ -566,9 +663,10 @@ int main(int argc, char **argv)
 	ctx = g_option_context_new("- probe a POP3 server with libspop");
 	g_option_context_set_summary(
 	    ctx, "Connects, logs in, and reports the server, the mailbox and "
-		 "the messages asked for. --list-plugins and --list-certs "
-		 "without --server report without connecting.\nExit status: "
-		 "0 success, 1 a library call failed, 2 usage error.");
+		 "the messages asked for. --list-plugins, --list-certs and "
+		 "--smime-file without --server report without connecting."
+		 "\nExit status: 0 success, 1 a library call failed (an "
+		 "S/MIME method too), 2 usage error.");
 	g_option_context_add_main_entries(ctx, entries, NULL);
 	if (!g_option_context_parse(ctx, &argc, &argv, &err)) {
 		rc = usage_error("%s (see --help)", err->message);

@@ -22,11 +22,15 @@
  * a forged key block fails where any bad ciphertext fails, at "the content
  * could not be decrypted", after the same work.
  *
- * Memory: the message is parsed where it lies; libtasn1's tree (which
- * copies the encrypted content) is freed before the result's buffer is
- * made when the content is one primitive string (DER), so the peak is
- * about twice the message; BER in constructed chunks (gpgsm, NSS) is
- * read from the tree, about three times. */
+ * Memory and speed: the ContentInfo is read where it lies, and libtasn1
+ * (which copies every value it decodes) gets the EnvelopedData without
+ * its encrypted content, so nothing copies the content before it is
+ * decrypted: one libgcrypt call from the message into the result's buffer
+ * when the content is one primitive string (DER, as openssl writes it);
+ * BER chunks (gpgsm, NSS) are first gathered into that buffer and
+ * decrypted in place. The peak is the message and the content, about
+ * twice the message. A layout the reader does not expect is left to
+ * libtasn1 whole (then about three times). */
 #include "cms.h"
 
 #include <gcrypt.h>
@@ -153,61 +157,17 @@ static int unsupported(struct spop_host *host, const char *what,
 			       what, value);
 }
 
-/* The value of an element, malloc'd (one spare byte, so an empty value is
- * not NULL); ASN1_* code. For BIT STRING *len is in bits. */
-static int read_alloc(asn1_node node, const char *name, unsigned char **out,
-		      int *len)
-{
-	int n = 0, rc;
-
-	*out = NULL;
-	*len = 0;
-	rc = asn1_read_value(node, name, NULL, &n);
-	if (rc != ASN1_MEM_ERROR && rc != ASN1_SUCCESS)
-		return rc;
-	*out = malloc((size_t)n + 1);
-	if (!*out)
-		return ASN1_MEM_ALLOC_ERROR;
-	rc = asn1_read_value(node, name, *out, &n);
-	if (rc != ASN1_SUCCESS) {
-		free(*out);
-		*out = NULL;
-		return rc;
-	}
-	*len = n;
-	return ASN1_SUCCESS;
-}
-
-/* An OBJECT IDENTIFIER or a CHOICE's alternative as text. */
-static int read_text(asn1_node node, const char *name, char *buf, size_t size)
-{
-	int n = (int)size - 1, rc;
-
-	rc = asn1_read_value(node, name, buf, &n);
-	if (rc != ASN1_SUCCESS)
-		return rc;
-	buf[n < (int)size ? n : (int)size - 1] = '\0';
-	return ASN1_SUCCESS;
-}
-
-/* Decodes bytes as the type of cms.asn named (e.g. "AlgorithmIdentifier"). */
+/* Bytes decoded as the type of cms.asn named (e.g. "AlgorithmIdentifier");
+ * 0, or 284 with the error set. */
 static int decode(struct spop_host *host, asn1_node defs, const char *type,
 		  const unsigned char *der, int len, asn1_node *out)
 {
-	char name[64], err[ASN1_MAX_ERROR_DESCRIPTION_SIZE] = "";
-	int rc;
+	char err[ASN1_MAX_ERROR_DESCRIPTION_SIZE];
+	int rc = cms_decode(defs, type, der, len, out, err);
 
-	*out = NULL;
-	snprintf(name, sizeof(name), "CMS.%s", type);
-	rc = asn1_create_element(defs, name, out);
-	if (rc != ASN1_SUCCESS)
-		return malformed(host, type, asn1_strerror(rc));
-	rc = asn1_der_decoding(out, der, len, err);
-	if (rc != ASN1_SUCCESS) {
-		asn1_delete_structure(out);
-		return malformed(host, type, err[0] ? err : asn1_strerror(rc));
-	}
-	return 0;
+	return rc == ASN1_SUCCESS
+		   ? 0
+		   : malformed(host, type, err[0] ? err : asn1_strerror(rc));
 }
 
 /* Decodes the value of element name (an ANY) as type. */
@@ -218,7 +178,7 @@ static int decode_field(struct spop_host *host, asn1_node defs, asn1_node node,
 	int len, rc;
 
 	*out = NULL;
-	rc = read_alloc(node, name, &der, &len);
+	rc = cms_read_alloc(node, name, &der, &len);
 	if (rc != ASN1_SUCCESS)
 		return malformed(host, name, asn1_strerror(rc));
 	rc = decode(host, defs, type, der, len, out);
@@ -315,10 +275,10 @@ static const struct candidate *match_ias(asn1_node node, const char *prefix,
 	const struct candidate *found = NULL;
 
 	snprintf(name, sizeof(name), "%s.issuer", prefix);
-	if (read_alloc(node, name, &issuer, &ilen) != ASN1_SUCCESS)
+	if (cms_read_alloc(node, name, &issuer, &ilen) != ASN1_SUCCESS)
 		return NULL;
 	snprintf(name, sizeof(name), "%s.serialNumber", prefix);
-	if (read_alloc(node, name, &serial, &slen) != ASN1_SUCCESS) {
+	if (cms_read_alloc(node, name, &serial, &slen) != ASN1_SUCCESS) {
 		free(issuer);
 		return NULL;
 	}
@@ -345,7 +305,7 @@ static const struct candidate *match_ski(asn1_node node, const char *name,
 	int len;
 	const struct candidate *found = NULL;
 
-	if (read_alloc(node, name, &ski, &len) != ASN1_SUCCESS)
+	if (cms_read_alloc(node, name, &ski, &len) != ASN1_SUCCESS)
 		return NULL;
 	for (size_t i = 0; i < n && !found; i++)
 		if (c[i].ski_len && c[i].ski_len == (size_t)len &&
@@ -385,7 +345,7 @@ static int oaep_params(struct spop_host *host, asn1_node defs, asn1_node node,
 	}
 	if (decode_field(host, defs, node, params, "RSAESOAEPparams", &p))
 		return SPOP_ERR_DECRYPT;
-	if (read_text(p, "hashFunc.algorithm", oid, sizeof(oid)) ==
+	if (cms_read_oid(p, "hashFunc.algorithm", oid, sizeof(oid)) ==
 	    ASN1_SUCCESS) {
 		h = hash_by_oid(oid);
 		if (!h) {
@@ -393,7 +353,7 @@ static int oaep_params(struct spop_host *host, asn1_node defs, asn1_node node,
 			return unsupported(host, "RSA-OAEP hash", oid);
 		}
 	}
-	if (read_text(p, "maskGenFunc.algorithm", oid, sizeof(oid)) ==
+	if (cms_read_oid(p, "maskGenFunc.algorithm", oid, sizeof(oid)) ==
 	    ASN1_SUCCESS) {
 		if (strcmp(oid, OID_MGF1) != 0) {
 			asn1_delete_structure(&p);
@@ -405,7 +365,7 @@ static int oaep_params(struct spop_host *host, asn1_node defs, asn1_node node,
 			asn1_delete_structure(&p);
 			return SPOP_ERR_DECRYPT;
 		}
-		rc = read_text(mgf, "algorithm", oid, sizeof(oid));
+		rc = cms_read_oid(mgf, "algorithm", oid, sizeof(oid));
 		asn1_delete_structure(&mgf);
 		mh = rc == ASN1_SUCCESS ? hash_by_oid(oid) : NULL;
 		if (!mh || mh != h) {
@@ -416,7 +376,7 @@ static int oaep_params(struct spop_host *host, asn1_node defs, asn1_node node,
 					   rc == ASN1_SUCCESS ? oid : "none");
 		}
 	}
-	if (read_text(p, "pSourceFunc.algorithm", oid, sizeof(oid)) ==
+	if (cms_read_oid(p, "pSourceFunc.algorithm", oid, sizeof(oid)) ==
 	    ASN1_SUCCESS) {
 		unsigned char *label;
 		int len;
@@ -426,7 +386,7 @@ static int oaep_params(struct spop_host *host, asn1_node defs, asn1_node node,
 			return unsupported(host, "RSA-OAEP label source", oid);
 		}
 		/* The parameters are an OCTET STRING: 04 00 when empty. */
-		rc = read_alloc(p, "pSourceFunc.parameters", &label, &len);
+		rc = cms_read_alloc(p, "pSourceFunc.parameters", &label, &len);
 		bool empty = rc == ASN1_SUCCESS && len == 2 &&
 			     label[0] == 0x04 && label[1] == 0;
 		free(label);
@@ -461,7 +421,7 @@ static int ktri_unwrap(struct spop_host *host, asn1_node defs, asn1_node ed,
 				       "its key.");
 	snprintf(name, sizeof(name), "%s.keyEncryptionAlgorithm.algorithm",
 		 prefix);
-	if (read_text(ed, name, oid, sizeof(oid)) != ASN1_SUCCESS)
+	if (cms_read_oid(ed, name, oid, sizeof(oid)) != ASN1_SUCCESS)
 		return malformed(host, name, "absent");
 	if (strcmp(oid, OID_RSA) == 0) {
 		snprintf(key_alg, key_alg_size, "RSA");
@@ -476,7 +436,7 @@ static int ktri_unwrap(struct spop_host *host, asn1_node defs, asn1_node ed,
 		return unsupported(host, "key transport algorithm", oid);
 	}
 	snprintf(name, sizeof(name), "%s.encryptedKey", prefix);
-	rc = read_alloc(ed, name, &ek, &ek_len);
+	rc = cms_read_alloc(ed, name, &ek, &ek_len);
 	if (rc != ASN1_SUCCESS)
 		return malformed(host, name, asn1_strerror(rc));
 
@@ -566,12 +526,12 @@ static int shared_info(struct spop_host *host, asn1_node defs, asn1_node wrap,
 	rc = asn1_create_element(defs, "CMS.ECCCMSSharedInfo", &si);
 	if (rc != ASN1_SUCCESS)
 		goto bad;
-	if (read_text(wrap, "algorithm", oid, sizeof(oid)) != ASN1_SUCCESS)
+	if (cms_read_oid(wrap, "algorithm", oid, sizeof(oid)) != ASN1_SUCCESS)
 		goto bad;
 	rc = asn1_write_value(si, "keyInfo.algorithm", oid, 1);
 	if (rc != ASN1_SUCCESS)
 		goto bad;
-	if (read_alloc(wrap, "parameters", &params, &plen) == ASN1_SUCCESS)
+	if (cms_read_alloc(wrap, "parameters", &params, &plen) == ASN1_SUCCESS)
 		rc = asn1_write_value(si, "keyInfo.parameters", params, plen);
 	else
 		rc = asn1_write_value(si, "keyInfo.parameters", NULL, 0);
@@ -636,7 +596,7 @@ static int kari_unwrap(struct spop_host *host, asn1_node defs, asn1_node ed,
 				       "agreement with its key.");
 	snprintf(name, sizeof(name), "%s.keyEncryptionAlgorithm.algorithm",
 		 prefix);
-	if (read_text(ed, name, oid, sizeof(oid)) != ASN1_SUCCESS)
+	if (cms_read_oid(ed, name, oid, sizeof(oid)) != ASN1_SUCCESS)
 		return malformed(host, name, "absent");
 	for (s = 0; s < N(kari_schemes); s++)
 		if (strcmp(kari_schemes[s].oid, oid) == 0)
@@ -647,7 +607,7 @@ static int kari_unwrap(struct spop_host *host, asn1_node defs, asn1_node ed,
 		 prefix);
 	if (decode_field(host, defs, ed, name, "AlgorithmIdentifier", &wrap))
 		return SPOP_ERR_DECRYPT;
-	if (read_text(wrap, "algorithm", oid, sizeof(oid)) != ASN1_SUCCESS) {
+	if (cms_read_oid(wrap, "algorithm", oid, sizeof(oid)) != ASN1_SUCCESS) {
 		asn1_delete_structure(&wrap);
 		return malformed(host, name, "no key wrap algorithm");
 	}
@@ -659,7 +619,7 @@ static int kari_unwrap(struct spop_host *host, asn1_node defs, asn1_node ed,
 		return unsupported(host, "key wrap algorithm", oid);
 	}
 	snprintf(name, sizeof(name), "%s.originator", prefix);
-	if (read_text(ed, name, choice, sizeof(choice)) != ASN1_SUCCESS ||
+	if (cms_read_oid(ed, name, choice, sizeof(choice)) != ASN1_SUCCESS ||
 	    strcmp(choice, "originatorKey") != 0) {
 		asn1_delete_structure(&wrap);
 		return unsupported(host, "key agreement originator",
@@ -667,24 +627,24 @@ static int kari_unwrap(struct spop_host *host, asn1_node defs, asn1_node ed,
 	}
 	snprintf(name, sizeof(name),
 		 "%s.originator.originatorKey.algorithm.algorithm", prefix);
-	if (read_text(ed, name, oid, sizeof(oid)) != ASN1_SUCCESS ||
+	if (cms_read_oid(ed, name, oid, sizeof(oid)) != ASN1_SUCCESS ||
 	    strcmp(oid, OID_EC_PUBLIC_KEY) != 0) {
 		asn1_delete_structure(&wrap);
 		return unsupported(host, "originator key type", oid);
 	}
 	snprintf(name, sizeof(name), "%s.originator.originatorKey.publicKey",
 		 prefix);
-	rc = read_alloc(ed, name, &point, &point_bits);
+	rc = cms_read_alloc(ed, name, &point, &point_bits);
 	if (rc != ASN1_SUCCESS || point_bits % 8) {
 		free(point);
 		asn1_delete_structure(&wrap);
 		return malformed(host, name, asn1_strerror(rc));
 	}
 	snprintf(name, sizeof(name), "%s.ukm", prefix);
-	if (read_alloc(ed, name, &ukm, &ukm_len) != ASN1_SUCCESS)
+	if (cms_read_alloc(ed, name, &ukm, &ukm_len) != ASN1_SUCCESS)
 		ukm = NULL;
 	snprintf(name, sizeof(name), "%s.encryptedKey", rek);
-	rc = read_alloc(ed, name, &ek, &ek_len);
+	rc = cms_read_alloc(ed, name, &ek, &ek_len);
 	if (rc != ASN1_SUCCESS) {
 		rc = malformed(host, name, asn1_strerror(rc));
 		goto out;
@@ -748,7 +708,7 @@ static bool choose(asn1_node ed, const struct candidate *c, size_t n,
 		return false;
 	for (int i = 1; i <= count; i++) {
 		snprintf(name, sizeof(name), "recipientInfos.?%d", i);
-		if (read_text(ed, name, alt, sizeof(alt)) != ASN1_SUCCESS)
+		if (cms_read_oid(ed, name, alt, sizeof(alt)) != ASN1_SUCCESS)
 			continue;
 		if (strcmp(alt, "ktri") == 0) {
 			char rid[64];
@@ -756,7 +716,7 @@ static bool choose(asn1_node ed, const struct candidate *c, size_t n,
 			snprintf(ch->prefix, sizeof(ch->prefix),
 				 "recipientInfos.?%d.ktri", i);
 			snprintf(name, sizeof(name), "%s.rid", ch->prefix);
-			if (read_text(ed, name, rid, sizeof(rid)) !=
+			if (cms_read_oid(ed, name, rid, sizeof(rid)) !=
 			    ASN1_SUCCESS)
 				continue;
 			snprintf(name, sizeof(name), "%s.rid.%s", ch->prefix,
@@ -786,7 +746,7 @@ static bool choose(asn1_node ed, const struct candidate *c, size_t n,
 					 "%s.recipientEncryptedKeys.?%d",
 					 ch->prefix, j);
 				snprintf(name, sizeof(name), "%s.rid", ch->rek);
-				if (read_text(ed, name, rid, sizeof(rid)) !=
+				if (cms_read_oid(ed, name, rid, sizeof(rid)) !=
 				    ASN1_SUCCESS)
 					continue;
 				if (strcmp(rid, "issuerAndSerialNumber") == 0) {
@@ -830,7 +790,8 @@ static int cipher_params(struct spop_host *host, asn1_node defs, asn1_node ed,
 		 eci);
 	if (decode_field(host, defs, ed, name, type, &p))
 		return SPOP_ERR_DECRYPT;
-	rc = read_alloc(p, cc->mode == MODE_GCM ? "aesNonce" : "", &v, &len);
+	rc =
+	    cms_read_alloc(p, cc->mode == MODE_GCM ? "aesNonce" : "", &v, &len);
 	if (rc != ASN1_SUCCESS || len <= 0 || len > 16 ||
 	    (cc->mode == MODE_CBC && (size_t)len != cc->block)) {
 		free(v);
@@ -862,14 +823,16 @@ static int cipher_params(struct spop_host *host, asn1_node defs, asn1_node ed,
 	return 0;
 }
 
-/* Decrypts buf (len bytes) in place; *plain_len the content's length. */
+/* Decrypts len bytes of in into buf (in NULL: buf in place), in one
+ * call, so libgcrypt runs its widest code over the whole content; *plain_len
+ * the content's length. */
 static int content_decrypt(struct spop_host *host,
 			   const struct content_cipher *cc,
 			   const unsigned char *key, const unsigned char *iv,
 			   size_t iv_len, const unsigned char *aad,
 			   size_t aad_len, const unsigned char *tag,
-			   size_t tag_len, unsigned char *buf, size_t len,
-			   size_t *plain_len)
+			   size_t tag_len, const unsigned char *in,
+			   unsigned char *buf, size_t len, size_t *plain_len)
 {
 	gcry_cipher_hd_t h;
 	gcry_error_t e;
@@ -892,7 +855,7 @@ static int content_decrypt(struct spop_host *host,
 		goto bad;
 	if (cc->mode == MODE_GCM)
 		gcry_cipher_final(h);
-	if (len && gcry_cipher_decrypt(h, buf, len, NULL, 0))
+	if (len && gcry_cipher_decrypt(h, buf, len, in, in ? len : 0))
 		goto bad;
 	if (cc->mode == MODE_GCM) {
 		if (gcry_cipher_checktag(h, tag, tag_len))
@@ -919,38 +882,65 @@ bad:
 	return fail(host, STAGE_CONTENT);
 }
 
-/* ---- the operation ------------------------------------------------------ */
+/* ---- the message's layout, read where it lies ---------------------------
+ *
+ * libtasn1 copies every value it decodes into its tree: decoding the
+ * ContentInfo (content ANY) and then the EnvelopedData (encryptedContent)
+ * would copy a big message's content twice before a byte is decrypted.
+ * So the ContentInfo is read with cms.c's layout helpers, and libtasn1
+ * gets the EnvelopedData without its encryptedContent, which is
+ * decrypted from where it lies in the message straight into the result's
+ * buffer. */
 
-/* The value of the TLV at der[start..end] (inclusive, as libtasn1's
- * asn1_der_decoding_startEnd gives it): its own start and end; an
- * indefinite length ends with the two bytes of its end-of-contents. */
-static int explicit_value(const unsigned char *der, int start, int end,
-			  int *vstart, int *vend)
+/* The EnvelopedData or AuthEnvelopedData at der[0..len) without its
+ * encryptedContent, malloc'd into *out, and where that content lies in
+ * der: one primitive [0] (DER), or a constructed [0] of primitive OCTET
+ * STRING chunks (BER, as gpgsm and NSS write it). Definite lengths on the
+ * way are rewritten, indefinite ones kept. When the layout is not the one
+ * expected (no content, high tag numbers, nested chunks), *out stays NULL
+ * and libtasn1 decodes the structure as it is, with its own error when it
+ * is wrong. 0, or -1 out of memory. */
+static int strip_content(const unsigned char *der, size_t len,
+			 unsigned char **out, size_t *out_len,
+			 struct cms_content *c)
 {
-	unsigned char cls;
-	unsigned long tag;
-	int tag_len, len_len, total = end - start + 1;
-	long l;
+	struct cms_tlv anc[2], t;
+	struct cms_tlv *ed = &anc[0], *eci = &anc[1];
+	size_t at, ec_at, after;
 
-	if (total < 2 || asn1_get_tag_der(der + start, total, &cls, &tag_len,
-					  &tag) != ASN1_SUCCESS)
-		return -1;
-	l = asn1_get_length_der(der + start + tag_len, total - tag_len,
-				&len_len);
-	if (l == -1) { /* indefinite */
-		if (total < tag_len + len_len + 2 || der[end] != 0 ||
-		    der[end - 1] != 0)
-			return -1;
-		*vstart = start + tag_len + len_len;
-		*vend = end - 2;
+	*out = NULL;
+	if (cms_tlv_at(der, 0, len, ed) || ed->id != 0x30 ||
+	    cms_tlv_skip(der, 0, len, 0, &at) || at != len ||
+	    cms_ends_at(der, ed, len))
 		return 0;
-	}
-	if (l < 0 || tag_len + len_len + l != total)
-		return -1;
-	*vstart = start + tag_len + len_len;
-	*vend = end;
-	return 0;
+	/* version, [0] originatorInfo OPTIONAL, recipientInfos (SET) */
+	if (cms_tlv_at(der, ed->value, ed->end, &t) || t.id != 0x02 ||
+	    cms_tlv_at(der, t.end, ed->end, &t))
+		return 0;
+	at = t.start;
+	if (t.id == 0xa0 && (cms_tlv_skip(der, at, ed->end, 0, &at) ||
+			     cms_tlv_at(der, at, ed->end, &t)))
+		return 0;
+	if (t.id != 0x31 || cms_tlv_skip(der, at, ed->end, 0, &at))
+		return 0;
+	/* the (auth)EncryptedContentInfo: contentType,
+	 * contentEncryptionAlgorithm, then the [0] IMPLICIT OCTET STRING */
+	if (cms_tlv_at(der, at, ed->end, eci) || eci->id != 0x30 ||
+	    cms_tlv_at(der, eci->value, eci->end, &t) || t.id != 0x06 ||
+	    cms_tlv_at(der, t.end, eci->end, &t) || t.id != 0x30 ||
+	    cms_tlv_skip(der, t.start, eci->end, 0, &ec_at) ||
+	    cms_content_at(der, ec_at, eci->end, 0x80, 0xa0, c, &after))
+		return 0;
+	/* the content ends the EncryptedContentInfo */
+	if (eci->indefinite
+		? ed->end - after < 2 || der[after] || der[after + 1]
+		: after != eci->end)
+		return 0;
+	eci->end = after;
+	return cms_cut(der, len, anc, 2, ec_at, after, out, out_len);
 }
+
+/* ---- the operation ------------------------------------------------------ */
 
 /* RFC 5083 2.1: the authenticated attributes are MACed as their DER with
  * the SET OF tag (0x31) instead of the field's [1]; *aad NULL when the
@@ -990,20 +980,22 @@ int cms_decrypt(struct spop_host *host, const unsigned char *cms, size_t len,
 		const struct spop_smime_keys *keys,
 		struct spop_smime_result *result)
 {
-	asn1_node defs, ci = NULL, ed = NULL;
+	asn1_node defs, ed = NULL;
 	char oid[128], name[128];
-	const unsigned char *inner;
-	unsigned char *aad = NULL, *mac = NULL, *buf = NULL;
+	const unsigned char *inner, *der, *direct = NULL;
+	unsigned char *aad = NULL, *mac = NULL, *buf = NULL, *stripped = NULL;
 	unsigned char cek[MAX_KEY], iv[16];
 	char key_alg[64] = "";
-	int inner_len, start = 0, end = 0, aad_len = 0, mac_len = 0,
-		       buf_len = 0, rc;
+	int der_len, aad_len = 0, mac_len = 0, buf_len = 0, rc;
 	size_t iv_len = 0, tag_len = 0, plain_len = 0, n_cand = 0;
+	size_t inner_at = 0, inner_len = 0, stripped_len = 0;
+	struct cms_content content = {0};
+	struct cms_tlv ci, c0;
 	struct candidate *cand = NULL;
 	const struct content_cipher *cc = NULL;
 	struct chosen ch;
 	bool auth;
-	const char *eci;
+	const char *eci, *why;
 
 	if ((rc = cms_gcrypt_init(host)) != 0)
 		return rc;
@@ -1017,40 +1009,35 @@ int cms_decrypt(struct spop_host *host, const unsigned char *cms, size_t len,
 				       "Decryption failed: no certificate and "
 				       "key to decrypt with (Cert*).");
 
-	/* 1. ContentInfo, then the EnvelopedData or AuthEnvelopedData. */
-	if (decode(host, defs, "ContentInfo", cms, (int)len, &ci))
-		return SPOP_ERR_DECRYPT;
-	if (read_text(ci, "contentType", oid, sizeof(oid)) != ASN1_SUCCESS) {
-		asn1_delete_structure(&ci);
-		return malformed(host, "ContentInfo", "no content type");
-	}
+	/* 1. ContentInfo, then the EnvelopedData or AuthEnvelopedData,
+	 * decoded without the encrypted content: the message and the
+	 * result's buffer are then all the big memory alive. */
+	why = cms_content_info(cms, len, oid, sizeof(oid), &ci, &c0);
+	if (why)
+		return malformed(host, "ContentInfo", why);
+	inner_at = c0.value;
+	inner_len = c0.end - c0.value;
 	if (strcmp(oid, OID_ENVELOPED) == 0) {
 		auth = false;
 	} else if (strcmp(oid, OID_AUTH_ENVELOPED) == 0) {
 		auth = true;
 	} else {
-		asn1_delete_structure(&ci);
 		return host->set_error(host, SPOP_ERR_DECRYPT,
 				       "Decryption failed: the message is not "
 				       "encrypted (CMS content type %s, not "
 				       "EnvelopedData or AuthEnvelopedData).",
 				       oid);
 	}
-	/* The content is decoded where it lies in the message, not from a
-	 * copy: libtasn1's tree already holds one. */
-	rc = asn1_der_decoding_startEnd(ci, cms, (int)len, "content", &start,
-					&end);
-	asn1_delete_structure(&ci);
-	if (rc != ASN1_SUCCESS || explicit_value(cms, start, end, &start, &end))
-		return malformed(host, "ContentInfo.content",
-				 rc == ASN1_SUCCESS ? "bad [0] header"
-						    : asn1_strerror(rc));
-	inner = cms + start;
-	inner_len = end - start + 1;
+	inner = cms + inner_at;
+	if (strip_content(inner, inner_len, &stripped, &stripped_len, &content))
+		return host->set_error(host, SPOP_ERR_DECRYPT,
+				       "Decryption failed: out of memory.");
+	der = stripped ? stripped : inner;
+	der_len = (int)(stripped ? stripped_len : inner_len);
 	rc = decode(host, defs, auth ? "AuthEnvelopedData" : "EnvelopedData",
-		    inner, inner_len, &ed);
+		    der, der_len, &ed);
 	if (rc == 0 && auth)
-		rc = auth_attrs(host, ed, inner, inner_len, &aad, &aad_len);
+		rc = auth_attrs(host, ed, der, der_len, &aad, &aad_len);
 	if (rc)
 		goto out;
 	eci = auth ? "authEncryptedContentInfo" : "encryptedContentInfo";
@@ -1059,7 +1046,7 @@ int cms_decrypt(struct spop_host *host, const unsigned char *cms, size_t len,
 	 * operation: failing here tells nothing about a key). */
 	snprintf(name, sizeof(name), "%s.contentEncryptionAlgorithm.algorithm",
 		 eci);
-	if (read_text(ed, name, oid, sizeof(oid)) != ASN1_SUCCESS) {
+	if (cms_read_oid(ed, name, oid, sizeof(oid)) != ASN1_SUCCESS) {
 		rc = malformed(host, name, "absent");
 		goto out;
 	}
@@ -1077,7 +1064,7 @@ int cms_decrypt(struct spop_host *host, const unsigned char *cms, size_t len,
 	if (rc)
 		goto out;
 	if (auth) {
-		rc = read_alloc(ed, "mac", &mac, &mac_len);
+		rc = cms_read_alloc(ed, "mac", &mac, &mac_len);
 		if (rc != ASN1_SUCCESS || (size_t)mac_len != tag_len) {
 			rc = malformed(host, "mac",
 				       rc == ASN1_SUCCESS ? "not the length "
@@ -1108,33 +1095,28 @@ int cms_decrypt(struct spop_host *host, const unsigned char *cms, size_t len,
 	if (rc)
 		goto out;
 
-	/* 5. The content, decrypted in place in the result's buffer. */
+	/* 5. The content: from the message into the result's buffer (BER
+	 * chunks gathered there first), or, when libtasn1 decoded it, read
+	 * from the tree; then decrypted. */
 	snprintf(name, sizeof(name), "%s.encryptedContent", eci);
-	rc = asn1_read_value(ed, name, NULL, &buf_len);
-	if (rc == ASN1_ELEMENT_NOT_FOUND || rc == ASN1_VALUE_NOT_FOUND) {
-		rc = host->set_error(host, SPOP_ERR_DECRYPT,
-				     "Decryption failed: the message carries "
-				     "no encrypted content (detached "
-				     "content is not supported).");
-		goto out;
-	}
-	if (rc != ASN1_MEM_ERROR && rc != ASN1_SUCCESS) {
-		rc = malformed(host, name, asn1_strerror(rc));
-		goto out;
-	}
-	/* In DER (and definite-length BER) the encrypted content is one
-	 * primitive [0] in the message: the tree goes before the result's
-	 * buffer comes, so the message and the content are all that is
-	 * alive (about twice the message). Constructed chunks (gpgsm, NSS)
-	 * are read from the tree. */
-	const unsigned char *direct = NULL;
-	if (asn1_der_decoding_startEnd(ed, inner, inner_len, name, &start,
-				       &end) == ASN1_SUCCESS &&
-	    inner[start] == 0x80 &&
-	    explicit_value(inner, start, end, &start, &end) == 0 &&
-	    end - start + 1 == buf_len) {
-		direct = inner + start;
-		asn1_delete_structure(&ed);
+	if (stripped) {
+		direct = inner + content.value;
+		buf_len = (int)content.len;
+	} else {
+		rc = asn1_read_value(ed, name, NULL, &buf_len);
+		if (rc == ASN1_ELEMENT_NOT_FOUND ||
+		    rc == ASN1_VALUE_NOT_FOUND) {
+			rc = host->set_error(
+			    host, SPOP_ERR_DECRYPT,
+			    "Decryption failed: the message carries no "
+			    "encrypted content (detached content is not "
+			    "supported).");
+			goto out;
+		}
+		if (rc != ASN1_MEM_ERROR && rc != ASN1_SUCCESS) {
+			rc = malformed(host, name, asn1_strerror(rc));
+			goto out;
+		}
 	}
 	buf = host->alloc(host, (size_t)buf_len + 1);
 	if (!buf) {
@@ -1144,18 +1126,19 @@ int cms_decrypt(struct spop_host *host, const unsigned char *cms, size_t len,
 				     buf_len);
 		goto out;
 	}
-	if (direct) {
-		memcpy(buf, direct, (size_t)buf_len);
-	} else {
+	if (stripped && content.chunked) {
+		cms_content_gather(inner, &content, buf);
+		direct = NULL;
+	} else if (!stripped) {
 		rc = asn1_read_value(ed, name, buf, &buf_len);
 		if (rc != ASN1_SUCCESS) {
 			rc = malformed(host, name, asn1_strerror(rc));
 			goto out;
 		}
-		asn1_delete_structure(&ed);
 	}
+	asn1_delete_structure(&ed);
 	rc = content_decrypt(host, cc, cek, iv, iv_len, aad, (size_t)aad_len,
-			     mac, (size_t)mac_len, buf, (size_t)buf_len,
+			     mac, (size_t)mac_len, direct, buf, (size_t)buf_len,
 			     &plain_len);
 	if (rc)
 		goto out;
@@ -1178,6 +1161,7 @@ out:
 	}
 	free(aad);
 	free(mac);
+	free(stripped);
 	if (cand)
 		candidates_free(cand, n_cand);
 	asn1_delete_structure(&ed);
