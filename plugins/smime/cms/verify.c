@@ -1127,6 +1127,22 @@ static bool verify_attrs(const struct signer_info *si,
 	return true;
 }
 
+/* GnuTLS 3.7's gnutls_x509_crt_verify_data2 (also under
+ * gnutls_pkcs7_verify_direct) leaks its public key object when the
+ * certificate's key cannot be imported (a damaged certificate in the
+ * message): such a signer is refused here before GnuTLS is asked. */
+static bool public_key_readable(gnutls_x509_crt_t crt)
+{
+	gnutls_pubkey_t key;
+	bool ok;
+
+	if (gnutls_pubkey_init(&key) < 0)
+		return false;
+	ok = gnutls_pubkey_import_x509(key, crt, 0) >= 0;
+	gnutls_pubkey_deinit(key);
+	return ok;
+}
+
 /* One SignerInfo: its certificate, signature and trust verdicts. */
 static void verify_signer(gnutls_pkcs7_t p7, unsigned idx,
 			  const struct signer_info *si,
@@ -1151,9 +1167,10 @@ static void verify_signer(gnutls_pkcs7_t p7, unsigned idx,
 	char why[200], trust_text[200];
 	int ret;
 
-	/* The SignerInfo's digestAlgorithm, which hashes the content. */
-	if (si->digest != GNUTLS_DIG_UNKNOWN)
-		dig = si->digest;
+	/* The SignerInfo's digestAlgorithm, which hashes the content (RFC
+	 * 5652 5.4); one this engine does not know is never replaced by the
+	 * hash the signature algorithm names. */
+	dig = si->digest;
 	if (si->pss)
 		pk = GNUTLS_PK_RSA_PSS;
 
@@ -1182,7 +1199,15 @@ static void verify_signer(gnutls_pkcs7_t p7, unsigned idx,
 	out->cert_der = dup_out(host, signer->der.data, signer->der.size);
 	out->cert_der_len = out->cert_der ? signer->der.size : 0;
 
-	if (si->pss) {
+	if (dig == GNUTLS_DIG_UNKNOWN) {
+		ret = GNUTLS_E_UNKNOWN_HASH_ALGORITHM;
+		snprintf(out->status, sizeof(out->status),
+			 "the SignerInfo's digestAlgorithm is not supported");
+	} else if (!public_key_readable(signer->crt)) {
+		ret = GNUTLS_E_PK_SIG_VERIFY_FAILED;
+		snprintf(out->status, sizeof(out->status),
+			 "the signer certificate's public key cannot be read");
+	} else if (si->pss) {
 		ret = verify_pss(si, dig, signer->crt, data, h, out->status,
 				 sizeof(out->status));
 	} else if (!verify_attrs(si, info, signer->crt, dig, data, h, flags,
