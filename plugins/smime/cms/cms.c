@@ -392,42 +392,11 @@ int cms_gcrypt_init(struct spop_host *host)
 	return 0;
 }
 
-void cms_result_clear(struct spop_host *host, struct spop_smime_result *result)
-{
-	size_t i;
-
-	if (!result)
-		return;
-	if (result->content) {
-		/* Decrypted content is secret: wipe it before it goes. */
-		memset(result->content, 0, result->content_len);
-		host->free(host, result->content);
-	}
-	host->free(host, result->signer_der);
-	for (i = 0; i < result->n_chain; i++)
-		if (result->chain_der)
-			host->free(host, result->chain_der[i]);
-	host->free(host, result->chain_der);
-	host->free(host, result->chain_len);
-	if (result->size >= offsetof(struct spop_smime_result, n_signers) +
-				sizeof(result->n_signers)) {
-		for (i = 0; i < result->n_signers; i++)
-			if (result->signers)
-				host->free(host, result->signers[i].cert_der);
-		host->free(host, result->signers);
-		result->signers = NULL;
-		result->n_signers = 0;
-	}
-	uint32_t size = result->size;
-	memset(result, 0, size < sizeof(*result) ? size : sizeof(*result));
-	result->size = size;
-}
-
 static const struct spop_smime_ops ops = {
     .size = sizeof(struct spop_smime_ops),
     .decrypt = cms_decrypt,
     .verify = cms_verify,
-    .result_clear = cms_result_clear,
+    .result_clear = smime_result_clear,
 };
 
 static const struct spop_plugin_descriptor descriptor = {

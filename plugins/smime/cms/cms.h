@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <spop/plugin.h>
 
+#include "result.h"
+
 /* The ops table's slots (struct spop_smime_ops). */
 int cms_decrypt(struct spop_host *host, const unsigned char *cms, size_t len,
 		const struct spop_smime_keys *keys,
@@ -21,7 +23,6 @@ int cms_verify(struct spop_host *host, const unsigned char *cms, size_t len,
 	       const unsigned char *content, size_t content_len,
 	       const struct spop_smime_keys *keys,
 	       struct spop_smime_result *result);
-void cms_result_clear(struct spop_host *host, struct spop_smime_result *result);
 
 /* asn1Parser's output for cms.asn (the generated cms-asn1.c). */
 extern const asn1_static_node cms_asn1_tab[];

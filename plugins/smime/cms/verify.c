@@ -93,15 +93,6 @@ static int certs_add(struct certs *c, const unsigned char *der, size_t len)
 	return 0;
 }
 
-static void *dup_out(struct spop_host *host, const void *data, size_t len)
-{
-	void *p = host->alloc(host, len ? len : 1);
-
-	if (p && len)
-		memcpy(p, data, len);
-	return p;
-}
-
 static const char *digest_name(gnutls_digest_algorithm_t d)
 {
 	switch (d) {
@@ -1196,7 +1187,7 @@ static void verify_signer(gnutls_pkcs7_t p7, unsigned idx,
 			 "SignerCert*");
 		return;
 	}
-	out->cert_der = dup_out(host, signer->der.data, signer->der.size);
+	out->cert_der = smime_dup(host, signer->der.data, signer->der.size);
 	out->cert_der_len = out->cert_der ? signer->der.size : 0;
 
 	if (dig == GNUTLS_DIG_UNKNOWN) {
@@ -1245,30 +1236,6 @@ static void verify_signer(gnutls_pkcs7_t p7, unsigned idx,
 				 trust_text);
 		}
 	}
-}
-
-static void clear_partial(struct spop_host *host, struct spop_smime_result *r)
-{
-	for (size_t i = 0; i < r->n_signers; i++)
-		host->free(host, r->signers[i].cert_der);
-	host->free(host, r->signers);
-	for (size_t i = 0; i < r->n_chain; i++)
-		host->free(host, r->chain_der[i]);
-	host->free(host, r->chain_der);
-	host->free(host, r->chain_len);
-	host->free(host, r->signer_der);
-	host->free(host, r->content);
-	r->signers = NULL;
-	r->n_signers = 0;
-	r->chain_der = NULL;
-	r->chain_len = NULL;
-	r->n_chain = 0;
-	r->signer_der = NULL;
-	r->signer_der_len = 0;
-	r->content = NULL;
-	r->content_len = 0;
-	r->verified = 0;
-	r->algorithm[0] = '\0';
 }
 
 /* ---- the encapsulated content, where it lies -----------------------------
@@ -1428,7 +1395,7 @@ int cms_verify(struct spop_host *host, const unsigned char *cms, size_t len,
 		data.size = (unsigned)ec.len;
 	} else if (embedded.data) {
 		data = embedded;
-		result->content = dup_out(host, embedded.data, embedded.size);
+		result->content = smime_dup(host, embedded.data, embedded.size);
 		if (!result->content) {
 			rc = host->set_error(host, SPOP_ERR_DECRYPT,
 					     "Out of memory");
@@ -1478,8 +1445,8 @@ int cms_verify(struct spop_host *host, const unsigned char *cms, size_t len,
 			goto out;
 		}
 		for (size_t i = 0; i < msg.n; i++) {
-			result->chain_der[i] =
-			    dup_out(host, msg.v[i].der.data, msg.v[i].der.size);
+			result->chain_der[i] = smime_dup(
+			    host, msg.v[i].der.data, msg.v[i].der.size);
 			result->chain_len[i] = msg.v[i].der.size;
 			result->n_chain++;
 		}
@@ -1532,26 +1499,11 @@ int cms_verify(struct spop_host *host, const unsigned char *cms, size_t len,
 		goto out;
 	}
 
-	result->verified = n_signers > 0;
-	for (size_t i = 0; i < n_signers; i++)
-		if (!result->signers[i].signature_ok)
-			result->verified = 0;
-	if (n_signers) {
-		snprintf(result->algorithm, sizeof(result->algorithm), "%s",
-			 result->signers[0].digest_algorithm);
-		if (result->signers[0].cert_der) {
-			result->signer_der =
-			    dup_out(host, result->signers[0].cert_der,
-				    result->signers[0].cert_der_len);
-			result->signer_der_len =
-			    result->signer_der ? result->signers[0].cert_der_len
-					       : 0;
-		}
-	}
+	smime_result_sum_signers(host, result);
 
 out:
 	if (rc)
-		clear_partial(host, result);
+		smime_result_clear(host, result);
 	gnutls_free(embedded.data);
 	free(cut);
 	certs_free(&msg);

@@ -20,8 +20,6 @@ int ossl_smime_verify(struct spop_host *host, const unsigned char *cms,
 		      size_t len, const unsigned char *content,
 		      size_t content_len, const struct spop_smime_keys *keys,
 		      struct spop_smime_result *result);
-void ossl_smime_result_clear(struct spop_host *host,
-			     struct spop_smime_result *result);
 
 /* The engine's own library context: OpenSSL's default provider plus the
  * store-key provider, made once per process; NULL when OpenSSL refuses
@@ -35,9 +33,5 @@ OSSL_LIB_CTX *ossl_smime_libctx(void);
 EVP_PKEY *ossl_smime_store_key(struct spop_host *host,
 			       const struct spop_certstore_ops *ops, void *key,
 			       EVP_PKEY *cert_pub);
-
-/* A copy of len bytes in host memory (one byte for len 0); NULL when out
- * of memory. */
-void *ossl_smime_dup(struct spop_host *host, const void *data, size_t len);
 
 #endif

@@ -17,6 +17,7 @@
  *    SPOP_CERT_FAIL_REVOCATION); an issuer without one is not a failure,
  *    as GnuTLS's trust list does it. */
 #include "engine.h"
+#include "result.h"
 
 #include <openssl/cms.h>
 #include <openssl/err.h>
@@ -410,7 +411,7 @@ static void verify_signer(struct spop_host *host, CMS_SignerInfo *si,
 	unsigned char *der = NULL;
 	int der_len = i2d_X509(signer, &der);
 	if (der_len > 0) {
-		out->cert_der = ossl_smime_dup(host, der, (size_t)der_len);
+		out->cert_der = smime_dup(host, der, (size_t)der_len);
 		out->cert_der_len = out->cert_der ? (size_t)der_len : 0;
 	}
 	OPENSSL_free(der);
@@ -519,8 +520,8 @@ int ossl_smime_verify(struct spop_host *host, const unsigned char *in,
 		}
 	} else if (econtent && *econtent) {
 		result->content =
-		    ossl_smime_dup(host, ASN1_STRING_get0_data(*econtent),
-				   (size_t)ASN1_STRING_length(*econtent));
+		    smime_dup(host, ASN1_STRING_get0_data(*econtent),
+			      (size_t)ASN1_STRING_length(*econtent));
 		if (!result->content) {
 			rc = oom(host);
 			goto out;
@@ -599,7 +600,7 @@ int ossl_smime_verify(struct spop_host *host, const unsigned char *in,
 			int l = i2d_X509(sk_X509_value(c.msg, i), &der);
 
 			result->chain_der[i] =
-			    l > 0 ? ossl_smime_dup(host, der, (size_t)l) : NULL;
+			    l > 0 ? smime_dup(host, der, (size_t)l) : NULL;
 			OPENSSL_free(der);
 			if (!result->chain_der[i]) {
 				rc = oom(host);
@@ -628,26 +629,11 @@ int ossl_smime_verify(struct spop_host *host, const unsigned char *in,
 			      &result->signers[i]);
 		result->n_signers++;
 	}
-	result->verified = n > 0;
-	for (int i = 0; i < n; i++)
-		if (!result->signers[i].signature_ok)
-			result->verified = 0;
-	if (n > 0) {
-		snprintf(result->algorithm, sizeof(result->algorithm), "%s",
-			 result->signers[0].digest_algorithm);
-		if (result->signers[0].cert_der) {
-			result->signer_der =
-			    ossl_smime_dup(host, result->signers[0].cert_der,
-					   result->signers[0].cert_der_len);
-			result->signer_der_len =
-			    result->signer_der ? result->signers[0].cert_der_len
-					       : 0;
-		}
-	}
+	smime_result_sum_signers(host, result);
 
 out:
 	if (rc)
-		ossl_smime_result_clear(host, result);
+		smime_result_clear(host, result);
 	ERR_clear_error();
 	if (c.chain) {
 		/* CMS_dataInit pushed its BIOs on dcont: free down to it. */
