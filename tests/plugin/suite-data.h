@@ -6,6 +6,8 @@
 
 #include <glib.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 /* Set by the suite's init (g_dir_make_tmp), removed by its cleanup. */
 static char *dir;
@@ -48,6 +50,21 @@ G_GNUC_UNUSED static int run_out(char **argv, char **out)
 		fprintf(stderr, "%s failed: %s\n", argv[0], err ? err : "");
 	g_free(err);
 	return g_spawn_check_wait_status(status, NULL) ? 0 : 1;
+}
+
+/* A process's resident memory, current or peak (VmRSS / VmHWM), in kB. */
+G_GNUC_UNUSED static long status_kb(const char *field)
+{
+	char *text = NULL, *at;
+	long kb = -1;
+
+	if (!g_file_get_contents("/proc/self/status", &text, NULL, NULL))
+		return -1;
+	at = strstr(text, field);
+	if (at)
+		kb = strtol(at + strlen(field) + 1, NULL, 10);
+	g_free(text);
+	return kb;
 }
 
 #endif

@@ -46,42 +46,7 @@ static size_t plain_len;
 
 /* ---- helpers ------------------------------------------------------------ */
 
-/* A pemkey store opened on a file of DIR, and its entries. */
-struct store {
-	void *handle;
-	struct spop_cert_entry entries[4];
-	size_t n;
-};
-
-static bool store_open(struct store *st, const char *name)
-{
-	char *p = path(name);
-	int rc;
-
-	memset(st, 0, sizeof(*st));
-	rc = pem->open(h, PEM_FILE, (const unsigned char *)p, strlen(p), "",
-		       &st->handle);
-	g_free(p);
-	if (rc) {
-		fprintf(stderr, "cannot open %s: %s\n", name, error_text());
-		return false;
-	}
-	while (st->n < 4) {
-		st->entries[st->n].size = sizeof(struct spop_cert_entry);
-		if (pem->entry(h, st->handle, st->n, &st->entries[st->n]))
-			break;
-		st->n++;
-	}
-	spi_clear_error(s);
-	return st->n > 0;
-}
-
-static void store_close(struct store *st)
-{
-	if (st->handle)
-		pem->close(h, st->handle);
-	st->handle = NULL;
-}
+#include "pem-store.h"
 
 static void keys_of(struct spop_smime_keys *k, const struct store *st)
 {
@@ -686,21 +651,6 @@ static void test_flips(void)
 	flip_all("pem-ec384.pem", "ec384-sha384.der", false, 5);
 	flip_all("pem-rsa.pem", "rsa-oaep-sha256.der", false, 7);
 	flip_all("pem-rsa.pem", "gpgsm.der", false, 7);
-}
-
-/* A process's resident memory, current or peak (VmRSS / VmHWM), in kB. */
-static long status_kb(const char *field)
-{
-	char *text = NULL, *at;
-	long kb = -1;
-
-	if (!g_file_get_contents("/proc/self/status", &text, NULL, NULL))
-		return -1;
-	at = strstr(text, field);
-	if (at)
-		kb = strtol(at + strlen(field) + 1, NULL, 10);
-	g_free(text);
-	return kb;
 }
 
 /* Peak memory of a 32 MB DER message: the message and the content, about

@@ -235,34 +235,7 @@ static const char *const enc_msgs[] = {
 static const char *const enc_stores[] = {"pem-rsa.pem", "pem-other.pem",
 					 "pem-ec256.pem", "pem-ec384.pem"};
 
-struct store {
-	void *handle;
-	struct spop_cert_entry entries[4];
-	size_t n;
-};
-
-static bool store_open(struct store *st, const char *name)
-{
-	char *p = path(name);
-	int rc;
-
-	memset(st, 0, sizeof(*st));
-	rc = pem->open(h, PEM_FILE, (const unsigned char *)p, strlen(p), "",
-		       &st->handle);
-	g_free(p);
-	if (rc) {
-		fprintf(stderr, "\n  cannot open %s: %s\n", name, error_text());
-		return false;
-	}
-	while (st->n < 4) {
-		st->entries[st->n].size = sizeof(struct spop_cert_entry);
-		if (pem->entry(h, st->handle, st->n, &st->entries[st->n]))
-			break;
-		st->n++;
-	}
-	spi_clear_error(s);
-	return st->n > 0;
-}
+#include "pem-store.h"
 
 /* The stage a decryption failure names (plugin.h: the message names the
  * stage only), or "other". */

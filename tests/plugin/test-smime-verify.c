@@ -576,20 +576,6 @@ static void test_ber_opaque(void)
 	g_free(want);
 }
 
-static long status_kb(const char *field)
-{
-	char *text = NULL, *at;
-	long kb = -1;
-
-	if (!g_file_get_contents("/proc/self/status", &text, NULL, NULL))
-		return -1;
-	at = strstr(text, field);
-	if (at)
-		kb = strtol(at + strlen(field) + 1, NULL, 10);
-	g_free(text);
-	return kb;
-}
-
 /* Peak memory of a 32 MB opaque message: the message and the content
  * returned, about twice its size, not the copies libtasn1's and GnuTLS's
  * trees would make (the engine cuts the content out before they decode).
