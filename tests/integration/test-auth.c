@@ -71,6 +71,25 @@ static void test_plain_wrong_password(void)
 	spop_free(s);
 }
 
+static void test_cram_md5(void)
+{
+	login_with(NULL, SPOP_AM_CRAMMD5, NULL);
+	/* no initial response; the answer is user and HMAC, never the
+	 * password */
+	CU_ASSERT_PTR_NOT_NULL(strstr(rec.trail->str, "C: AUTH CRAM-MD5\n"));
+}
+
+static void test_cram_md5_wrong_password(void)
+{
+	spop_t *s = client_new(HARNESS_MAIN_USER, "wrong", &rec);
+
+	ASSERT_OK(spop_set_auth_mechanism(s, SPOP_AM_CRAMMD5));
+	CU_ASSERT_EQUAL(spop_connect(s), 171);
+	ERROR_HAS(s, "AUTH: the credentials were rejected");
+	CU_ASSERT_FALSE(spop_get_connected(s));
+	spop_free(s);
+}
+
 static void test_reconnect_same_object(void)
 {
 	spop_t *s = client_new(HARNESS_MAIN_USER, HARNESS_MAIN_PASSWORD, &rec);
@@ -105,6 +124,8 @@ static const struct test_case cases[] = {
     {"SASL PLAIN with AuthorizationIdentity", test_plain_authzid},
     {"SASL LOGIN", test_login},
     {"SASL PLAIN wrong password", test_plain_wrong_password},
+    {"SASL CRAM-MD5", test_cram_md5},
+    {"SASL CRAM-MD5 wrong password", test_cram_md5_wrong_password},
     {"Connect, Disconnect, Connect on one object", test_reconnect_same_object},
     {NULL, NULL},
 };

@@ -65,7 +65,7 @@ G_GNUC_UNUSED G_GNUC_NULL_TERMINATED static bool error_is(int code, ...)
 }
 
 /* Whether a module of this name is mapped into the process. */
-static bool mapped(const char *file)
+G_GNUC_UNUSED static bool mapped(const char *file)
 {
 	char *maps = NULL;
 	char *needle = g_strdup_printf("/%s\n", file);
