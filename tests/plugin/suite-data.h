@@ -5,6 +5,7 @@
 #define SPOP_TEST_SUITE_DATA_H
 
 #include <glib.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,6 +66,25 @@ G_GNUC_UNUSED static long status_kb(const char *field)
 		kb = strtol(at + strlen(field) + 1, NULL, 10);
 	g_free(text);
 	return kb;
+}
+
+/* The exit status of a child that measured its peak memory: 0 when the
+ * result was right (same) and the peak over before stays under limit
+ * (all in kB; said on stderr). Under ASan freed memory stays in
+ * quarantine, so the bound is not checked there. */
+G_GNUC_UNUSED static int peak_verdict(const char *what, bool same, long before,
+				      long peak, long limit)
+{
+	long used = peak - before;
+
+	fprintf(stderr,
+		"\n  %s: peak %ld kB over %ld kB before (limit %ld kB)\n", what,
+		used, before, limit);
+#if defined(__SANITIZE_ADDRESS__)
+	fprintf(stderr, "  (ASan build: the memory bound is not checked)\n");
+	used = 0;
+#endif
+	return same && used < limit ? 0 : 1;
 }
 
 #endif
