@@ -155,6 +155,12 @@ static int h_random(struct spop_host *h, void *buf, size_t len)
 	return 0;
 }
 
+static int64_t h_now(struct spop_host *h)
+{
+	(void)h;
+	return g_get_real_time();
+}
+
 static void h_trail(struct spop_host *h, int direction, const char *text)
 {
 	spi_trail(CORE(h), direction, text, strlen(text));
@@ -322,5 +328,6 @@ void spi_host_init(struct spi_host *host, struct spop *s,
 	    .session_cache_get = h_session_cache_get,
 	    .session_cache_put = h_session_cache_put,
 	    .key_log = h_key_log,
+	    .now = h_now,
 	};
 }

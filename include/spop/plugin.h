@@ -422,6 +422,11 @@ struct spop_host {
 	 * otherwise. Providers register their library's key-log hook only
 	 * when host->setting("SSLKeyLogFile") is not empty. */
 	void (*key_log)(struct spop_host *host, const char *line);
+
+	/* Wall-clock time, microseconds since the Unix epoch. Mechanisms that
+	 * put the time on the wire (NTLMv2's timestamp) ask here, never the
+	 * system clock, so that tests can fix it as they fix random(). */
+	int64_t (*now)(struct spop_host *host);
 };
 
 /* ------------------------------------------------------------------------

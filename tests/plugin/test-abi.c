@@ -51,7 +51,7 @@ static void test_descriptor(void)
 
 static void test_host(void)
 {
-	CU_ASSERT_EQUAL(sizeof(struct spop_host), 16 + 30 * 8);
+	CU_ASSERT_EQUAL(sizeof(struct spop_host), 16 + 31 * 8);
 	PIN(spop_host, size, 0);
 	PIN(spop_host, abi_minor, 4);
 	PIN(spop_host, core, 8);
@@ -86,6 +86,7 @@ static void test_host(void)
 	PIN(spop_host, session_cache_get, 232);
 	PIN(spop_host, session_cache_put, 240);
 	PIN(spop_host, key_log, 248);
+	PIN(spop_host, now, 256);
 	CU_ASSERT_EQUAL(sizeof(struct spop_address), 136);
 	PIN(spop_address, addr_len, 4);
 	PIN(spop_address, addr, 8);
