@@ -130,6 +130,37 @@ userdb {
 EOF
 }
 
+# XOAUTH2 and OAUTHBEARER through Dovecot's oauth2 passdb, only when
+# HARNESS_OAUTH2_URL names a token-introspection endpoint (RFC 7662; the
+# tests run oauth2-endpoint.py): Dovecot POSTs token=... there and logs in
+# the "username" of an "active" answer. The passwd-file passdb above is
+# tried first for these mechanisms too; its mismatch falls through to this
+# one (result_failure = continue, the default).
+conf_oauth2() {
+	[ -n "${HARNESS_OAUTH2_URL:-}" ] || return 0
+	case $HARNESS_OAUTH2_URL in
+	http://127.0.0.1:*) ;;
+	*) die "HARNESS_OAUTH2_URL must be http://127.0.0.1:PORT/..., not '$HARNESS_OAUTH2_URL'" ;;
+	esac
+	cat >"$dir/etc/dovecot-oauth2.conf.ext" <<EOF
+introspection_mode = post
+introspection_url = $HARNESS_OAUTH2_URL
+username_attribute = username
+active_attribute = active
+active_value = true
+force_introspection = yes
+EOF
+	chmod 644 "$dir/etc/dovecot-oauth2.conf.ext"
+	cat <<EOF
+auth_mechanisms = \$auth_mechanisms xoauth2 oauthbearer
+passdb {
+	driver = oauth2
+	mechanisms = xoauth2 oauthbearer
+	args = $dir/etc/dovecot-oauth2.conf.ext
+}
+EOF
+}
+
 conf_mail() {
 	cat <<EOF
 mail_location = maildir:$dir/mail/%u
@@ -183,6 +214,7 @@ write_config() {
 		conf_core
 		conf_tls
 		conf_auth
+		conf_oauth2
 		conf_mail
 		conf_pop3
 		conf_services "$1" "$2"
