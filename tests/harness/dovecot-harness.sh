@@ -111,10 +111,28 @@ EOF
 	fi
 }
 
+# HARNESS_AUTH_MECHANISMS replaces the mechanism list (a suite that needs a
+# server offering less); HARNESS_EXTERNAL=1 (with HARNESS_TLS_CLIENT_CERT=1)
+# adds SASL EXTERNAL: the user is the client certificate's CN, and a static
+# passdb asks no password for that mechanism only.
 conf_auth() {
+	local mechanisms=${HARNESS_AUTH_MECHANISMS:-plain login cram-md5 \
+digest-md5 apop scram-sha-1 scram-sha-256}
+	if [ "${HARNESS_EXTERNAL:-0}" = 1 ]; then
+		mechanisms="$mechanisms external"
+		cat <<EOF
+auth_ssl_username_from_cert = yes
+ssl_cert_username_field = commonName
+passdb {
+	driver = static
+	args = nopassword=y
+	mechanisms = external
+}
+EOF
+	fi
 	cat <<EOF
 disable_plaintext_auth = no
-auth_mechanisms = plain login cram-md5 digest-md5 apop scram-sha-1 scram-sha-256
+auth_mechanisms = $mechanisms
 auth_verbose = yes
 # A wrong password is answered at once instead of after 2 s; nothing here is
 # exposed to guessing.
