@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 
 #include "common.h"
+#include "scripted.h"
 
 #ifndef ENDPOINT_SCRIPT
 #error "ENDPOINT_SCRIPT must name tests/harness/oauth2-endpoint.py"
@@ -93,6 +94,108 @@ static void test_digest_md5_wrong_password(void)
 	CU_ASSERT_FALSE(spop_get_connected(s));
 	trail_is_clean("wrong-secret");
 	spop_free(s);
+}
+
+/* DIGEST-MD5 against a scripted server that does what Dovecot never
+ * does: let the client in without proving itself, prove itself wrongly,
+ * or send a malformed challenge. Each fails the login, the connection
+ * is dropped, and no command follows. */
+static struct scripted sc;
+
+/* The client answers the challenge; when second is set, the server sends
+ * it (base64) and the client must answer with the line after_second;
+ * then the server says final and the client must close. */
+static void scripted_digest(const char *second, const char *after_second,
+			    const char *final, int code, const char *error)
+{
+	static const char first[] = "realm=\"x\",nonce=\"abc\",qop=\"auth\","
+				    "algorithm=md5-sess,charset=utf-8";
+	char *b64 = g_base64_encode((const guchar *)first, strlen(first));
+	char *line1 = g_strdup_printf("+ %s\r\n", b64);
+	char *line2 = NULL;
+	struct step script[16] = {
+	    {STEP_SEND, "+OK scripted\r\n", 0, 0},
+	    {STEP_EXPECT, "CAPA", 0, 0},
+	    {STEP_SEND, "+OK\r\nSASL DIGEST-MD5\r\n.\r\n", 0, 0},
+	    {STEP_EXPECT_LINE, "AUTH DIGEST-MD5", 0, 0},
+	    {STEP_SEND, line1, 0, 0},
+	    {STEP_EXPECT, "", 0, 0}, /* the client's response */
+	};
+	int n = 6;
+
+	if (second) {
+		char *b =
+		    g_base64_encode((const guchar *)second, strlen(second));
+		line2 = g_strdup_printf("+ %s\r\n", b);
+		g_free(b);
+		script[n++] = (struct step){STEP_SEND, line2, 0, 0};
+		script[n++] =
+		    (struct step){STEP_EXPECT_LINE, after_second, 0, 0};
+	}
+	script[n++] = (struct step){STEP_SEND, final, 0, 0};
+	script[n++] = (struct step){STEP_EXPECT_EOF, NULL, 0, 0};
+	script[n++] = (struct step){STEP_END, NULL, 0, 0};
+
+	spop_t *s = scripted_client(&sc, script, "bob", &rec);
+	ASSERT_OK(spop_set_auth_mechanism(s, SPOP_AM_SASLDIGEST_MD5));
+	CU_ASSERT_EQUAL(spop_connect(s), code);
+	ERROR_HAS(s, error);
+	CU_ASSERT_FALSE(spop_get_connected(s));
+	CU_ASSERT_PTR_NULL(strstr(rec.trail->str, "C: STAT"));
+	scripted_client_finish(s, &sc);
+	g_free(b64);
+	g_free(line1);
+	g_free(line2);
+}
+
+static void test_digest_md5_no_proof(void)
+{
+	/* +OK right after the client's response: no rspauth */
+	scripted_digest(NULL, NULL, "+OK\r\n", SPOP_ERR_CERT_VERIFY,
+			"without sending its rspauth");
+}
+
+static void test_digest_md5_wrong_proof(void)
+{
+	/* the client cancels with "*" rather than answer */
+	scripted_digest("rspauth=00000000000000000000000000000000", "*",
+			"-ERR cancelled\r\n", SPOP_ERR_CERT_VERIFY,
+			"rspauth is wrong");
+}
+
+static void test_digest_md5_malformed_proof(void)
+{
+	scripted_digest("rspauth=\"abc", "*", "-ERR cancelled\r\n",
+			SPOP_ERR_PROTOCOL,
+			"rspauth challenge has a quoted value of 'rspauth' "
+			"that is not terminated");
+}
+
+static void test_digest_md5_malformed_challenge(void)
+{
+	static const char dup[] = "nonce=\"a\",nonce=\"b\",algorithm=md5-sess";
+	char *b64 = g_base64_encode((const guchar *)dup, strlen(dup));
+	char *line = g_strdup_printf("+ %s\r\n", b64);
+	const struct step script[] = {
+	    {STEP_SEND, "+OK scripted\r\n", 0, 0},
+	    {STEP_EXPECT, "CAPA", 0, 0},
+	    {STEP_SEND, "+OK\r\nSASL DIGEST-MD5\r\n.\r\n", 0, 0},
+	    {STEP_EXPECT_LINE, "AUTH DIGEST-MD5", 0, 0},
+	    {STEP_SEND, line, 0, 0},
+	    {STEP_EXPECT_LINE, "*", 0, 0},
+	    {STEP_SEND, "-ERR cancelled\r\n", 0, 0},
+	    {STEP_EXPECT_EOF, NULL, 0, 0},
+	    {STEP_END, NULL, 0, 0},
+	};
+	spop_t *s = scripted_client(&sc, script, "bob", &rec);
+
+	ASSERT_OK(spop_set_auth_mechanism(s, SPOP_AM_SASLDIGEST_MD5));
+	CU_ASSERT_EQUAL(spop_connect(s), SPOP_ERR_PROTOCOL);
+	ERROR_HAS(s, "DIGEST-MD5 challenge has directive 'nonce' twice");
+	CU_ASSERT_FALSE(spop_get_connected(s));
+	scripted_client_finish(s, &sc);
+	g_free(b64);
+	g_free(line);
 }
 
 /* ---- XOAUTH2 ---- */
@@ -206,6 +309,11 @@ static const struct test_case cases[] = {
     {"DIGEST-MD5, rspauth checked", test_digest_md5},
     {"DIGEST-MD5 with AuthorizationIdentity", test_digest_md5_authzid},
     {"DIGEST-MD5 wrong password", test_digest_md5_wrong_password},
+    {"DIGEST-MD5: a server that skips its proof", test_digest_md5_no_proof},
+    {"DIGEST-MD5: a server whose proof is wrong", test_digest_md5_wrong_proof},
+    {"DIGEST-MD5: a malformed proof", test_digest_md5_malformed_proof},
+    {"DIGEST-MD5: a malformed challenge, cancelled",
+     test_digest_md5_malformed_challenge},
     {"XOAUTH2 through the oauth2 passdb", test_xoauth2},
     {"XOAUTH2 wrong token: the server's JSON in the error",
      test_xoauth2_wrong_token},

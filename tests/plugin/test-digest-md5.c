@@ -417,11 +417,12 @@ static void test_malformed(void)
 {
 	static const struct bad cases[] = {
 	    {"nonce=\"abc\",algorithm=md5-sess,realm=\"elwood",
-	     "the quoted value of 'realm' is not terminated"},
+	     "quoted value of 'realm' that is not terminated"},
 	    /* a quote that ends where the next value starts */
 	    {"realm=\"elwood,nonce=\"abc\",algorithm=md5-sess",
 	     "byte 0x61 after directive 'realm'"},
-	    {"nonce=\"OA6MG9tEQGm2hh,algorithm=md5-sess", "not terminated"},
+	    {"nonce=\"OA6MG9tEQGm2hh,algorithm=md5-sess",
+	     "that is not terminated"},
 	    {"algorithm=md5-sess,nonce=\"abc\\", "lone backslash"},
 	    {"nonce=\"a\",nonce=\"b\",algorithm=md5-sess",
 	     "directive 'nonce' twice"},
@@ -506,7 +507,8 @@ static void test_rspauth_refusals(void)
 	     "rspauth twice"},
 	    {"rspauth=ea40f60335c427b5527b84dbabcdfffd,nonce=x",
 	     "'nonce' beside rspauth"},
-	    {"rspauth=\"ea40f60335c427b5527b84dbabcdfffd", "not terminated"},
+	    {"rspauth=\"ea40f60335c427b5527b84dbabcdfffd",
+	     "that is not terminated"},
 	    {"", "has no rspauth"},
 	};
 	void *state = NULL;

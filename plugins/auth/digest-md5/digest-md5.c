@@ -139,8 +139,8 @@ static char *read_quoted(struct parser *ps, const char *name)
 	for (;;) {
 		if (ps->p == ps->end) {
 			parse_error(ps,
-				    "the quoted value of '%s' is not "
-				    "terminated",
+				    "has a quoted value of '%s' that is "
+				    "not terminated",
 				    name);
 			break;
 		}
@@ -151,25 +151,26 @@ static char *read_quoted(struct parser *ps, const char *name)
 		if (c == '\\') {
 			if (ps->p == ps->end) {
 				parse_error(ps,
-					    "the quoted value of '%s' ends "
-					    "in a lone backslash",
+					    "has a quoted value of '%s' "
+					    "that ends in a lone backslash",
 					    name);
 				break;
 			}
 			c = *ps->p++;
 			if (c > 127) {
 				parse_error(ps,
-					    "the quoted value of '%s' "
-					    "escapes a byte outside US-ASCII",
+					    "has a quoted value of '%s' "
+					    "that escapes a byte outside "
+					    "US-ASCII",
 					    name);
 				break;
 			}
 		}
 		if (is_ctl(c) && c != '\t') {
 			parse_error(ps,
-				    "the value of '%s' holds the control "
-				    "character 0x%02x",
-				    name, c);
+				    "has the control character 0x%02x in "
+				    "the value of '%s'",
+				    c, name);
 			break;
 		}
 		g_string_append_c(v, (char)c);
