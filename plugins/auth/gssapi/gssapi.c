@@ -35,6 +35,19 @@ struct gss {
 	char service[SERVICE_NAME_MAX];
 };
 
+/* gss_release_buffer through the library's own deallocator. MIT's frees
+ * nothing when length is 0, yet gss_unwrap of an empty message hands out
+ * a buffer of length 0 with memory behind it: counted as one byte here,
+ * so that it is freed too. */
+static void release(gss_buffer_t buffer)
+{
+	OM_uint32 minor;
+
+	if (!buffer->length && buffer->value)
+		buffer->length = 1;
+	gss_release_buffer(&minor, buffer);
+}
+
 /* Appends the texts gss_display_status gives for one status code. */
 static void append_status(char *buf, size_t size, OM_uint32 code, int type)
 {
@@ -52,7 +65,7 @@ static void append_status(char *buf, size_t size, OM_uint32 code, int type)
 			snprintf(buf + used, size - used, "%s%.*s",
 				 used ? ": " : "", (int)text.length,
 				 (const char *)text.value);
-		gss_release_buffer(&minor, &text);
+		release(&text);
 	} while (more);
 }
 
@@ -63,7 +76,9 @@ static int gss_fail(struct spop_host *h, const struct gss *g, const char *what,
 {
 	char reason[ERROR_TEXT_MAX] = "";
 
-	append_status(reason, sizeof(reason), major, GSS_C_GSS_CODE);
+	/* GSS_S_FAILURE's text only says to read the minor code's. */
+	if (GSS_ROUTINE_ERROR(major) != GSS_S_FAILURE || !minor)
+		append_status(reason, sizeof(reason), major, GSS_C_GSS_CODE);
 	if (minor)
 		append_status(reason, sizeof(reason), minor, GSS_C_MECH_CODE);
 	return h->set_error(
@@ -93,7 +108,7 @@ static int context_step(struct spop_host *h, struct gss *g,
 {
 	gss_buffer_desc input = {in_len, (void *)in};
 	gss_buffer_desc output = GSS_C_EMPTY_BUFFER;
-	OM_uint32 major, minor, release_minor;
+	OM_uint32 major, minor;
 
 	major = gss_init_sec_context(
 	    &minor, GSS_C_NO_CREDENTIAL, &g->ctx, g->target,
@@ -101,7 +116,7 @@ static int context_step(struct spop_host *h, struct gss *g,
 	    GSS_C_NO_CHANNEL_BINDINGS, in ? &input : GSS_C_NO_BUFFER, NULL,
 	    &output, &g->flags, NULL);
 	if (GSS_ERROR(major)) {
-		gss_release_buffer(&release_minor, &output);
+		release(&output);
 		return gss_fail(h, g,
 				in ? "checking the server's Kerberos reply"
 				   : "getting a Kerberos ticket",
@@ -111,7 +126,7 @@ static int context_step(struct spop_host *h, struct gss *g,
 		/* RFC 4752 3.1: without mutual authentication the server has
 		 * not proved who it is, and a layer offer could be anyone's. */
 		if (!(g->flags & GSS_C_MUTUAL_FLAG)) {
-			gss_release_buffer(&release_minor, &output);
+			release(&output);
 			return h->set_error(
 			    h, SPOP_ERR_CERT_VERIFY,
 			    "GSSAPI: the Kerberos context for service %s "
@@ -122,6 +137,7 @@ static int context_step(struct spop_host *h, struct gss *g,
 		g->stage = STAGE_LAYER;
 	} else if (!output.length) {
 		/* CONTINUE_NEEDED with nothing to send would stall. */
+		release(&output);
 		return h->set_error(h, SPOP_ERR_PROTOCOL,
 				    "GSSAPI: the Kerberos library asked for "
 				    "another round with service %s but gave "
@@ -129,7 +145,7 @@ static int context_step(struct spop_host *h, struct gss *g,
 				    g->service);
 	}
 	hand_out(h, &output, out, out_len);
-	gss_release_buffer(&release_minor, &output);
+	release(&output);
 	return 0;
 }
 
@@ -180,7 +196,7 @@ static int layer_step(struct spop_host *h, struct gss *g,
 	gss_buffer_desc input = {in_len, (void *)in};
 	gss_buffer_desc plain = GSS_C_EMPTY_BUFFER;
 	gss_buffer_desc wrapped = GSS_C_EMPTY_BUFFER;
-	OM_uint32 major, minor, release_minor;
+	OM_uint32 major, minor;
 	unsigned char offer;
 
 	if (!in_len)
@@ -195,14 +211,14 @@ static int layer_step(struct spop_host *h, struct gss *g,
 				major, minor);
 	if (plain.length != LAYER_TOKEN_LEN) {
 		size_t got = plain.length;
-		gss_release_buffer(&release_minor, &plain);
+		release(&plain);
 		return h->set_error(h, SPOP_ERR_PROTOCOL,
 				    "GSSAPI: the security-layer offer of "
 				    "service %s is %zu bytes; RFC 4752 says 4.",
 				    g->service, got);
 	}
 	offer = ((const unsigned char *)plain.value)[0];
-	gss_release_buffer(&release_minor, &plain);
+	release(&plain);
 	if (!(offer & LAYER_NONE))
 		return h->set_error(h, SPOP_ERR_PROTOCOL,
 				    "GSSAPI: service %s does not offer "
@@ -233,12 +249,12 @@ static int layer_step(struct spop_host *h, struct gss *g,
 			 &wrapped);
 	memset(reply, 0, sizeof(reply));
 	if (GSS_ERROR(major)) {
-		gss_release_buffer(&release_minor, &wrapped);
+		release(&wrapped);
 		return gss_fail(h, g, "wrapping the security-layer answer",
 				major, minor);
 	}
 	hand_out(h, &wrapped, out, out_len);
-	gss_release_buffer(&release_minor, &wrapped);
+	release(&wrapped);
 	g->stage = STAGE_DONE;
 	return 0;
 }
