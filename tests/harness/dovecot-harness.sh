@@ -179,6 +179,29 @@ passdb {
 EOF
 }
 
+# GSSAPI (Kerberos), only when HARNESS_KRB5_KEYTAB and HARNESS_KRB5_CONFIG
+# name krb5-harness.sh's keytab and krb5.conf: the default configuration is
+# unchanged without them. Later settings override conf_core's and
+# conf_auth's (extending their lists: $setting is the earlier value).
+# The auth process gets the private krb5.conf (and a replay cache of its
+# own) through import_environment, never /etc/krb5.conf; any service
+# principal in the keytab is accepted ($ALL), so MailServer
+# localhost and 127.0.0.1 both work. GSSAPI authenticates alice@SPOP.TEST:
+# %n drops the realm so that the passwd-file user alice is found.
+conf_gssapi() {
+	[ -n "${HARNESS_KRB5_KEYTAB:-}" ] && [ -n "${HARNESS_KRB5_CONFIG:-}" ] || return 0
+	# The auth process runs as default_internal_user and keeps its
+	# replay cache here.
+	install -d -m 0700 -o dovecot -g dovecot "$dir/krb5-rcache"
+	cat <<EOF
+import_environment = \$import_environment KRB5_CONFIG=$HARNESS_KRB5_CONFIG KRB5RCACHEDIR=$dir/krb5-rcache
+auth_mechanisms = \$auth_mechanisms gssapi
+auth_krb5_keytab = $HARNESS_KRB5_KEYTAB
+auth_gssapi_hostname = "\$ALL"
+auth_username_format = %n
+EOF
+}
+
 conf_mail() {
 	cat <<EOF
 mail_location = maildir:$dir/mail/%u
@@ -236,6 +259,7 @@ write_config() {
 		conf_mail
 		conf_pop3
 		conf_services "$1" "$2"
+		conf_gssapi
 	} >"$conf.tmp"
 	mv "$conf.tmp" "$conf"
 }

@@ -51,8 +51,13 @@ static char *initial(const struct spop_auth_ops *ops, void **state)
 	char *b64;
 
 	*state = NULL;
-	if (ops->sasl_start(&host.pub, state, &out, &len))
+	if (ops->sasl_start(&host.pub, state, &out, &len)) {
+		/* as the driver does: state set is state to free */
+		if (*state)
+			ops->sasl_done(&host.pub, *state);
+		*state = NULL;
 		return NULL;
+	}
 	CU_ASSERT_PTR_NOT_NULL(out);
 	b64 = len ? g_base64_encode(out, len) : g_strdup("=");
 	g_free(out);
