@@ -783,10 +783,17 @@ check "--auth cram-md5: exit 0" status_is 0
 check "--auth cram-md5: logged in through SASL" json \
 	'j["error"] is None and j["auth"] == {"mechanism": "cram-md5", "ok": True}'
 
+run nomech "${login[@]}" --json --auth no-such-mechanism
+check "--auth no-such-mechanism: exit 1" status_is 1
+check "--auth no-such-mechanism: library's no-plugin error" json \
+	'j["error"]["code"] == 1201 and j["auth"] == {"mechanism": "no-such-mechanism", "ok": False}'
+
+# Dovecot has no NTLM: refused before anything is sent (Cyrus's NTLM is
+# tested in tests/integration/test-auth-ntlm.c).
 run ntlm "${login[@]}" --json --auth ntlm
-check "--auth ntlm (no plugin yet): exit 1" status_is 1
-check "--auth ntlm: library's no-plugin error" json \
-	'j["error"]["code"] == 1201 and j["auth"] == {"mechanism": "ntlm", "ok": False}'
+check "--auth ntlm against Dovecot: exit 1" status_is 1
+check "--auth ntlm: not offered, nothing sent" json \
+	'j["error"]["code"] == 171 and "does not offer SASL mechanism NTLM" in j["error"]["message"] and j["auth"] == {"mechanism": "ntlm", "ok": False}'
 
 run apop "${login[@]}" --json --auth apop
 check "--auth apop: exit 0" status_is 0
