@@ -7,6 +7,7 @@
  * tests/integration/test-auth-ntlm.c. */
 #include "test-runner.h"
 
+#include <stddef.h>
 #include <string.h>
 
 #include "spop-private.h"
@@ -385,6 +386,15 @@ static void test_refusals(void)
 	CU_ASSERT_PTR_NULL(out);
 	CU_ASSERT_PTR_NULL(state);
 	CU_ASSERT_PTR_NOT_NULL(spop_config(s, "AuthorizationIdentity="));
+
+	/* a core whose host table ends before now() */
+	uint32_t size = host.pub.size;
+	host.pub.size = offsetof(struct spop_host, now);
+	CU_ASSERT_EQUAL(ops->sasl_start(&host.pub, &state, &out, &out_len),
+			SPOP_ERR_NOT_AVAILABLE);
+	CU_ASSERT_TRUE(error_is(SPOP_ERR_NOT_AVAILABLE, "now()", NULL));
+	CU_ASSERT_PTR_NULL(state);
+	host.pub.size = size;
 }
 
 static const struct test_case cases[] = {
@@ -393,7 +403,7 @@ static const struct test_case cases[] = {
     {"DOMAIN\\user split, UPN kept, UTF-16LE", test_user_forms},
     {"hostile CHALLENGE messages: clean 171s", test_hostile},
     {"every truncation of the challenge refused", test_every_cut},
-    {"no user, an authorization identity: refused", test_refusals},
+    {"no user, an authorization identity, no now(): refused", test_refusals},
     {NULL, NULL},
 };
 

@@ -131,7 +131,7 @@ static int hmac_md5(struct spop_host *h, const unsigned char key[MD5_LEN],
 		    const void *const *parts, const size_t *lens, size_t n,
 		    unsigned char out[MD5_LEN])
 {
-	gcry_mac_hd_t mac;
+	gcry_mac_hd_t mac = NULL;
 	size_t out_len = MD5_LEN;
 	gcry_error_t err = gcry_mac_open(&mac, GCRY_MAC_HMAC_MD5, 0, NULL);
 
@@ -205,6 +205,12 @@ static int ntlm_start(struct spop_host *h, void **state, unsigned char **out,
 
 	if (rc)
 		return rc;
+	/* NTLMv2 carries the time: without the host's clock, no answer. */
+	if (!SPOP_OPS_HAS(struct spop_host, h, now))
+		return h->set_error(h, SPOP_ERR_NOT_AVAILABLE,
+				    "NTLM needs the host's now(), which this "
+				    "core (plugin ABI 1.%u) lacks.",
+				    h->abi_minor);
 	if (!user || !*user)
 		return h->set_error(h, SPOP_ERR_PROTOCOL,
 				    "User is empty: NTLM needs a user name.");
