@@ -797,6 +797,13 @@ check "--auth x-no-such-mechanism: exit 1" status_is 1
 check "--auth x-no-such-mechanism: library's no-plugin error" json \
 	'j["error"]["code"] == 1201 and j["auth"] == {"mechanism": "x-no-such-mechanism", "ok": False, "plaintext_without_tls": False}'
 
+# Dovecot has no NTLM: refused before anything is sent (Cyrus's NTLM is
+# tested in tests/integration/test-auth-ntlm.c).
+run ntlm "${login[@]}" --json --auth ntlm
+check "--auth ntlm against Dovecot: exit 1" status_is 1
+check "--auth ntlm: not offered, nothing sent" json \
+	'j["error"]["code"] == 171 and "does not offer SASL mechanism NTLM" in j["error"]["message"] and j["auth"] == {"mechanism": "ntlm", "ok": False, "plaintext_without_tls": False}'
+
 run apop "${login[@]}" --json --auth apop
 check "--auth apop: exit 0" status_is 0
 check "--auth apop: logged in" json 'j["auth"] == {"mechanism": "apop", "ok": True, "plaintext_without_tls": False}'
