@@ -7,7 +7,7 @@ packages=(meson ninja-build pkg-config gcc libglib2.0-dev libgnutls28-dev
 	libgcrypt20-dev libgmime-3.0-dev libjson-glib-dev libcunit1-dev
 	libssl-dev openssl gnutls-bin libnss3-tools softhsm2 libp11-kit-dev
 	libtasn1-6-dev libtasn1-bin gpgsm
-	dovecot-core dovecot-pop3d python3 tzdata)
+	dovecot-core dovecot-pop3d python3 tzdata libidn-dev)
 missing=()
 for p in "${packages[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||
