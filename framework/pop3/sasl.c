@@ -17,7 +17,36 @@ struct exchange {
 	const struct spop_auth_ops *ops;
 	struct spi_host host;
 	void *state;
+	/* The last challenge that was readable text (XOAUTH2's and
+	 * OAUTHBEARER's error JSON, SCRAM's e=): a refusal names it. */
+	char *said;
 };
+
+/* Challenges longer than this are not quoted in an error. */
+#define SAID_MAX 1024
+
+static void remember(struct exchange *x, const unsigned char *c, size_t len)
+{
+	if (!len || len > SAID_MAX ||
+	    !g_utf8_validate((const char *)c, len, NULL))
+		return;
+	g_free(x->said);
+	x->said = spi_escape_controls((const char *)c, len);
+}
+
+/* The server refused the exchange after a challenge that said why: the
+ * application sees both. */
+static void name_refusal(struct exchange *x)
+{
+	struct spop *s = x->s;
+
+	if (!x->said)
+		return;
+	char *text = g_strdup_printf("%s (its last %s challenge: '%s')",
+				     s->error_text, x->ops->sasl_name, x->said);
+	g_free(s->error_text);
+	s->error_text = text;
+}
 
 static char *encode(const unsigned char *data, size_t len)
 {
@@ -78,6 +107,7 @@ static int step(struct exchange *x, const char *challenge_b64)
 		g_free(clean);
 		return cancel(x, rc);
 	}
+	remember(x, challenge, clen);
 	rc = x->ops->sasl_step(&x->host.pub, x->state, challenge, clen, &out,
 			       &out_len);
 	g_free(challenge);
@@ -148,12 +178,15 @@ static int converse(struct exchange *x)
 	int rc = start(x, &held);
 
 	while (!rc) {
-		struct spi_reply r;
+		struct spi_reply r = {0};
 		bool body;
 
 		rc = spi_pop3_recv(s, &r, &body);
-		if (rc)
+		if (rc) {
+			if (r.kind == SPI_REPLY_ERR)
+				name_refusal(x);
 			break;
+		}
 		if (r.kind == SPI_REPLY_OK) {
 			rc = finish(x);
 			break;
@@ -195,5 +228,6 @@ int spi_sasl_authenticate(struct spop *s,
 	int rc = converse(&x);
 	if (x.state)
 		x.ops->sasl_done(&x.host.pub, x.state);
+	g_free(x.said);
 	return rc;
 }

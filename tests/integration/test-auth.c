@@ -86,6 +86,9 @@ static void test_cram_md5_wrong_password(void)
 	ASSERT_OK(spop_set_auth_mechanism(s, SPOP_AM_CRAMMD5));
 	CU_ASSERT_EQUAL(spop_connect(s), 171);
 	ERROR_HAS(s, "AUTH: the credentials were rejected");
+	/* the refusal quotes the server's last readable challenge (here
+	 * Dovecot's <pid.time@host> timestamp) */
+	ERROR_HAS(s, "(its last CRAM-MD5 challenge: '<");
 	CU_ASSERT_FALSE(spop_get_connected(s));
 	spop_free(s);
 }
