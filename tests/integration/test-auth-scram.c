@@ -102,8 +102,14 @@ static void login(const char *mech, int stls, int unmasked)
 	CU_ASSERT_PTR_NULL(strstr(rec.trail->str, "C: USER"));
 	snprintf(auth, sizeof(auth), "C: AUTH %s ", mech);
 	CU_ASSERT_PTR_NOT_NULL(strstr(rec.trail->str, auth));
-	if (stls)
+	if (stls) {
 		CU_ASSERT_PTR_NOT_NULL(strstr(rec.trail->str, "C: STLS"));
+		/* the -PLUS plugins choose their binding by this value's
+		 * vocabulary ("TLS1.3" -> tls-exporter, "TLS1.2" ->
+		 * tls-unique); Dovecot here negotiates TLS 1.3 */
+		const char *v = spop_config(s, "SSLNegotiatedVersion");
+		CU_ASSERT_STRING_EQUAL(v ? v : "", "TLS1.3");
+	}
 	if (!unmasked) {
 		snprintf(auth, sizeof(auth), "C: AUTH %s ********\n", mech);
 		CU_ASSERT_PTR_NOT_NULL(strstr(rec.trail->str, auth));
