@@ -182,6 +182,27 @@ static void test_stls_y_flag(void)
 	login("SCRAM-SHA-1", 1, 1);
 }
 
+/* Authorizing as oneself (as test-auth.c does for PLAIN): a= in the GS2
+ * header, which Dovecot accepts. */
+static void test_authzid(void)
+{
+	spop_t *s = scram_client("SCRAM-SHA-256", HARNESS_MAIN_PASSWORD, 0, 1);
+
+	CU_ASSERT_PTR_NOT_NULL(
+	    spop_config(s, "AuthorizationIdentity=" HARNESS_MAIN_USER));
+	ASSERT_OK(spop_connect(s));
+	char **x = exchange("SCRAM-SHA-256");
+	CU_ASSERT_TRUE(g_str_has_prefix(x[0] ? x[0] : "",
+					"n,a=" HARNESS_MAIN_USER
+					",n=" HARNESS_MAIN_USER ",r="));
+	/* c= is base64 of "n,a=alice," */
+	CU_ASSERT_TRUE(g_str_has_prefix(x[0] && x[1] && x[2] ? x[2] : "",
+					"c=bixhPWFsaWNlLA==,r="));
+	g_strfreev(x);
+	ASSERT_OK(spop_disconnect(s));
+	spop_free(s);
+}
+
 static void test_wrong_password(void)
 {
 	wrong_password("SCRAM-SHA-1", 0);
@@ -267,6 +288,7 @@ static const struct test_case cases[] = {
     {"SCRAM-SHA-256 exchange unmasked: n,, and no password",
      test_sha256_exchange},
     {"SCRAM after STLS without -PLUS offered: y,,", test_stls_y_flag},
+    {"SCRAM with AuthorizationIdentity: a= in the GS2 header", test_authzid},
     {"SCRAM wrong password", test_wrong_password},
     {"SCRAM-SHA-256-PLUS not offered by Dovecot 2.3", test_plus_not_offered},
     {"scripted: +OK without the server's proof", test_ok_without_proof},
