@@ -304,10 +304,8 @@ int scram_start(const struct scram_mech *m, struct spop_host *h, void **state,
 		free(user_p);
 		return rc;
 	}
-	char *nonce = h->base64_encode(h, raw, m->nonce_bytes);
+	c->nonce = h->base64_encode(h, raw, m->nonce_bytes);
 	explicit_bzero(raw, sizeof(raw));
-	c->nonce = dup_n(h, nonce, strlen(nonce));
-	h->free(h, nonce);
 
 	if (m->plus) {
 		rc = channel_binding(h, c, &cb_type);
