@@ -141,6 +141,14 @@ static char *get_build_info(struct spop *s)
 			       glib_major_version, glib_minor_version,
 			       glib_micro_version);
 }
+static char *get_auth_mechanism_used(struct spop *s)
+{
+	return g_strdup(s->auth_used ? s->auth_used : "");
+}
+static char *get_auth_plaintext_sent(struct spop *s)
+{
+	return g_strdup(s->auth_plaintext_sent ? "True" : "False");
+}
 static char *get_license_info(struct spop *s)
 {
 	return g_strdup("libspop is free software (LGPL-2.1-or-later); "
@@ -601,6 +609,8 @@ static const struct setting settings[] = {
      NULL},
     {"AuthMechanismName", T_STR, CFG(auth_mechanism_name), NOLIM, 0, NULL,
      NULL},
+    {"AuthMechanismUsed", T_STR, 0, NOLIM, 0, NULL, get_auth_mechanism_used},
+    {"AuthPlaintextSent", T_BOOL, 0, NOLIM, 0, NULL, get_auth_plaintext_sent},
     {"CloseStreamAfterTransfer", T_BOOL, CFG(close_stream_after_transfer),
      NOLIM, 0, NULL, NULL},
     {"MessageMemoryLimit", T_LONG, CFG(message_memory_limit), 0, G_MAXINT64, 0,

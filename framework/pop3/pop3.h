@@ -108,6 +108,15 @@ void spi_session_adopt(struct spop *s, int fd);
 int spi_session_need_transaction(struct spop *s, const char *what);
 
 /* ---- SASL driver (sasl.c) ---- */
+/* ---- authentication (auth.c) ----
+ * prepare, before connecting: checks the credentials and chooses the
+ * mechanism plugin (*auth NULL for AuthMechanismName=auto, chosen after
+ * CAPA); login, after CAPA/STLS: applies the policy and logs in. */
+int spi_auth_prepare(struct spop *s, const struct spop_plugin_descriptor **auth,
+		     bool *sasl);
+int spi_auth_login(struct spop *s, const struct spop_plugin_descriptor *auth,
+		   bool sasl);
+
 /* Runs RFC 5034 AUTH with the mechanism plugin d (SPOP_CAP_AUTH_SASL). */
 int spi_sasl_authenticate(struct spop *s,
 			  const struct spop_plugin_descriptor *d);

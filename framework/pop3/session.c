@@ -153,127 +153,6 @@ static int stls(struct spop *s, const struct spop_plugin_descriptor *tls)
 	return rc;
 }
 
-/* ---- authentication ---- */
-
-static int select_auth(struct spop *s,
-		       const struct spop_plugin_descriptor **out)
-{
-	if (s->cfg.auth_mechanism_name && *s->cfg.auth_mechanism_name)
-		return spi_plugin_by_name(s, SPOP_PLUGIN_AUTH,
-					  s->cfg.auth_mechanism_name, out);
-	return spi_plugin_select(s, SPOP_PLUGIN_AUTH, "AuthMechanism",
-				 s->auth_mechanism, out);
-}
-
-/* Plugins declare, the core decides: the capability bits say which style
- * a mechanism is and what it needs, and the ops must match. A 1.0 plugin
- * predates the bits; its style is the slot it set. */
-static int auth_style(struct spop *s, const struct spop_plugin_descriptor *d,
-		      bool *sasl)
-{
-	const struct spop_auth_ops *ops = d->ops;
-	bool has_login = SPOP_OPS_HAS(struct spop_auth_ops, ops, login);
-	bool has_sasl = SPOP_OPS_HAS(struct spop_auth_ops, ops, sasl_name) &&
-			SPOP_OPS_HAS(struct spop_auth_ops, ops, sasl_start) &&
-			SPOP_OPS_HAS(struct spop_auth_ops, ops, sasl_step) &&
-			SPOP_OPS_HAS(struct spop_auth_ops, ops, sasl_done);
-	uint64_t caps = d->capabilities;
-
-	if (d->abi_minor == 0 &&
-	    !(caps & (SPOP_CAP_AUTH_SASL | SPOP_CAP_AUTH_LOGIN))) {
-		caps |= has_login ? SPOP_CAP_AUTH_LOGIN : 0;
-		caps |= has_sasl && !has_login ? SPOP_CAP_AUTH_SASL : 0;
-	}
-	bool want_sasl = caps & SPOP_CAP_AUTH_SASL;
-	bool want_login = caps & SPOP_CAP_AUTH_LOGIN;
-	const char *problem = NULL;
-
-	if (want_sasl == want_login)
-		problem = "declares neither or both of the login and SASL "
-			  "styles";
-	else if (want_login && !has_login)
-		problem = "declares the login style but has no login operation";
-	else if (want_sasl && !has_sasl)
-		problem = "declares SASL but lacks sasl_name, sasl_start, "
-			  "sasl_step or sasl_done";
-	else if ((caps & SPOP_CAP_AUTH_MUTUAL) &&
-		 !SPOP_OPS_HAS(struct spop_auth_ops, ops, sasl_finish))
-		problem = "declares mutual authentication but has no "
-			  "sasl_finish to check the server";
-	if (problem)
-		return spi_fail(s, SPOP_ERR_PLUGIN_INVALID,
-				"auth plugin '%s' %s.", d->name, problem);
-	*sasl = want_sasl;
-	return 0;
-}
-
-/* Credentials go on the wire inside a command line; a CR or LF would end
- * it and smuggle another command, so they are refused before connecting. */
-static int check_credentials(struct spop *s)
-{
-	static const struct {
-		const char *name;
-		size_t offset;
-		bool in_cfg;
-	} fields[] = {
-	    {"User", offsetof(struct spop, user), false},
-	    {"Password", offsetof(struct spop, password), false},
-	    {"AuthorizationIdentity",
-	     offsetof(struct spi_settings, authorization_identity), true},
-	};
-
-	for (size_t i = 0; i < G_N_ELEMENTS(fields); i++) {
-		char *base = fields[i].in_cfg ? (char *)&s->cfg : (char *)s;
-		const char *v = *(char **)(base + fields[i].offset);
-
-		if (v && strpbrk(v, "\r\n"))
-			return spi_fail(s, SPOP_ERR_INVALID_ARGUMENT,
-					"%s contains a CR or LF, which would "
-					"inject a POP3 command; nothing was "
-					"sent.",
-					fields[i].name);
-	}
-	return 0;
-}
-
-static int check_policy(struct spop *s, const struct spop_plugin_descriptor *d)
-{
-	if (!(d->capabilities & SPOP_CAP_AUTH_PLAINTEXT) ||
-	    spi_conn_tls_active(s))
-		return 0;
-	if (s->ssl_start_mode != SPOP_SSL_NONE)
-		return spi_fail(s, SPOP_ERR_POLICY,
-				"auth mechanism '%s' sends a reusable secret "
-				"and TLS was asked for but is not active; "
-				"nothing was sent.",
-				d->name);
-	if (!s->cfg.allow_plaintext_auth)
-		return spi_fail(s, SPOP_ERR_POLICY,
-				"auth mechanism '%s' sends a reusable secret "
-				"without TLS, and AllowPlaintextAuth is "
-				"False; nothing was sent.",
-				d->name);
-	return 0;
-}
-
-static int login(struct spop *s, const struct spop_plugin_descriptor *d,
-		 bool sasl)
-{
-	const struct spop_auth_ops *ops = d->ops;
-	int rc = check_policy(s, d);
-
-	if (rc)
-		return rc;
-	s->state = SPI_STATE_AUTH;
-	if (sasl)
-		return spi_sasl_authenticate(s, d);
-
-	/* The host lives for the login call, as plugin.h promises. */
-	struct spi_host host;
-	spi_host_init(&host, s, NULL);
-	return ops->login(&host.pub);
-}
-
 /* ---- the whole connect ---- */
 
 static int select_tls(struct spop *s, int mode,
@@ -299,12 +178,8 @@ int spi_session_connect(struct spop *s)
 	bool sasl = false;
 	/* Plugins are chosen first: a missing or broken one fails fast,
 	 * without a connection that would be dropped without QUIT. */
-	int rc = check_credentials(s);
+	int rc = spi_auth_prepare(s, &auth, &sasl);
 
-	if (!rc)
-		rc = select_auth(s, &auth);
-	if (!rc)
-		rc = auth_style(s, auth, &sasl);
 	if (!rc)
 		rc = select_tls(s, mode, &tls);
 	if (rc)
@@ -331,7 +206,7 @@ int spi_session_connect(struct spop *s)
 			rc = read_capabilities(s);
 	}
 	if (!rc)
-		rc = login(s, auth, sasl);
+		rc = spi_auth_login(s, auth, sasl);
 	if (!rc) {
 		spi_trail(s, SPOP_TRAIL_INFO, "Logged in.", 10);
 		s->state = SPI_STATE_TRANSACTION;

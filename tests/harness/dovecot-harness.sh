@@ -111,10 +111,28 @@ EOF
 	fi
 }
 
+# HARNESS_AUTH_MECHANISMS replaces the mechanism list (a suite that needs a
+# server offering less); HARNESS_EXTERNAL=1 (with HARNESS_TLS_CLIENT_CERT=1)
+# adds SASL EXTERNAL: the user is the client certificate's CN, and a static
+# passdb asks no password for that mechanism only.
 conf_auth() {
+	local mechanisms=${HARNESS_AUTH_MECHANISMS:-plain login cram-md5 \
+digest-md5 apop scram-sha-1 scram-sha-256}
+	if [ "${HARNESS_EXTERNAL:-0}" = 1 ]; then
+		mechanisms="$mechanisms external"
+		cat <<EOF
+auth_ssl_username_from_cert = yes
+ssl_cert_username_field = commonName
+passdb {
+	driver = static
+	args = nopassword=y
+	mechanisms = external
+}
+EOF
+	fi
 	cat <<EOF
 disable_plaintext_auth = no
-auth_mechanisms = plain login cram-md5 digest-md5 apop scram-sha-1 scram-sha-256
+auth_mechanisms = $mechanisms
 auth_verbose = yes
 # A wrong password is answered at once instead of after 2 s; nothing here is
 # exposed to guessing.
@@ -127,6 +145,29 @@ userdb {
 	driver = passwd-file
 	args = $dir/etc/users
 }
+EOF
+}
+
+# GSSAPI (Kerberos), only when HARNESS_KRB5_KEYTAB and HARNESS_KRB5_CONFIG
+# name krb5-harness.sh's keytab and krb5.conf: the default configuration is
+# unchanged without them. Later settings override conf_core's and
+# conf_auth's (extending their lists: $setting is the earlier value).
+# The auth process gets the private krb5.conf (and a replay cache of its
+# own) through import_environment, never /etc/krb5.conf; any service
+# principal in the keytab is accepted ($ALL), so MailServer
+# localhost and 127.0.0.1 both work. GSSAPI authenticates alice@SPOP.TEST:
+# %n drops the realm so that the passwd-file user alice is found.
+conf_gssapi() {
+	[ -n "${HARNESS_KRB5_KEYTAB:-}" ] && [ -n "${HARNESS_KRB5_CONFIG:-}" ] || return 0
+	# The auth process runs as default_internal_user and keeps its
+	# replay cache here.
+	install -d -m 0700 -o dovecot -g dovecot "$dir/krb5-rcache"
+	cat <<EOF
+import_environment = \$import_environment KRB5_CONFIG=$HARNESS_KRB5_CONFIG KRB5RCACHEDIR=$dir/krb5-rcache
+auth_mechanisms = \$auth_mechanisms gssapi
+auth_krb5_keytab = $HARNESS_KRB5_KEYTAB
+auth_gssapi_hostname = "\$ALL"
+auth_username_format = %n
 EOF
 }
 
@@ -186,6 +227,7 @@ write_config() {
 		conf_mail
 		conf_pop3
 		conf_services "$1" "$2"
+		conf_gssapi
 	} >"$conf.tmp"
 	mv "$conf.tmp" "$conf"
 }

@@ -424,3 +424,188 @@ int harness_closed_port(void)
 	}
 	return ntohs(sin.sin_port);
 }
+
+/* ---- Cyrus (cyrus-harness.sh) ------------------------------------------ */
+
+#define CYRUS_SCRIPT HARNESS_SCRIPT_DIR "/cyrus-harness.sh"
+/* The downloaded .debs and their unpacked tree, shared by every instance
+ * and kept across runs (the script unpacks again when a .deb changes). */
+#define CYRUS_DEBS_DIR HARNESS_WORK_DIR "/cyrus-debs"
+
+static GPtrArray *cyrus_dirs;
+static pid_t cyrus_owner;
+
+static int run_cyrus(const char *command, const char *dir,
+		     const struct harness_cyrus_tls *tls)
+{
+	const char *argv[] = {CYRUS_SCRIPT, command, dir, NULL};
+	char **envp = g_get_environ(), *users;
+	int rc;
+
+	users =
+	    g_strdup_printf("%s:%s:small\n%s:%s:empty", HARNESS_CYRUS_USER,
+			    HARNESS_CYRUS_PASSWORD, HARNESS_CYRUS_EMPTY_USER,
+			    HARNESS_CYRUS_EMPTY_PASSWORD);
+	envp = g_environ_setenv(envp, "HARNESS_USERS", users, TRUE);
+	g_free(users);
+	envp =
+	    g_environ_setenv(envp, "HARNESS_CYRUS_DEBS", CYRUS_DEBS_DIR, TRUE);
+	envp = g_environ_setenv(envp, "HARNESS_CERTS_DIR", CERTS_DIR, TRUE);
+	/* Never inherited: only tls turns TLS on. */
+	envp = g_environ_unsetenv(envp, "HARNESS_TLS");
+	envp = g_environ_unsetenv(envp, "HARNESS_CYRUS_TLS_VERSIONS");
+	if (tls != NULL) {
+		envp = g_environ_setenv(envp, "HARNESS_TLS", tls->cert, TRUE);
+		if (tls->tls_versions != NULL)
+			envp =
+			    g_environ_setenv(envp, "HARNESS_CYRUS_TLS_VERSIONS",
+					     tls->tls_versions, TRUE);
+	}
+	rc = spawn(argv, envp);
+	g_strfreev(envp);
+	return rc;
+}
+
+static void cyrus_stop_leftovers(void)
+{
+	guint i;
+
+	if (cyrus_dirs == NULL || getpid() != cyrus_owner)
+		return;
+	for (i = 0; i < cyrus_dirs->len; i++)
+		run_cyrus("stop", g_ptr_array_index(cyrus_dirs, i), NULL);
+	g_ptr_array_free(cyrus_dirs, TRUE);
+	cyrus_dirs = NULL;
+}
+
+static void cyrus_remember(const char *dir, gboolean running)
+{
+	guint i;
+
+	if (cyrus_dirs == NULL) {
+		cyrus_dirs = g_ptr_array_new_with_free_func(g_free);
+		cyrus_owner = getpid();
+		atexit(cyrus_stop_leftovers);
+	}
+	for (i = 0; i < cyrus_dirs->len; i++) {
+		if (strcmp(g_ptr_array_index(cyrus_dirs, i), dir) == 0) {
+			if (!running)
+				g_ptr_array_remove_index(cyrus_dirs, i);
+			return;
+		}
+	}
+	if (running)
+		g_ptr_array_add(cyrus_dirs, g_strdup(dir));
+}
+
+const char *harness_cyrus_unavailable(void)
+{
+	char *path;
+
+	if (geteuid() != 0)
+		return "a private Cyrus needs root (its master binds, then "
+		       "runs as nobody)";
+	path = g_find_program_in_path("saslpasswd2");
+	if (path == NULL && access("/usr/sbin/saslpasswd2", X_OK) != 0)
+		return "saslpasswd2 is not installed (sasl2-bin)";
+	g_free(path);
+	path = g_find_program_in_path("apt-get");
+	if (path == NULL)
+		return "apt-get is missing: Cyrus's packages cannot be "
+		       "fetched";
+	g_free(path);
+	return NULL;
+}
+
+int harness_cyrus_start(struct harness_cyrus *c, const char *dir,
+			const struct harness_cyrus_tls *tls)
+{
+	char *path;
+
+	c->port = 0;
+	c->tls_port = 0;
+	if (g_path_is_absolute(dir))
+		path = g_strdup(dir);
+	else
+		path = g_build_filename(HARNESS_WORK_DIR, "cyrus", dir, NULL);
+	if (g_strlcpy(c->dir, path, sizeof(c->dir)) >= sizeof(c->dir)) {
+		fprintf(stderr, "harness: directory name too long: %s\n", path);
+		g_free(path);
+		return -1;
+	}
+	g_free(path);
+	if (tls != NULL && tls->cert == NULL) {
+		fprintf(stderr, "harness: TLS asked for without a certificate "
+				"name\n");
+		return -1;
+	}
+	/* The script may have started master before it failed. */
+	cyrus_remember(c->dir, TRUE);
+	if (run_cyrus("start", c->dir, tls) != 0) {
+		harness_cyrus_stop(c);
+		return -1;
+	}
+	c->port = read_port(c->dir, "port");
+	if (tls != NULL)
+		c->tls_port = read_port(c->dir, "port-tls");
+	if (c->port == 0 || (tls != NULL && c->tls_port == 0)) {
+		harness_cyrus_stop(c);
+		return -1;
+	}
+	return 0;
+}
+
+int harness_cyrus_stop(struct harness_cyrus *c)
+{
+	if (c->dir[0] == '\0')
+		return 0;
+	if (run_cyrus("stop", c->dir, NULL) != 0)
+		return -1;
+	cyrus_remember(c->dir, FALSE);
+	c->port = 0;
+	c->tls_port = 0;
+	return 0;
+}
+
+static char *cyrus_log_path(struct harness_cyrus *c)
+{
+	return g_build_filename(c->dir, "log", "syslog", NULL);
+}
+
+char *harness_cyrus_log(struct harness_cyrus *c, long long offset)
+{
+	char *path = cyrus_log_path(c), *text = NULL, *out;
+	gsize len = 0;
+
+	if (!g_file_get_contents(path, &text, &len, NULL)) {
+		g_free(path);
+		return g_strdup("");
+	}
+	g_free(path);
+	if (offset < 0 || (unsigned long long)offset > len)
+		offset = (long long)len;
+	out = g_strdup(text + offset);
+	g_free(text);
+	return out;
+}
+
+long long harness_cyrus_log_size(struct harness_cyrus *c)
+{
+	char *path = cyrus_log_path(c);
+	GStatBuf st;
+	long long size = 0;
+
+	if (g_stat(path, &st) == 0)
+		size = (long long)st.st_size;
+	g_free(path);
+	return size;
+}
+
+int harness_cyrus_message_count(struct harness_cyrus *c, const char *user)
+{
+	/* The description has make-mailbox.sh's format, as Dovecot's. */
+	struct harness_dovecot d;
+
+	g_strlcpy(d.dir, c->dir, sizeof(d.dir));
+	return mailbox_lookup(&d, user, 0, NULL);
+}

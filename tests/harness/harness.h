@@ -116,4 +116,50 @@ char *harness_message_file(struct harness_dovecot *d, const char *user, int n);
  * take it meanwhile; -1 on error. */
 int harness_closed_port(void);
 
+/* ---- A private Cyrus pop3d 3.6 (cyrus-harness.sh) -------------------------
+ * Debian's packages are fetched (apt-get download) into HARNESS_WORK_DIR/
+ * cyrus-debs once and run unpacked; the real server side of SASL NTLM and,
+ * with TLS, of SCRAM-SHA-1-PLUS / SCRAM-SHA-256-PLUS (channel binding
+ * "tls-unique" only). Users in a private sasldb, realm "localhost". */
+#define HARNESS_CYRUS_USER	     "alice" /* make-mailbox.sh's "small": 3 */
+#define HARNESS_CYRUS_PASSWORD	     "alice-secret"
+#define HARNESS_CYRUS_EMPTY_USER     "empty" /* no messages */
+#define HARNESS_CYRUS_EMPTY_PASSWORD "empty-secret"
+
+struct harness_cyrus {
+	char dir[4096]; /* absolute; log/syslog, mailbox-USER.txt */
+	int port;	/* POP3 (STLS with TLS) on 127.0.0.1; 0 when stopped */
+	int tls_port;	/* implicit TLS on 127.0.0.1; 0 without TLS */
+};
+
+struct harness_cyrus_tls {
+	const char *cert;	  /* as struct harness_tls's cert */
+	const char *tls_versions; /* imapd.conf tls_versions ("tls1_2");
+				     NULL: Cyrus's default */
+};
+
+/* NULL if a private Cyrus can run here, else why not (not root, no
+ * saslpasswd2, no apt-get), for harness_cannot_run(). A failed download is
+ * found only by harness_cyrus_start(), and is a failure. */
+const char *harness_cyrus_unavailable(void);
+
+/* Starts a private Cyrus under dir (a relative dir is taken below
+ * HARNESS_WORK_DIR/cyrus), replacing one a crashed run left there; tls NULL
+ * for none. Returns 0, or -1 after printing why and Cyrus's log. An
+ * instance still running at exit() is stopped then. */
+int harness_cyrus_start(struct harness_cyrus *c, const char *dir,
+			const struct harness_cyrus_tls *tls);
+
+/* Stops it (every Cyrus process gone); 0 or -1. Stopping a stopped instance
+ * succeeds. */
+int harness_cyrus_stop(struct harness_cyrus *c);
+
+/* What Cyrus logged through syslog, from byte offset on; "" when nothing
+ * (or where no private syslog could be set up). Free with g_free(). */
+char *harness_cyrus_log(struct harness_cyrus *c, long long offset);
+long long harness_cyrus_log_size(struct harness_cyrus *c);
+
+/* Messages delivered to user, from dir/mailbox-USER.txt; -1 if unknown. */
+int harness_cyrus_message_count(struct harness_cyrus *c, const char *user);
+
 #endif

@@ -616,7 +616,9 @@ json_flush
 
 run list "${login[@]}" --json --list
 check "--list: exit 0" status_is 0
-check "--list: no error, logged in" json 'j["error"] is None and j["auth"] == {"mechanism": "user", "ok": True}'
+check "--list: no error, logged in" json 'j["error"] is None and j["auth"] == {"mechanism": "user", "ok": True, "plaintext_without_tls": True}'
+check "--list: USER/PASS without TLS is warned about" stderr_has \
+	"spop-probe: warning: user sent a reusable secret without TLS"
 check "--list: greeting" json 'j["server"]["greeting"].startswith("+OK")'
 check "--list: capabilities" json '"UIDL" in j["server"]["capabilities"] and "USER" in j["server"]["capabilities"]'
 check "--list: tls none" json \
@@ -776,21 +778,35 @@ check "unknown --config: error 1210" json 'j["error"]["code"] == 1210'
 run plain "${login[@]}" --json --auth plain
 check "--auth plain: exit 0" status_is 0
 check "--auth plain: logged in through SASL" json \
-	'j["error"] is None and j["auth"] == {"mechanism": "plain", "ok": True}'
+	'j["error"] is None and j["auth"] == {"mechanism": "plain", "ok": True, "plaintext_without_tls": True}'
+check "--auth plain: warned about" stderr_has "warning: plain sent a reusable secret without TLS"
 
 run cram "${login[@]}" --json --auth cram-md5
 check "--auth cram-md5: exit 0" status_is 0
 check "--auth cram-md5: logged in through SASL" json \
-	'j["error"] is None and j["auth"] == {"mechanism": "cram-md5", "ok": True}'
+	'j["error"] is None and j["auth"] == {"mechanism": "cram-md5", "ok": True, "plaintext_without_tls": False}'
+check "--auth cram-md5: no warning" stderr_lacks "warning:"
 
+run auto "${login[@]}" --json --auth auto
+check "--auth auto: exit 0" status_is 0
+check "--auth auto: names the mechanism it chose" json \
+	'j["error"] is None and j["auth"] == {"mechanism": "cram-md5", "ok": True, "plaintext_without_tls": False}'
+
+run no-plugin "${login[@]}" --json --auth x-no-such-mechanism
+check "--auth x-no-such-mechanism: exit 1" status_is 1
+check "--auth x-no-such-mechanism: library's no-plugin error" json \
+	'j["error"]["code"] == 1201 and j["auth"] == {"mechanism": "x-no-such-mechanism", "ok": False, "plaintext_without_tls": False}'
+
+# Dovecot has no NTLM: refused before anything is sent (Cyrus's NTLM is
+# tested in tests/integration/test-auth-ntlm.c).
 run ntlm "${login[@]}" --json --auth ntlm
-check "--auth ntlm (no plugin yet): exit 1" status_is 1
-check "--auth ntlm: library's no-plugin error" json \
-	'j["error"]["code"] == 1201 and j["auth"] == {"mechanism": "ntlm", "ok": False}'
+check "--auth ntlm against Dovecot: exit 1" status_is 1
+check "--auth ntlm: not offered, nothing sent" json \
+	'j["error"]["code"] == 171 and "does not offer SASL mechanism NTLM" in j["error"]["message"] and j["auth"] == {"mechanism": "ntlm", "ok": False, "plaintext_without_tls": False}'
 
 run apop "${login[@]}" --json --auth apop
 check "--auth apop: exit 0" status_is 0
-check "--auth apop: logged in" json 'j["auth"] == {"mechanism": "apop", "ok": True}'
+check "--auth apop: logged in" json 'j["auth"] == {"mechanism": "apop", "ok": True, "plaintext_without_tls": False}'
 
 # ---- password file and trail ---------------------------------------------
 

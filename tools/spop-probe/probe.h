@@ -171,6 +171,8 @@ struct probe_result {
 	GPtrArray *capabilities; /* of char * */
 	struct probe_tls tls;
 	gboolean auth_ok;
+	char *auth_used;	 /* the mechanism the library ran, or NULL */
+	gboolean auth_plaintext; /* it sent a reusable secret without TLS */
 	gboolean have_mailbox;
 	int count;
 	int64_t total_size;

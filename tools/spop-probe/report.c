@@ -237,8 +237,10 @@ void probe_report_json(const struct probe_options *o,
 		json_server(b, r);
 		json_builder_set_member_name(b, "auth");
 		json_builder_begin_object(b);
-		add_string(b, "mechanism", o->auth_name);
+		add_string(b, "mechanism",
+			   r->auth_used ? r->auth_used : o->auth_name);
 		add_bool(b, "ok", r->auth_ok);
+		add_bool(b, "plaintext_without_tls", r->auth_plaintext);
 		json_builder_end_object(b);
 		json_builder_set_member_name(b, "mailbox");
 		json_builder_begin_object(b);
@@ -477,8 +479,12 @@ void probe_report_text(const struct probe_options *o,
 		if (!r->capabilities->len)
 			printf("\n");
 		text_tls(&r->tls);
-		printf("auth         %s, %s\n", o->auth_name,
+		printf("auth         %s, %s\n",
+		       r->auth_used ? r->auth_used : o->auth_name,
 		       r->auth_ok ? "ok" : "failed");
+		if (r->auth_plaintext)
+			printf("  WARNING: the secret went over the network "
+			       "without TLS\n");
 		if (r->have_mailbox)
 			printf("mailbox      %d messages, %" PRId64 " bytes\n",
 			       r->count, r->total_size);

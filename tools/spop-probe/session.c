@@ -100,6 +100,7 @@ void probe_result_clear(struct probe_result *r)
 {
 	tls_clear(&r->tls);
 	g_free(r->greeting);
+	g_free(r->auth_used);
 	g_ptr_array_unref(r->capabilities);
 	g_hash_table_destroy(r->by_number);
 	g_ptr_array_unref(r->messages);
@@ -500,6 +501,24 @@ static char *config_get(spop_t *s, const char *name)
 	return probe_dup_or_null(spop_config(s, name));
 }
 
+/* Which mechanism ran (auto chooses one), and whether it put a password
+ * or token on the wire without TLS: the library allows that by default
+ * (the reference's), the probe never lets it pass unsaid. */
+static void collect_auth(struct probe_result *r, spop_t *s)
+{
+	/* (each Config answer lasts until the next Config call) */
+	const char *sent = spop_config(s, "AuthPlaintextSent");
+
+	r->auth_plaintext = sent && !strcmp(sent, "True");
+	r->auth_used = config_get(s, "AuthMechanismUsed");
+	if (r->auth_plaintext)
+		fprintf(stderr,
+			"spop-probe: warning: %s sent a reusable secret "
+			"without TLS (use --tls, or --config "
+			"AllowPlaintextAuth=False to forbid it)\n",
+			r->auth_used ? r->auth_used : "the mechanism");
+}
+
 /* The provider plugin serving the effective SSLProvider (spop.h: Automatic
  * and Internal are gnutls, Platform openssl; Automatic means Platform when
  * UseInternalSecurityAPI is False, as the reference says). */
@@ -793,10 +812,12 @@ void probe_run(const struct probe_options *o, struct probe_result *r)
 	rc = spop_connect(s);
 	/* The greeting and CAPA may be known even when the login failed. */
 	collect_server(r, s);
-	if (rc) {
+	if (rc)
 		probe_library_error(r, s, rc);
+	/* after the error is taken: Config calls reset it */
+	collect_auth(r, s);
+	if (rc)
 		goto out;
-	}
 	r->auth_ok = TRUE;
 	r->have_mailbox = TRUE;
 	r->count = spop_get_message_count(s);

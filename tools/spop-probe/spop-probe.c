@@ -538,8 +538,11 @@ int main(int argc, char **argv)
 	    {"password-file", 0, 0, G_OPTION_ARG_FILENAME, &o.password_file,
 	     "Read the password from the first line of F", "F"},
 	    {"auth", 0, 0, G_OPTION_ARG_STRING, &o.auth,
-	     "Mechanism: user, apop, plain, cram-md5, digest-md5, ntlm, "
-	     "xoauth2, kerberos, or a plugin's NAME (default: user)",
+	     "Mechanism: user, apop, plain, login, cram-md5, digest-md5, "
+	     "ntlm, xoauth2, oauthbearer, kerberos (gssapi), scram-sha-1, "
+	     "scram-sha-256 (-plus), external, auto (the strongest both "
+	     "sides support), or a plugin's NAME (default: user); the "
+	     "report names the mechanism that ran",
 	     "MECH"},
 	    {"tls", 0, 0, G_OPTION_ARG_STRING, &o.tls,
 	     "TLS: none, implicit (TLS from the start), explicit (STLS) or "
