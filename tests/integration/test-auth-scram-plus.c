@@ -141,6 +141,21 @@ static void test_plain_variant_where_plus_offered(void)
 	}
 }
 
+/* AuthMechanismName=auto takes SCRAM-SHA-256-PLUS once TLS is up, the
+ * strongest Cyrus offers. */
+static void test_auto(void)
+{
+	for (int p = 0; p < 2; p++) {
+		spop_t *s = plus_client(p, "auto", HARNESS_CYRUS_PASSWORD, 0);
+
+		ASSERT_OK(spop_connect(s));
+		CU_ASSERT_STRING_EQUAL(spop_config(s, "AuthMechanismUsed"),
+				       "scram-sha-256-plus");
+		ASSERT_OK(spop_disconnect(s));
+		spop_free(s);
+	}
+}
+
 static void test_wrong_password(void)
 {
 	for (int p = 0; p < 2; p++) {
@@ -159,6 +174,7 @@ static const struct test_case cases[] = {
      test_plus},
     {"plain SCRAM where -PLUS is offered: n,,",
      test_plain_variant_where_plus_offered},
+    {"AuthMechanismName=auto takes SCRAM-SHA-256-PLUS", test_auto},
     {"SCRAM-SHA-256-PLUS wrong password", test_wrong_password},
     {NULL, NULL},
 };

@@ -203,6 +203,22 @@ static void test_authzid(void)
 	spop_free(s);
 }
 
+/* AuthMechanismName=auto takes SCRAM-SHA-256 here: the strongest that
+ * Dovecot offers and the client can run (no -PLUS, no ticket, no client
+ * certificate). */
+static void test_auto(void)
+{
+	spop_t *s = scram_client("auto", HARNESS_MAIN_PASSWORD, 0, 0);
+
+	ASSERT_OK(spop_connect(s));
+	CU_ASSERT_STRING_EQUAL(spop_config(s, "AuthMechanismUsed"),
+			       "scram-sha-256");
+	CU_ASSERT_PTR_NOT_NULL(
+	    strstr(rec.trail->str, "C: AUTH SCRAM-SHA-256 ********\n"));
+	ASSERT_OK(spop_disconnect(s));
+	spop_free(s);
+}
+
 static void test_wrong_password(void)
 {
 	wrong_password("SCRAM-SHA-1", 0);
@@ -289,6 +305,7 @@ static const struct test_case cases[] = {
      test_sha256_exchange},
     {"SCRAM after STLS without -PLUS offered: y,,", test_stls_y_flag},
     {"SCRAM with AuthorizationIdentity: a= in the GS2 header", test_authzid},
+    {"AuthMechanismName=auto takes SCRAM-SHA-256", test_auto},
     {"SCRAM wrong password", test_wrong_password},
     {"SCRAM-SHA-256-PLUS not offered by Dovecot 2.3", test_plus_not_offered},
     {"scripted: +OK without the server's proof", test_ok_without_proof},
