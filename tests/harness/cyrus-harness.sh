@@ -85,7 +85,11 @@ unpack() {
 		if ! ls "$debs/${p}"_*.deb >/dev/null 2>&1; then
 			# apt's sandbox user may not write here; as root it then
 			# downloads unsandboxed, with a warning.
+			# A fresh machine may have no package lists yet: one
+			# apt-get update (what install-deps.sh does) and again.
 			(cd "$debs" && apt-get download -q "$p") >"$debs/download.log" 2>&1 ||
+				{ apt-get update -qq >>"$debs/download.log" 2>&1 &&
+					(cd "$debs" && apt-get download -q "$p") >>"$debs/download.log" 2>&1; } ||
 				{
 					cat "$debs/download.log" >&2
 					die "apt-get download $p failed (no network or no Debian archive?); the Cyrus suites cannot run without it"
