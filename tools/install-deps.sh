@@ -8,7 +8,7 @@ packages=(meson ninja-build pkg-config gcc libglib2.0-dev libgnutls28-dev
 	libssl-dev openssl gnutls-bin libnss3-tools softhsm2 libp11-kit-dev
 	libtasn1-6-dev libtasn1-bin gpgsm
 	libkrb5-dev krb5-kdc krb5-admin-server krb5-user dovecot-gssapi
-	dovecot-core dovecot-pop3d python3 tzdata
+	dovecot-core dovecot-pop3d python3 tzdata libidn-dev
 	# The private Cyrus (tests/harness/cyrus-harness.sh): its .debs are
 	# fetched and unpacked, never installed (cyrus-pop3d conflicts with
 	# dovecot-pop3d); these are the libraries they need besides their own.

@@ -13,7 +13,7 @@
 
 /* What auto takes on the main Dovecot: the first of auth.c's order whose
  * plugin is built. */
-#define AUTO_EXPECTED "cram-md5"
+#define AUTO_EXPECTED "scram-sha-256"
 
 static struct recorder rec;
 

@@ -790,7 +790,7 @@ check "--auth cram-md5: no warning" stderr_lacks "warning:"
 run auto "${login[@]}" --json --auth auto
 check "--auth auto: exit 0" status_is 0
 check "--auth auto: names the mechanism it chose" json \
-	'j["error"] is None and j["auth"] == {"mechanism": "cram-md5", "ok": True, "plaintext_without_tls": False}'
+	'j["error"] is None and j["auth"] == {"mechanism": "scram-sha-256", "ok": True, "plaintext_without_tls": False}'
 
 run no-plugin "${login[@]}" --json --auth x-no-such-mechanism
 check "--auth x-no-such-mechanism: exit 1" status_is 1
