@@ -191,14 +191,20 @@ static void test_host_never_does_io(void)
 }
 
 struct seen {
-	int n, rounds, strict, token, user;
+	int n, rounds, strict, token, user, digest;
 };
 
 static void on_setting(const struct spop_setting_info *i, void *ud)
 {
 	struct seen *v = ud;
 
-	v->n++;
+	/* the fixture's own; the built plugins on the path declare theirs */
+	if (!strcmp(i->plugin_name, "knobs"))
+		v->n++;
+	if (!strcmp(i->name, "DigestMD5Service") &&
+	    !strcmp(i->plugin_name, "digest-md5") &&
+	    !strcmp(i->default_value, "pop"))
+		v->digest++;
 	CU_ASSERT_EQUAL(i->size, sizeof(struct spop_setting_info));
 	if (!strcmp(i->name, "KnobsRounds") && i->type == SPOP_SETTING_INT &&
 	    !strcmp(i->type_name, "int") && !strcmp(i->default_value, "10") &&
@@ -228,6 +234,7 @@ static void test_listing(void)
 	CU_ASSERT_EQUAL(v.token, 1);
 	CU_ASSERT_EQUAL(v.user, 0);
 	CU_ASSERT_EQUAL(v.n, 3);
+	CU_ASSERT_EQUAL(v.digest, 1);
 	CU_ASSERT_EQUAL(spop_list_settings(s, NULL, NULL), 1211);
 }
 
