@@ -17,33 +17,24 @@ struct exchange {
 	const struct spop_auth_ops *ops;
 	struct spi_host host;
 	void *state;
-	/* The last challenge that was readable text (XOAUTH2's and
-	 * OAUTHBEARER's error JSON, SCRAM's e=): a refusal names it. */
-	char *said;
 };
 
-/* Challenges longer than this are not quoted in an error. */
-#define SAID_MAX 1024
-
-static void remember(struct exchange *x, const unsigned char *c, size_t len)
-{
-	if (!len || len > SAID_MAX ||
-	    !g_utf8_validate((const char *)c, len, NULL))
-		return;
-	g_free(x->said);
-	x->said = spi_escape_controls((const char *)c, len);
-}
-
-/* The server refused the exchange after a challenge that said why: the
- * application sees both. */
+/* The server refused the exchange after telling the mechanism why in a
+ * challenge (XOAUTH2's error JSON): the application sees both. */
 static void name_refusal(struct exchange *x)
 {
 	struct spop *s = x->s;
 
-	if (!x->said)
+	if (!x->state ||
+	    !SPOP_OPS_HAS(struct spop_auth_ops, x->ops, sasl_refusal))
 		return;
-	char *text = g_strdup_printf("%s (its last %s challenge: '%s')",
-				     s->error_text, x->ops->sasl_name, x->said);
+	const char *why = x->ops->sasl_refusal(&x->host.pub, x->state);
+	if (!why || !*why)
+		return;
+	char *clean = spi_escape_controls(why, strlen(why));
+	char *text = g_strdup_printf("%s (the server's %s error: %s)",
+				     s->error_text, x->ops->sasl_name, clean);
+	g_free(clean);
 	g_free(s->error_text);
 	s->error_text = text;
 }
@@ -107,7 +98,6 @@ static int step(struct exchange *x, const char *challenge_b64)
 		g_free(clean);
 		return cancel(x, rc);
 	}
-	remember(x, challenge, clen);
 	rc = x->ops->sasl_step(&x->host.pub, x->state, challenge, clen, &out,
 			       &out_len);
 	g_free(challenge);
@@ -228,6 +218,5 @@ int spi_sasl_authenticate(struct spop *s,
 	int rc = converse(&x);
 	if (x.state)
 		x.ops->sasl_done(&x.host.pub, x.state);
-	g_free(x.said);
 	return rc;
 }

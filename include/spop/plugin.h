@@ -605,6 +605,12 @@ struct spop_auth_ops {
 	 * (280 when the server failed or skipped its proof), and the core
 	 * drops the connection. Mandatory with SPOP_CAP_AUTH_MUTUAL. */
 	int (*sasl_finish)(struct spop_host *host, void *state);
+
+	/* Optional. After the server refused the exchange (-ERR): its own
+	 * account of why, when it sent one in a challenge before (XOAUTH2's
+	 * and OAUTHBEARER's error JSON), as text valid until sasl_done;
+	 * NULL when there is none. The core adds it to the error. */
+	const char *(*sasl_refusal)(struct spop_host *host, void *state);
 };
 
 /* ------------------------------------------------------------------------

@@ -233,6 +233,7 @@ static void test_xoauth2_wrong_token(void)
 	CU_ASSERT_FALSE(spop_get_connected(s));
 	/* the server's error JSON reaches the application... */
 	ERROR_HAS(s, "\"status\":\"401\"");
+	ERROR_HAS(s, "(the server's XOAUTH2 error: {");
 	/* ...and the trail, as the plugin read it */
 	CU_ASSERT_PTR_NOT_NULL(strstr(rec.trail->str,
 				      "I: XOAUTH2 refused the token: "
@@ -291,6 +292,7 @@ static void test_oauthbearer_wrong_token(void)
 	CU_ASSERT_EQUAL(spop_connect(s), 171);
 	CU_ASSERT_FALSE(spop_get_connected(s));
 	ERROR_HAS(s, "\"status\":\"invalid_token\"");
+	ERROR_HAS(s, "(the server's OAUTHBEARER error: {");
 	CU_ASSERT_PTR_NOT_NULL(strstr(rec.trail->str,
 				      "I: OAUTHBEARER refused the token: "
 				      "{\"status\":\"invalid_token\""));

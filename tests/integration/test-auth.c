@@ -95,9 +95,10 @@ static void test_cram_md5_wrong_password(void)
 	ASSERT_OK(spop_set_auth_mechanism(s, SPOP_AM_CRAMMD5));
 	CU_ASSERT_EQUAL(spop_connect(s), 171);
 	ERROR_HAS(s, "AUTH: the credentials were rejected");
-	/* the refusal quotes the server's last readable challenge (here
-	 * Dovecot's <pid.time@host> timestamp) */
-	ERROR_HAS(s, "(its last CRAM-MD5 challenge: '<");
+	/* CRAM-MD5's challenge is no error message: the error does not
+	 * quote it (XOAUTH2's JSON is quoted, test-auth-oauth.c) */
+	CU_ASSERT_PTR_NULL(strstr(spop_last_error(s), "the server's"));
+	CU_ASSERT_PTR_NULL(strchr(spop_last_error(s), '<'));
 	CU_ASSERT_FALSE(spop_get_connected(s));
 	spop_free(s);
 }

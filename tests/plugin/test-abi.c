@@ -133,13 +133,14 @@ static void test_ops_tables(void)
 	PIN(spop_tls_info, cipher_suite, 256);
 	PIN(spop_tls_info, resumed, 384);
 
-	CU_ASSERT_EQUAL(sizeof(struct spop_auth_ops), 56);
+	CU_ASSERT_EQUAL(sizeof(struct spop_auth_ops), 64);
 	PIN(spop_auth_ops, sasl_name, 8);
 	PIN(spop_auth_ops, login, 16);
 	PIN(spop_auth_ops, sasl_start, 24);
 	PIN(spop_auth_ops, sasl_step, 32);
 	PIN(spop_auth_ops, sasl_done, 40);
 	PIN(spop_auth_ops, sasl_finish, 48);
+	PIN(spop_auth_ops, sasl_refusal, 56);
 
 	CU_ASSERT_EQUAL(sizeof(struct spop_certstore_ops), 72);
 	PIN(spop_certstore_ops, probe, 8);

@@ -123,6 +123,9 @@ static void test_xoauth2(void)
 				      "I: XOAUTH2 refused the "
 				      "token: {\"status\":\"401\""));
 	CU_ASSERT_PTR_NULL(strstr(trail->str, google_token));
+	/* ...and kept whole for the core's error after -ERR */
+	CU_ASSERT_STRING_EQUAL(ops->sasl_refusal(&host.pub, state),
+			       google_error);
 	/* after the error only -ERR may come */
 	CU_ASSERT_EQUAL(step(xo_desc, state, "again", &out, &out_len),
 			SPOP_ERR_PROTOCOL);
@@ -256,6 +259,7 @@ static void test_oauthbearer(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(trail->str,
 				      "I: OAUTHBEARER refused the token: "
 				      "{\"status\":\"invalid_token\""));
+	CU_ASSERT_STRING_EQUAL(ops->sasl_refusal(&host.pub, state), rfc_error);
 	CU_ASSERT_EQUAL(step(ob_desc, state, rfc_error, &out, &out_len),
 			SPOP_ERR_PROTOCOL);
 	CU_ASSERT_PTR_NULL(out);

@@ -6,8 +6,8 @@
  * refused token is answered by the server with a JSON error as a
  * challenge (section 3.2.2); the client ends the exchange with a single
  * ^A (section 3.2.3, "AQ==" in base64) and the server says -ERR. The JSON
- * goes to the trail here (an info line); the core adds the last challenge
- * of a failed exchange to the error text.
+ * goes to the trail (an info line) and, through sasl_refusal, into the
+ * error of the failed exchange.
  *
  * No AuthMechanism value: AuthMechanismName=oauthbearer chooses it. The
  * token is a reusable secret on the wire (SPOP_CAP_AUTH_PLAINTEXT).
@@ -18,44 +18,16 @@
 
 #include <spop/plugin.h>
 
+#include "bearer.h"
+
 #define MECH "OAUTHBEARER"
-/* A server's error message is shown up to this many bytes. */
-#define ERROR_SHOWN 1024
 
 enum stage { SENT, ANSWERED_ERROR };
 
 struct oauthbearer {
 	enum stage stage;
+	char *refusal; /* the server's error message, for sasl_refusal */
 };
-
-/* RFC 6750 section 2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" /
- * "~" / "+" / "/" ) *"=". Anything else (a ^A above all) would change
- * the message. The error names the position only: the token is secret. */
-static int check_token(struct spop_host *h, const char *token)
-{
-	size_t n = token ? strlen(token) : 0, i = 0;
-
-	if (!n)
-		return h->set_error(h, SPOP_ERR_INVALID_VALUE,
-				    "Password is empty: " MECH " sends it as "
-				    "the OAuth 2.0 access token.");
-	while (i < n &&
-	       (g_ascii_isalnum(token[i]) || strchr("-._~+/", token[i])))
-		i++;
-	if (!i)
-		return h->set_error(h, SPOP_ERR_INVALID_VALUE,
-				    "Password does not start like an OAuth "
-				    "2.0 bearer token (RFC 6750 b64token).");
-	while (i < n && token[i] == '=')
-		i++;
-	if (i < n)
-		return h->set_error(h, SPOP_ERR_INVALID_VALUE,
-				    "Password is not an OAuth 2.0 bearer "
-				    "token (RFC 6750 b64token): character %zu "
-				    "of %zu is not allowed.",
-				    i + 1, n);
-	return 0;
-}
 
 /* RFC 7628 section 3.1: a value is *(VCHAR / SP / HTAB / CR / LF); the
  * core keeps CR and LF out of every credential already. */
@@ -80,19 +52,6 @@ static void add_saslname(GString *m, const char *name)
 	}
 }
 
-static void trail_refusal(struct spop_host *h, const unsigned char *data,
-			  size_t len)
-{
-	size_t shown = len > ERROR_SHOWN ? ERROR_SHOWN : len;
-	char *text = g_utf8_make_valid((const char *)data, (gssize)shown);
-	char *line = g_strdup_printf("%s refused the token: %s%s", MECH, text,
-				     shown < len ? "..." : "");
-
-	h->trail(h, SPOP_TRAIL_INFO, line);
-	g_free(line);
-	g_free(text);
-}
-
 static int oauthbearer_start(struct spop_host *h, void **state,
 			     unsigned char **out, size_t *out_len)
 {
@@ -100,7 +59,7 @@ static int oauthbearer_start(struct spop_host *h, void **state,
 	const char *token = h->setting(h, "Password");
 	const char *server = h->setting(h, "MailServer");
 	long long port = h->setting_int(h, "MailPort", 0);
-	int rc = check_token(h, token);
+	int rc = bearer_check_token(h, MECH, token);
 
 	if (rc)
 		return rc;
@@ -127,6 +86,7 @@ static int oauthbearer_start(struct spop_host *h, void **state,
 
 	struct oauthbearer *o = h->alloc(h, sizeof(*o));
 	o->stage = SENT;
+	o->refusal = NULL;
 	*state = o;
 	*out = h->alloc(h, m->len);
 	memcpy(*out, m->str, m->len);
@@ -156,7 +116,8 @@ static int oauthbearer_step(struct spop_host *h, void *state,
 				    "3.2.2) may come.");
 	/* RFC 7628 section 3.2.3: the error is answered with a single ^A,
 	 * after which the server fails the exchange. */
-	trail_refusal(h, challenge, challenge_len);
+	g_free(o->refusal);
+	o->refusal = bearer_refusal(h, MECH, challenge, challenge_len);
 	*out = h->alloc(h, 1);
 	(*out)[0] = 0x01;
 	*out_len = 1;
@@ -164,8 +125,19 @@ static int oauthbearer_step(struct spop_host *h, void *state,
 	return 0;
 }
 
+static const char *oauthbearer_refusal(struct spop_host *h, void *state)
+{
+	const struct oauthbearer *o = state;
+
+	(void)h;
+	return o->refusal;
+}
+
 static void oauthbearer_done(struct spop_host *h, void *state)
 {
+	struct oauthbearer *o = state;
+
+	g_free(o->refusal);
 	h->free(h, state);
 }
 
@@ -175,6 +147,7 @@ static const struct spop_auth_ops ops = {
     .sasl_start = oauthbearer_start,
     .sasl_step = oauthbearer_step,
     .sasl_done = oauthbearer_done,
+    .sasl_refusal = oauthbearer_refusal,
 };
 
 static const struct spop_plugin_descriptor descriptor = {

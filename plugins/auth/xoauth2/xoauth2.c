@@ -6,8 +6,8 @@
  * the one-line form. A refused token is answered by the server with a
  * base64 JSON error as a challenge ({"status":"401",...}); the client
  * answers it with an empty response and the server then says -ERR. The
- * JSON goes to the trail here (an info line); the core adds the last
- * challenge of a failed exchange to the error text.
+ * JSON goes to the trail (an info line) and, through sasl_refusal, into
+ * the error of the failed exchange.
  *
  * The token is a reusable secret on the wire (SPOP_CAP_AUTH_PLAINTEXT):
  * the core's policy decides whether it may go out without TLS. */
@@ -16,65 +16,22 @@
 
 #include <spop/plugin.h>
 
+#include "bearer.h"
+
 #define MECH "XOAUTH2"
-/* A server's error message is shown up to this many bytes. */
-#define ERROR_SHOWN 1024
 
 enum stage { AWAIT_GO, AWAIT_RESULT, ANSWERED_ERROR };
 
 struct xoauth2 {
 	enum stage stage;
+	char *refusal; /* the server's error message, for sasl_refusal */
 };
-
-/* RFC 6750 section 2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" /
- * "~" / "+" / "/" ) *"=". Anything else (a ^A above all) would change
- * the message. The error names the position only: the token is secret. */
-static int check_token(struct spop_host *h, const char *token)
-{
-	size_t n = token ? strlen(token) : 0, i = 0;
-
-	if (!n)
-		return h->set_error(h, SPOP_ERR_INVALID_VALUE,
-				    "Password is empty: " MECH " sends it as "
-				    "the OAuth 2.0 access token.");
-	while (i < n &&
-	       (g_ascii_isalnum(token[i]) || strchr("-._~+/", token[i])))
-		i++;
-	if (!i)
-		return h->set_error(h, SPOP_ERR_INVALID_VALUE,
-				    "Password does not start like an OAuth "
-				    "2.0 bearer token (RFC 6750 b64token).");
-	while (i < n && token[i] == '=')
-		i++;
-	if (i < n)
-		return h->set_error(h, SPOP_ERR_INVALID_VALUE,
-				    "Password is not an OAuth 2.0 bearer "
-				    "token (RFC 6750 b64token): character %zu "
-				    "of %zu is not allowed.",
-				    i + 1, n);
-	return 0;
-}
-
-/* The server's refusal, for the trail (its control characters are
- * escaped by the host). */
-static void trail_refusal(struct spop_host *h, const unsigned char *data,
-			  size_t len)
-{
-	size_t shown = len > ERROR_SHOWN ? ERROR_SHOWN : len;
-	char *text = g_utf8_make_valid((const char *)data, (gssize)shown);
-	char *line = g_strdup_printf("%s refused the token: %s%s", MECH, text,
-				     shown < len ? "..." : "");
-
-	h->trail(h, SPOP_TRAIL_INFO, line);
-	g_free(line);
-	g_free(text);
-}
 
 static int xoauth2_start(struct spop_host *h, void **state, unsigned char **out,
 			 size_t *out_len)
 {
 	const char *user = h->setting(h, "User");
-	int rc = check_token(h, h->setting(h, "Password"));
+	int rc = bearer_check_token(h, MECH, h->setting(h, "Password"));
 
 	if (rc)
 		return rc;
@@ -91,6 +48,7 @@ static int xoauth2_start(struct spop_host *h, void **state, unsigned char **out,
 	struct xoauth2 *x = h->alloc(h, sizeof(*x));
 
 	x->stage = AWAIT_GO;
+	x->refusal = NULL;
 	*state = x;
 	/* No initial response: the message follows the server's "+". */
 	*out = NULL;
@@ -131,7 +89,8 @@ static int xoauth2_step(struct spop_host *h, void *state,
 	case AWAIT_RESULT:
 		/* Not +OK or -ERR but a challenge: the token was refused,
 		 * and the server explains why before it says -ERR. */
-		trail_refusal(h, challenge, challenge_len);
+		g_free(x->refusal);
+		x->refusal = bearer_refusal(h, MECH, challenge, challenge_len);
 		*out = h->alloc(h, 1);
 		*out_len = 0;
 		x->stage = ANSWERED_ERROR;
@@ -143,8 +102,19 @@ static int xoauth2_step(struct spop_host *h, void *state,
 			    "after its error message instead of -ERR.");
 }
 
+static const char *xoauth2_refusal(struct spop_host *h, void *state)
+{
+	const struct xoauth2 *x = state;
+
+	(void)h;
+	return x->refusal;
+}
+
 static void xoauth2_done(struct spop_host *h, void *state)
 {
+	struct xoauth2 *x = state;
+
+	g_free(x->refusal);
 	h->free(h, state);
 }
 
@@ -154,6 +124,7 @@ static const struct spop_auth_ops ops = {
     .sasl_start = xoauth2_start,
     .sasl_step = xoauth2_step,
     .sasl_done = xoauth2_done,
+    .sasl_refusal = xoauth2_refusal,
 };
 
 static const int32_t selectors[] = {7};
