@@ -10,42 +10,5 @@
 /* 15 random bytes make the 20-character nonce of RFC 7677's example: 120 bits,
  * so a nonce repeats after about 2^60 logins (birthday bound), and the example
  * can be checked byte for byte. */
-static const struct scram_mech mech = {
-    .name = "SCRAM-SHA-256-PLUS",
-    .md = GCRY_MD_SHA256,
-    .mac = GCRY_MAC_HMAC_SHA256,
-    .nonce_bytes = 15,
-    .plus = 1,
-};
-
-static int start(struct spop_host *h, void **state, unsigned char **out,
-		 size_t *out_len)
-{
-	return scram_start(&mech, h, state, out, out_len);
-}
-
-static const struct spop_auth_ops ops = {
-    .size = sizeof(struct spop_auth_ops),
-    .sasl_name = "SCRAM-SHA-256-PLUS",
-    .sasl_start = start,
-    .sasl_step = scram_step,
-    .sasl_done = scram_done,
-    .sasl_finish = scram_finish,
-};
-
-static const struct spop_plugin_descriptor descriptor = {
-    .abi_major = SPOP_PLUGIN_ABI_MAJOR,
-    .abi_minor = SPOP_PLUGIN_ABI_MINOR,
-    .size = sizeof(struct spop_plugin_descriptor),
-    .kind = SPOP_PLUGIN_AUTH,
-    .name = "scram-sha-256-plus",
-    .version = "1.0",
-    .description = "SASL SCRAM-SHA-256-PLUS (RFC 7677)",
-    .selectors = NULL,
-    .n_selectors = 0,
-    .capabilities = SPOP_CAP_AUTH_SASL | SPOP_CAP_AUTH_MUTUAL |
-		    SPOP_CAP_AUTH_CHANNEL_BINDING,
-    .ops = &ops,
-};
-
-SPOP_PLUGIN_DEFINE(descriptor)
+SCRAM_PLUGIN("scram-sha-256-plus", "SCRAM-SHA-256-PLUS", GCRY_MD_SHA256,
+	     GCRY_MAC_HMAC_SHA256, 15, 1, "RFC 7677")
