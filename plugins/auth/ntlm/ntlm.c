@@ -25,10 +25,10 @@
  *    domain must be given in upper case. */
 #include <gcrypt.h>
 #include <glib.h>
-#include <pthread.h>
 #include <string.h>
 
 #include <spop/plugin.h>
+#include "../../common/gcrypt-ready.h"
 
 #define NTLM_SIG	   "NTLMSSP" /* with its NUL: 8 bytes */
 #define NTLM_NEGOTIATE	   1
@@ -62,17 +62,6 @@ struct ntlm {
 	int step; /* 0: type 1 sent; 1: type 3 sent */
 };
 
-static pthread_once_t gcrypt_once = PTHREAD_ONCE_INIT;
-static int gcrypt_ok;
-
-/* libgcrypt may be the application's or another plugin's too: only the
- * version check (which also initialises it) is made here, and nothing
- * that would fix a choice for others, such as secure memory. */
-static void gcrypt_init(void)
-{
-	gcrypt_ok = gcry_check_version(GCRYPT_VERSION) != NULL;
-}
-
 static uint16_t le16(const unsigned char *p)
 {
 	return (uint16_t)(p[0] | p[1] << 8);
@@ -98,8 +87,7 @@ static void put32(unsigned char *p, uint32_t v)
 
 static int crypto_ready(struct spop_host *h)
 {
-	pthread_once(&gcrypt_once, gcrypt_init);
-	if (!gcrypt_ok)
+	if (!spop_gcrypt_ready()->ok)
 		return h->set_error(h, SPOP_ERR_NOT_AVAILABLE,
 				    "NTLM: libgcrypt %s is older than the %s "
 				    "it was built with.",

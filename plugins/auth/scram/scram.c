@@ -5,9 +5,9 @@
  * constant time before the login is kept. Hashes, HMAC and PBKDF2 are
  * libgcrypt's; SASLprep (RFC 4013) is libidn's stringprep. */
 #include "scram.h"
+#include "../../common/gcrypt-ready.h"
 
 #include <gcrypt.h>
-#include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,28 +46,6 @@ struct scram {
 };
 
 /* ---- libgcrypt ---- */
-
-/* libgcrypt may be used by the application or another plugin too: it is
- * initialised here only if nobody did, the way the cert-store plugins do
- * (no privilege drop, a wiped secure-memory pool), so whichever plugin
- * comes first leaves the same state behind. SCRAM itself keeps its
- * secrets in its own buffers and wipes them. */
-static pthread_once_t gcrypt_once = PTHREAD_ONCE_INIT;
-static bool gcrypt_ok;
-
-static void gcrypt_init(void)
-{
-	if (!gcry_control(GCRYCTL_INITIALIZATION_FINISHED_P)) {
-		if (!gcry_check_version(GCRYPT_VERSION))
-			return;
-		gcry_control(GCRYCTL_DISABLE_PRIV_DROP, 0);
-		gcry_control(GCRYCTL_DISABLE_SECMEM_WARN, 0);
-		if (gcry_control(GCRYCTL_INIT_SECMEM, 65536, 0) == 0)
-			gcry_control(GCRYCTL_AUTO_EXPAND_SECMEM, 65536, 0);
-		gcry_control(GCRYCTL_INITIALIZATION_FINISHED, 0);
-	}
-	gcrypt_ok = gcry_check_version(GCRYPT_VERSION) != NULL;
-}
 
 static int hmac(const struct scram_mech *m, const void *key, size_t key_len,
 		const void *data, size_t len, unsigned char *out, size_t hlen)
@@ -238,8 +216,7 @@ int scram_start(const struct scram_mech *m, struct spop_host *h, void **state,
 	int rc;
 
 	*state = NULL;
-	pthread_once(&gcrypt_once, gcrypt_init);
-	if (!gcrypt_ok)
+	if (!spop_gcrypt_ready()->ok)
 		return h->set_error(h, SPOP_ERR_NOT_AVAILABLE,
 				    "%s needs libgcrypt %s or later; %s is "
 				    "loaded.",

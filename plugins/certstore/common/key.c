@@ -2,10 +2,10 @@
  * PKCS#1 v1.5 decryption through GnuTLS's abstract private key, RSA-OAEP
  * through libgcrypt (GnuTLS 3.7 has no OAEP), and PKCS#8 export. */
 #include "certstore.h"
+#include "../../common/gcrypt-ready.h"
 
 #include <gcrypt.h>
 #include <gnutls/crypto.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -163,33 +163,11 @@ int certstore_key_sign(struct spop_host *host, void *key, int scheme, int hash,
 	return 0;
 }
 
-/* libgcrypt may be used by the application or another plugin too: it is
- * initialised here only if nobody did, with a secure-memory pool so that
- * the S-expressions holding key numbers are wiped when released. A library
- * must not change the process's uid (no privilege drop), and a pool that
- * cannot be locked in memory is still wiped, so its warning stays off.
- * When someone else initialised it, their choice stands and the key numbers
- * go to ordinary memory: asking for secure memory where no pool was set up
- * would abort the process. */
-static pthread_once_t gcrypt_once = PTHREAD_ONCE_INIT;
-static bool gcrypt_ok, gcrypt_secmem;
-
-static void gcrypt_init(void)
-{
-	if (!gcry_control(GCRYCTL_INITIALIZATION_FINISHED_P)) {
-		if (!gcry_check_version(GCRYPT_VERSION))
-			return;
-		gcry_control(GCRYCTL_DISABLE_PRIV_DROP, 0);
-		gcry_control(GCRYCTL_DISABLE_SECMEM_WARN, 0);
-		gcrypt_secmem =
-		    gcry_control(GCRYCTL_INIT_SECMEM, 65536, 0) == 0;
-		if (gcrypt_secmem)
-			gcry_control(GCRYCTL_AUTO_EXPAND_SECMEM, 65536, 0);
-		gcry_control(GCRYCTL_INITIALIZATION_FINISHED, 0);
-	}
-	gcrypt_ok = gcry_check_version(GCRYPT_VERSION) != NULL;
-}
-
+/* libgcrypt (plugins/common/gcrypt-ready.h): the S-expressions holding
+ * key numbers go to its secure-memory pool, wiped when released, when this
+ * module set the pool up. When someone else initialised libgcrypt, their
+ * choice stands and the key numbers go to ordinary memory: asking for
+ * secure memory where no pool was set up would abort the process. */
 static void wipe_datum(gnutls_datum_t *d)
 {
 	if (d->data) {
@@ -208,7 +186,7 @@ static gcry_mpi_t to_mpi(const gnutls_datum_t *d, bool secret)
 
 	if (gcry_mpi_scan(&m, GCRYMPI_FMT_USG, d->data, d->size, NULL))
 		return NULL;
-	if (secret && gcrypt_secmem)
+	if (secret && spop_gcrypt_ready()->secmem)
 		gcry_mpi_set_flag(m, GCRYMPI_FLAG_SECURE);
 	return m;
 }
@@ -241,7 +219,7 @@ static gcry_error_t gcrypt_rsa_key(const struct certstore_key *k,
 		goto out;
 	if (gcry_mpi_cmp(mp, mq) > 0)
 		gcry_mpi_swap(mp, mq);
-	mu = gcrypt_secmem ? gcry_mpi_snew(0) : gcry_mpi_new(0);
+	mu = spop_gcrypt_ready()->secmem ? gcry_mpi_snew(0) : gcry_mpi_new(0);
 	if (!gcry_mpi_invm(mu, mp, mq))
 		goto out;
 	err = gcry_sexp_build(
@@ -276,8 +254,7 @@ static int oaep_decrypt(struct spop_host *host, struct certstore_key *k,
 	gcry_error_t err;
 	int rc = 0;
 
-	pthread_once(&gcrypt_once, gcrypt_init);
-	if (!gcrypt_ok)
+	if (!spop_gcrypt_ready()->ok)
 		return host->set_error(
 		    host, SPOP_ERR_DECRYPT,
 		    "RSA-OAEP decryption with the key of the "
@@ -502,10 +479,10 @@ static int ecdh(struct spop_host *host, const struct certstore_key *k,
 				     k->store_name);
 		goto out;
 	}
-	if (gcrypt_secmem)
+	if (spop_gcrypt_ready()->secmem)
 		gcry_mpi_set_flag(md, GCRYMPI_FLAG_SECURE);
 	r = gcry_mpi_point_new(0);
-	sx = gcrypt_secmem ? gcry_mpi_snew(0) : gcry_mpi_new(0);
+	sx = spop_gcrypt_ready()->secmem ? gcry_mpi_snew(0) : gcry_mpi_new(0);
 	gcry_mpi_ec_mul(r, md, q, ctx);
 	if (gcry_mpi_ec_get_affine(sx, NULL, r, ctx)) {
 		rc = host->set_error(host, SPOP_ERR_CREDENTIALS,
@@ -594,8 +571,7 @@ int certstore_key_derive(struct spop_host *host, void *key,
 		    k->store_name, curve_name, 1 + 2 * field_len, got);
 		goto out;
 	}
-	pthread_once(&gcrypt_once, gcrypt_init);
-	if (!gcrypt_ok) {
+	if (!spop_gcrypt_ready()->ok) {
 		rc = host->set_error(host, SPOP_ERR_CREDENTIALS,
 				     "ECDH with the key of the %s: libgcrypt "
 				     "%s or later is needed, %s is loaded.",

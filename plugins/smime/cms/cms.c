@@ -8,6 +8,7 @@
  * This file: the descriptor, the ops table, what both halves share (the
  * ASN.1 definitions, libgcrypt's initialisation) and result_clear. */
 #include "cms.h"
+#include "../../common/gcrypt-ready.h"
 
 #include <gcrypt.h>
 #include <pthread.h>
@@ -359,31 +360,9 @@ int cms_cut(const unsigned char *der, size_t len, const struct cms_tlv *anc,
 	return 0;
 }
 
-static pthread_once_t gcry_once = PTHREAD_ONCE_INIT;
-static int gcry_ok;
-
-static void gcry_init(void)
-{
-	if (!gcry_control(GCRYCTL_INITIALIZATION_FINISHED_P)) {
-		if (!gcry_check_version(GCRYPT_VERSION))
-			return;
-		/* As the cert-store plugins do (common/key.c): a pool for
-		 * secrets when the process may lock memory, no privilege
-		 * drop. Whoever initialises first decides; the engine keeps
-		 * its keys in ordinary memory, wiped after use. */
-		gcry_control(GCRYCTL_DISABLE_PRIV_DROP, 0);
-		gcry_control(GCRYCTL_DISABLE_SECMEM_WARN, 0);
-		if (gcry_control(GCRYCTL_INIT_SECMEM, 65536, 0) == 0)
-			gcry_control(GCRYCTL_AUTO_EXPAND_SECMEM, 65536, 0);
-		gcry_control(GCRYCTL_INITIALIZATION_FINISHED, 0);
-	}
-	gcry_ok = gcry_check_version(GCRYPT_VERSION) != NULL;
-}
-
 int cms_gcrypt_init(struct spop_host *host)
 {
-	pthread_once(&gcry_once, gcry_init);
-	if (!gcry_ok)
+	if (!spop_gcrypt_ready()->ok)
 		return host->set_error(host, SPOP_ERR_DECRYPT,
 				       "The cms engine needs libgcrypt %s or "
 				       "later; this process has %s.",
