@@ -32,7 +32,7 @@
 /* Instances still running at exit() get stopped, so a suite that fails
  * between start and stop leaves no Dovecot behind. Directories, not the
  * caller's structs, are kept: those may be gone by then. */
-static GPtrArray *running_dirs;
+static GPtrArray *running_servers; /* of struct running */
 static pid_t running_owner;
 
 /* Runs argv with envp; 0, or -1 after printing its output. */
@@ -127,41 +127,64 @@ static int read_port(const char *dir, const char *name)
 	return (int)port;
 }
 
-static void stop_leftovers(void)
-{
-	struct harness_dovecot d;
-	guint i;
+/* Every server this process started and has not stopped, with the way to
+ * stop it: stopped at exit, so that a failed suite leaves nothing behind. */
+struct running {
+	void (*stop)(const char *dir);
+	char *dir;
+};
 
-	/* A forked child exiting must not stop its parent's servers. */
-	if (running_dirs == NULL || getpid() != running_owner)
-		return;
-	for (i = 0; i < running_dirs->len; i++) {
-		g_strlcpy(d.dir, g_ptr_array_index(running_dirs, i),
-			  sizeof(d.dir));
-		run_script("stop", d.dir, NULL);
-	}
-	g_ptr_array_free(running_dirs, TRUE);
-	running_dirs = NULL;
+static void running_free(gpointer p)
+{
+	struct running *r = p;
+
+	g_free(r->dir);
+	g_free(r);
 }
 
-static void remember_running(const char *dir, gboolean running)
+static void stop_leftovers(void)
 {
-	guint i;
+	/* A forked child exiting must not stop its parent's servers. */
+	if (running_servers == NULL || getpid() != running_owner)
+		return;
+	for (guint i = 0; i < running_servers->len; i++) {
+		struct running *r = g_ptr_array_index(running_servers, i);
 
-	if (running_dirs == NULL) {
-		running_dirs = g_ptr_array_new_with_free_func(g_free);
+		r->stop(r->dir);
+	}
+	g_ptr_array_free(running_servers, TRUE);
+	running_servers = NULL;
+}
+
+static void remember_running(void (*stop)(const char *dir), const char *dir,
+			     gboolean running)
+{
+	if (running_servers == NULL) {
+		running_servers = g_ptr_array_new_with_free_func(running_free);
 		running_owner = getpid();
 		atexit(stop_leftovers);
 	}
-	for (i = 0; i < running_dirs->len; i++) {
-		if (strcmp(g_ptr_array_index(running_dirs, i), dir) == 0) {
+	for (guint i = 0; i < running_servers->len; i++) {
+		struct running *r = g_ptr_array_index(running_servers, i);
+
+		if (r->stop == stop && strcmp(r->dir, dir) == 0) {
 			if (!running)
-				g_ptr_array_remove_index(running_dirs, i);
+				g_ptr_array_remove_index(running_servers, i);
 			return;
 		}
 	}
-	if (running)
-		g_ptr_array_add(running_dirs, g_strdup(dir));
+	if (running) {
+		struct running *r = g_new(struct running, 1);
+
+		r->stop = stop;
+		r->dir = g_strdup(dir);
+		g_ptr_array_add(running_servers, r);
+	}
+}
+
+static void dovecot_stop_dir(const char *dir)
+{
+	run_script("stop", dir, NULL);
 }
 
 const char *harness_dovecot_unavailable(void)
@@ -229,7 +252,7 @@ int harness_dovecot_start_tls(struct harness_dovecot *d, const char *dir,
 	if (run_script_tls("start", d->dir, NULL, tls) != 0)
 		return -1;
 	/* From here on the server runs: make sure exit() stops it. */
-	remember_running(d->dir, TRUE);
+	remember_running(dovecot_stop_dir, d->dir, TRUE);
 
 	d->port = read_port(d->dir, "port");
 	if (tls != NULL)
@@ -320,7 +343,7 @@ int harness_dovecot_stop(struct harness_dovecot *d)
 		return 0;
 	if (run_script("stop", d->dir, NULL) != 0)
 		return -1;
-	remember_running(d->dir, FALSE);
+	remember_running(dovecot_stop_dir, d->dir, FALSE);
 	d->port = 0;
 	d->tls_port = 0;
 	return 0;
@@ -432,9 +455,6 @@ int harness_closed_port(void)
  * and kept across runs (the script unpacks again when a .deb changes). */
 #define CYRUS_DEBS_DIR HARNESS_WORK_DIR "/cyrus-debs"
 
-static GPtrArray *cyrus_dirs;
-static pid_t cyrus_owner;
-
 static int run_cyrus(const char *command, const char *dir,
 		     const struct harness_cyrus_tls *tls)
 {
@@ -466,36 +486,9 @@ static int run_cyrus(const char *command, const char *dir,
 	return rc;
 }
 
-static void cyrus_stop_leftovers(void)
+static void cyrus_stop_dir(const char *dir)
 {
-	guint i;
-
-	if (cyrus_dirs == NULL || getpid() != cyrus_owner)
-		return;
-	for (i = 0; i < cyrus_dirs->len; i++)
-		run_cyrus("stop", g_ptr_array_index(cyrus_dirs, i), NULL);
-	g_ptr_array_free(cyrus_dirs, TRUE);
-	cyrus_dirs = NULL;
-}
-
-static void cyrus_remember(const char *dir, gboolean running)
-{
-	guint i;
-
-	if (cyrus_dirs == NULL) {
-		cyrus_dirs = g_ptr_array_new_with_free_func(g_free);
-		cyrus_owner = getpid();
-		atexit(cyrus_stop_leftovers);
-	}
-	for (i = 0; i < cyrus_dirs->len; i++) {
-		if (strcmp(g_ptr_array_index(cyrus_dirs, i), dir) == 0) {
-			if (!running)
-				g_ptr_array_remove_index(cyrus_dirs, i);
-			return;
-		}
-	}
-	if (running)
-		g_ptr_array_add(cyrus_dirs, g_strdup(dir));
+	run_cyrus("stop", dir, NULL);
 }
 
 const char *harness_cyrus_unavailable(void)
@@ -540,7 +533,7 @@ int harness_cyrus_start(struct harness_cyrus *c, const char *dir,
 		return -1;
 	}
 	/* The script may have started master before it failed. */
-	cyrus_remember(c->dir, TRUE);
+	remember_running(cyrus_stop_dir, c->dir, TRUE);
 	if (run_cyrus("start", c->dir, tls) != 0) {
 		harness_cyrus_stop(c);
 		return -1;
@@ -561,7 +554,7 @@ int harness_cyrus_stop(struct harness_cyrus *c)
 		return 0;
 	if (run_cyrus("stop", c->dir, NULL) != 0)
 		return -1;
-	cyrus_remember(c->dir, FALSE);
+	remember_running(cyrus_stop_dir, c->dir, FALSE);
 	c->port = 0;
 	c->tls_port = 0;
 	return 0;
