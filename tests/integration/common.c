@@ -1,5 +1,6 @@
 /* Integration fixture implementation: events are recorded as text so the
  * assertions read like transcripts. */
+#include <stdbool.h>
 #include <stdlib.h>
 
 #include "common.h"
@@ -190,4 +191,43 @@ int integration_main(const char *name, const struct test_suite *suites)
 	int rc = test_run(suites);
 	harness_dovecot_stop(&dovecot);
 	return rc;
+}
+
+/* The SASL exchange of the trail, decoded: the AUTH line's initial
+ * response, then every C:/S: line after it up to the +OK, the "+ " and
+ * "C: " prefixes removed and base64 decoded ("" when a line is not base64,
+ * which fails the comparisons). NULL-terminated; g_strfreev() it. */
+char **trail_sasl_exchange(const struct recorder *rec, const char *mech)
+{
+	char **lines = g_strsplit(rec->trail->str, "\n", -1);
+	char *auth = g_strdup_printf("C: AUTH %s ", mech);
+	GPtrArray *out = g_ptr_array_new();
+	bool in = false;
+
+	for (char **l = lines; *l; l++) {
+		const char *b64 = NULL;
+
+		if (!in && g_str_has_prefix(*l, auth)) {
+			in = true;
+			b64 = *l + strlen(auth);
+		} else if (in && g_str_has_prefix(*l, "S: +OK")) {
+			break;
+		} else if (in && g_str_has_prefix(*l, "S: + ")) {
+			b64 = *l + 5;
+		} else if (in && g_str_has_prefix(*l, "C: ")) {
+			b64 = *l + 3;
+		} else if (in && !g_str_has_prefix(*l, "I: ")) {
+			b64 = "!"; /* something else: fails below */
+		}
+		if (!b64)
+			continue;
+		gsize n = 0;
+		guchar *raw = g_base64_decode(b64, &n);
+		g_ptr_array_add(out, g_strndup((const char *)raw, n));
+		g_free(raw);
+	}
+	g_ptr_array_add(out, NULL);
+	g_free(auth);
+	g_strfreev(lines);
+	return (char **)g_ptr_array_free(out, FALSE);
 }

@@ -45,6 +45,12 @@ spop_t *scripted_client(struct scripted *sc, const struct step *script,
  * expected (naming the step and line that did not match). */
 void scripted_client_finish(spop_t *s, struct scripted *sc);
 
+/* The SASL exchange for mechanism mech in rec's trail (MaskSensitive
+ * False), decoded: the AUTH line's initial response, then every C:/S: line
+ * after it up to the +OK, base64 decoded ("" when a line is not base64,
+ * which fails comparisons). NULL-terminated; g_strfreev() it. */
+char **trail_sasl_exchange(const struct recorder *rec, const char *mech);
+
 /* main() of an integration suite: starts a private Dovecot under name
  * (or returns harness_cannot_run()'s status where none can run), runs
  * suites, stops it. */

@@ -21,43 +21,6 @@ static const struct {
 } providers[] = {{"gnutls", SPOP_SSLP_INTERNAL},
 		 {"openssl", SPOP_SSLP_PLATFORM}};
 
-/* The SASL exchange of the trail, decoded (as in test-auth-scram.c):
- * client-first, then every C:/S: line up to the +OK. */
-static char **exchange(const char *mech)
-{
-	char **lines = g_strsplit(rec.trail->str, "\n", -1);
-	char *auth = g_strdup_printf("C: AUTH %s ", mech);
-	GPtrArray *out = g_ptr_array_new();
-	bool in = false;
-
-	for (char **l = lines; *l; l++) {
-		const char *b64 = NULL;
-
-		if (!in && g_str_has_prefix(*l, auth)) {
-			in = true;
-			b64 = *l + strlen(auth);
-		} else if (in && g_str_has_prefix(*l, "S: +OK")) {
-			break;
-		} else if (in && g_str_has_prefix(*l, "S: + ")) {
-			b64 = *l + 5;
-		} else if (in && g_str_has_prefix(*l, "C: ")) {
-			b64 = *l + 3;
-		} else if (in && !g_str_has_prefix(*l, "I: ")) {
-			b64 = "!";
-		}
-		if (!b64)
-			continue;
-		gsize n = 0;
-		guchar *raw = g_base64_decode(b64, &n);
-		g_ptr_array_add(out, g_strndup((const char *)raw, n));
-		g_free(raw);
-	}
-	g_ptr_array_add(out, NULL);
-	g_free(auth);
-	g_strfreev(lines);
-	return (char **)g_ptr_array_free(out, FALSE);
-}
-
 static spop_t *plus_client(int provider, const char *mech, const char *password,
 			   int implicit)
 {
@@ -93,7 +56,7 @@ static void login(int provider, const char *mech, int implicit, const char *gs2)
 	    harness_cyrus_message_count(&cyrus, HARNESS_CYRUS_USER));
 	CU_ASSERT_PTR_NULL(strstr(rec.trail->str, HARNESS_CYRUS_PASSWORD));
 
-	char **x = exchange(mech);
+	char **x = trail_sasl_exchange(&rec, mech);
 	char *want = g_strdup_printf("%sn=%s,r=", gs2, HARNESS_CYRUS_USER);
 	CU_ASSERT_EQUAL_FATAL(g_strv_length(x), 5);
 	CU_ASSERT_TRUE(g_str_has_prefix(x[0], want));

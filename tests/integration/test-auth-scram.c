@@ -16,45 +16,6 @@
 static struct recorder rec;
 static struct scripted sc;
 
-/* The SASL exchange of the trail, decoded: the AUTH line's initial
- * response, then every C:/S: line after it up to the +OK, the "+ " and
- * "C: " prefixes removed and base64 decoded ("" when a line is not base64,
- * which fails the comparisons). NULL-terminated; g_strfreev() it. */
-static char **exchange(const char *mech)
-{
-	char **lines = g_strsplit(rec.trail->str, "\n", -1);
-	char *auth = g_strdup_printf("C: AUTH %s ", mech);
-	GPtrArray *out = g_ptr_array_new();
-	bool in = false;
-
-	for (char **l = lines; *l; l++) {
-		const char *b64 = NULL;
-
-		if (!in && g_str_has_prefix(*l, auth)) {
-			in = true;
-			b64 = *l + strlen(auth);
-		} else if (in && g_str_has_prefix(*l, "S: +OK")) {
-			break;
-		} else if (in && g_str_has_prefix(*l, "S: + ")) {
-			b64 = *l + 5;
-		} else if (in && g_str_has_prefix(*l, "C: ")) {
-			b64 = *l + 3;
-		} else if (in && !g_str_has_prefix(*l, "I: ")) {
-			b64 = "!"; /* something else: fails below */
-		}
-		if (!b64)
-			continue;
-		gsize n = 0;
-		guchar *raw = g_base64_decode(b64, &n);
-		g_ptr_array_add(out, g_strndup((const char *)raw, n));
-		g_free(raw);
-	}
-	g_ptr_array_add(out, NULL);
-	g_free(auth);
-	g_strfreev(lines);
-	return (char **)g_ptr_array_free(out, FALSE);
-}
-
 static void trust_test_ca(spop_t *s)
 {
 	char *path = harness_cert_file("ca.pem");
@@ -116,7 +77,7 @@ static void login(const char *mech, int stls, int unmasked)
 	} else {
 		/* client-first, server-first, client-final, server-final,
 		 * and the empty answer to it (RFC 5034) */
-		char **x = exchange(mech);
+		char **x = trail_sasl_exchange(&rec, mech);
 		const char *gs2 = stls ? "y,," : "n,,";
 		char *want_first =
 		    g_strdup_printf("%sn=%s,r=", gs2, HARNESS_MAIN_USER);
@@ -191,7 +152,7 @@ static void test_authzid(void)
 	CU_ASSERT_PTR_NOT_NULL(
 	    spop_config(s, "AuthorizationIdentity=" HARNESS_MAIN_USER));
 	ASSERT_OK(spop_connect(s));
-	char **x = exchange("SCRAM-SHA-256");
+	char **x = trail_sasl_exchange(&rec, "SCRAM-SHA-256");
 	CU_ASSERT_TRUE(g_str_has_prefix(x[0] ? x[0] : "",
 					"n,a=" HARNESS_MAIN_USER
 					",n=" HARNESS_MAIN_USER ",r="));
