@@ -808,6 +808,14 @@ run apop "${login[@]}" --json --auth apop
 check "--auth apop: exit 0" status_is 0
 check "--auth apop: logged in" json 'j["auth"] == {"mechanism": "apop", "ok": True, "plaintext_without_tls": False}'
 
+# every mechanism Dovecot has, by the names the contract lists
+for mech in login digest-md5 scram-sha-1 scram-sha-256; do
+	run "auth-$mech" "${login[@]}" --json --auth "$mech"
+	check "--auth $mech: exit 0" status_is 0
+	check "--auth $mech: logged in, named" json \
+		"j['error'] is None and j['auth']['mechanism'] == '$mech' and j['auth']['ok'] is True"
+done
+
 # ---- password file and trail ---------------------------------------------
 
 printf '%s\n' "$password" >"$work/password"
