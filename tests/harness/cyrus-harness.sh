@@ -67,11 +67,38 @@ set_dir() {
 	dir=$(realpath -m -- "$1")
 	debs=${HARNESS_CYRUS_DEBS:-$dir/debs}
 	root=$debs/root
-	bin=$root/usr/lib/cyrus/bin
-	libdir=$root/usr/lib/x86_64-linux-gnu
+	# unpack may have put the tree under /tmp (reachable_path)
+	[ ! -L "$root" ] || root=$(readlink -f -- "$root")
+	set_root "$root"
 	conf=$dir/etc/imapd.conf
 	certs=${HARNESS_CERTS_DIR:-$dir/certs}
 	tls_cert=${HARNESS_TLS:-}
+}
+
+set_root() {
+	root=$1
+	bin=$root/usr/lib/cyrus/bin
+	libdir=$root/usr/lib/x86_64-linux-gnu
+}
+
+# A checkout may sit below a 0700 directory (mktemp -d), which user nobody
+# (Cyrus's user) cannot traverse. Then what nobody must reach lives in a
+# traversable directory under /tmp and PATH becomes a symlink to it, as
+# dovecot-harness.sh does for its instances. $1: the path, $2: the name
+# prefix under /tmp. Prints the path to use.
+reachable_path() {
+	local path=$1 parent real
+	parent=$(dirname -- "$path")
+	mkdir -p -- "$parent"
+	if setpriv --reuid=nobody --regid=nogroup --clear-groups -- test -x "$parent"; then
+		printf '%s\n' "$path"
+		return
+	fi
+	real=/tmp/$2-$(printf '%s' "$path" | cksum | cut -d' ' -f1)
+	rm -rf -- "$real" "$path"
+	mkdir -m 0755 -- "$real"
+	ln -s -- "$real" "$path"
+	printf '%s\n' "$real"
 }
 
 # ---- the packages ---------------------------------------------------------
@@ -102,6 +129,7 @@ unpack() {
 		return 0
 	fi
 	rm -rf -- "$root"
+	set_root "$(reachable_path "$debs/root" spop-cyrus-root)"
 	mkdir -p -- "$root"
 	for f in $want; do
 		dpkg-deb -x "$debs/$f" "$root" || die "dpkg-deb -x $debs/$f failed"
@@ -327,6 +355,9 @@ cmd_start() {
 		die "Cyrus SASL's ntlm plugin is missing (libsasl2-modules)"
 	# The path goes unquoted into imapd.conf and cyrus.conf.
 	case $dir in *[[:space:]\"\'\\#]*) die "unsupported characters in directory name: $dir" ;; esac
+	# an instance left in DIR stops before DIR may move
+	cmd_stop
+	set_dir "$(reachable_path "$dir" spop-cyrus)"
 	unpack
 	check_libraries
 	if [ -n "$tls_cert" ]; then

@@ -164,6 +164,24 @@ tools() {
 	kinit=$(find_tool kinit) || die "kinit not found (krb5-user)"
 }
 
+# A checkout may sit below a 0700 directory (mktemp -d), which Dovecot's
+# auth process (user dovecot) cannot traverse to the keytab and krb5.conf.
+# Then the KDC lives in a traversable directory under /tmp and DIR becomes
+# a symlink to it, as dovecot-harness.sh does for its instances.
+relocate_if_needed() {
+	local parent real
+	parent=$(dirname -- "$dir")
+	mkdir -p -- "$parent"
+	if setpriv --reuid=dovecot --regid=dovecot --clear-groups -- test -x "$parent"; then
+		return 0
+	fi
+	real=/tmp/spop-krb5-$(printf '%s' "$dir" | cksum | cut -d' ' -f1)
+	rm -rf -- "$real" "$dir"
+	mkdir -m 0755 -- "$real"
+	ln -s -- "$real" "$dir"
+	set_dir "$dir"
+}
+
 cmd_start() {
 	local port pid waited s
 
@@ -171,6 +189,7 @@ cmd_start() {
 	if running_pid >/dev/null; then
 		cmd_stop
 	fi
+	relocate_if_needed
 	rm -rf -- "$dir/db" "$dir/log" "$dir/k5login" "$dir/pop.keytab" "$dir/ccache" \
 		"$dir/port" "$dir/kdc.pid"
 	mkdir -p -- "$dir/db" "$dir/log" "$dir/k5login"

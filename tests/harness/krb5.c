@@ -98,11 +98,19 @@ int harness_krb5_start(struct harness_krb5 *k, const char *dir)
 		return -1;
 	}
 	g_free(path);
+	if (run("start", k->dir, NULL) != 0)
+		return -1;
+	/* The script may have moved the KDC under /tmp, leaving DIR a
+	 * symlink (a checkout below a 0700 directory): Dovecot's auth
+	 * process gets the real paths, which it can reach. */
+	char *real = realpath(k->dir, NULL);
+	if (real != NULL) {
+		g_strlcpy(k->dir, real, sizeof(k->dir));
+		free(real);
+	}
 	snprintf(k->config, sizeof(k->config), "%s/krb5.conf", k->dir);
 	snprintf(k->keytab, sizeof(k->keytab), "%s/pop.keytab", k->dir);
 	snprintf(k->ccache, sizeof(k->ccache), "FILE:%s/ccache", k->dir);
-	if (run("start", k->dir, NULL) != 0)
-		return -1;
 	if (running_dir == NULL) {
 		running_owner = getpid();
 		atexit(stop_leftover);
