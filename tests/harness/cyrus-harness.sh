@@ -178,10 +178,8 @@ autocreate_quota: 0
 autocreate_post: yes
 EOF
 	if [ -n "$tls_cert" ]; then
-		local chain=$certs/$tls_cert-chain.pem
-		[ "$tls_cert" != selfsigned ] || chain=$certs/selfsigned.pem
 		cat <<EOF
-tls_server_cert: $chain
+tls_server_cert: $dir/etc/tls-chain.pem
 tls_server_key: $dir/etc/tls-key.pem
 EOF
 		[ -z "${HARNESS_CYRUS_TLS_VERSIONS:-}" ] ||
@@ -385,7 +383,12 @@ cmd_start() {
 			die "saslpasswd2 for $u failed"
 	done
 	if [ -n "$tls_cert" ]; then
-		# The key is copied so that nobody may read it, not the cache.
+		# Copied beside the config: nobody may read the key here but
+		# not in the shared cache, and the cache may sit where nobody
+		# cannot reach it (a checkout below a 0700 directory).
+		local chain=$certs/$tls_cert-chain.pem
+		[ "$tls_cert" != selfsigned ] || chain=$certs/selfsigned.pem
+		install -m 644 "$chain" "$dir/etc/tls-chain.pem"
 		install -m 600 "$certs/$tls_cert-key.pem" "$dir/etc/tls-key.pem"
 	fi
 	chown -R nobody:nogroup "$dir/conf" "$dir/spool" "$dir/run" "$dir/etc"
