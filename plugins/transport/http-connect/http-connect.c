@@ -197,24 +197,16 @@ static int build_request(struct spop_host *h, const char *name, int port,
 	return 0;
 }
 
-static int exchange(struct spop_host *h, int fd, const char *name, int port,
-		    const char *proxy, int pport)
+/* Sends the request built by build_request and reads the reply. */
+static int exchange(struct spop_host *h, int fd, GString *req, GString *shown,
+		    const char *name, int port, const char *proxy, int pport)
 {
-	GString *req = g_string_new(NULL);
-	GString *shown = g_string_new(NULL);
-	int rc = build_request(h, name, port, req, shown);
-
-	if (!rc) {
-		gchar **lines = g_strsplit(shown->str, "\r\n", -1);
-		for (gchar **l = lines; *l; l++)
-			if (**l)
-				h->trail(h, SPOP_TRAIL_CLIENT, *l);
-		g_strfreev(lines);
-		rc = h->write_all(h, fd, req->str, req->len);
-	}
-	memset(req->str, 0, req->len);
-	g_string_free(req, TRUE);
-	g_string_free(shown, TRUE);
+	gchar **lines = g_strsplit(shown->str, "\r\n", -1);
+	for (gchar **l = lines; *l; l++)
+		if (**l)
+			h->trail(h, SPOP_TRAIL_CLIENT, *l);
+	g_strfreev(lines);
+	int rc = h->write_all(h, fd, req->str, req->len);
 	if (rc)
 		return rc;
 
@@ -276,15 +268,25 @@ static int http_connect_open(struct spop_host *h, const char *name, int port,
 	 * at the proxy) is what happens anyway. */
 	if (*name == '*')
 		name++;
+	/* The request is built and checked before any connection, so a bad
+	 * FirewallData or FirewallUser never reaches the network. */
+	GString *req = g_string_new(NULL);
+	GString *shown = g_string_new(NULL);
 	char *proxy_copy = g_strdup(proxy);
-	rc = h->tcp_connect(h, proxy_copy, pport, fd);
+	rc = build_request(h, name, port, req, shown);
+	if (!rc)
+		rc = h->tcp_connect(h, proxy_copy, pport, fd);
 	if (!rc) {
-		rc = exchange(h, *fd, name, port, proxy_copy, pport);
+		rc =
+		    exchange(h, *fd, req, shown, name, port, proxy_copy, pport);
 		if (rc) {
 			close(*fd);
 			*fd = -1;
 		}
 	}
+	memset(req->str, 0, req->len);
+	g_string_free(req, TRUE);
+	g_string_free(shown, TRUE);
 	g_free(proxy_copy);
 	return rc;
 }

@@ -1,0 +1,239 @@
+/* The HTTP CONNECT transport (FirewallType 1) against a scripted proxy for
+ * what real proxies do not do: the POP3 greeting in the same packet as the
+ * CONNECT reply, malformed and refusing replies; and a proxy that is down
+ * (never a fallback to a direct connection). */
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "common.h"
+#include "scripted.h"
+
+static struct recorder rec;
+static struct scripted sc;
+
+/* A client whose proxy is the scripted peer and whose mail server is
+ * pop.example:110, reachable only through it. */
+static spop_t *proxied_client(const struct step *script)
+{
+	spop_t *s = scripted_client(&sc, script, "bob", &rec);
+	char v[64];
+
+	CU_ASSERT_PTR_NOT_NULL(spop_config(s, "FirewallType=1"));
+	CU_ASSERT_PTR_NOT_NULL(spop_config(s, "FirewallHost=127.0.0.1"));
+	snprintf(v, sizeof(v), "FirewallPort=%d", sc.port);
+	CU_ASSERT_PTR_NOT_NULL(spop_config(s, v));
+	spop_set_mail_server(s, "pop.example");
+	spop_set_mail_port(s, 110);
+	return s;
+}
+
+#define REQUEST                                                                \
+	{STEP_EXPECT_LINE, "CONNECT pop.example:110 HTTP/1.1", 0, 0},          \
+	{                                                                      \
+		STEP_EXPECT_LINE, "Host: pop.example:110", 0, 0                \
+	}
+
+/* The greeting arrives with the 200 reply in one packet: it must reach
+ * POP3, and the login proceeds through the tunnel. */
+static void test_greeting_in_same_packet(void)
+{
+	static const struct step script[] = {
+	    REQUEST,
+	    {STEP_EXPECT_LINE, "", 0, 0},
+	    {STEP_SEND,
+	     "HTTP/1.1 200 Connection established\r\n"
+	     "Proxy-Agent: scripted\r\n\r\n+OK greeting <1.2@scripted>\r\n",
+	     0, 0},
+	    {STEP_EXPECT, "CAPA", 0, 0},
+	    {STEP_SEND, "-ERR unknown\r\n", 0, 0},
+	    {STEP_EXPECT, "USER bob", 0, 0},
+	    {STEP_SEND, "+OK\r\n", 0, 0},
+	    {STEP_EXPECT, "PASS pw", 0, 0},
+	    {STEP_SEND, "+OK\r\n", 0, 0},
+	    {STEP_EXPECT, "STAT", 0, 0},
+	    {STEP_SEND, "+OK 0 0\r\n", 0, 0},
+	    {STEP_EXPECT, "QUIT", 0, 0},
+	    {STEP_SEND, "+OK bye\r\n", 0, 0},
+	    {STEP_END, NULL, 0, 0}};
+	spop_t *s = proxied_client(script);
+
+	CU_ASSERT_EQUAL(spop_connect(s), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(rec.trail->str, "+OK greeting"));
+	CU_ASSERT_EQUAL(spop_disconnect(s), 0);
+	scripted_client_finish(s, &sc);
+}
+
+/* Basic credentials and FirewallData headers go in the request; a 407 is
+ * 118 naming the proxy and its status line, and the password appears
+ * neither in the trail nor in the error. */
+static void test_basic_auth_407(void)
+{
+	static const struct step script[] = {
+	    REQUEST,
+	    /* base64("alice:s3cret") */
+	    {STEP_EXPECT_LINE, "Proxy-Authorization: Basic YWxpY2U6czNjcmV0", 0,
+	     0},
+	    {STEP_EXPECT_LINE, "X-One: 1", 0, 0},
+	    {STEP_EXPECT_LINE, "X-Two: two words", 0, 0},
+	    {STEP_EXPECT_LINE, "", 0, 0},
+	    {STEP_SEND,
+	     "HTTP/1.1 407 Proxy Authentication Required\r\n"
+	     "Proxy-Authenticate: Basic realm=\"x\"\r\n\r\n",
+	     0, 0},
+	    {STEP_EXPECT_EOF, NULL, 0, 0},
+	    {STEP_END, NULL, 0, 0}};
+	spop_t *s = proxied_client(script);
+	char where[64];
+
+	CU_ASSERT_PTR_NOT_NULL(spop_config(s, "FirewallUser=alice"));
+	CU_ASSERT_PTR_NOT_NULL(spop_config(s, "FirewallPassword=s3cret"));
+	CU_ASSERT_PTR_NOT_NULL(
+	    spop_config(s, "FirewallData=X-One: 1\r\nX-Two: two words"));
+	spop_config(s, "MaskSensitive=False");
+	CU_ASSERT_EQUAL(spop_connect(s), 118);
+	ERROR_HAS(s, "407 Proxy Authentication Required");
+	ERROR_HAS(s, "other credentials");
+	snprintf(where, sizeof(where), "127.0.0.1:%d", sc.port);
+	ERROR_HAS(s, where);
+	CU_ASSERT_PTR_NULL(strstr(spop_last_error(s), "s3cret"));
+	CU_ASSERT_PTR_NULL(strstr(rec.trail->str, "s3cret"));
+	CU_ASSERT_PTR_NULL(strstr(rec.trail->str, "YWxpY2U6czNjcmV0"));
+	CU_ASSERT_FALSE(spop_get_connected(s));
+	scripted_client_finish(s, &sc);
+}
+
+static void test_malformed_status(void)
+{
+	static const struct step script[] = {
+	    REQUEST,
+	    {STEP_EXPECT_LINE, "", 0, 0},
+	    {STEP_SEND, "HTTP/1.1 2OO OK\r\n\r\n+OK greeting\r\n", 0, 0},
+	    {STEP_EXPECT_EOF, NULL, 0, 0},
+	    {STEP_END, NULL, 0, 0}};
+	spop_t *s = proxied_client(script);
+
+	CU_ASSERT_EQUAL(spop_connect(s), 118);
+	ERROR_HAS(s, "malformed status line");
+	ERROR_HAS(s, "HTTP/1.1 2OO OK");
+	scripted_client_finish(s, &sc);
+}
+
+static void test_refused_target(void)
+{
+	static const struct step script[] = {
+	    REQUEST,
+	    {STEP_EXPECT_LINE, "", 0, 0},
+	    {STEP_SEND, "HTTP/1.0 403 Forbidden\x01\r\n\r\n", 0, 0},
+	    {STEP_EXPECT_EOF, NULL, 0, 0},
+	    {STEP_END, NULL, 0, 0}};
+	spop_t *s = proxied_client(script);
+
+	CU_ASSERT_EQUAL(spop_connect(s), 118);
+	ERROR_HAS(s, "HTTP/1.0 403 Forbidden\\x01");
+	ERROR_HAS(s, "pop.example port 110");
+	scripted_client_finish(s, &sc);
+}
+
+/* A listener of ours on 127.0.0.1; *port gets its port. */
+static int listener(int *port)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET};
+	socklen_t l = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	CU_ASSERT_EQUAL_FATAL(bind(fd, (struct sockaddr *)&a, l), 0);
+	CU_ASSERT_EQUAL_FATAL(listen(fd, 4), 0);
+	getsockname(fd, (struct sockaddr *)&a, &l);
+	*port = ntohs(a.sin_port);
+	return fd;
+}
+
+/* No connection reached the listener. */
+static void assert_untouched(int fd)
+{
+	CU_ASSERT_EQUAL(accept(fd, NULL, NULL), -1);
+	CU_ASSERT_TRUE(errno == EAGAIN || errno == EWOULDBLOCK);
+}
+
+/* A line of FirewallData that is not "Name: value" (here a second request
+ * after a blank line) is refused before any connection is made; blank
+ * lines never reach the request, so they cannot end it early. */
+static void test_firewall_data_injection(void)
+{
+	int port, fd = listener(&port);
+	spop_t *s = client_new("bob", "pw", &rec);
+	char v[64];
+
+	spop_set_mail_server(s, "pop.example");
+	spop_set_mail_port(s, 110);
+	CU_ASSERT_PTR_NOT_NULL(spop_config(s, "FirewallType=1"));
+	CU_ASSERT_PTR_NOT_NULL(spop_config(s, "FirewallHost=127.0.0.1"));
+	snprintf(v, sizeof(v), "FirewallPort=%d", port);
+	CU_ASSERT_PTR_NOT_NULL(spop_config(s, v));
+	CU_ASSERT_PTR_NOT_NULL(
+	    spop_config(s, "FirewallData=X-A: 1\r\n\r\nGET / HTTP/1.1"));
+	CU_ASSERT_EQUAL(spop_connect(s), 10022);
+	ERROR_HAS(s, "FirewallData line 'GET / HTTP/1.1'");
+	assert_untouched(fd);
+	spop_free(s);
+	close(fd);
+}
+
+/* The proxy is down: 10061 naming it, and the mail server (a listener of
+ * ours) never sees a connection. */
+static void test_proxy_down(void)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET};
+	socklen_t l = sizeof(a);
+	int mail_port, mail = listener(&mail_port);
+	int dead = socket(AF_INET, SOCK_STREAM, 0);
+	char v[64];
+
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	/* A port bound but not listening refuses connections. */
+	a.sin_port = 0;
+	CU_ASSERT_EQUAL_FATAL(bind(dead, (struct sockaddr *)&a, sizeof(a)), 0);
+	l = sizeof(a);
+	getsockname(dead, (struct sockaddr *)&a, &l);
+	int dead_port = ntohs(a.sin_port);
+
+	spop_t *s = client_new("bob", "pw", &rec);
+	spop_set_mail_server(s, "127.0.0.1");
+	spop_set_mail_port(s, mail_port);
+	CU_ASSERT_PTR_NOT_NULL(spop_config(s, "FirewallType=1"));
+	CU_ASSERT_PTR_NOT_NULL(spop_config(s, "FirewallHost=127.0.0.1"));
+	snprintf(v, sizeof(v), "FirewallPort=%d", dead_port);
+	CU_ASSERT_PTR_NOT_NULL(spop_config(s, v));
+	CU_ASSERT_EQUAL(spop_connect(s), 10061);
+	snprintf(v, sizeof(v), "port %d", dead_port);
+	ERROR_HAS(s, v);
+	ERROR_HAS(s, "127.0.0.1");
+	assert_untouched(mail);
+	spop_free(s);
+	close(mail);
+	close(dead);
+}
+
+static const struct test_case cases[] = {
+    {"greeting in the CONNECT reply's packet", test_greeting_in_same_packet},
+    {"Basic auth and FirewallData, 407 is 118", test_basic_auth_407},
+    {"malformed status line is 118", test_malformed_status},
+    {"non-2xx reply is 118 with the status line", test_refused_target},
+    {"FirewallData cannot inject", test_firewall_data_injection},
+    {"proxy down: 10061, no direct connection", test_proxy_down},
+    {NULL, NULL},
+};
+
+static const struct test_suite suites[] = {
+    {"proxy-http", NULL, NULL, cases},
+    {NULL, NULL, NULL, NULL},
+};
+
+int main(void)
+{
+	return test_run(suites);
+}
