@@ -9,6 +9,8 @@ packages=(meson ninja-build pkg-config gcc libglib2.0-dev libgnutls28-dev
 	libtasn1-6-dev libtasn1-bin gpgsm
 	libkrb5-dev krb5-kdc krb5-admin-server krb5-user dovecot-gssapi
 	dovecot-core dovecot-pop3d python3 tzdata libidn-dev
+	# The private HTTP proxy (tests/harness/tinyproxy-harness.sh).
+	tinyproxy
 	# The private Cyrus (tests/harness/cyrus-harness.sh): its .debs are
 	# fetched and unpacked, never installed (cyrus-pop3d conflicts with
 	# dovecot-pop3d); these are the libraries they need besides their own.

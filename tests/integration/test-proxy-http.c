@@ -1,7 +1,9 @@
-/* The HTTP CONNECT transport (FirewallType 1) against a scripted proxy for
- * what real proxies do not do: the POP3 greeting in the same packet as the
- * CONNECT reply, malformed and refusing replies; and a proxy that is down
- * (never a fallback to a direct connection). */
+/* The HTTP CONNECT transport (FirewallType 1): through a private tinyproxy
+ * in front of the private Dovecot (login, RETR, Basic auth right and
+ * wrong, a target port the proxy refuses), and against a scripted proxy for
+ * what real proxies do not do (the POP3 greeting in the same packet as the
+ * CONNECT reply, malformed replies); and a proxy that is down (never a
+ * fallback to a direct connection). */
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -9,6 +11,7 @@
 #include <unistd.h>
 
 #include "common.h"
+#include "harness-tinyproxy.h"
 #include "scripted.h"
 
 static struct recorder rec;
@@ -218,6 +221,118 @@ static void test_proxy_down(void)
 	close(dead);
 }
 
+/* ---- against a real proxy: tinyproxy in front of the private Dovecot --- */
+
+static struct harness_tinyproxy proxy;
+
+/* A client for the harness Dovecot through a tinyproxy allowing CONNECT to
+ * the Dovecot port only; auth "USER PASS" or NULL. */
+static spop_t *tinyproxy_client(const char *auth)
+{
+	char v[64];
+
+	CU_ASSERT_EQUAL_FATAL(
+	    harness_tinyproxy_start(&proxy, auth, &dovecot.port, 1), 0);
+	spop_t *s = client_new(HARNESS_MAIN_USER, HARNESS_MAIN_PASSWORD, &rec);
+	CU_ASSERT_PTR_NOT_NULL(spop_config(s, "FirewallType=1"));
+	CU_ASSERT_PTR_NOT_NULL(spop_config(s, "FirewallHost=127.0.0.1"));
+	snprintf(v, sizeof(v), "FirewallPort=%d", proxy.port);
+	CU_ASSERT_PTR_NOT_NULL(spop_config(s, v));
+	return s;
+}
+
+static void retrieve_first(spop_t *s)
+{
+	GString *want = expected_message(1, HARNESS_MAIN_USER);
+	const char *data;
+	size_t len;
+
+	rec.body = g_string_new(NULL);
+	ASSERT_OK(spop_set_message_number(s, 1));
+	ASSERT_OK(spop_retrieve(s));
+	spop_get_message(s, &data, &len);
+	CU_ASSERT_EQUAL(len, want->len);
+	CU_ASSERT_EQUAL(
+	    memcmp(data, want->str, len < want->len ? len : want->len), 0);
+	g_string_free(want, TRUE);
+}
+
+static void test_tinyproxy_retrieve(void)
+{
+	spop_t *s = tinyproxy_client(NULL);
+
+	ASSERT_OK(spop_connect(s));
+	retrieve_first(s);
+	ASSERT_OK(spop_disconnect(s));
+	/* The proxy saw the CONNECT to Dovecot (its log names the target). */
+	char *log = harness_tinyproxy_log(&proxy);
+	char want[64];
+	snprintf(want, sizeof(want), "CONNECT 127.0.0.1:%d HTTP/1.1",
+		 dovecot.port);
+	CU_ASSERT_PTR_NOT_NULL(strstr(log, want));
+	g_free(log);
+	spop_free(s);
+	harness_tinyproxy_stop(&proxy);
+}
+
+static void test_tinyproxy_basic_auth_right(void)
+{
+	spop_t *s = tinyproxy_client("proxyuser proxy-secret");
+
+	CU_ASSERT_PTR_NOT_NULL(spop_config(s, "FirewallUser=proxyuser"));
+	CU_ASSERT_PTR_NOT_NULL(spop_config(s, "FirewallPassword=proxy-secret"));
+	ASSERT_OK(spop_connect(s));
+	retrieve_first(s);
+	ASSERT_OK(spop_disconnect(s));
+	CU_ASSERT_PTR_NULL(strstr(rec.trail->str, "proxy-secret"));
+	spop_free(s);
+	harness_tinyproxy_stop(&proxy);
+}
+
+static void test_tinyproxy_basic_auth_wrong(void)
+{
+	spop_t *s = tinyproxy_client("proxyuser proxy-secret");
+	char where[64];
+
+	CU_ASSERT_PTR_NOT_NULL(spop_config(s, "FirewallUser=proxyuser"));
+	CU_ASSERT_PTR_NOT_NULL(spop_config(s, "FirewallPassword=wrong-secret"));
+	CU_ASSERT_EQUAL(spop_connect(s), 118);
+	/* tinyproxy 1.11 answers wrong credentials with 401, none with 407. */
+	ERROR_HAS(s, "401 Unauthorized");
+	ERROR_HAS(s, "other credentials");
+	snprintf(where, sizeof(where), "127.0.0.1:%d", proxy.port);
+	ERROR_HAS(s, where);
+	CU_ASSERT_PTR_NULL(strstr(spop_last_error(s), "wrong-secret"));
+	CU_ASSERT_PTR_NULL(strstr(rec.trail->str, "wrong-secret"));
+	CU_ASSERT_FALSE(spop_get_connected(s));
+	spop_free(s);
+	/* No credentials at all: 407 too, asking for them. */
+	s = client_new(HARNESS_MAIN_USER, HARNESS_MAIN_PASSWORD, &rec);
+	snprintf(where, sizeof(where), "FirewallPort=%d", proxy.port);
+	CU_ASSERT_PTR_NOT_NULL(spop_config(s, "FirewallType=1"));
+	CU_ASSERT_PTR_NOT_NULL(spop_config(s, "FirewallHost=127.0.0.1"));
+	CU_ASSERT_PTR_NOT_NULL(spop_config(s, where));
+	CU_ASSERT_EQUAL(spop_connect(s), 118);
+	ERROR_HAS(s, "wants FirewallUser/FirewallPassword credentials");
+	ERROR_HAS(s, "407 Proxy Authentication Required");
+	spop_free(s);
+	harness_tinyproxy_stop(&proxy);
+}
+
+/* tinyproxy's ConnectPort allows only Dovecot's port: another target is
+ * refused by the proxy (403), which is 118 with its status line. */
+static void test_tinyproxy_port_not_allowed(void)
+{
+	spop_t *s = tinyproxy_client(NULL);
+
+	spop_set_mail_port(s, dovecot.port == 1 ? 2 : 1);
+	CU_ASSERT_EQUAL(spop_connect(s), 118);
+	ERROR_HAS(s, "403 Access violation");
+	ERROR_HAS(s, "refused CONNECT to 127.0.0.1 port");
+	spop_free(s);
+	harness_tinyproxy_stop(&proxy);
+}
+
 static const struct test_case cases[] = {
     {"greeting in the CONNECT reply's packet", test_greeting_in_same_packet},
     {"Basic auth and FirewallData, 407 is 118", test_basic_auth_407},
@@ -225,6 +340,13 @@ static const struct test_case cases[] = {
     {"non-2xx reply is 118 with the status line", test_refused_target},
     {"FirewallData cannot inject", test_firewall_data_injection},
     {"proxy down: 10061, no direct connection", test_proxy_down},
+    {"tinyproxy: login and RETR", test_tinyproxy_retrieve},
+    {"tinyproxy: Basic auth, right credentials",
+     test_tinyproxy_basic_auth_right},
+    {"tinyproxy: Basic auth, wrong (401) or no credentials (407)",
+     test_tinyproxy_basic_auth_wrong},
+    {"tinyproxy: target port not allowed (403)",
+     test_tinyproxy_port_not_allowed},
     {NULL, NULL},
 };
 
@@ -235,5 +357,5 @@ static const struct test_suite suites[] = {
 
 int main(void)
 {
-	return test_run(suites);
+	return integration_main("proxy-http", suites);
 }

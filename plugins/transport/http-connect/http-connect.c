@@ -233,7 +233,9 @@ static int exchange(struct spop_host *h, int fd, GString *req, GString *shown,
 		if (n == 0)
 			break;
 	}
-	if (code == 407)
+	/* 407 is the standard answer; some proxies (tinyproxy 1.11) answer
+	 * wrong credentials with 401. */
+	if (code == 407 || code == 401)
 		return h->set_error(h, SPOP_ERR_FIREWALL,
 				    "HTTP proxy %s:%d wants %s credentials: "
 				    "'%s'.",
