@@ -119,7 +119,7 @@ static int add_extra_headers(struct spop_host *h, const char *data,
 			continue;
 		const char *colon = strchr(*l, ':');
 		const char *p = *l;
-		while (p < colon && is_tchar(*p))
+		while (colon && p < colon && is_tchar(*p))
 			p++;
 		int ok = colon && colon > *l && p == colon;
 		for (p = colon ? colon + 1 : *l; ok && *p; p++)
