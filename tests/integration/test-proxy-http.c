@@ -333,6 +333,65 @@ static void test_tinyproxy_port_not_allowed(void)
 	harness_tinyproxy_stop(&proxy);
 }
 
+/* TLS through the tunnel: a TLS Dovecot behind tinyproxy, implicit TLS on
+ * its pop3s port and STLS on its POP3 port; the CA is the harness's. */
+static void tls_through_proxy(enum spop_ssl_start_mode mode)
+{
+	static const struct harness_tls tls = {"good", 0, NULL, NULL};
+	struct harness_dovecot main_server = dovecot, tls_server;
+	char *ca = harness_cert_file("ca.pem"), *text = NULL, *setting, v[64];
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(ca);
+	CU_ASSERT_EQUAL_FATAL(
+	    harness_dovecot_start_tls(&tls_server, "proxy-http-tls", &tls), 0);
+	int ports[2] = {tls_server.port, tls_server.tls_port};
+	CU_ASSERT_EQUAL_FATAL(harness_tinyproxy_start(&proxy, NULL, ports, 2),
+			      0);
+	dovecot = tls_server;
+	spop_t *s = client_new(HARNESS_MAIN_USER, HARNESS_MAIN_PASSWORD, &rec);
+	dovecot = main_server;
+	CU_ASSERT_TRUE_FATAL(g_file_get_contents(ca, &text, NULL, NULL));
+	setting = g_strconcat("SSLServerCACerts=", text, NULL);
+	CU_ASSERT_PTR_NOT_NULL(spop_config(s, setting));
+	CU_ASSERT_PTR_NOT_NULL(spop_config(s, "FirewallType=1"));
+	CU_ASSERT_PTR_NOT_NULL(spop_config(s, "FirewallHost=127.0.0.1"));
+	snprintf(v, sizeof(v), "FirewallPort=%d", proxy.port);
+	CU_ASSERT_PTR_NOT_NULL(spop_config(s, v));
+	ASSERT_OK(spop_set_mail_port(s, mode == SPOP_SSL_IMPLICIT
+					    ? tls_server.tls_port
+					    : tls_server.port));
+	ASSERT_OK(spop_set_ssl_start_mode(s, mode));
+	CU_ASSERT_EQUAL(spop_connect(s), 0);
+	if (mode == SPOP_SSL_EXPLICIT)
+		CU_ASSERT_PTR_NOT_NULL(strstr(rec.trail->str, "STLS"));
+	if (spop_get_connected(s)) {
+		retrieve_first(s);
+		ASSERT_OK(spop_disconnect(s));
+	}
+	snprintf(v, sizeof(v), "CONNECT 127.0.0.1:%d HTTP/1.1",
+		 mode == SPOP_SSL_IMPLICIT ? tls_server.tls_port
+					   : tls_server.port);
+	char *log = harness_tinyproxy_log(&proxy);
+	CU_ASSERT_PTR_NOT_NULL(strstr(log, v));
+	g_free(log);
+	spop_free(s);
+	g_free(setting);
+	g_free(text);
+	g_free(ca);
+	harness_tinyproxy_stop(&proxy);
+	harness_dovecot_stop(&tls_server);
+}
+
+static void test_tinyproxy_implicit_tls(void)
+{
+	tls_through_proxy(SPOP_SSL_IMPLICIT);
+}
+
+static void test_tinyproxy_stls(void)
+{
+	tls_through_proxy(SPOP_SSL_EXPLICIT);
+}
+
 static const struct test_case cases[] = {
     {"greeting in the CONNECT reply's packet", test_greeting_in_same_packet},
     {"Basic auth and FirewallData, 407 is 118", test_basic_auth_407},
@@ -347,6 +406,8 @@ static const struct test_case cases[] = {
      test_tinyproxy_basic_auth_wrong},
     {"tinyproxy: target port not allowed (403)",
      test_tinyproxy_port_not_allowed},
+    {"tinyproxy: implicit TLS through the tunnel", test_tinyproxy_implicit_tls},
+    {"tinyproxy: STLS through the tunnel", test_tinyproxy_stls},
     {NULL, NULL},
 };
 
