@@ -192,10 +192,12 @@ struct spop {
 	int message_count;
 	int64_t total_size;
 	char *greeting;
-	char *auth_used;	 /* plugin name of the last login attempt */
+	struct spi_proxy *detected_proxy; /* FirewallAutoDetect's, for the
+					     connect under way (net/proxy.c) */
+	char *auth_used;	  /* plugin name of the last login attempt */
 	bool auth_plaintext_sent; /* it put a reusable secret on the wire
 				     without TLS (Config AuthPlaintextSent) */
-	GPtrArray *capabilities; /* char* */
+	GPtrArray *capabilities;  /* char* */
 	char *last_reply;
 	GQueue *pending; /* commands sent, replies not yet read */
 

@@ -74,6 +74,7 @@ SPI_EXPORT void spop_free(spop_t *s)
 	g_free(s->local_file);
 	g_free(s->greeting);
 	g_free(s->auth_used);
+	spi_proxy_forget(s);
 	g_free(s->last_reply);
 	g_free(s->uid_cache);
 	g_free(s->error_text);

@@ -66,8 +66,13 @@ static void transport_close(struct spi_conn *c)
 int spi_conn_open(struct spop *s)
 {
 	const struct spop_plugin_descriptor *d;
-	int rc = spi_plugin_select(s, SPOP_PLUGIN_TRANSPORT, "FirewallType",
-				   s->cfg.firewall_type, &d);
+	int type;
+	bool remote_dns;
+	int rc = spi_proxy_choose(s, &type, &remote_dns);
+
+	if (!rc)
+		rc = spi_plugin_select(s, SPOP_PLUGIN_TRANSPORT, "FirewallType",
+				       type, &d);
 	if (rc)
 		return rc;
 	const struct spop_transport_ops *ops = d->ops;
@@ -78,18 +83,23 @@ int spi_conn_open(struct spop *s)
 				d->name);
 
 	struct spi_conn *c = conn_new(s, -1);
-	const char *name = spi_str(s->mail_server);
+	const char *server = spi_str(s->mail_server);
+	const char *bare = *server == '*' ? server + 1 : server;
 	int fd = -1;
 
-	/* '*host' asks a proxy to resolve the name; a transport that cannot
-	 * gets the plain name, so the core decides, not each plugin. */
-	if (*name == '*' && !(d->capabilities & SPOP_CAP_TRANSPORT_REMOTE_DNS))
-		name++;
+	/* '*host' (or a detected socks4a/socks5h proxy) asks the proxy to
+	 * resolve the name; a transport that cannot gets the plain name, so
+	 * the core decides, not each plugin. */
+	char *name =
+	    remote_dns && (d->capabilities & SPOP_CAP_TRANSPORT_REMOTE_DNS)
+		? g_strconcat("*", bare, NULL)
+		: g_strdup(bare);
 	c->transport = d;
 	spi_host_init(&c->transport_host, s, NULL);
 	s->conn = c;
 	rc = ops->open(&c->transport_host.pub, name, s->mail_port, &fd,
 		       &c->transport_state);
+	g_free(name);
 	if (rc) {
 		if (fd >= 0)
 			close(fd);

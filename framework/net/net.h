@@ -15,6 +15,19 @@
 
 struct spi_conn;
 
+/* ---- proxy.c ----
+ * The FirewallType of this connect: the setting, or with
+ * FirewallAutoDetect a proxy from the environment (then host->setting()
+ * of the Firewall* names answers with it); SPOP_FW_NONE when MailServer
+ * is in ProxyExceptionsList (or no_proxy for a detected one).
+ * *remote_dns: the proxy is to resolve the name. 0, or 1211/1212 naming
+ * the variable whose URL cannot be used. */
+int spi_proxy_choose(struct spop *s, int *type, bool *remote_dns);
+/* A detected proxy's value of a Firewall* setting (g_malloc'd), or NULL
+ * to read the setting itself. */
+char *spi_proxy_setting(struct spop *s, const char *name);
+void spi_proxy_forget(struct spop *s);
+
 /* Opens the transport chosen by FirewallType to MailServer:MailPort,
  * bounded by ConnectionTimeout when set. On success s->conn is set. */
 int spi_conn_open(struct spop *s);

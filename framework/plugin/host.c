@@ -19,8 +19,12 @@
 static const char *h_setting(struct spop_host *h, const char *name)
 {
 	struct spop *s = CORE(h);
-	char *v = name ? spi_setting_peek(s, name) : NULL;
+	/* a proxy FirewallAutoDetect found stands in for the Firewall*
+	 * settings (net/proxy.c) */
+	char *v = spi_proxy_setting(s, name);
 
+	if (!v && name)
+		v = spi_setting_peek(s, name);
 	/* Kept until the object is freed or the next method starts, which
 	 * outlives the plugin call as plugin.h promises. */
 	if (v)
@@ -31,11 +35,13 @@ static const char *h_setting(struct spop_host *h, const char *name)
 static long long h_setting_int(struct spop_host *h, const char *name,
 			       long long fallback)
 {
-	char *v = name ? spi_setting_peek(CORE(h), name) : NULL;
+	char *v = spi_proxy_setting(CORE(h), name);
 	long long n = fallback;
 	char *end;
 	bool b;
 
+	if (!v && name)
+		v = spi_setting_peek(CORE(h), name);
 	/* Parsed here and freed: only setting() must keep its strings. */
 	if (!v)
 		return fallback;

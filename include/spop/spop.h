@@ -165,6 +165,15 @@ enum spop_auth_mechanism {
 	SPOP_AM_XOAUTH2 = 7,
 };
 enum spop_recipient_type { SPOP_RT_TO = 0, SPOP_RT_CC = 1, SPOP_RT_BCC = 2 };
+/* FirewallType values (Config "FirewallType=N"): the transport plugin
+ * serving the value carries the connection. */
+enum spop_firewall_type {
+	SPOP_FW_NONE = 0,
+	SPOP_FW_TUNNEL = 1, /* HTTP CONNECT */
+	SPOP_FW_SOCKS4 = 2,
+	SPOP_FW_SOCKS5 = 3,
+	SPOP_FW_SOCKS4A = 10,
+};
 /* SSLStartMode values. Automatic: STLS on port 110, TLS right after the
  * connect on any other port. Explicit never falls back to plaintext. */
 enum spop_ssl_start_mode {

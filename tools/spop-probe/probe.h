@@ -58,8 +58,15 @@ struct probe_options {
 	int tls_mode;		/* enum spop_ssl_start_mode, -1: not given */
 	int tls_provider_value; /* enum spop_ssl_provider, -1: not given */
 	int cert_store_type;	/* enum spop_cert_store_type, -1: no --cert */
-	int signer_store_type;	/* the same for --signer-cert */
-	char *ca_pem;		/* --ca-file as PEM text */
+	/* --proxy, parsed: FirewallType (0: none), the URL's scheme for the
+	 * report, host, port, credentials; remote_dns: the proxy resolves
+	 * the mail server's name (socks4a, socks5h: MailServer "*host"). */
+	int proxy_type;
+	char *proxy_scheme, *proxy_host, *proxy_user, *proxy_password;
+	int proxy_port;
+	gboolean proxy_remote_dns;
+	int signer_store_type;	  /* the same for --signer-cert */
+	char *ca_pem;		  /* --ca-file as PEM text */
 	GBytes *accept_cert_data; /* --accept-cert as read */
 };
 

@@ -39,7 +39,8 @@ static void add_null(JsonBuilder *b, const char *key)
 	json_builder_add_null_value(b);
 }
 
-static void json_server(JsonBuilder *b, const struct probe_result *r)
+static void json_server(JsonBuilder *b, const struct probe_options *o,
+			const struct probe_result *r)
 {
 	const struct probe_tls *t = &r->tls;
 
@@ -66,6 +67,17 @@ static void json_server(JsonBuilder *b, const struct probe_result *r)
 	else
 		add_string(b, "status", t->status);
 	json_builder_end_object(b);
+	/* null: a direct connection */
+	if (o->proxy_type) {
+		json_builder_set_member_name(b, "proxy");
+		json_builder_begin_object(b);
+		add_string(b, "type", o->proxy_scheme);
+		add_string(b, "host", o->proxy_host);
+		add_int(b, "port", o->proxy_port);
+		json_builder_end_object(b);
+	} else {
+		add_null(b, "proxy");
+	}
 	json_builder_end_object(b);
 }
 
@@ -234,7 +246,7 @@ void probe_report_json(const struct probe_options *o,
 	/* --list-plugins alone talks to no server: a server, auth and
 	 * mailbox section would only claim what never happened. */
 	if (o->server) {
-		json_server(b, r);
+		json_server(b, o, r);
 		json_builder_set_member_name(b, "auth");
 		json_builder_begin_object(b);
 		add_string(b, "mechanism",
@@ -479,6 +491,9 @@ void probe_report_text(const struct probe_options *o,
 		if (!r->capabilities->len)
 			printf("\n");
 		text_tls(&r->tls);
+		if (o->proxy_type)
+			printf("proxy        %s %s:%d\n", o->proxy_scheme,
+			       o->proxy_host, o->proxy_port);
 		printf("auth         %s, %s\n",
 		       r->auth_used ? r->auth_used : o->auth_name,
 		       r->auth_ok ? "ok" : "failed");

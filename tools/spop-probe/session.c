@@ -410,13 +410,49 @@ static gboolean list_certs(struct probe_result *r, spop_t *s)
 	return FALSE;
 }
 
+/* --proxy: FirewallType first (it sets FirewallPort's default), then the
+ * proxy's host, port and credentials. */
+static int configure_proxy(const struct probe_options *o, spop_t *s)
+{
+	char port[16];
+	int rc;
+
+	if (!o->proxy_type)
+		return 0;
+	snprintf(port, sizeof(port), "%d", o->proxy_type);
+	if ((rc = probe_config_set(s, "FirewallType", port)) ||
+	    (rc = probe_config_set(s, "FirewallHost", o->proxy_host)))
+		return rc;
+	snprintf(port, sizeof(port), "%d", o->proxy_port);
+	if ((rc = probe_config_set(s, "FirewallPort", port)))
+		return rc;
+	if (o->proxy_user &&
+	    (rc = probe_config_set(s, "FirewallUser", o->proxy_user)))
+		return rc;
+	if (o->proxy_password &&
+	    (rc = probe_config_set(s, "FirewallPassword", o->proxy_password)))
+		return rc;
+	return 0;
+}
+
 /* Everything that must hold before the connection; false stops the run. */
 static gboolean configure(const struct probe_options *o, struct probe_result *r,
 			  spop_t *s)
 {
 	int rc;
 
-	if (o->server && (rc = spop_set_mail_server(s, o->server)) != 0)
+	if (o->server) {
+		/* "*host": the proxy resolves the name (socks4a, socks5h) */
+		char *server = o->proxy_remote_dns && *o->server != '*'
+				   ? g_strconcat("*", o->server, NULL)
+				   : g_strdup(o->server);
+
+		rc = spop_set_mail_server(s, server);
+		g_free(server);
+		if (rc)
+			goto failed;
+	}
+	if ((rc = configure_proxy(o, s)) != 0)
 		goto failed;
 	if (o->port != PROBE_UNSET &&
 	    (rc = spop_set_mail_port(s, o->port)) != 0)

@@ -50,13 +50,6 @@ static int usage_error(const char *fmt, ...)
 	return EXIT_USAGE;
 }
 
-static int not_available(const char *option, const char *what)
-{
-	return usage_error("%s is not available yet: %s support arrives in a "
-			   "later libspop release",
-			   option, what);
-}
-
 /* Parses a whole decimal number in [min, max]; strtol alone takes "12x". */
 static gboolean parse_int(const char *text, int min, int max, int *out)
 {
@@ -95,13 +88,59 @@ static int read_password_file(struct probe_options *o)
 	return 0;
 }
 
-/* The options this release parses but cannot honour yet. Answering them
- * with an error, rather than ignoring them, keeps a user from believing a
- * connection went through a proxy. */
-static int check_not_available(const struct probe_options *o)
+/* --proxy URL schemes and the reference's FirewallType values; the
+ * library answers 1201 when no transport plugin serves one. */
+static const struct {
+	const char *scheme;
+	int type;
+	gboolean remote_dns; /* the proxy resolves the mail server's name */
+	int default_port;
+} proxy_schemes[] = {
+    {"socks4", 2, FALSE, 1080}, {"socks4a", 10, TRUE, 1080},
+    {"socks5", 3, FALSE, 1080}, {"socks5h", 3, TRUE, 1080},
+    {"http", 1, FALSE, 80},
+};
+
+/* --proxy SCHEME://[USER[:PASSWORD]@]HOST[:PORT], read by GLib's URI
+ * parser (percent-escapes decoded, IPv6 literals in brackets). */
+static int check_proxy(struct probe_options *o)
 {
-	if (o->proxy)
-		return not_available("--proxy", "proxy");
+	GError *error = NULL;
+	GUri *uri;
+	size_t i;
+
+	if (!o->proxy)
+		return 0;
+	uri = g_uri_parse(o->proxy, G_URI_FLAGS_HAS_PASSWORD, &error);
+	if (!uri) {
+		int rc =
+		    usage_error("--proxy '%s': %s", o->proxy, error->message);
+		g_error_free(error);
+		return rc;
+	}
+	for (i = 0; i < G_N_ELEMENTS(proxy_schemes); i++)
+		if (!g_ascii_strcasecmp(g_uri_get_scheme(uri),
+					proxy_schemes[i].scheme))
+			break;
+	if (i == G_N_ELEMENTS(proxy_schemes) || !g_uri_get_host(uri) ||
+	    !*g_uri_get_host(uri) ||
+	    (*g_uri_get_path(uri) && strcmp(g_uri_get_path(uri), "/"))) {
+		g_uri_unref(uri);
+		return usage_error("--proxy '%s': expected socks4://, "
+				   "socks4a://, socks5://, socks5h:// or "
+				   "http:// with [USER[:PASSWORD]@]HOST[:PORT] "
+				   "and nothing after",
+				   o->proxy);
+	}
+	o->proxy_type = proxy_schemes[i].type;
+	o->proxy_scheme = g_strdup(proxy_schemes[i].scheme);
+	o->proxy_remote_dns = proxy_schemes[i].remote_dns;
+	o->proxy_host = g_strdup(g_uri_get_host(uri));
+	o->proxy_port = g_uri_get_port(uri) > 0 ? g_uri_get_port(uri)
+						: proxy_schemes[i].default_port;
+	o->proxy_user = g_strdup(g_uri_get_user(uri));
+	o->proxy_password = g_strdup(g_uri_get_password(uri));
+	g_uri_unref(uri);
 	return 0;
 }
 
@@ -414,7 +453,7 @@ static int check_options(struct probe_options *o, int argc, char **argv)
 	if (argc > 1)
 		return usage_error("unexpected argument '%s' (see --help)",
 				   argv[1]);
-	rc = check_not_available(o);
+	rc = check_proxy(o);
 	if (!rc && !o->server &&
 	    (o->list_plugins || o->list_certs || o->smime_file))
 		rc = check_no_server(o);
@@ -498,6 +537,12 @@ static void free_options(struct probe_options *o)
 		g_bytes_unref(o->accept_cert_data);
 	g_free(o->accept_cert);
 	g_free(o->proxy);
+	g_free(o->proxy_scheme);
+	g_free(o->proxy_host);
+	g_free(o->proxy_user);
+	if (o->proxy_password)
+		memset(o->proxy_password, 0, strlen(o->proxy_password));
+	g_free(o->proxy_password);
 	g_free(o->retrieve);
 	g_free(o->output);
 	g_free(o->cert);
@@ -567,8 +612,11 @@ int main(int argc, char **argv)
 	     "checked (a warning says so)",
 	     NULL},
 	    {"proxy", 0, 0, G_OPTION_ARG_STRING, &o.proxy,
-	     "Connect through socks4://H:P, socks4a://H:P, "
-	     "socks5://[U:P@]H:P or http://[U:P@]H:P (not available yet)",
+	     "Connect through socks4://H:P, socks4a://H:P (the proxy "
+	     "resolves the server's name), socks5://[U:P@]H:P, "
+	     "socks5h://[U:P@]H:P (the proxy resolves) or "
+	     "http://[U:P@]H:P (CONNECT); the port defaults to 1080, "
+	     "80 for http",
 	     "URL"},
 	    {"list", 0, 0, G_OPTION_ARG_NONE, &o.list,
 	     "List message numbers, UIDs and sizes", NULL},
