@@ -5,9 +5,12 @@
  * names the proxy), the mail server's port refused behind the proxy (118
  * with the proxy's reason) and a name SOCKS5 cannot carry (refused before
  * anything is sent). Dante's username method checks system users, which
- * the tests do not create: username/password is not tested here. */
+ * the tests do not create: username/password is checked against a
+ * scripted SOCKS5 peer here, not against a real proxy. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <pthread.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -237,6 +240,131 @@ static void test_name_too_long(void)
 	g_free(name);
 }
 
+/* ---- username/password (RFC 1929) against a scripted SOCKS5 peer ----
+ * Dante checks system users, which the tests do not create; this peer
+ * plays one connection: it checks the greeting and the subnegotiation
+ * byte for byte, answers with auth_status, and refuses the CONNECT with
+ * reply 2 (not allowed by ruleset). */
+struct socks_peer {
+	int listen_fd, port;
+	unsigned char auth_status;
+	pthread_t thread;
+	int ok; /* 1 when every byte was as expected */
+};
+
+static int read_n(int fd, unsigned char *buf, size_t len)
+{
+	size_t got = 0;
+
+	while (got < len) {
+		ssize_t n = read(fd, buf + got, len - got);
+		if (n <= 0)
+			return -1;
+		got += (size_t)n;
+	}
+	return 0;
+}
+
+static void *socks_peer_run(void *arg)
+{
+	struct socks_peer *p = arg;
+	static const unsigned char hello[] = {5, 2, 0, 2};
+	static const unsigned char auth[] = "\x01\x05"
+					    "alice"
+					    "\x06"
+					    "s3cr3t";
+	unsigned char buf[64];
+	int fd = accept(p->listen_fd, NULL, NULL);
+
+	if (fd < 0)
+		return NULL;
+	if (read_n(fd, buf, sizeof(hello)) || memcmp(buf, hello, 4))
+		goto out;
+	if (write(fd, "\x05\x02", 2) != 2)
+		goto out;
+	if (read_n(fd, buf, sizeof(auth) - 1) ||
+	    memcmp(buf, auth, sizeof(auth) - 1))
+		goto out;
+	unsigned char status[2] = {1, p->auth_status};
+	if (write(fd, status, 2) != 2)
+		goto out;
+	if (p->auth_status != 0) {
+		/* the client must hang up, sending nothing more */
+		p->ok = read(fd, buf, 1) == 0;
+		goto out;
+	}
+	/* CONNECT 127.0.0.1 port 110 */
+	static const unsigned char req[] = {5, 1, 0, 1, 127, 0, 0, 1, 0, 110};
+	if (read_n(fd, buf, sizeof(req)) || memcmp(buf, req, sizeof(req)))
+		goto out;
+	static const unsigned char refuse[] = {5, 2, 0, 1, 0, 0, 0, 0, 0, 0};
+	p->ok = write(fd, refuse, sizeof(refuse)) == sizeof(refuse);
+out:
+	close(fd);
+	return NULL;
+}
+
+static void socks_peer_start(struct socks_peer *p, unsigned char status)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET};
+	socklen_t len = sizeof(a);
+
+	memset(p, 0, sizeof(*p));
+	p->auth_status = status;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	p->listen_fd = socket(AF_INET, SOCK_STREAM, 0);
+	CU_ASSERT_FATAL(p->listen_fd >= 0);
+	CU_ASSERT_FATAL(bind(p->listen_fd, (struct sockaddr *)&a, sizeof(a)) ==
+			0);
+	CU_ASSERT_FATAL(listen(p->listen_fd, 1) == 0);
+	CU_ASSERT_FATAL(
+	    getsockname(p->listen_fd, (struct sockaddr *)&a, &len) == 0);
+	p->port = ntohs(a.sin_port);
+	CU_ASSERT_FATAL(pthread_create(&p->thread, NULL, socks_peer_run, p) ==
+			0);
+}
+
+static int socks_peer_finish(struct socks_peer *p)
+{
+	pthread_join(p->thread, NULL);
+	close(p->listen_fd);
+	return p->ok;
+}
+
+static void userpass(unsigned char status, const char *error)
+{
+	struct socks_peer peer;
+	char *proxy;
+	spop_t *s;
+
+	socks_peer_start(&peer, status);
+	proxy = g_strdup_printf("SOCKS5 proxy 127.0.0.1:%d ", peer.port);
+	s = proxied_client("127.0.0.1", peer.port);
+	ASSERT_OK(spop_set_mail_port(s, 110));
+	set(s, "FirewallUser=alice");
+	set(s, "FirewallPassword=s3cr3t");
+	CU_ASSERT_EQUAL(spop_connect(s), SPOP_ERR_FIREWALL);
+	ERROR_HAS(s, proxy);
+	ERROR_HAS(s, error);
+	CU_ASSERT_PTR_NULL(strstr(spop_last_error(s), "s3cr3t"));
+	CU_ASSERT_PTR_NULL(strstr(rec.trail->str, "s3cr3t"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(rec.trail->str, "as FirewallUser"));
+	spop_free(s);
+	CU_ASSERT_TRUE(socks_peer_finish(&peer));
+	g_free(proxy);
+}
+
+static void test_userpass_accepted(void)
+{
+	/* past the subnegotiation: the CONNECT's refusal is what fails */
+	userpass(0, "connection not allowed by ruleset (reply 2)");
+}
+
+static void test_userpass_refused(void)
+{
+	userpass(1, "refused FirewallUser 'alice' (status 1)");
+}
+
 static const struct test_case cases[] = {
     {"SOCKS5 to an address: login and RETR", test_address},
     {"SOCKS5 to *localhost: the proxy resolves", test_remote_name},
@@ -245,6 +373,8 @@ static const struct test_case cases[] = {
     {"SOCKS5 proxy down: 10061 naming the proxy", test_proxy_down},
     {"SOCKS5 target refused: 118 with the reply", test_target_refused},
     {"SOCKS5 name over 255 bytes refused locally", test_name_too_long},
+    {"SOCKS5 username/password accepted (scripted)", test_userpass_accepted},
+    {"SOCKS5 username/password refused (scripted)", test_userpass_refused},
     {NULL, NULL},
 };
 
