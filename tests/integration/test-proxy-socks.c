@@ -6,7 +6,8 @@
  * with the proxy's reason) and a name SOCKS5 cannot carry (refused before
  * anything is sent). Dante's username method checks system users, which
  * the tests do not create: username/password is checked against a
- * scripted SOCKS5 peer here, not against a real proxy. */
+ * scripted SOCKS5 peer here, not against a real proxy. FirewallAutoDetect
+ * (all_proxy, no_proxy) and ProxyExceptionsList go through Dante too. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -365,6 +366,70 @@ static void test_userpass_refused(void)
 	userpass(1, "refused FirewallUser 'alice' (status 1)");
 }
 
+/* FirewallAutoDetect: all_proxy names Dante; no Firewall* setting. */
+static void test_auto_detect(void)
+{
+	char *before = dante_log();
+	char *url = g_strdup_printf("socks5h://127.0.0.1:%d", dante.port);
+	spop_t *s = client_new(HARNESS_MAIN_USER, HARNESS_MAIN_PASSWORD, &rec);
+
+	g_setenv("all_proxy", url, TRUE);
+	g_unsetenv("no_proxy");
+	g_unsetenv("NO_PROXY");
+	ASSERT_OK(spop_set_mail_server(s, "localhost"));
+	set(s, "FirewallAutoDetect=True");
+	login_and_retrieve(s);
+	CU_ASSERT_PTR_NOT_NULL(strstr(rec.trail->str,
+				      "FirewallAutoDetect: socks5h proxy "
+				      "127.0.0.1:"));
+	/* socks5h: the proxy resolved the name */
+	CU_ASSERT_PTR_NOT_NULL(
+	    strstr(rec.trail->str, "to localhost (resolved by the proxy)"));
+	assert_proxied(before, dovecot.port);
+	/* the application's settings are as it left them */
+	CU_ASSERT_STRING_EQUAL(spop_config(s, "FirewallType"), "0");
+	spop_free(s);
+	g_free(before);
+
+	/* no_proxy names the server: straight to Dovecot, Dante sees
+	 * nothing */
+	before = dante_log();
+	g_setenv("no_proxy", "example.org,localhost", TRUE);
+	s = client_new(HARNESS_MAIN_USER, HARNESS_MAIN_PASSWORD, &rec);
+	ASSERT_OK(spop_set_mail_server(s, "localhost"));
+	set(s, "FirewallAutoDetect=True");
+	login_and_retrieve(s);
+	CU_ASSERT_PTR_NOT_NULL(strstr(
+	    rec.trail->str, "matches 'localhost' in no_proxy: connecting "
+			    "without the proxy"));
+	char *after = dante_log();
+	CU_ASSERT_STRING_EQUAL(after, before);
+	g_free(after);
+	spop_free(s);
+	g_free(before);
+	g_unsetenv("no_proxy");
+	g_unsetenv("all_proxy");
+	g_free(url);
+}
+
+/* ProxyExceptionsList: the set proxy is skipped for a listed server. */
+static void test_exception_list(void)
+{
+	char *before = dante_log();
+	spop_t *s = proxied_client("127.0.0.1", dante.port);
+
+	set(s, "ProxyExceptionsList=mail.example;127.0.0.1");
+	login_and_retrieve(s);
+	CU_ASSERT_PTR_NOT_NULL(strstr(rec.trail->str,
+				      "in ProxyExceptionsList: connecting "
+				      "without the proxy"));
+	char *after = dante_log();
+	CU_ASSERT_STRING_EQUAL(after, before);
+	g_free(after);
+	spop_free(s);
+	g_free(before);
+}
+
 static const struct test_case cases[] = {
     {"SOCKS5 to an address: login and RETR", test_address},
     {"SOCKS5 to *localhost: the proxy resolves", test_remote_name},
@@ -375,6 +440,8 @@ static const struct test_case cases[] = {
     {"SOCKS5 name over 255 bytes refused locally", test_name_too_long},
     {"SOCKS5 username/password accepted (scripted)", test_userpass_accepted},
     {"SOCKS5 username/password refused (scripted)", test_userpass_refused},
+    {"FirewallAutoDetect: all_proxy, then no_proxy", test_auto_detect},
+    {"ProxyExceptionsList bypasses the proxy", test_exception_list},
     {NULL, NULL},
 };
 
