@@ -14,7 +14,9 @@ packages=(meson ninja-build pkg-config gcc libglib2.0-dev libgnutls28-dev
 	# The private Cyrus (tests/harness/cyrus-harness.sh): its .debs are
 	# fetched and unpacked, never installed (cyrus-pop3d conflicts with
 	# dovecot-pop3d); these are the libraries they need besides their own.
-	sasl2-bin libsasl2-modules libxapian30 libical3 mount)
+	sasl2-bin libsasl2-modules libxapian30 libical3 mount
+	# The private SOCKS proxy (tests/harness/dante-harness.sh).
+	dante-server)
 missing=()
 for p in "${packages[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||

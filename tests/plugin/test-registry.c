@@ -235,12 +235,14 @@ static void test_missing_transport_via_api(void)
 	spop_t *o = spop_new();
 
 	spop_set_mail_server(o, "127.0.0.1");
-	CU_ASSERT_PTR_NOT_NULL(spop_config(o, "FirewallType=3"));
+	/* SOCKS4 has no plugin yet (socks5 landed with issue 10); move this
+	 * to a type nothing serves when it gets one. */
+	CU_ASSERT_PTR_NOT_NULL(spop_config(o, "FirewallType=2"));
 	CU_ASSERT_STRING_EQUAL(spop_config(o, "FirewallPort"), "1080");
 	CU_ASSERT_EQUAL(spop_connect(o), 1201);
 	CU_ASSERT_PTR_NOT_NULL(strstr(spop_last_error(o),
 				      "No transport plugin serves "
-				      "FirewallType=3"));
+				      "FirewallType=2"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(spop_last_error(o), "direct"));
 	CU_ASSERT_FALSE(spop_get_connected(o));
 	spop_free(o);
