@@ -117,7 +117,13 @@ int spi_conn_open(struct spop *s)
 	/* The stack waits with poll(), so the socket never blocks. */
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 	c->fd = fd;
+	c->proxied = type != SPOP_FW_NONE;
 	record_local_address(c);
+	/* The reference's ConnectionStatus events: the proxy's part first
+	 * (the transport returns once its tunnel stands, so both are done). */
+	if (c->proxied)
+		spi_emit_connection_status(s, "Firewall connection complete", 0,
+					   "OK");
 	spi_emit_connection_status(s, "Remote host connection complete", 0,
 				   "OK");
 	return 0;
@@ -129,7 +135,7 @@ void spi_conn_close(struct spop *s, int code, const char *description)
 
 	if (!c)
 		return;
-	bool was_open = c->fd >= 0;
+	bool was_open = c->fd >= 0, proxied = c->proxied;
 	/* A TLS layer's close_notify may fail on a dead socket; that must
 	 * not replace the error of the method that is ending. */
 	struct spi_saved_error saved = spi_error_save(s);
@@ -142,6 +148,11 @@ void spi_conn_close(struct spop *s, int code, const char *description)
 	s->conn = NULL;
 	if (was_open)
 		spi_emit_connection_status(s, "Remote host disconnected", code,
+					   code ? spi_str(description) : "OK");
+	/* The tunnel ends with the session it carried. */
+	if (was_open && proxied)
+		spi_emit_connection_status(s, "Firewall host disconnected",
+					   code,
 					   code ? spi_str(description) : "OK");
 }
 

@@ -341,6 +341,7 @@ int spi_conn_start_tls(struct spop *s, const struct spop_plugin_descriptor *d,
 	}
 	c->top = l;
 	established(l);
+	spi_emit_connection_status(s, "SSL handshake complete", 0, "OK");
 	return 0;
 }
 

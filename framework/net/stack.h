@@ -40,8 +40,10 @@ struct spi_conn {
 	struct spi_layer *top;
 	struct spi_layer socket;
 
-	/* the transport plugin that produced fd */
+	/* the transport plugin that produced fd; proxied when it goes
+	 * through a firewall/proxy (FirewallType, or one detected) */
 	const struct spop_plugin_descriptor *transport;
+	bool proxied;
 	void *transport_state;
 	struct spi_host transport_host;
 
