@@ -89,39 +89,22 @@ static int ipv4_of(struct socks_proxy *p, const char *name, int port,
 			    name, p->label, p->host, p->port);
 }
 
-/* The CONNECT request: VN CD DSTPORT DSTIP USERID NUL [name NUL]. */
-static int connect_request(struct socks_proxy *p, const char *name, int port,
-			   const char *user, int remote)
+/* The CONNECT request: VN CD DSTPORT DSTIP USERID NUL [name NUL], and
+ * the proxy's 8-byte reply. */
+static int connect_request(struct socks_proxy *p, const char *target, int port,
+			   const struct in_addr *a4, const char *user,
+			   int remote)
 {
-	const char *target = *name == '*' ? name + 1 : name;
 	unsigned char req[8 + NAME_MAX_LEN + 1 + NAME_MAX_LEN + 1];
 	unsigned char reply[8];
 	size_t n = 0, ul = strlen(user);
-	struct in_addr a4;
 	int rc;
 
-	if (remote) {
-		a4.s_addr = htonl(1); /* 0.0.0.1: "the name follows" */
-	} else {
-		rc = ipv4_of(p, target, port, &a4);
-		if (rc)
-			return rc;
-	}
-	if (!remote && *name == '*') {
-		char addr[INET_ADDRSTRLEN], line[400];
-
-		inet_ntop(AF_INET, &a4, addr, sizeof(addr));
-		snprintf(line, sizeof(line),
-			 "SOCKS4 cannot pass a name to the proxy: MailServer "
-			 "%s resolved here to %s.",
-			 name, addr);
-		p->h->trail(p->h, SPOP_TRAIL_INFO, line);
-	}
 	req[n++] = SOCKS_VERSION;
 	req[n++] = CMD_CONNECT;
 	req[n++] = (unsigned char)((port >> 8) & 0xff);
 	req[n++] = (unsigned char)(port & 0xff);
-	memcpy(req + n, &a4, 4);
+	memcpy(req + n, a4, 4);
 	n += 4;
 	memcpy(req + n, user, ul + 1);
 	n += ul + 1;
@@ -160,6 +143,7 @@ static int socks4_open(struct spop_host *h, const char *name, int port,
 				(int)h->setting_int(h, "FirewallPort", 0), -1};
 	const char *target = *name == '*' ? name + 1 : name;
 	int remote = type == 10 && *name == '*';
+	struct in_addr a4;
 	char line[600];
 	int rc;
 
@@ -201,6 +185,15 @@ static int socks4_open(struct spop_host *h, const char *name, int port,
 				    "carries a user id of at most %d.",
 				    strlen(user), p.label, NAME_MAX_LEN);
 
+	/* Resolved before the proxy is contacted: a name SOCKS4 cannot
+	 * carry never reaches it. */
+	if (remote) {
+		a4.s_addr = htonl(1); /* 0.0.0.1: "the name follows" */
+	} else {
+		rc = ipv4_of(&p, target, port, &a4);
+		if (rc)
+			return rc;
+	}
 	snprintf(line, sizeof(line), "%s proxy %s:%d, to %s%s:%d%s", p.label,
 		 host, p.port, target, remote ? " (resolved by the proxy)" : "",
 		 port, *user ? ", FirewallUser as the user id" : "");
@@ -212,10 +205,20 @@ static int socks4_open(struct spop_host *h, const char *name, int port,
 			 p.label);
 		h->trail(h, SPOP_TRAIL_INFO, line);
 	}
+	if (!remote && *name == '*') {
+		char addr[INET_ADDRSTRLEN];
+
+		inet_ntop(AF_INET, &a4, addr, sizeof(addr));
+		snprintf(line, sizeof(line),
+			 "%s cannot pass a name to the proxy: MailServer %s "
+			 "resolved here to %s.",
+			 p.label, name, addr);
+		h->trail(h, SPOP_TRAIL_INFO, line);
+	}
 	rc = h->tcp_connect(h, host, p.port, &p.fd);
 	if (rc)
 		return rc;
-	rc = connect_request(&p, name, port, user, remote);
+	rc = connect_request(&p, target, port, &a4, user, remote);
 	if (rc) {
 		close(p.fd);
 		return rc;
