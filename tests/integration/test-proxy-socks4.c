@@ -365,7 +365,8 @@ static void test_socks4a_user_id(void)
 }
 
 /* Refused here: a SOCKS4A name or a user id over 255 bytes, an IPv6
- * literal for SOCKS4; Dante sees no connection at all. */
+ * literal or a name with only IPv6 addresses for SOCKS4; Dante sees no
+ * connection at all. */
 static void test_refused_locally(void)
 {
 	char *before = settled_dante_log();
@@ -395,6 +396,14 @@ static void test_refused_locally(void)
 	ERROR_HAS(s, "MailServer ::1 is an IPv6 address; SOCKS4 proxy "
 		     "127.0.0.1:");
 	ERROR_HAS(s, "IPv4 addresses only");
+	spop_free(s);
+
+	/* UseIPv6=1 (IPv6 only): localhost resolves to ::1 alone */
+	s = proxied_client(&socks4, "localhost", dante.port);
+	set(s, "UseIPv6=1");
+	CU_ASSERT_EQUAL(spop_connect(s), SPOP_ERR_HOST_NOT_FOUND);
+	ERROR_HAS(s, "localhost has no IPv4 address, and SOCKS4 proxy "
+		     "127.0.0.1:");
 	spop_free(s);
 
 	/* judged on a settled log: the earlier cases' sessions end late */
