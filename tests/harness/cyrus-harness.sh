@@ -57,10 +57,8 @@ start_timeout=15 # seconds until the port must answer +OK
 stop_timeout=10	 # seconds until every Cyrus process must be gone
 port_attempts=5	 # another process may take the port we picked
 
-die() {
-	echo "cyrus-harness: $*" >&2
-	exit 1
-}
+harness_name=cyrus-harness
+. "$here/lib.sh"
 
 set_dir() {
 	[ -n "${1:-}" ] || die "missing DIR"
@@ -79,26 +77,6 @@ set_root() {
 	root=$1
 	bin=$root/usr/lib/cyrus/bin
 	libdir=$root/usr/lib/x86_64-linux-gnu
-}
-
-# A checkout may sit below a 0700 directory (mktemp -d), which user nobody
-# (Cyrus's user) cannot traverse. Then what nobody must reach lives in a
-# traversable directory under /tmp and PATH becomes a symlink to it, as
-# dovecot-harness.sh does for its instances. $1: the path, $2: the name
-# prefix under /tmp. Prints the path to use.
-reachable_path() {
-	local path=$1 parent real
-	parent=$(dirname -- "$path")
-	mkdir -p -- "$parent"
-	if setpriv --reuid=nobody --regid=nogroup --clear-groups -- test -x "$parent"; then
-		printf '%s\n' "$path"
-		return
-	fi
-	real=/tmp/$2-$(printf '%s' "$path" | cksum | cut -d' ' -f1)
-	rm -rf -- "$real" "$path"
-	mkdir -m 0755 -- "$real"
-	ln -s -- "$real" "$path"
-	printf '%s\n' "$real"
 }
 
 # ---- the packages ---------------------------------------------------------
@@ -129,7 +107,7 @@ unpack() {
 		return 0
 	fi
 	rm -rf -- "$root"
-	set_root "$(reachable_path "$debs/root" spop-cyrus-root)"
+	set_root "$(reachable_path "$debs/root" spop-cyrus-root nobody:nogroup)"
 	mkdir -p -- "$root"
 	for f in $want; do
 		dpkg-deb -x "$debs/$f" "$root" || die "dpkg-deb -x $debs/$f failed"
@@ -211,53 +189,12 @@ EOF
 
 # ---- helpers --------------------------------------------------------------
 
-free_port() {
-	perl -MIO::Socket::INET -e '
-		my @s;
-		for (1 .. ($ARGV[0] || 1)) {
-			my $s = IO::Socket::INET->new(LocalAddr => "127.0.0.1",
-				LocalPort => 0, Proto => "tcp", Listen => 1) or die "$!\n";
-			push @s, $s;
-			print $s->sockport, "\n";
-		}' "${1:-1}"
-}
-
-answers_ok() {
-	local line
-	(
-		exec 3<>"/dev/tcp/127.0.0.1/$1" || exit 1
-		IFS= read -r -t 2 line <&3 || exit 1
-		case $line in "+OK"*) exit 0 ;; esac
-		exit 1
-	) 2>/dev/null
-}
-
-# A pid from file $1 whose command line names $2, so that a recycled pid is
-# never taken for ours.
-pid_of() {
-	local pid
-	[ -r "$1" ] || return 1
-	pid=$(cat "$1" 2>/dev/null) || return 1
-	case $pid in '' | *[!0-9]*) return 1 ;; esac
-	tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline" | grep -qF -- "$2" || return 1
-	echo "$pid"
-}
-
-session_alive() {
-	# shellcheck disable=SC2009
-	ps -o stat= -s "$1" 2>/dev/null | grep -qv '^Z'
-}
-
 show_log() {
 	echo "---- $dir/log/syslog (last lines) ----" >&2
 	tail -n 30 "$dir/log/syslog" >&2 2>/dev/null || true
 	echo "---- $dir/log/master.out ----" >&2
 	tail -n 10 "$dir/log/master.out" >&2 2>/dev/null || true
 	echo "----" >&2
-}
-
-user_field() { # $1 user, $2 field number
-	printf '%s\n' "$users" | awk -F: -v u="$1" -v f="$2" '$1 == u { print $f; found = 1 } END { exit !found }'
 }
 
 # The logger: one datagram per syslog(3) call, one line each in the log.
@@ -333,16 +270,6 @@ fill_mailbox() {
 	done
 }
 
-cannot_run() {
-	local require=${SPOP_REQUIRE_INTEGRATION:-0}
-	if [ "$require" != 0 ]; then
-		echo "FAIL: cannot run: $1; SPOP_REQUIRE_INTEGRATION=$require makes this a failure, not a skip" >&2
-		exit 1
-	fi
-	echo "SKIP: $1" >&2
-	exit 77
-}
-
 # ---- commands -------------------------------------------------------------
 
 cmd_start() {
@@ -352,10 +279,12 @@ cmd_start() {
 	[ -e /usr/lib/x86_64-linux-gnu/sasl2/libntlm.so ] ||
 		die "Cyrus SASL's ntlm plugin is missing (libsasl2-modules)"
 	# The path goes unquoted into imapd.conf and cyrus.conf.
-	case $dir in *[[:space:]\"\'\\#]*) die "unsupported characters in directory name: $dir" ;; esac
+	plain_path "$dir" "directory name"
 	# an instance left in DIR stops before DIR may move
 	cmd_stop
-	set_dir "$(reachable_path "$dir" spop-cyrus)"
+	# A checkout may sit below a 0700 directory (mktemp -d), which user
+	# nobody (Cyrus's user) cannot traverse.
+	set_dir "$(reachable_path "$dir" spop-cyrus nobody:nogroup)"
 	unpack
 	check_libraries
 	if [ -n "$tls_cert" ]; then
@@ -374,7 +303,7 @@ cmd_start() {
 	: >"$dir/log/syslog"
 	# nobody must reach everything below DIR.
 	chmod 755 "$dir"
-	setpriv --reuid=nobody --regid=nogroup --clear-groups -- test -x "$dir/etc" ||
+	reachable_by nobody nogroup "$dir/etc" ||
 		die "$dir is not reachable by user nobody (check the modes of its parents)"
 
 	printf '%s\n' "$users" | while IFS=: read -r u pw _; do
@@ -396,7 +325,7 @@ cmd_start() {
 
 	if unshare -m true 2>/dev/null; then
 		start_logger
-		ns=(unshare -m -- "$0" __namespace "$dir")
+		ns=(unshare -m -- "$here/cyrus-harness.sh" __namespace "$dir")
 	else
 		echo "cyrus-harness: no private mount namespace here; Cyrus's syslog is lost" >>"$dir/log/master.out"
 	fi
@@ -417,7 +346,7 @@ cmd_start() {
 		echo "$pid" >"$dir/pid"
 		waited=0
 		while [ "$waited" -lt $((start_timeout * 10)) ]; do
-			if answers_ok "$port" && { [ "$tls_port" = 0 ] || (exec 3<>"/dev/tcp/127.0.0.1/$tls_port") 2>/dev/null; }; then
+			if answers_ok "$port" 2 && { [ "$tls_port" = 0 ] || accepts "$tls_port"; }; then
 				echo "$port" >"$dir/port"
 				[ "$tls_port" = 0 ] || echo "$tls_port" >"$dir/port-tls"
 				for u in $(printf '%s\n' "$users" | cut -d: -f1); do
@@ -438,7 +367,7 @@ cmd_start() {
 
 cmd_stop() {
 	local pid waited lpid
-	if pid=$(pid_of "$dir/pid" "$dir/etc/cyrus.conf"); then
+	if pid=$(pid_from "$dir/pid" "$dir/etc/cyrus.conf"); then
 		# master passes SIGTERM on to its services.
 		kill -TERM "$pid" 2>/dev/null || true
 		waited=0
@@ -454,7 +383,7 @@ cmd_stop() {
 		fi
 		! session_alive "$pid" || die "Cyrus (session $pid) is still running"
 	fi
-	if lpid=$(pid_of "$dir/run/syslogd.pid" "$dir/run/syslogd.pl"); then
+	if lpid=$(pid_from "$dir/run/syslogd.pid" "$dir/run/syslogd.pl"); then
 		kill -TERM "$lpid" 2>/dev/null || true
 	fi
 	rm -f -- "$dir/pid" "$dir/port" "$dir/port-tls"

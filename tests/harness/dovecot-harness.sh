@@ -46,10 +46,8 @@ start_timeout=10	# seconds until the port must answer +OK
 stop_timeout=10		# seconds until all Dovecot processes must be gone
 port_attempts=5		# another process may take the port we picked
 
-die() {
-	echo "dovecot-harness: $*" >&2
-	exit 1
-}
+harness_name=dovecot-harness
+. "$here/lib.sh"
 
 # ---- config writer --------------------------------------------------------
 # One function per concern so that TLS (ssl_cert/ssl_key, an implicit-TLS
@@ -278,79 +276,16 @@ set_dir() {
 	instance=spop-harness-$(printf '%s' "$dir" | cksum | cut -d' ' -f1)
 }
 
-# Prints $1 (default 1) distinct ports on 127.0.0.1 that were free a
-# moment ago, one a line; bash cannot bind, perl-base is Essential on
-# Debian. All are held at once, so no two are the same.
-free_port() {
-	perl -MIO::Socket::INET -e '
-		my @s;
-		for (1 .. ($ARGV[0] || 1)) {
-			my $s = IO::Socket::INET->new(LocalAddr => "127.0.0.1",
-				LocalPort => 0, Proto => "tcp", Listen => 1) or die "$!\n";
-			push @s, $s;
-			print $s->sockport, "\n";
-		}' "${1:-1}"
-}
-
-# True if $1 on 127.0.0.1 greets with +OK within about a second.
-answers_ok() {
-	local line
-	(
-		exec 3<>"/dev/tcp/127.0.0.1/$1" || exit 1
-		IFS= read -r -t 1 line <&3 || exit 1
-		case $line in "+OK"*) exit 0 ;; esac
-		exit 1
-	) 2>/dev/null
-}
-
-refuses() {
-	! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
-}
-
-# The master pid of this DIR's instance, if it runs. The command line must
-# name our config, so a recycled pid is never taken for ours.
+# The master pid of this DIR's instance, if it runs (its command line names
+# our config).
 running_pid() {
-	local pid f
-	for f in "$dir/pid" "$base_dir/master.pid"; do
-		[ -r "$f" ] || continue
-		pid=$(cat "$f" 2>/dev/null) || continue
-		case $pid in '' | *[!0-9]*) continue ;; esac
-		if tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline" | grep -qF -- "$conf"; then
-			echo "$pid"
-			return 0
-		fi
-	done
-	return 1
-}
-
-# A zombie counts as gone: it holds no sockets or files, only a pid until
-# its (new) parent reaps it.
-live() {
-	local state
-	state=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d" " -f1)
-	[ -n "$state" ] && [ "$state" != Z ]
-}
-
-session_alive() {
-	# pgrep cannot leave out zombies.
-	# shellcheck disable=SC2009
-	ps -o stat= -s "$1" 2>/dev/null | grep -qv '^Z'
+	pid_from "$dir/pid" "$conf" || pid_from "$base_dir/master.pid" "$conf"
 }
 
 show_log() {
 	echo "---- $dir/log/dovecot.log ----" >&2
 	tail -n 50 "$dir/log/dovecot.log" >&2 2>/dev/null || true
 	echo "----" >&2
-}
-
-as_user() {	# $1 user, $2 group, command...
-	local u=$1 g=$2
-	shift 2
-	setpriv --reuid="$u" --regid="$g" --clear-groups -- "$@"
-}
-
-user_field() {	# $1 user, $2 field number
-	printf '%s\n' "$users" | awk -F: -v u="$1" -v f="$2" '$1 == u { print $f; found = 1 } END { exit !found }'
 }
 
 # (Re)creates the Maildir of user $1 from scratch, including Dovecot's index
@@ -365,39 +300,15 @@ make_mailbox() {
 	mv "$dir/mail/.$user.tmp" "$dir/mail/$user"
 }
 
-# Ends "check" for a suite that cannot run here: skipped (77), or failed
-# when SPOP_REQUIRE_INTEGRATION is set to anything but "" or "0", as CI does
-# (a CI run passing with every integration suite skipped proves nothing).
-cannot_run() {
-	local require=${SPOP_REQUIRE_INTEGRATION:-0}
-	if [ "$require" != 0 ]; then
-		echo "FAIL: cannot run: $1; SPOP_REQUIRE_INTEGRATION=$require makes this a failure, not a skip" >&2
-		exit 1
-	fi
-	echo "SKIP: $1" >&2
-	exit 77
-}
-
 # ---- commands -------------------------------------------------------------
 
 # A checkout may sit below a 0700 directory (mktemp -d) or too deep for
-# Dovecot's socket paths. Then the instance lives in a short, traversable
-# directory under /tmp, and DIR becomes a symlink to it, so callers still
-# find everything under DIR.
+# Dovecot's socket paths (base_dir is DIR/run; the longest socket below it
+# is anvil-auth-penalty-disabled, and sun_path holds 108 bytes). Then the
+# instance lives in a short, traversable directory under /tmp, and DIR
+# becomes a symlink to it, so callers still find everything under DIR.
 relocate_if_needed() {
-	local parent real
-	parent=$(dirname -- "$dir")
-	mkdir -p -- "$parent"
-	if as_user nobody nogroup test -x "$parent" &&
-		as_user dovecot dovecot test -x "$parent" &&
-		[ ${#base_dir} -le 75 ]; then
-		return 0
-	fi
-	real=/tmp/spop-dovecot-$(printf '%s' "$dir" | cksum | cut -d' ' -f1)
-	rm -rf -- "$real" "$dir"
-	mkdir -m 0755 -- "$real"
-	ln -s -- "$real" "$dir"
-	set_dir "$dir"
+	set_dir "$(reachable_path "$dir" spop-dovecot "nobody:nogroup dovecot:dovecot" 71)"
 }
 
 cmd_start() {
@@ -408,9 +319,8 @@ cmd_start() {
 	relocate_if_needed
 	# Socket paths under base_dir must fit in sun_path (108 bytes); the
 	# longest here is base_dir/anvil-auth-penalty-disabled.
-	[ ${#base_dir} -le 75 ] || die "directory too deep for Dovecot's sockets: $base_dir (${#base_dir} > 75 bytes)"
 	# The path goes unquoted into dovecot.conf and passdb args.
-	case $dir in *[[:space:]\"\'\\#]*) die "unsupported characters in directory name: $dir" ;; esac
+	plain_path "$dir" "directory name"
 
 	case $tls_cert in
 	'' | good | wronghost | expired | selfsigned) ;;
@@ -419,7 +329,7 @@ cmd_start() {
 	if [ -n "$tls_cert" ]; then
 		"$here/make-certs.sh" "$certs" || die "make-certs.sh $certs failed"
 		# The paths go unquoted into dovecot.conf.
-		case $certs in *[[:space:]\"\'\\#]*) die "unsupported characters in certificate directory: $certs" ;; esac
+		plain_path "$certs" "certificate directory"
 	fi
 
 	if running_pid >/dev/null; then
@@ -430,9 +340,9 @@ cmd_start() {
 	: >"$dir/log/dovecot.log"
 
 	# The mail user and Dovecot's internal user must reach the files.
-	as_user nobody nogroup test -x "$dir/mail" ||
+	reachable_by nobody nogroup "$dir/mail" ||
 		die "$dir/mail is not reachable by user nobody (check the modes of its parents)"
-	as_user dovecot dovecot test -x "$dir/etc" ||
+	reachable_by dovecot dovecot "$dir/etc" ||
 		die "$dir/etc is not reachable by user dovecot (check the modes of its parents)"
 	chown nobody:nogroup "$dir/mail"
 
@@ -480,7 +390,7 @@ cmd_start() {
 		done
 		# The master binds every listener before it forks, so the TLS
 		# port is up when the plain one answers.
-		if [ "$tls_port" != 0 ] && refuses "$tls_port"; then
+		if [ "$tls_port" != 0 ] && ! accepts "$tls_port"; then
 			show_log
 			cmd_stop || true
 			die "Dovecot's implicit-TLS port 127.0.0.1:$tls_port refuses connections"
@@ -517,23 +427,13 @@ cmd_stop() {
 		# doveadm polls kill(pid, 0), which also succeeds on a zombie, and
 		# the daemonized master's parent is pid 1, which may reap late
 		# (doveadm stop took 2.5 s instead of 1.1 s on the test VMs).
-		kill -TERM "$pid" 2>/dev/null || true
 		# The master leads its session; login and pop3 processes may
 		# outlive it briefly and still hold the listening socket.
-		waited=0
-		while live "$pid" || session_alive "$pid"; do
-			if [ $waited -ge $((stop_timeout * 10)) ]; then
-				kill -KILL "$pid" 2>/dev/null || true
-				echo "dovecot-harness: Dovecot (pid $pid) did not stop in ${stop_timeout}s; killed the master" >&2
-				break
-			fi
-			sleep 0.1
-			waited=$((waited + 1))
-		done
+		stop_pid "$pid" "Dovecot's master" live_or_session
 	fi
 	rm -f "$dir/pid" "$dir/port" "$dir/port-tls"
 	for p in $port $tls_port; do
-		refuses "$p" || die "port $p still accepts connections after stop"
+		port_released "$p"
 	done
 	return 0
 }

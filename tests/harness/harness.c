@@ -1,6 +1,7 @@
 /* Drives tests/harness/dovecot-harness.sh for CUnit suites and reads the
  * files it leaves in the instance directory (port, mailbox descriptions). */
 #include "harness.h"
+#include "harness-script.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -28,36 +29,6 @@
  * is the slow part, and a CA shared by all lets one suite's trust settings
  * work against any of its servers. */
 #define CERTS_DIR HARNESS_WORK_DIR "/certs"
-
-/* Instances still running at exit() get stopped, so a suite that fails
- * between start and stop leaves no Dovecot behind. Directories, not the
- * caller's structs, are kept: those may be gone by then. */
-static GPtrArray *running_servers; /* of struct running */
-static pid_t running_owner;
-
-/* Runs argv with envp; 0, or -1 after printing its output. */
-static int spawn(const char *const *argv, char **envp)
-{
-	char *out = NULL, *err = NULL;
-	GError *error = NULL;
-	int status, ok;
-
-	ok = g_spawn_sync(NULL, (char **)argv, envp, G_SPAWN_DEFAULT, NULL,
-			  NULL, &out, &err, &status, &error);
-	if (ok)
-		ok = g_spawn_check_wait_status(status, &error);
-	if (!ok) {
-		fprintf(stderr, "harness: %s %s %s failed: %s\n%s%s", argv[0],
-			argv[1] != NULL ? argv[1] : "",
-			argv[1] != NULL && argv[2] != NULL ? argv[2] : "",
-			error->message, out != NULL ? out : "",
-			err != NULL ? err : "");
-		g_error_free(error);
-	}
-	g_free(out);
-	g_free(err);
-	return ok ? 0 : -1;
-}
 
 /* tls: NULL for an instance without TLS (ssl = no). */
 static int run_script_tls(const char *command, const char *dir, const char *arg,
@@ -100,7 +71,7 @@ static int run_script_tls(const char *command, const char *dir, const char *arg,
 			envp = g_environ_setenv(envp, "HARNESS_TLS_CIPHER_LIST",
 						tls->cipher_list, TRUE);
 	}
-	rc = spawn(argv, envp);
+	rc = harness_spawn(argv, envp);
 	g_strfreev(envp);
 	return rc;
 }
@@ -108,78 +79,6 @@ static int run_script_tls(const char *command, const char *dir, const char *arg,
 static int run_script(const char *command, const char *dir, const char *arg)
 {
 	return run_script_tls(command, dir, arg, NULL);
-}
-
-/* The number in the file dir/name, or 0 when it holds no valid port. */
-static int read_port(const char *dir, const char *name)
-{
-	char *path = g_build_filename(dir, name, NULL), *text = NULL;
-	long port = 0;
-
-	if (g_file_get_contents(path, &text, NULL, NULL))
-		port = strtol(text, NULL, 10);
-	if (port <= 0 || port > 65535) {
-		fprintf(stderr, "harness: no valid port in %s\n", path);
-		port = 0;
-	}
-	g_free(path);
-	g_free(text);
-	return (int)port;
-}
-
-/* Every server this process started and has not stopped, with the way to
- * stop it: stopped at exit, so that a failed suite leaves nothing behind. */
-struct running {
-	void (*stop)(const char *dir);
-	char *dir;
-};
-
-static void running_free(gpointer p)
-{
-	struct running *r = p;
-
-	g_free(r->dir);
-	g_free(r);
-}
-
-static void stop_leftovers(void)
-{
-	/* A forked child exiting must not stop its parent's servers. */
-	if (running_servers == NULL || getpid() != running_owner)
-		return;
-	for (guint i = 0; i < running_servers->len; i++) {
-		struct running *r = g_ptr_array_index(running_servers, i);
-
-		r->stop(r->dir);
-	}
-	g_ptr_array_free(running_servers, TRUE);
-	running_servers = NULL;
-}
-
-static void remember_running(void (*stop)(const char *dir), const char *dir,
-			     gboolean running)
-{
-	if (running_servers == NULL) {
-		running_servers = g_ptr_array_new_with_free_func(running_free);
-		running_owner = getpid();
-		atexit(stop_leftovers);
-	}
-	for (guint i = 0; i < running_servers->len; i++) {
-		struct running *r = g_ptr_array_index(running_servers, i);
-
-		if (r->stop == stop && strcmp(r->dir, dir) == 0) {
-			if (!running)
-				g_ptr_array_remove_index(running_servers, i);
-			return;
-		}
-	}
-	if (running) {
-		struct running *r = g_new(struct running, 1);
-
-		r->stop = stop;
-		r->dir = g_strdup(dir);
-		g_ptr_array_add(running_servers, r);
-	}
 }
 
 static void dovecot_stop_dir(const char *dir)
@@ -227,22 +126,10 @@ int harness_dovecot_start(struct harness_dovecot *d, const char *dir)
 int harness_dovecot_start_tls(struct harness_dovecot *d, const char *dir,
 			      const struct harness_tls *tls)
 {
-	char *path;
-
 	d->port = 0;
 	d->tls_port = 0;
-	if (g_path_is_absolute(dir))
-		path = g_strdup(dir);
-	else
-		/* A subdirectory of its own: beside the test executables a
-		 * name could be taken already. */
-		path = g_build_filename(HARNESS_WORK_DIR, "dovecot", dir, NULL);
-	if (g_strlcpy(d->dir, path, sizeof(d->dir)) >= sizeof(d->dir)) {
-		fprintf(stderr, "harness: directory name too long: %s\n", path);
-		g_free(path);
+	if (harness_instance_dir(d->dir, sizeof(d->dir), "dovecot", dir))
 		return -1;
-	}
-	g_free(path);
 
 	if (tls != NULL && tls->cert == NULL) {
 		fprintf(stderr, "harness: TLS asked for without a certificate "
@@ -252,11 +139,11 @@ int harness_dovecot_start_tls(struct harness_dovecot *d, const char *dir,
 	if (run_script_tls("start", d->dir, NULL, tls) != 0)
 		return -1;
 	/* From here on the server runs: make sure exit() stops it. */
-	remember_running(dovecot_stop_dir, d->dir, TRUE);
+	harness_remember_running(dovecot_stop_dir, d->dir, TRUE);
 
-	d->port = read_port(d->dir, "port");
+	d->port = harness_read_port(d->dir, "port");
 	if (tls != NULL)
-		d->tls_port = read_port(d->dir, "port-tls");
+		d->tls_port = harness_read_port(d->dir, "port-tls");
 	if (d->port == 0 || (tls != NULL && d->tls_port == 0)) {
 		harness_dovecot_stop(d);
 		return -1;
@@ -273,7 +160,7 @@ char *harness_cert_file(const char *name)
 	if (!made) {
 		char **envp = g_get_environ();
 
-		made = spawn(argv, envp) == 0;
+		made = harness_spawn(argv, envp) == 0;
 		g_strfreev(envp);
 		if (!made)
 			return NULL;
@@ -288,6 +175,7 @@ char *harness_cert_file(const char *name)
 	return path;
 }
 
+/* The instance's log, read by the suites from an offset. */
 static char *log_path(struct harness_dovecot *d)
 {
 	return g_build_filename(d->dir, "log", "dovecot.log", NULL);
@@ -295,29 +183,17 @@ static char *log_path(struct harness_dovecot *d)
 
 char *harness_dovecot_log(struct harness_dovecot *d, long long offset)
 {
-	char *path = log_path(d), *text = NULL, *out;
-	gsize len = 0;
+	char *path = log_path(d), *text = harness_file_from(path, offset);
 
-	if (!g_file_get_contents(path, &text, &len, NULL)) {
-		g_free(path);
-		return g_strdup("");
-	}
 	g_free(path);
-	if (offset < 0 || (unsigned long long)offset > len)
-		offset = (long long)len;
-	out = g_strdup(text + offset);
-	g_free(text);
-	return out;
+	return text;
 }
 
 long long harness_dovecot_log_size(struct harness_dovecot *d)
 {
 	char *path = log_path(d);
-	GStatBuf st;
-	long long size = 0;
+	long long size = harness_file_size(path);
 
-	if (g_stat(path, &st) == 0)
-		size = (long long)st.st_size;
 	g_free(path);
 	return size;
 }
@@ -343,7 +219,7 @@ int harness_dovecot_stop(struct harness_dovecot *d)
 		return 0;
 	if (run_script("stop", d->dir, NULL) != 0)
 		return -1;
-	remember_running(dovecot_stop_dir, d->dir, FALSE);
+	harness_remember_running(dovecot_stop_dir, d->dir, FALSE);
 	d->port = 0;
 	d->tls_port = 0;
 	return 0;
@@ -481,7 +357,7 @@ static int run_cyrus(const char *command, const char *dir,
 			    g_environ_setenv(envp, "HARNESS_CYRUS_TLS_VERSIONS",
 					     tls->tls_versions, TRUE);
 	}
-	rc = spawn(argv, envp);
+	rc = harness_spawn(argv, envp);
 	g_strfreev(envp);
 	return rc;
 }
@@ -513,34 +389,24 @@ const char *harness_cyrus_unavailable(void)
 int harness_cyrus_start(struct harness_cyrus *c, const char *dir,
 			const struct harness_cyrus_tls *tls)
 {
-	char *path;
-
 	c->port = 0;
 	c->tls_port = 0;
-	if (g_path_is_absolute(dir))
-		path = g_strdup(dir);
-	else
-		path = g_build_filename(HARNESS_WORK_DIR, "cyrus", dir, NULL);
-	if (g_strlcpy(c->dir, path, sizeof(c->dir)) >= sizeof(c->dir)) {
-		fprintf(stderr, "harness: directory name too long: %s\n", path);
-		g_free(path);
+	if (harness_instance_dir(c->dir, sizeof(c->dir), "cyrus", dir))
 		return -1;
-	}
-	g_free(path);
 	if (tls != NULL && tls->cert == NULL) {
 		fprintf(stderr, "harness: TLS asked for without a certificate "
 				"name\n");
 		return -1;
 	}
 	/* The script may have started master before it failed. */
-	remember_running(cyrus_stop_dir, c->dir, TRUE);
+	harness_remember_running(cyrus_stop_dir, c->dir, TRUE);
 	if (run_cyrus("start", c->dir, tls) != 0) {
 		harness_cyrus_stop(c);
 		return -1;
 	}
-	c->port = read_port(c->dir, "port");
+	c->port = harness_read_port(c->dir, "port");
 	if (tls != NULL)
-		c->tls_port = read_port(c->dir, "port-tls");
+		c->tls_port = harness_read_port(c->dir, "port-tls");
 	if (c->port == 0 || (tls != NULL && c->tls_port == 0)) {
 		harness_cyrus_stop(c);
 		return -1;
@@ -554,12 +420,13 @@ int harness_cyrus_stop(struct harness_cyrus *c)
 		return 0;
 	if (run_cyrus("stop", c->dir, NULL) != 0)
 		return -1;
-	remember_running(cyrus_stop_dir, c->dir, FALSE);
+	harness_remember_running(cyrus_stop_dir, c->dir, FALSE);
 	c->port = 0;
 	c->tls_port = 0;
 	return 0;
 }
 
+/* The instance's log, read by the suites from an offset. */
 static char *cyrus_log_path(struct harness_cyrus *c)
 {
 	return g_build_filename(c->dir, "log", "syslog", NULL);
@@ -567,29 +434,17 @@ static char *cyrus_log_path(struct harness_cyrus *c)
 
 char *harness_cyrus_log(struct harness_cyrus *c, long long offset)
 {
-	char *path = cyrus_log_path(c), *text = NULL, *out;
-	gsize len = 0;
+	char *path = cyrus_log_path(c), *text = harness_file_from(path, offset);
 
-	if (!g_file_get_contents(path, &text, &len, NULL)) {
-		g_free(path);
-		return g_strdup("");
-	}
 	g_free(path);
-	if (offset < 0 || (unsigned long long)offset > len)
-		offset = (long long)len;
-	out = g_strdup(text + offset);
-	g_free(text);
-	return out;
+	return text;
 }
 
 long long harness_cyrus_log_size(struct harness_cyrus *c)
 {
 	char *path = cyrus_log_path(c);
-	GStatBuf st;
-	long long size = 0;
+	long long size = harness_file_size(path);
 
-	if (g_stat(path, &st) == 0)
-		size = (long long)st.st_size;
 	g_free(path);
 	return size;
 }

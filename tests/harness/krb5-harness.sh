@@ -33,10 +33,8 @@ start_timeout=10 # seconds until the KDC must accept connections
 stop_timeout=10  # seconds until it must be gone
 port_attempts=5
 
-die() {
-	echo "krb5-harness: $*" >&2
-	exit 1
-}
+harness_name=krb5-harness
+. "$(dirname "$0")/lib.sh"
 
 set_dir() {
 	[ -n "${1:-}" ] || die "missing DIR"
@@ -48,30 +46,6 @@ set_dir() {
 	export KRB5_KTNAME=FILE:$dir/pop.keytab
 	export KRB5RCACHEDIR=$dir
 	unset KRB5_CLIENT_KTNAME KRB5_TRACE
-}
-
-find_tool() { # name: prints its path or fails
-	local p
-	for p in "$(command -v "$1" 2>/dev/null || true)" "/usr/sbin/$1" "/usr/bin/$1"; do
-		[ -n "$p" ] && [ -x "$p" ] && {
-			echo "$p"
-			return 0
-		}
-	done
-	return 1
-}
-
-# Prints a port on 127.0.0.1 that was free a moment ago (perl-base is
-# Essential on Debian; bash cannot bind).
-free_port() {
-	perl -MIO::Socket::INET -e '
-		my $s = IO::Socket::INET->new(LocalAddr => "127.0.0.1",
-			LocalPort => 0, Proto => "tcp", Listen => 1) or die "$!\n";
-		print $s->sockport, "\n";'
-}
-
-accepts() {
-	(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 }
 
 write_config() { # $1: port
@@ -122,15 +96,10 @@ EOF
 EOF
 }
 
-# The KDC's pid if this DIR's KDC runs: its command line must name our
-# pid file, so a recycled pid is never taken for ours.
+# The KDC's pid if this DIR's KDC runs (its command line names our pid
+# file).
 running_pid() {
-	local pid
-	[ -r "$dir/kdc.pid" ] || return 1
-	pid=$(cat "$dir/kdc.pid" 2>/dev/null) || return 1
-	case $pid in '' | *[!0-9]*) return 1 ;; esac
-	tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline" | grep -qF -- "$dir/kdc.pid" || return 1
-	echo "$pid"
+	pid_from "$dir/kdc.pid" "$dir/kdc.pid"
 }
 
 show_log() {
@@ -169,17 +138,7 @@ tools() {
 # Then the KDC lives in a traversable directory under /tmp and DIR becomes
 # a symlink to it, as dovecot-harness.sh does for its instances.
 relocate_if_needed() {
-	local parent real
-	parent=$(dirname -- "$dir")
-	mkdir -p -- "$parent"
-	if setpriv --reuid=dovecot --regid=dovecot --clear-groups -- test -x "$parent"; then
-		return 0
-	fi
-	real=/tmp/spop-krb5-$(printf '%s' "$dir" | cksum | cut -d' ' -f1)
-	rm -rf -- "$real" "$dir"
-	mkdir -m 0755 -- "$real"
-	ln -s -- "$real" "$dir"
-	set_dir "$dir"
+	set_dir "$(reachable_path "$dir" spop-krb5 dovecot:dovecot)"
 }
 
 cmd_start() {
@@ -195,7 +154,7 @@ cmd_start() {
 	mkdir -p -- "$dir/db" "$dir/log" "$dir/k5login"
 	# Dovecot's auth process (root) reads the keytab and krb5.conf.
 	chmod 755 "$dir"
-	case $dir in *[[:space:]\"\'\\#]*) die "unsupported characters in directory name: $dir" ;; esac
+	plain_path "$dir" "directory name"
 
 	for _ in $(seq "$port_attempts"); do
 		port=$(free_port) || die "no free port on 127.0.0.1"
@@ -246,35 +205,11 @@ cmd_stop() {
 
 	[ -r "$dir/port" ] && port=$(cat "$dir/port")
 	if pid=$(running_pid); then
-		kill -TERM "$pid" 2>/dev/null || true
-		waited=0
-		while kill -0 "$pid" 2>/dev/null; do
-			if [ $waited -ge $((stop_timeout * 10)) ]; then
-				kill -KILL "$pid" 2>/dev/null || true
-				echo "krb5-harness: the KDC (pid $pid) did not stop in ${stop_timeout}s; killed it" >&2
-				break
-			fi
-			sleep 0.1
-			waited=$((waited + 1))
-		done
+		stop_pid "$pid" "the KDC"
 	fi
 	rm -f -- "$dir/kdc.pid" "$dir/port"
-	if [ -n "$port" ] && accepts "$port"; then
-		die "port $port still accepts connections after stop"
-	fi
+	port_released "$port"
 	return 0
-}
-
-# Ends "check" where no KDC can run: skipped (77), or failed when
-# SPOP_REQUIRE_INTEGRATION is set to anything but "" or "0", as CI does.
-cannot_run() {
-	local require=${SPOP_REQUIRE_INTEGRATION:-0}
-	if [ "$require" != 0 ]; then
-		echo "FAIL: cannot run: $1; SPOP_REQUIRE_INTEGRATION=$require makes this a failure, not a skip" >&2
-		exit 1
-	fi
-	echo "SKIP: $1" >&2
-	exit 77
 }
 
 case ${1:-} in

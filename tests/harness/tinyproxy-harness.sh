@@ -15,16 +15,10 @@
 set -eu
 
 start_timeout=10
-die() {
-	echo "tinyproxy-harness: $*" >&2
-	exit 1
-}
+harness_name=tinyproxy-harness
+. "$(dirname "$0")/lib.sh"
 
 bin=/usr/bin/tinyproxy
-
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
 
 start() {
 	local dir=$1
@@ -52,31 +46,25 @@ start() {
 	# opened: the log file needs no permissions for nobody.
 	"$bin" -d -c "$dir/tinyproxy.conf" >"$dir/tinyproxy.log" 2>&1 &
 	echo $! >"$dir/pid"
-	local i
-	for ((i = 0; i < start_timeout * 10; i++)); do
-		if python3 -c 'import socket,sys; socket.create_connection(("127.0.0.1",int(sys.argv[1])),1).close()' "$port" 2>/dev/null; then
-			echo "$port" >"$dir/port"
-			return 0
-		fi
-		kill -0 "$(cat "$dir/pid")" 2>/dev/null ||
-			die "tinyproxy exited at start: $(tail -5 "$dir/tinyproxy.log")"
-		sleep 0.1
-	done
-	die "tinyproxy did not listen on 127.0.0.1:$port in ${start_timeout}s"
+	# Up when it accepts; gone early when it could not start.
+	wait_for "$start_timeout" accepts_or_exited "$port" $! || true
+	accepts "$port" ||
+		die "tinyproxy did not listen on 127.0.0.1:$port in ${start_timeout}s: $(tail -5 "$dir/tinyproxy.log")"
+	echo "$port" >"$dir/port"
+}
+
+accepts_or_exited() { # $1 port, $2 pid
+	accepts "$1" || ! live "$2"
 }
 
 stop() {
-	local dir=$1 pid
-	[ -f "$dir/pid" ] || return 0
-	pid=$(cat "$dir/pid")
-	kill "$pid" 2>/dev/null || true
-	local i
-	for ((i = 0; i < 100; i++)); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -0 "$pid" 2>/dev/null && kill -9 "$pid" 2>/dev/null
+	local dir=$1 pid port=""
+	[ -r "$dir/port" ] && port=$(cat "$dir/port")
+	if pid=$(pid_from "$dir/pid" "$dir/tinyproxy.conf"); then
+		stop_pid "$pid" tinyproxy
+	fi
 	rm -f "$dir/pid" "$dir/port"
+	port_released "$port"
 }
 
 case "${1:-}" in

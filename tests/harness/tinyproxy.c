@@ -1,10 +1,12 @@
-/* Drives tests/harness/tinyproxy-harness.sh for CUnit suites. */
+/* Drives tests/harness/tinyproxy-harness.sh for CUnit suites: a private
+ * tinyproxy, stopped at exit if a suite forgot (harness-script.h). */
 #include <glib.h>
 #include <glib/gstdio.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "harness-script.h"
 #include "harness-tinyproxy.h"
 
 #ifndef HARNESS_SCRIPT_DIR
@@ -12,28 +14,24 @@
 #endif
 #define TINYPROXY_SCRIPT HARNESS_SCRIPT_DIR "/tinyproxy-harness.sh"
 
-static int run(char **argv, const char *auth)
+/* 0, or -1 after printing the script's output. */
+static int run(const char *const *argv, const char *auth)
 {
-	char *out = NULL, *err = NULL, **envp = g_get_environ();
-	GError *error = NULL;
-	int status, ok;
+	char **envp = g_get_environ();
+	int rc;
 
 	envp = auth ? g_environ_setenv(envp, "HARNESS_PROXY_AUTH", auth, TRUE)
 		    : g_environ_unsetenv(envp, "HARNESS_PROXY_AUTH");
-	ok = g_spawn_sync(NULL, argv, envp, G_SPAWN_DEFAULT, NULL, NULL, &out,
-			  &err, &status, &error);
-	if (ok)
-		ok = g_spawn_check_wait_status(status, &error);
-	if (!ok) {
-		fprintf(
-		    stderr, "harness: tinyproxy-harness.sh %s failed: %s\n%s%s",
-		    argv[1], error->message, out ? out : "", err ? err : "");
-		g_error_free(error);
-	}
+	rc = harness_spawn(argv, envp);
 	g_strfreev(envp);
-	g_free(out);
-	g_free(err);
-	return ok ? 0 : -1;
+	return rc;
+}
+
+static void stop_dir(const char *dir)
+{
+	const char *argv[] = {TINYPROXY_SCRIPT, "stop", dir, NULL};
+
+	run(argv, NULL);
 }
 
 int harness_tinyproxy_start(struct harness_tinyproxy *p, const char *auth,
@@ -41,8 +39,7 @@ int harness_tinyproxy_start(struct harness_tinyproxy *p, const char *auth,
 {
 	char *dir = g_dir_make_tmp("spop-tinyproxy-XXXXXX", NULL);
 	GPtrArray *argv = g_ptr_array_new_with_free_func(g_free);
-	char *text = NULL, *path;
-	int rc = -1;
+	int rc;
 
 	p->port = 0;
 	if (!dir) {
@@ -58,14 +55,11 @@ int harness_tinyproxy_start(struct harness_tinyproxy *p, const char *auth,
 	for (int i = 0; i < n_ports; i++)
 		g_ptr_array_add(argv, g_strdup_printf("%d", ports[i]));
 	g_ptr_array_add(argv, NULL);
-	path = g_build_filename(dir, "port", NULL);
-	if (!run((char **)argv->pdata, auth) &&
-	    g_file_get_contents(path, &text, NULL, NULL)) {
-		p->port = atoi(text);
-		rc = p->port > 0 ? 0 : -1;
-	}
-	g_free(text);
-	g_free(path);
+	/* The script may have started tinyproxy before it failed. */
+	harness_remember_running(stop_dir, p->dir, TRUE);
+	if (run((const char *const *)argv->pdata, auth) == 0)
+		p->port = harness_read_port(dir, "port");
+	rc = p->port > 0 ? 0 : -1;
 	g_free(dir);
 	g_ptr_array_free(argv, TRUE);
 	return rc;
@@ -73,11 +67,10 @@ int harness_tinyproxy_start(struct harness_tinyproxy *p, const char *auth,
 
 void harness_tinyproxy_stop(struct harness_tinyproxy *p)
 {
-	char *argv[] = {TINYPROXY_SCRIPT, "stop", p->dir, NULL};
-
 	if (!p->dir[0])
 		return;
-	run(argv, NULL);
+	stop_dir(p->dir);
+	harness_remember_running(stop_dir, p->dir, FALSE);
 	p->port = 0;
 	char *conf = g_build_filename(p->dir, "tinyproxy.conf", NULL);
 	char *log = g_build_filename(p->dir, "tinyproxy.log", NULL);
@@ -92,10 +85,8 @@ void harness_tinyproxy_stop(struct harness_tinyproxy *p)
 char *harness_tinyproxy_log(struct harness_tinyproxy *p)
 {
 	char *path = g_build_filename(p->dir, "tinyproxy.log", NULL);
-	char *text = NULL;
+	char *text = harness_file_from(path, 0);
 
-	if (!g_file_get_contents(path, &text, NULL, NULL))
-		text = g_strdup("");
 	g_free(path);
 	return text;
 }
