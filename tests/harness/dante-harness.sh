@@ -2,8 +2,11 @@
 # Runs a private Dante SOCKS server (danted) on 127.0.0.1 for the proxy
 # tests: configuration, pid file and log live under one directory the
 # caller gives, on a free loopback port. /etc/danted.conf and the system's
-# service are never used. It serves SOCKS4, SOCKS4A and SOCKS5 without
+# service are never used. It serves SOCKS4 and SOCKS5 without
 # authentication to clients on 127.0.0.0/8, towards 127.0.0.0/8 only.
+# Dante 1.4.2 has no SOCKS4A: it takes the name after the user id for early
+# data and refuses DSTIP 0.0.0.1 (reply 91); ssh-socks-harness.sh is the
+# real SOCKS4A proxy.
 #
 # usage: dante-harness.sh start DIR
 #        dante-harness.sh stop DIR

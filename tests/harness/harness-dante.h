@@ -1,6 +1,7 @@
 /* C API for suites that need a SOCKS proxy: starts and stops the private
- * Dante server of dante-harness.sh (SOCKS4, SOCKS4A and SOCKS5 without
- * authentication on 127.0.0.1, towards 127.0.0.0/8). */
+ * Dante server of dante-harness.sh (SOCKS4 and SOCKS5 without
+ * authentication on 127.0.0.1, towards 127.0.0.0/8; Dante 1.4.2 refuses
+ * SOCKS4A, see harness-ssh-socks.h for a real one). */
 #ifndef SPOP_TEST_HARNESS_DANTE_H
 #define SPOP_TEST_HARNESS_DANTE_H
 
