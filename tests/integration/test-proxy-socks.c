@@ -700,8 +700,8 @@ static void test_eof_mid_reply(void)
 		  "closed the connection before its authentication reply "
 		  "was complete.");
 	malformed(connect, 2, 0,
-		  "closed the connection before its CONNECT reply was "
-		  "complete.");
+		  "closed the connection before its CONNECT reply (for "
+		  "127.0.0.1 port 110) was complete.");
 }
 
 /* RFC 1928's REP codes 1-8 and an unassigned one, in words. */
