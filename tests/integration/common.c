@@ -1,5 +1,6 @@
 /* Integration fixture implementation: events are recorded as text so the
  * assertions read like transcripts. */
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdlib.h>
 
@@ -117,6 +118,18 @@ void recorder_clear(struct recorder *r)
 	r->trail = g_string_new(NULL);
 	r->headers = g_ptr_array_new_with_free_func(g_free);
 	r->listed = g_ptr_array_new_with_free_func(g_free);
+}
+
+void config_set(spop_t *s, const char *fmt, ...)
+{
+	va_list ap;
+	char *cfg;
+
+	va_start(ap, fmt);
+	cfg = g_strdup_vprintf(fmt, ap);
+	va_end(ap);
+	CU_ASSERT_PTR_NOT_NULL(spop_config(s, cfg));
+	g_free(cfg);
 }
 
 spop_t *client_new(const char *user, const char *password, struct recorder *r)

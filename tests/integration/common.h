@@ -33,6 +33,8 @@ struct recorder {
 spop_t *client_new(const char *user, const char *password,
 		   struct recorder *rec);
 void recorder_clear(struct recorder *rec);
+/* spop_config(s, "Name=value") from a format, asserting it is accepted. */
+void config_set(spop_t *s, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 /* The generated message as POP3 serves it (LF -> CRLF). */
 GString *expected_message(int n, const char *user);
 

@@ -46,64 +46,6 @@ struct kind {
 };
 static const struct kind socks4 = {2, "SOCKS4"}, socks4a = {10, "SOCKS4A"};
 
-/* Dante's log so far: every connection it accepted is a line in it. */
-static char *dante_log(void)
-{
-	char *path = g_build_filename(dante.dir, "danted.log", NULL);
-	char *text = NULL;
-
-	if (!g_file_get_contents(path, &text, NULL, NULL))
-		text = g_strdup("");
-	g_free(path);
-	return text;
-}
-
-/* Dante's log once it stops growing: it writes a session's last lines
- * after the client has gone, so it is judged only once settled
- * (unchanged for 300 ms, at most 5 s). */
-static char *settled_dante_log(void)
-{
-	char *last = dante_log();
-
-	for (int i = 0, same = 0; i < 50 && same < 3; i++) {
-		g_usleep(100 * 1000);
-		char *now = dante_log();
-
-		same = strcmp(now, last) ? 0 : same + 1;
-		g_free(last);
-		last = now;
-	}
-	return last;
-}
-
-/* A port on 127.0.0.1 nothing listens on (free a moment ago). */
-static int closed_port(void)
-{
-	struct sockaddr_in a = {.sin_family = AF_INET};
-	socklen_t len = sizeof(a);
-	int fd = socket(AF_INET, SOCK_STREAM, 0), port;
-
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	CU_ASSERT_FATAL(fd >= 0);
-	CU_ASSERT_FATAL(bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0);
-	CU_ASSERT_FATAL(getsockname(fd, (struct sockaddr *)&a, &len) == 0);
-	port = ntohs(a.sin_port);
-	close(fd);
-	return port;
-}
-
-static void set(spop_t *s, const char *fmt, ...)
-{
-	va_list ap;
-	char *cfg;
-
-	va_start(ap, fmt);
-	cfg = g_strdup_vprintf(fmt, ap);
-	va_end(ap);
-	CU_ASSERT_PTR_NOT_NULL(spop_config(s, cfg));
-	g_free(cfg);
-}
-
 static bool trail_has(const char *text)
 {
 	bool found = strstr(rec.trail->str, text) != NULL;
@@ -121,11 +63,11 @@ static spop_t *proxied_client(const struct kind *k, const char *server,
 	spop_t *s = client_new(HARNESS_MAIN_USER, HARNESS_MAIN_PASSWORD, &rec);
 
 	ASSERT_OK(spop_set_mail_server(s, server));
-	set(s, "FirewallType=%d", k->type);
+	config_set(s, "FirewallType=%d", k->type);
 	/* the type sets the reference's default port */
 	CU_ASSERT_STRING_EQUAL(spop_config(s, "FirewallPort"), "1080");
-	set(s, "FirewallHost=127.0.0.1");
-	set(s, "FirewallPort=%d", proxy_port);
+	config_set(s, "FirewallHost=127.0.0.1");
+	config_set(s, "FirewallPort=%d", proxy_port);
 	return s;
 }
 
@@ -152,7 +94,7 @@ static void login_and_retrieve(spop_t *s)
  * new part of the log is returned for more checks. */
 static char *assert_proxied(const char *before, int port)
 {
-	char *after = settled_dante_log();
+	char *after = harness_dante_settled_log(&dante);
 	char *needle = g_strdup_printf("127.0.0.1.%d", port);
 	char *added;
 
@@ -169,7 +111,7 @@ static char *assert_proxied(const char *before, int port)
 
 static void address(const struct kind *k)
 {
-	char *before = settled_dante_log();
+	char *before = harness_dante_settled_log(&dante);
 	char *line = g_strdup_printf("%s proxy 127.0.0.1:%d, to 127.0.0.1:%d",
 				     k->label, dante.port, dovecot.port);
 	spop_t *s = proxied_client(k, "127.0.0.1", dante.port);
@@ -200,7 +142,7 @@ static void test_socks4a_address(void)
  * the name itself is checked byte for byte by the scripted peer below. */
 static void test_socks4a_name_dante_refuses(void)
 {
-	char *before = settled_dante_log();
+	char *before = harness_dante_settled_log(&dante);
 	char *proxy =
 	    g_strdup_printf("SOCKS4A proxy 127.0.0.1:%d ", dante.port);
 	char *target = g_strdup_printf("localhost port %d", dovecot.port);
@@ -213,7 +155,7 @@ static void test_socks4a_name_dante_refuses(void)
 	ERROR_HAS(s, "request rejected or failed (reply 91)");
 	CU_ASSERT_TRUE(trail_has("to localhost (resolved by the proxy)"));
 	CU_ASSERT_FALSE(spop_get_connected(s));
-	after = settled_dante_log();
+	after = harness_dante_settled_log(&dante);
 	CU_ASSERT_FATAL(strlen(after) >= strlen(before));
 	CU_ASSERT_PTR_NOT_NULL(strstr(after + strlen(before),
 				      "blocked by higher-level socks-rule"));
@@ -226,7 +168,7 @@ static void test_socks4a_name_dante_refuses(void)
 
 static void test_socks4_star_name_resolved_here(void)
 {
-	char *before = settled_dante_log();
+	char *before = harness_dante_settled_log(&dante);
 	spop_t *s = proxied_client(&socks4, "*localhost", dante.port);
 
 	login_and_retrieve(s);
@@ -245,7 +187,7 @@ static void use_tls(spop_t *s, int mode)
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(ca);
 	CU_ASSERT_TRUE_FATAL(g_file_get_contents(ca, &text, NULL, NULL));
-	set(s, "SSLServerCACerts=%s", text);
+	config_set(s, "SSLServerCACerts=%s", text);
 	ASSERT_OK(spop_set_ssl_start_mode(s, mode));
 	ASSERT_OK(spop_set_mail_port(
 	    s, mode == SPOP_SSL_IMPLICIT ? dovecot.tls_port : dovecot.port));
@@ -257,7 +199,7 @@ static void use_tls(spop_t *s, int mode)
  * whether the name went to the proxy or was resolved here. */
 static void tls(const struct kind *k, const char *server, int mode)
 {
-	char *before = settled_dante_log();
+	char *before = harness_dante_settled_log(&dante);
 	spop_t *s = proxied_client(k, server, dante.port);
 
 	use_tls(s, mode);
@@ -460,7 +402,7 @@ static void test_ssh_socks4_address(void)
 
 static void proxy_down(const struct kind *k)
 {
-	int port = closed_port();
+	int port = harness_closed_port();
 	char *where = g_strdup_printf("port %d", port);
 	spop_t *s = proxied_client(k, "127.0.0.1", port);
 
@@ -486,7 +428,7 @@ static void test_socks4a_proxy_down(void)
 
 static void target_refused(const struct kind *k, const char *server)
 {
-	int port = closed_port();
+	int port = harness_closed_port();
 	char *proxy =
 	    g_strdup_printf("%s proxy 127.0.0.1:%d ", k->label, dante.port);
 	char *target = g_strdup_printf(
@@ -520,11 +462,11 @@ static void test_socks4a_target_refused(void)
  * has no place in SOCKS4 and the trail says it is not used. */
 static void user_id(const struct kind *k)
 {
-	char *before = settled_dante_log();
+	char *before = harness_dante_settled_log(&dante);
 	spop_t *s = proxied_client(k, "127.0.0.1", dante.port);
 
-	set(s, "FirewallUser=spopuser4");
-	set(s, "FirewallPassword=notsent");
+	config_set(s, "FirewallUser=spopuser4");
+	config_set(s, "FirewallPassword=notsent");
 	login_and_retrieve(s);
 	CU_ASSERT_TRUE(trail_has(", FirewallUser as the user id"));
 	CU_ASSERT_TRUE(trail_has("FirewallPassword is not used"));
@@ -549,7 +491,7 @@ static void test_socks4a_user_id(void)
  * connection at all. */
 static void test_refused_locally(void)
 {
-	char *before = settled_dante_log();
+	char *before = harness_dante_settled_log(&dante);
 	char *name = g_malloc(258), *user = g_malloc(257);
 	spop_t *s;
 
@@ -565,7 +507,7 @@ static void test_refused_locally(void)
 	memset(user, 'u', 256);
 	user[256] = '\0';
 	s = proxied_client(&socks4, "127.0.0.1", dante.port);
-	set(s, "FirewallUser=%s", user);
+	config_set(s, "FirewallUser=%s", user);
 	CU_ASSERT_EQUAL(spop_connect(s), SPOP_ERR_FIREWALL);
 	ERROR_HAS(s, "FirewallUser is 256 bytes long; SOCKS4 carries a user "
 		     "id of at most 255");
@@ -580,14 +522,14 @@ static void test_refused_locally(void)
 
 	/* UseIPv6=1 (IPv6 only): localhost resolves to ::1 alone */
 	s = proxied_client(&socks4, "localhost", dante.port);
-	set(s, "UseIPv6=1");
+	config_set(s, "UseIPv6=1");
 	CU_ASSERT_EQUAL(spop_connect(s), SPOP_ERR_HOST_NOT_FOUND);
 	ERROR_HAS(s, "localhost has no IPv4 address, and SOCKS4 proxy "
 		     "127.0.0.1:");
 	spop_free(s);
 
 	/* judged on a settled log: the earlier cases' sessions end late */
-	char *after = settled_dante_log();
+	char *after = harness_dante_settled_log(&dante);
 	CU_ASSERT_STRING_EQUAL(after, before);
 	g_free(after);
 	g_free(user);
@@ -703,7 +645,7 @@ static void scripted(const struct kind *k, const char *server, const char *user,
 	proxy = g_strdup_printf("%s proxy 127.0.0.1:%d ", k->label, peer.port);
 	s = proxied_client(k, server, peer.port);
 	ASSERT_OK(spop_set_mail_port(s, 110));
-	set(s, "FirewallUser=%s", user);
+	config_set(s, "FirewallUser=%s", user);
 	CU_ASSERT_EQUAL(spop_connect(s), SPOP_ERR_FIREWALL);
 	ERROR_HAS(s, proxy);
 	va_start(ap, reply_len);
@@ -817,7 +759,7 @@ static void test_scripted_short_reply(void)
 /* FirewallAutoDetect: all_proxy names Dante; no Firewall* setting. */
 static void auto_detect(const char *scheme, const char *label, const char *to)
 {
-	char *before = settled_dante_log();
+	char *before = harness_dante_settled_log(&dante);
 	char *url = g_strdup_printf("%s://127.0.0.1:%d", scheme, dante.port);
 	char *detected = g_strdup_printf("FirewallAutoDetect: %s proxy "
 					 "127.0.0.1:%d from all_proxy.",
@@ -830,7 +772,7 @@ static void auto_detect(const char *scheme, const char *label, const char *to)
 	g_unsetenv("no_proxy");
 	g_unsetenv("NO_PROXY");
 	ASSERT_OK(spop_set_mail_server(s, "localhost"));
-	set(s, "FirewallAutoDetect=True");
+	config_set(s, "FirewallAutoDetect=True");
 	login_and_retrieve(s);
 	CU_ASSERT_TRUE(trail_has(detected));
 	CU_ASSERT_TRUE(trail_has(line));
@@ -864,7 +806,7 @@ static void test_auto_detect_socks4a_ssh(void)
 	g_unsetenv("no_proxy");
 	g_unsetenv("NO_PROXY");
 	ASSERT_OK(spop_set_mail_server(s, "localhost"));
-	set(s, "FirewallAutoDetect=True");
+	config_set(s, "FirewallAutoDetect=True");
 	login_and_retrieve(s);
 	CU_ASSERT_TRUE(trail_has(detected));
 	CU_ASSERT_TRUE(trail_has(line));
@@ -905,7 +847,7 @@ static void test_auto_detect_socks4a(void)
 	g_unsetenv("NO_PROXY");
 	ASSERT_OK(spop_set_mail_server(s, "localhost"));
 	ASSERT_OK(spop_set_mail_port(s, 110));
-	set(s, "FirewallAutoDetect=True");
+	config_set(s, "FirewallAutoDetect=True");
 	CU_ASSERT_EQUAL(spop_connect(s), SPOP_ERR_FIREWALL);
 	ERROR_HAS(s, "(reply 91)");
 	CU_ASSERT_TRUE(trail_has(detected));
