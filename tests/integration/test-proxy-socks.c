@@ -42,39 +42,6 @@ static struct harness_dante dante_auth; /* username/password */
 /* The machine's user files before any Dante started. */
 static char *passwd_sum, *shadow_sum;
 
-/* A client of the harness Dovecot through Dante at proxy_port. */
-static spop_t *proxied_client(const char *server, int proxy_port)
-{
-	spop_t *s = client_new(HARNESS_MAIN_USER, HARNESS_MAIN_PASSWORD, &rec);
-
-	ASSERT_OK(spop_set_mail_server(s, server));
-	config_set(s, "FirewallType=3");
-	/* the type sets the reference's default port */
-	CU_ASSERT_STRING_EQUAL(spop_config(s, "FirewallPort"), "1080");
-	config_set(s, "FirewallHost=127.0.0.1");
-	config_set(s, "FirewallPort=%d", proxy_port);
-	return s;
-}
-
-/* Login, the message count and message 1 byte for byte. */
-static void login_and_retrieve(spop_t *s)
-{
-	GString *want = expected_message(HARNESS_MSG_SIMPLE, HARNESS_MAIN_USER);
-	const char *data;
-	size_t len;
-
-	ASSERT_OK(spop_connect(s));
-	CU_ASSERT_EQUAL(spop_get_message_count(s),
-			harness_message_count(&dovecot, HARNESS_MAIN_USER));
-	ASSERT_OK(spop_set_message_number(s, HARNESS_MSG_SIMPLE));
-	ASSERT_OK(spop_retrieve(s));
-	spop_get_message(s, &data, &len);
-	CU_ASSERT_EQUAL(len, want->len);
-	CU_ASSERT_EQUAL(memcmp(data, want->str, MIN(len, want->len)), 0);
-	ASSERT_OK(spop_disconnect(s));
-	g_string_free(want, TRUE);
-}
-
 /* Whether d's log after before has text (before: the log earlier). */
 static int logged_since(const struct harness_dante *d, const char *before,
 			const char *text)
@@ -101,7 +68,7 @@ static void assert_proxied(const struct harness_dante *d, const char *before,
 static void test_address(void)
 {
 	char *before = harness_dante_log(&dante);
-	spop_t *s = proxied_client("127.0.0.1", dante.port);
+	spop_t *s = proxy_client(SPOP_FW_SOCKS5, "127.0.0.1", dante.port, &rec);
 
 	login_and_retrieve(s);
 	CU_ASSERT_PTR_NOT_NULL(
@@ -115,7 +82,8 @@ static void test_address(void)
 static void test_remote_name(void)
 {
 	char *before = harness_dante_log(&dante);
-	spop_t *s = proxied_client("*localhost", dante.port);
+	spop_t *s =
+	    proxy_client(SPOP_FW_SOCKS5, "*localhost", dante.port, &rec);
 
 	login_and_retrieve(s);
 	CU_ASSERT_PTR_NOT_NULL(
@@ -142,7 +110,7 @@ static void use_tls(spop_t *s, int mode)
 static void test_implicit_tls(void)
 {
 	char *before = harness_dante_log(&dante);
-	spop_t *s = proxied_client("localhost", dante.port);
+	spop_t *s = proxy_client(SPOP_FW_SOCKS5, "localhost", dante.port, &rec);
 
 	use_tls(s, SPOP_SSL_IMPLICIT);
 	login_and_retrieve(s);
@@ -154,7 +122,8 @@ static void test_implicit_tls(void)
 static void test_stls(void)
 {
 	char *before = harness_dante_log(&dante);
-	spop_t *s = proxied_client("*localhost", dante.port);
+	spop_t *s =
+	    proxy_client(SPOP_FW_SOCKS5, "*localhost", dante.port, &rec);
 
 	use_tls(s, SPOP_SSL_EXPLICIT);
 	login_and_retrieve(s);
@@ -168,7 +137,7 @@ static void test_proxy_down(void)
 {
 	int port = harness_closed_port();
 	char *where = g_strdup_printf("port %d", port);
-	spop_t *s = proxied_client("127.0.0.1", port);
+	spop_t *s = proxy_client(SPOP_FW_SOCKS5, "127.0.0.1", port, &rec);
 
 	/* the reference's refusal, naming the proxy, never a direct try */
 	CU_ASSERT_EQUAL(spop_connect(s), SPOP_ERR_CONNECTION_REFUSED);
@@ -185,7 +154,7 @@ static void test_target_refused(void)
 	int port = harness_closed_port();
 	char *proxy = g_strdup_printf("SOCKS5 proxy 127.0.0.1:%d ", dante.port);
 	char *target = g_strdup_printf("127.0.0.1 port %d", port);
-	spop_t *s = proxied_client("127.0.0.1", dante.port);
+	spop_t *s = proxy_client(SPOP_FW_SOCKS5, "127.0.0.1", dante.port, &rec);
 
 	ASSERT_OK(spop_set_mail_port(s, port));
 	CU_ASSERT_EQUAL(spop_connect(s), SPOP_ERR_FIREWALL);
@@ -208,7 +177,7 @@ static void test_name_too_long(void)
 	name[0] = '*';
 	memset(name + 1, 'a', 256);
 	name[257] = '\0';
-	s = proxied_client(name, dante.port);
+	s = proxy_client(SPOP_FW_SOCKS5, name, dante.port, &rec);
 	CU_ASSERT_EQUAL(spop_connect(s), SPOP_ERR_FIREWALL);
 	ERROR_HAS(s, "256 bytes long");
 	ERROR_HAS(s, "at most 255");
@@ -226,7 +195,7 @@ static void test_name_too_long(void)
 	name[0] = '*';
 	memset(name + 1, 'a', 255);
 	name[256] = '\0';
-	s = proxied_client(name, dante.port);
+	s = proxy_client(SPOP_FW_SOCKS5, name, dante.port, &rec);
 	CU_ASSERT_EQUAL(spop_connect(s), SPOP_ERR_FIREWALL);
 	ERROR_HAS(s, "SOCKS5 proxy 127.0.0.1:");
 	spop_free(s);
@@ -239,7 +208,7 @@ static void test_name_too_long(void)
  * username/password; password NULL: no FirewallUser at all. */
 static spop_t *auth_client(const char *server, const char *password)
 {
-	spop_t *s = proxied_client(server, dante_auth.port);
+	spop_t *s = proxy_client(SPOP_FW_SOCKS5, server, dante_auth.port, &rec);
 
 	if (password) {
 		config_set(s, "FirewallUser=" PROXY_USER);
@@ -559,7 +528,7 @@ static void malformed(const struct exchange *script, size_t n, int with_user,
 
 	socks_peer_start(&peer, script, n);
 	proxy = g_strdup_printf("SOCKS5 proxy 127.0.0.1:%d ", peer.port);
-	s = proxied_client("127.0.0.1", peer.port);
+	s = proxy_client(SPOP_FW_SOCKS5, "127.0.0.1", peer.port, &rec);
 	ASSERT_OK(spop_set_mail_port(s, 110));
 	spop_set_timeout(s, 10);
 	if (with_user) {
@@ -720,7 +689,7 @@ static void test_auto_detect(void)
 static void test_exception_list(void)
 {
 	char *before = harness_dante_settled_log(&dante);
-	spop_t *s = proxied_client("127.0.0.1", dante.port);
+	spop_t *s = proxy_client(SPOP_FW_SOCKS5, "127.0.0.1", dante.port, &rec);
 
 	config_set(s, "ProxyExceptionsList=mail.example;127.0.0.1");
 	login_and_retrieve(s);

@@ -56,40 +56,6 @@ static bool trail_has(const char *text)
 	return found;
 }
 
-/* A client of the harness Dovecot through the proxy at proxy_port. */
-static spop_t *proxied_client(const struct kind *k, const char *server,
-			      int proxy_port)
-{
-	spop_t *s = client_new(HARNESS_MAIN_USER, HARNESS_MAIN_PASSWORD, &rec);
-
-	ASSERT_OK(spop_set_mail_server(s, server));
-	config_set(s, "FirewallType=%d", k->type);
-	/* the type sets the reference's default port */
-	CU_ASSERT_STRING_EQUAL(spop_config(s, "FirewallPort"), "1080");
-	config_set(s, "FirewallHost=127.0.0.1");
-	config_set(s, "FirewallPort=%d", proxy_port);
-	return s;
-}
-
-/* Login, the message count and message 1 byte for byte. */
-static void login_and_retrieve(spop_t *s)
-{
-	GString *want = expected_message(HARNESS_MSG_SIMPLE, HARNESS_MAIN_USER);
-	const char *data;
-	size_t len;
-
-	ASSERT_OK(spop_connect(s));
-	CU_ASSERT_EQUAL(spop_get_message_count(s),
-			harness_message_count(&dovecot, HARNESS_MAIN_USER));
-	ASSERT_OK(spop_set_message_number(s, HARNESS_MSG_SIMPLE));
-	ASSERT_OK(spop_retrieve(s));
-	spop_get_message(s, &data, &len);
-	CU_ASSERT_EQUAL(len, want->len);
-	CU_ASSERT_EQUAL(memcmp(data, want->str, MIN(len, want->len)), 0);
-	ASSERT_OK(spop_disconnect(s));
-	g_string_free(want, TRUE);
-}
-
 /* Dante's log after before (settled) names a connection to port; the
  * new part of the log is returned for more checks. */
 static char *assert_proxied(const char *before, int port)
@@ -114,7 +80,7 @@ static void address(const struct kind *k)
 	char *before = harness_dante_settled_log(&dante);
 	char *line = g_strdup_printf("%s proxy 127.0.0.1:%d, to 127.0.0.1:%d",
 				     k->label, dante.port, dovecot.port);
-	spop_t *s = proxied_client(k, "127.0.0.1", dante.port);
+	spop_t *s = proxy_client(k->type, "127.0.0.1", dante.port, &rec);
 
 	login_and_retrieve(s);
 	CU_ASSERT_TRUE(trail_has(line));
@@ -146,7 +112,7 @@ static void test_socks4a_name_dante_refuses(void)
 	char *proxy =
 	    g_strdup_printf("SOCKS4A proxy 127.0.0.1:%d ", dante.port);
 	char *target = g_strdup_printf("localhost port %d", dovecot.port);
-	spop_t *s = proxied_client(&socks4a, "*localhost", dante.port);
+	spop_t *s = proxy_client(socks4a.type, "*localhost", dante.port, &rec);
 	char *after;
 
 	CU_ASSERT_EQUAL(spop_connect(s), SPOP_ERR_FIREWALL);
@@ -169,7 +135,7 @@ static void test_socks4a_name_dante_refuses(void)
 static void test_socks4_star_name_resolved_here(void)
 {
 	char *before = harness_dante_settled_log(&dante);
-	spop_t *s = proxied_client(&socks4, "*localhost", dante.port);
+	spop_t *s = proxy_client(socks4.type, "*localhost", dante.port, &rec);
 
 	login_and_retrieve(s);
 	CU_ASSERT_TRUE(
@@ -200,7 +166,7 @@ static void use_tls(spop_t *s, int mode)
 static void tls(const struct kind *k, const char *server, int mode)
 {
 	char *before = harness_dante_settled_log(&dante);
-	spop_t *s = proxied_client(k, server, dante.port);
+	spop_t *s = proxy_client(k->type, server, dante.port, &rec);
 
 	use_tls(s, mode);
 	login_and_retrieve(s);
@@ -287,7 +253,8 @@ static char *ssh_request_line(const char *host, int port)
 static void ssh_socks4a_name(int mode)
 {
 	long long offset = harness_ssh_socks_log_size(&ssh_proxy);
-	spop_t *s = proxied_client(&socks4a, "*localhost", ssh_proxy.port);
+	spop_t *s =
+	    proxy_client(socks4a.type, "*localhost", ssh_proxy.port, &rec);
 	int port = mode == SPOP_SSL_IMPLICIT ? dovecot.tls_port : dovecot.port;
 	char *line = g_strdup_printf("SOCKS4A proxy 127.0.0.1:%d, to localhost "
 				     "(resolved by the proxy):%d",
@@ -332,8 +299,8 @@ static void test_ssh_socks4a_name_implicit_tls(void)
 static void test_ssh_socks4a_unresolvable(void)
 {
 	long long offset = harness_ssh_socks_log_size(&ssh_proxy);
-	spop_t *s =
-	    proxied_client(&socks4a, "*nonexistent.invalid", ssh_proxy.port);
+	spop_t *s = proxy_client(socks4a.type, "*nonexistent.invalid",
+				 ssh_proxy.port, &rec);
 	char *proxy =
 	    g_strdup_printf("SOCKS4A proxy 127.0.0.1:%d ", ssh_proxy.port);
 	char *request = ssh_request_line("nonexistent.invalid", dovecot.port);
@@ -368,7 +335,7 @@ static void test_ssh_socks4a_longest_name(void)
 	memset(name + 1, 'a', 255);
 	name[256] = '\0';
 	logged = g_strdup_printf("decode socks4a: host %s/255", name + 1);
-	s = proxied_client(&socks4a, name, ssh_proxy.port);
+	s = proxy_client(socks4a.type, name, ssh_proxy.port, &rec);
 	CU_ASSERT_EQUAL(spop_connect(s), SPOP_ERR_FIREWALL);
 	ERROR_HAS(s, "SOCKS4A proxy 127.0.0.1:");
 	ERROR_HAS(s, "closed the connection before its CONNECT reply");
@@ -382,7 +349,8 @@ static void test_ssh_socks4a_longest_name(void)
 static void test_ssh_socks4_address(void)
 {
 	long long offset = harness_ssh_socks_log_size(&ssh_proxy);
-	spop_t *s = proxied_client(&socks4, "127.0.0.1", ssh_proxy.port);
+	spop_t *s =
+	    proxy_client(socks4.type, "127.0.0.1", ssh_proxy.port, &rec);
 	char *line = g_strdup_printf("SOCKS4 proxy 127.0.0.1:%d, to "
 				     "127.0.0.1:%d",
 				     ssh_proxy.port, dovecot.port);
@@ -404,7 +372,7 @@ static void proxy_down(const struct kind *k)
 {
 	int port = harness_closed_port();
 	char *where = g_strdup_printf("port %d", port);
-	spop_t *s = proxied_client(k, "127.0.0.1", port);
+	spop_t *s = proxy_client(k->type, "127.0.0.1", port, &rec);
 
 	/* the reference's refusal, naming the proxy, never a direct try */
 	CU_ASSERT_EQUAL(spop_connect(s), SPOP_ERR_CONNECTION_REFUSED);
@@ -433,7 +401,7 @@ static void target_refused(const struct kind *k, const char *server)
 	    g_strdup_printf("%s proxy 127.0.0.1:%d ", k->label, dante.port);
 	char *target = g_strdup_printf(
 	    "%s port %d", *server == '*' ? server + 1 : server, port);
-	spop_t *s = proxied_client(k, server, dante.port);
+	spop_t *s = proxy_client(k->type, server, dante.port, &rec);
 
 	ASSERT_OK(spop_set_mail_port(s, port));
 	CU_ASSERT_EQUAL(spop_connect(s), SPOP_ERR_FIREWALL);
@@ -463,7 +431,7 @@ static void test_socks4a_target_refused(void)
 static void user_id(const struct kind *k)
 {
 	char *before = harness_dante_settled_log(&dante);
-	spop_t *s = proxied_client(k, "127.0.0.1", dante.port);
+	spop_t *s = proxy_client(k->type, "127.0.0.1", dante.port, &rec);
 
 	config_set(s, "FirewallUser=spopuser4");
 	config_set(s, "FirewallPassword=notsent");
@@ -498,7 +466,7 @@ static void test_refused_locally(void)
 	name[0] = '*';
 	memset(name + 1, 'a', 256);
 	name[257] = '\0';
-	s = proxied_client(&socks4a, name, dante.port);
+	s = proxy_client(socks4a.type, name, dante.port, &rec);
 	CU_ASSERT_EQUAL(spop_connect(s), SPOP_ERR_FIREWALL);
 	ERROR_HAS(s, "MailServer is 256 bytes long; SOCKS4A carries at most "
 		     "255");
@@ -506,14 +474,14 @@ static void test_refused_locally(void)
 
 	memset(user, 'u', 256);
 	user[256] = '\0';
-	s = proxied_client(&socks4, "127.0.0.1", dante.port);
+	s = proxy_client(socks4.type, "127.0.0.1", dante.port, &rec);
 	config_set(s, "FirewallUser=%s", user);
 	CU_ASSERT_EQUAL(spop_connect(s), SPOP_ERR_FIREWALL);
 	ERROR_HAS(s, "FirewallUser is 256 bytes long; SOCKS4 carries a user "
 		     "id of at most 255");
 	spop_free(s);
 
-	s = proxied_client(&socks4, "::1", dante.port);
+	s = proxy_client(socks4.type, "::1", dante.port, &rec);
 	CU_ASSERT_EQUAL(spop_connect(s), SPOP_ERR_FIREWALL);
 	ERROR_HAS(s, "MailServer ::1 is an IPv6 address; SOCKS4 proxy "
 		     "127.0.0.1:");
@@ -521,7 +489,7 @@ static void test_refused_locally(void)
 	spop_free(s);
 
 	/* UseIPv6=1 (IPv6 only): localhost resolves to ::1 alone */
-	s = proxied_client(&socks4, "localhost", dante.port);
+	s = proxy_client(socks4.type, "localhost", dante.port, &rec);
 	config_set(s, "UseIPv6=1");
 	CU_ASSERT_EQUAL(spop_connect(s), SPOP_ERR_HOST_NOT_FOUND);
 	ERROR_HAS(s, "localhost has no IPv4 address, and SOCKS4 proxy "
@@ -643,7 +611,7 @@ static void scripted(const struct kind *k, const char *server, const char *user,
 
 	socks4_peer_start(&peer, request, request_len, reply, reply_len);
 	proxy = g_strdup_printf("%s proxy 127.0.0.1:%d ", k->label, peer.port);
-	s = proxied_client(k, server, peer.port);
+	s = proxy_client(k->type, server, peer.port, &rec);
 	ASSERT_OK(spop_set_mail_port(s, 110));
 	config_set(s, "FirewallUser=%s", user);
 	CU_ASSERT_EQUAL(spop_connect(s), SPOP_ERR_FIREWALL);
