@@ -75,6 +75,12 @@ static void test_address(void)
 	    strstr(rec.trail->str, "SOCKS5 proxy 127.0.0.1:"));
 	CU_ASSERT_PTR_NULL(strstr(rec.trail->str, "resolved by the proxy"));
 	assert_proxied(&dante, before, dovecot.port);
+	/* ConnectionStatus: the proxy's events around the server's */
+	CU_ASSERT_STRING_EQUAL(rec.statuses_seen->str,
+			       "Firewall connection complete (0)\n"
+			       "Remote host connection complete (0)\n"
+			       "Remote host disconnected (0)\n"
+			       "Firewall host disconnected (0)\n");
 	spop_free(s);
 	g_free(before);
 }
@@ -145,6 +151,8 @@ static void test_proxy_down(void)
 	ERROR_HAS(s, where);
 	CU_ASSERT_FALSE(spop_get_connected(s));
 	CU_ASSERT_PTR_NULL(strstr(rec.trail->str, "S: +OK"));
+	/* no connection, so no ConnectionStatus claims one */
+	CU_ASSERT_STRING_EQUAL(rec.statuses_seen->str, "");
 	spop_free(s);
 	g_free(where);
 }
