@@ -8,6 +8,9 @@
 #           empty  no messages
 #           bulk   HARNESS_BULK_COUNT (default 2000) messages of about 20 KiB
 #                  each, for bench/ (the many-small-messages case)
+#           bigmany  HARNESS_BIGMANY_COUNT (default 20) messages of about
+#                  HARNESS_BIGMANY_BYTES (default 5 MiB) each, for
+#                  bench/peers.sh (the few-big-messages case)
 #           files  every *.eml file of HARNESS_MAIL_FILES_DIR, in name order,
 #                  CRs removed (mail a suite made with real tools, e.g.
 #                  openssl smime)
@@ -231,6 +234,19 @@ msg_bulk() {
 	head -c $((270 * 57)) /dev/urandom | base64 -w 76
 }
 
+# One of the bigmany messages: HARNESS_BIGMANY_BYTES on the wire, give or
+# take a line, of base64 text in 77-byte lines (78 with CRLF), as msg_big.
+# shellcheck disable=SC2017
+msg_bigmany() {
+	local bytes=${HARNESS_BIGMANY_BYTES:-$((5 * 1024 * 1024))}
+	printf '%s\n' "Message-ID: <bigmany.$count@example.org>" \
+		"Date: Mon, 15 Jan 2024 13:00:00 +0100" \
+		"From: \"Alice Example\" <alice@example.org>" \
+		"To: bigmany@example.org" "Subject: bigmany-$count" "MIME-Version: 1.0" \
+		"Content-Type: text/plain; charset=us-ascii" ""
+	head -c $((bytes / 78 * 57)) /dev/urandom | base64 -w 76
+}
+
 msg_bob1() { msg_bob 1; }
 msg_bob2() { msg_bob 2; }
 msg_bob3() { msg_bob 3; }
@@ -270,6 +286,12 @@ bulk)
 		deliver "bulk" msg_bulk
 	done
 	;;
+bigmany)
+	n=${HARNESS_BIGMANY_COUNT:-20}
+	for ((i = 0; i < n; i++)); do
+		deliver "bigmany" msg_bigmany
+	done
+	;;
 files)
 	files_dir=${HARNESS_MAIL_FILES_DIR:?make-mailbox: the files profile needs HARNESS_MAIL_FILES_DIR}
 	shopt -s nullglob
@@ -284,7 +306,7 @@ files)
 	done
 	;;
 *)
-	echo "make-mailbox: unknown profile '$profile' (main, small, empty, bulk, files)" >&2
+	echo "make-mailbox: unknown profile '$profile' (main, small, empty, bulk, bigmany, files)" >&2
 	exit 2
 	;;
 esac
