@@ -20,7 +20,11 @@ packages=(meson ninja-build pkg-config gcc libglib2.0-dev libgnutls28-dev
 	# The real SOCKS4A proxy, ssh -D through a private Dropbear
 	# (tests/harness/ssh-socks-harness.sh); dropbear-bin has only the
 	# programs: no service, nothing starts on install.
-	dropbear-bin openssh-client)
+	dropbear-bin openssh-client
+	# The peers bench/peers.sh measures libspop against (never run as
+	# tests; fetchmail's daemon is off by default: START_DAEMON=no), and
+	# bc for its arithmetic.
+	mpop fetchmail curl bc)
 missing=()
 for p in "${packages[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||
