@@ -250,7 +250,10 @@ tls_port=$(cat "$dovecot_dir/port-tls")
 ca=$dovecot_dir/certs/ca.pem
 
 # A bound socket that never listens: a proxy that is down, and a target
-# the proxies cannot reach; nothing else can take the port meanwhile.
+# the proxies cannot reach; nothing else can take the port meanwhile. An
+# earlier run's file is removed first: the wait below would take it for
+# this run's before perl's redirection empties it.
+rm -f "$work/closed-port"
 perl -MIO::Socket::INET -e '
 	my $s = IO::Socket::INET->new(LocalAddr => "127.0.0.1", LocalPort => 0,
 		Proto => "tcp") or die "$!\n";
