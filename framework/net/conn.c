@@ -6,6 +6,8 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -63,6 +65,29 @@ static void transport_close(struct spi_conn *c)
 	c->transport = NULL;
 }
 
+/* "proxy HOST:PORT" of the proxy in use (a detected one, or the
+ * application's Firewall* settings). */
+static char *proxy_label(struct spop *s)
+{
+	char *host = spi_proxy_setting(s, "FirewallHost");
+	char *port = spi_proxy_setting(s, "FirewallPort");
+	char *label = g_strdup_printf("proxy %s:%d",
+				      host ? host : spi_str(s->firewall_host),
+				      port ? atoi(port) : s->firewall_port);
+
+	g_free(host);
+	g_free(port);
+	return label;
+}
+
+const char *spi_conn_peer(struct spop *s, char *buf, size_t size)
+{
+	if (s->conn && s->conn->opening_via)
+		return s->conn->opening_via;
+	snprintf(buf, size, "%s:%d", spi_str(s->mail_server), s->mail_port);
+	return buf;
+}
+
 int spi_conn_open(struct spop *s)
 {
 	const struct spop_plugin_descriptor *d;
@@ -97,8 +122,11 @@ int spi_conn_open(struct spop *s)
 	c->transport = d;
 	spi_host_init(&c->transport_host, s, NULL);
 	s->conn = c;
+	if (type != SPOP_FW_NONE)
+		c->opening_via = proxy_label(s);
 	rc = ops->open(&c->transport_host.pub, name, s->mail_port, &fd,
 		       &c->transport_state);
+	g_clear_pointer(&c->opening_via, g_free);
 	g_free(name);
 	if (rc) {
 		if (fd >= 0)
@@ -117,7 +145,13 @@ int spi_conn_open(struct spop *s)
 	/* The stack waits with poll(), so the socket never blocks. */
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 	c->fd = fd;
+	c->proxied = type != SPOP_FW_NONE;
 	record_local_address(c);
+	/* The reference's ConnectionStatus events: the proxy's part first
+	 * (the transport returns once its tunnel stands, so both are done). */
+	if (c->proxied)
+		spi_emit_connection_status(s, "Firewall connection complete", 0,
+					   "OK");
 	spi_emit_connection_status(s, "Remote host connection complete", 0,
 				   "OK");
 	return 0;
@@ -129,7 +163,7 @@ void spi_conn_close(struct spop *s, int code, const char *description)
 
 	if (!c)
 		return;
-	bool was_open = c->fd >= 0;
+	bool was_open = c->fd >= 0, proxied = c->proxied;
 	/* A TLS layer's close_notify may fail on a dead socket; that must
 	 * not replace the error of the method that is ending. */
 	struct spi_saved_error saved = spi_error_save(s);
@@ -142,6 +176,11 @@ void spi_conn_close(struct spop *s, int code, const char *description)
 	s->conn = NULL;
 	if (was_open)
 		spi_emit_connection_status(s, "Remote host disconnected", code,
+					   code ? spi_str(description) : "OK");
+	/* The tunnel ends with the session it carried. */
+	if (was_open && proxied)
+		spi_emit_connection_status(s, "Firewall host disconnected",
+					   code,
 					   code ? spi_str(description) : "OK");
 }
 
@@ -278,6 +317,7 @@ int spi_conn_poll(struct spop *s, int ms)
 int spi_fd_write_all(struct spop *s, int fd, const void *data, size_t len)
 {
 	const char *p = data;
+	char peer[320];
 
 	while (len) {
 		if (g_cancellable_is_cancelled(s->cancel))
@@ -293,8 +333,8 @@ int spi_fd_write_all(struct spop *s, int fd, const void *data, size_t len)
 		}
 		if (n < 0)
 			return spi_fail(s, spi_errno_to_code(errno),
-					"Sending to %s:%d failed: %s.",
-					spi_str(s->mail_server), s->mail_port,
+					"Sending to %s failed: %s.",
+					spi_conn_peer(s, peer, sizeof(peer)),
 					g_strerror(errno));
 		spi_deadline_touch(s);
 		p += n;
@@ -305,6 +345,8 @@ int spi_fd_write_all(struct spop *s, int fd, const void *data, size_t len)
 
 ssize_t spi_fd_read_some(struct spop *s, int fd, void *buf, size_t len)
 {
+	char peer[320];
+
 	for (;;) {
 		if (g_cancellable_is_cancelled(s->cancel))
 			return -spi_fail(s, SPOP_ERR_INTERRUPTED,
@@ -316,8 +358,8 @@ ssize_t spi_fd_read_some(struct spop *s, int fd, void *buf, size_t len)
 		}
 		if (n == 0)
 			return -spi_fail(s, SPOP_ERR_DROPPED,
-					 "%s:%d closed the connection.",
-					 spi_str(s->mail_server), s->mail_port);
+					 "%s closed the connection.",
+					 spi_conn_peer(s, peer, sizeof(peer)));
 		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
 			int rc = spi_wait_fd(s, fd, SPOP_WAIT_READ);
 			if (rc)
@@ -325,8 +367,8 @@ ssize_t spi_fd_read_some(struct spop *s, int fd, void *buf, size_t len)
 			continue;
 		}
 		return -spi_fail(s, spi_errno_to_code(errno),
-				 "Receiving from %s:%d failed: %s.",
-				 spi_str(s->mail_server), s->mail_port,
+				 "Receiving from %s failed: %s.",
+				 spi_conn_peer(s, peer, sizeof(peer)),
 				 g_strerror(errno));
 	}
 }

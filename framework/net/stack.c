@@ -30,11 +30,12 @@ int spi_wait_fd(struct spop *s, int fd, int events)
 		if (g_cancellable_is_cancelled(s->cancel))
 			return interrupted(s);
 		int ms = spi_deadline_remaining_ms(s);
+		char peer[320];
 		if (ms == 0)
 			return spi_fail(s, SPOP_ERR_TIMEOUT,
-					"No answer from %s:%d within %d "
+					"No answer from %s within %d "
 					"seconds (%s).",
-					spi_str(s->mail_server), s->mail_port,
+					spi_conn_peer(s, peer, sizeof(peer)),
 					s->deadline_seconds,
 					s->deadline_name ? s->deadline_name
 							 : "Timeout");
@@ -341,6 +342,7 @@ int spi_conn_start_tls(struct spop *s, const struct spop_plugin_descriptor *d,
 	}
 	c->top = l;
 	established(l);
+	spi_emit_connection_status(s, "SSL handshake complete", 0, "OK");
 	return 0;
 }
 

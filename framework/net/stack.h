@@ -40,8 +40,13 @@ struct spi_conn {
 	struct spi_layer *top;
 	struct spi_layer socket;
 
-	/* the transport plugin that produced fd */
+	/* the transport plugin that produced fd; proxied when it goes
+	 * through a firewall/proxy (FirewallType, or one detected) */
 	const struct spop_plugin_descriptor *transport;
+	bool proxied;
+	/* "proxy HOST:PORT" while a proxy transport sets up its tunnel, so
+	 * that a timeout or a drop then names the proxy, not MailServer */
+	char *opening_via;
 	void *transport_state;
 	struct spi_host transport_host;
 
@@ -59,6 +64,9 @@ struct spi_conn {
 };
 
 void spi_socket_layer_init(struct spi_conn *c, int fd);
+/* Whom the socket talks to, for messages: "proxy HOST:PORT" during a
+ * proxy's handshake, else MailServer:MailPort (into buf). */
+const char *spi_conn_peer(struct spop *s, char *buf, size_t size);
 /* Through the top layer, waiting as the layers ask: all of data, or an
  * error code. */
 int spi_stack_send(struct spi_conn *c, const void *data, size_t len);

@@ -93,7 +93,11 @@ static void on_error(spop_t *s, const struct spop_error_event *e, void *ud)
 static void on_status(spop_t *s, const struct spop_connection_status_event *e,
 		      void *ud)
 {
-	((struct recorder *)ud)->statuses++;
+	struct recorder *r = ud;
+
+	r->statuses++;
+	g_string_append_printf(r->statuses_seen, "%s (%d)\n",
+			       e->connection_event, e->status_code);
 }
 
 void recorder_clear(struct recorder *r)
@@ -106,7 +110,10 @@ void recorder_clear(struct recorder *r)
 		g_ptr_array_free(r->listed, TRUE);
 	if (r->body)
 		g_string_free(r->body, TRUE);
+	if (r->statuses_seen)
+		g_string_free(r->statuses_seen, TRUE);
 	memset(r, 0, sizeof(*r));
+	r->statuses_seen = g_string_new(NULL);
 	r->trail = g_string_new(NULL);
 	r->headers = g_ptr_array_new_with_free_func(g_free);
 	r->listed = g_ptr_array_new_with_free_func(g_free);

@@ -21,8 +21,9 @@ struct recorder {
 	int last_percent;
 	int non_eol;
 	int last_error;
-	GString *body;	   /* Transfer text, eol lines joined with \n */
-	int busy_in_event; /* 174 seen calling a method inside an event */
+	GString *body;		/* Transfer text, eol lines joined with \n */
+	GString *statuses_seen; /* "event (code)\n" per ConnectionStatus */
+	int busy_in_event;	/* 174 seen calling a method inside an event */
 	int idle_in_event;
 	int interrupt_after;	/* call spop_interrupt at this Transfer count */
 	const char *watch_file; /* must not exist during the transfer */

@@ -413,6 +413,7 @@ int main(void)
 	if (rec.trail) {
 		g_string_free(rec.trail, TRUE);
 		g_ptr_array_free(rec.headers, TRUE);
+		g_string_free(rec.statuses_seen, TRUE);
 		g_ptr_array_free(rec.listed, TRUE);
 	}
 	char *files[] = {"port", "requests.log", NULL};

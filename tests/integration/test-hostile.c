@@ -51,6 +51,32 @@ static void test_silent_server(void)
 	finish(s);
 }
 
+/* A proxy that accepts and then says nothing: the timeout names the
+ * proxy, not the mail server it was asked to reach. */
+static void test_silent_proxy(void)
+{
+	static const struct step script[] = {{STEP_SLEEP, NULL, 2500, 0},
+					     {STEP_END, NULL, 0, 0}};
+	spop_t *s = client_for(script);
+	char *cfg, *want;
+	int port = spop_get_mail_port(s);
+
+	spop_set_timeout(s, 1);
+	CU_ASSERT_PTR_NOT_NULL(spop_config(s, "FirewallType=3"));
+	CU_ASSERT_PTR_NOT_NULL(spop_config(s, "FirewallHost=127.0.0.1"));
+	cfg = g_strdup_printf("FirewallPort=%d", port);
+	CU_ASSERT_PTR_NOT_NULL(spop_config(s, cfg));
+	ASSERT_OK(spop_set_mail_server(s, "192.0.2.1"));
+	CU_ASSERT_EQUAL(spop_connect(s), 301);
+	want = g_strdup_printf("No answer from proxy 127.0.0.1:%d", port);
+	ERROR_HAS(s, want);
+	CU_ASSERT_PTR_NULL(strstr(spop_last_error(s), "192.0.2.1"));
+	CU_ASSERT_FALSE(spop_get_connected(s));
+	g_free(want);
+	g_free(cfg);
+	finish(s);
+}
+
 /* ConnectionTimeout bounds establishing the connection: a listener whose
  * accept queue is full drops the SYN, so the TCP connect itself hangs. */
 static void test_connection_timeout(void)
@@ -423,6 +449,7 @@ static const struct test_case cases[] = {
     {"DoEvents notices a dropped connection", test_do_events_sees_drop},
     {"silent server: Timeout", test_silent_server},
     {"silent server: ConnectionTimeout", test_connection_timeout},
+    {"silent proxy: the timeout names the proxy", test_silent_proxy},
     {"ConnectionTimeout covers the connect only",
      test_connection_timeout_scope},
     {"trickle: inactivity timeout extends", test_inactivity_timeout_extends},

@@ -683,6 +683,11 @@ static void test_implicit_user_pass(void)
 	session(s, &servers[V_GOOD]);
 	CU_ASSERT_PTR_NOT_NULL(strstr(rec.trail->str, "C: USER alice"));
 	CU_ASSERT_PTR_NULL(strstr(rec.trail->str, "C: STLS"));
+	/* ConnectionStatus, the reference's words, in order; no proxy */
+	CU_ASSERT_STRING_EQUAL(rec.statuses_seen->str,
+			       "Remote host connection complete (0)\n"
+			       "SSL handshake complete (0)\n"
+			       "Remote host disconnected (0)\n");
 	spop_free(s);
 }
 
@@ -723,6 +728,11 @@ static void test_stls(void)
 			    strcmp(spop_get_capability(s, i), "STLS") == 0;
 		CU_ASSERT_EQUAL(offered, 0);
 		session_end(s);
+		/* the handshake after STLS is a ConnectionStatus too */
+		CU_ASSERT_STRING_EQUAL(rec.statuses_seen->str,
+				       "Remote host connection complete (0)\n"
+				       "SSL handshake complete (0)\n"
+				       "Remote host disconnected (0)\n");
 		CU_ASSERT_EQUAL(count(rec.trail->str, "C: STLS\n"), 1);
 		CU_ASSERT_EQUAL(count(rec.trail->str, "C: CAPA\n"), 2);
 		/* the credentials went after STLS, never before */
@@ -2166,6 +2176,7 @@ int main(int argc, char **argv)
 	recorder_clear(&rec);
 	g_string_free(rec.trail, TRUE);
 	g_ptr_array_free(rec.headers, TRUE);
+	g_string_free(rec.statuses_seen, TRUE);
 	g_ptr_array_free(rec.listed, TRUE);
 	return rc;
 }
