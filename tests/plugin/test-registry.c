@@ -1,6 +1,7 @@
 /* Plugin loader: each broken fixture module gives its own hard error that
  * names what was asked, the paths searched and what is available. */
 #include "test-runner.h"
+#include <glib/gstdio.h>
 #include <stddef.h>
 #include <string.h>
 
@@ -230,22 +231,80 @@ static void test_selector(void)
 	ERROR_HAS("auth plugin 'newerminor'");
 }
 
+/* A copy of one file of the built plugins (base) in dir. */
+static void copy_plugin(const char *dir, const char *base)
+{
+	char *from = g_build_filename(PLUGIN_DIR, base, NULL);
+	char *to = g_build_filename(dir, base, NULL);
+	char *data = NULL;
+	gsize len = 0;
+
+	CU_ASSERT_TRUE_FATAL(g_file_get_contents(from, &data, &len, NULL));
+	CU_ASSERT_TRUE_FATAL(g_file_set_contents(to, data, (gssize)len, NULL));
+	g_free(data);
+	g_free(to);
+	g_free(from);
+}
+
+/* The direct transport, and USER/PASS: the session chooses its auth
+ * plugin before its transport. */
+static const char *const only_direct[] = {
+    "spop-transport-direct.so", "spop-transport-direct.plugin",
+    "spop-auth-user.so", "spop-auth-user.plugin"};
+
 static void test_missing_transport_via_api(void)
 {
-	spop_t *o = spop_new();
+	/* Every FirewallType has a plugin in the build, so this object
+	 * searches a private directory holding only_direct (and, as always, the
+	 * install directory, where nothing of this build is installed):
+	 * FirewallType 2 (SOCKS4) has no plugin there. */
+	char *dir = g_dir_make_tmp("spop-registry-XXXXXX", NULL);
+	char *env = g_strdup(g_getenv("SPOP_PLUGIN_PATH"));
+	char *path;
+	spop_t *o;
 
+	CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(env);
+	for (size_t i = 0; i < G_N_ELEMENTS(only_direct); i++)
+		copy_plugin(dir, only_direct[i]);
+	g_unsetenv("SPOP_PLUGIN_PATH");
+	o = spop_new();
+	path = g_strdup_printf("PluginPath=%s", dir);
+	CU_ASSERT_PTR_NOT_NULL(spop_config(o, path));
 	spop_set_mail_server(o, "127.0.0.1");
-	/* SOCKS4 has no plugin yet (socks5 landed with issue 10); move this
-	 * to a type nothing serves when it gets one. */
 	CU_ASSERT_PTR_NOT_NULL(spop_config(o, "FirewallType=2"));
 	CU_ASSERT_STRING_EQUAL(spop_config(o, "FirewallPort"), "1080");
 	CU_ASSERT_EQUAL(spop_connect(o), 1201);
 	CU_ASSERT_PTR_NOT_NULL(strstr(spop_last_error(o),
 				      "No transport plugin serves "
 				      "FirewallType=2"));
-	CU_ASSERT_PTR_NOT_NULL(strstr(spop_last_error(o), "direct"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(spop_last_error(o), dir));
+	CU_ASSERT_PTR_NOT_NULL(strstr(spop_last_error(o), "available: direct"));
+	CU_ASSERT_PTR_NULL(strstr(spop_last_error(o), "socks"));
 	CU_ASSERT_FALSE(spop_get_connected(o));
 	spop_free(o);
+
+	/* the same object's types through the build's plugins are served */
+	g_setenv("SPOP_PLUGIN_PATH", env, TRUE);
+	o = spop_new();
+	CU_ASSERT_PTR_NOT_NULL(spop_config(o, path));
+	spop_set_mail_server(o, "127.0.0.1");
+	CU_ASSERT_PTR_NOT_NULL(spop_config(o, "FirewallType=2"));
+	/* socks4 is chosen and refuses for want of FirewallHost */
+	CU_ASSERT_EQUAL(spop_connect(o), 118);
+	CU_ASSERT_PTR_NOT_NULL(strstr(spop_last_error(o), "FirewallHost"));
+	spop_free(o);
+
+	for (size_t i = 0; i < G_N_ELEMENTS(only_direct); i++) {
+		char *file = g_build_filename(dir, only_direct[i], NULL);
+
+		CU_ASSERT_EQUAL(g_unlink(file), 0);
+		g_free(file);
+	}
+	CU_ASSERT_EQUAL(g_rmdir(dir), 0);
+	g_free(path);
+	g_free(env);
+	g_free(dir);
 }
 
 struct listing {

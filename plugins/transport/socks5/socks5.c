@@ -15,13 +15,14 @@
  * reason; nothing ever falls back to a direct connection. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <spop/plugin.h>
+
+#include "socks.h"
 
 #define SOCKS_VERSION	5
 #define AUTH_VERSION	1 /* RFC 1929 subnegotiation */
@@ -32,13 +33,6 @@
 #define ATYP_IPV4	1
 #define ATYP_NAME	3
 #define ATYP_IPV6	4
-
-struct proxy {
-	struct spop_host *h;
-	const char *host; /* FirewallHost, for messages */
-	int port;	  /* FirewallPort */
-	int fd;
-};
 
 /* RFC 1928 section 6, the REP field in words. */
 static const char *reply_text(unsigned code)
@@ -56,46 +50,9 @@ static const char *reply_text(unsigned code)
 	}
 }
 
-/* Exactly len bytes of the proxy's reply to what. EOF is 118 (the proxy
- * hung up mid-handshake); a timeout or interrupt keeps its own code and
- * the host's error. */
-static int read_exact(struct proxy *p, unsigned char *buf, size_t len,
-		      const char *what)
-{
-	size_t got = 0;
-
-	while (got < len) {
-		ssize_t n = p->h->read_some(p->h, p->fd, buf + got, len - got);
-		if (n == -SPOP_ERR_DROPPED || n == 0)
-			return p->h->set_error(
-			    p->h, SPOP_ERR_FIREWALL,
-			    "SOCKS5 proxy %s:%d closed the connection "
-			    "before its %s was complete.",
-			    p->host, p->port, what);
-		if (n < 0)
-			return (int)-n;
-		got += (size_t)n;
-	}
-	return 0;
-}
-
-/* 118: "SOCKS5 proxy HOST:PORT " and what it did. */
-static int fail(struct proxy *p, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static int fail(struct proxy *p, const char *fmt, ...)
-{
-	char text[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(text, sizeof(text), fmt, ap);
-	va_end(ap);
-	return p->h->set_error(p->h, SPOP_ERR_FIREWALL, "SOCKS5 proxy %s:%d %s",
-			       p->host, p->port, text);
-}
-
 /* Method selection (and RFC 1929 when the proxy asks for it). */
-static int negotiate(struct proxy *p, const char *user, const char *password)
+static int negotiate(struct socks_proxy *p, const char *user,
+		     const char *password)
 {
 	int with_auth = user && *user;
 	unsigned char hello[4] = {SOCKS_VERSION, 1, METHOD_NONE, 0};
@@ -109,22 +66,24 @@ static int negotiate(struct proxy *p, const char *user, const char *password)
 	rc = p->h->write_all(p->h, p->fd, hello, with_auth ? 4 : 3);
 	if (rc)
 		return rc;
-	rc = read_exact(p, reply, sizeof(reply), "method selection");
+	rc = socks_read_exact(p, reply, sizeof(reply), "method selection");
 	if (rc)
 		return rc;
 	if (reply[0] != SOCKS_VERSION)
-		return fail(p, "answered version %u, not SOCKS5.", reply[0]);
+		return socks_fail(p, "answered version %u, not SOCKS5.",
+				  reply[0]);
 	if (reply[1] == METHOD_NONE)
 		return 0;
 	if (reply[1] == METHOD_REFUSED)
-		return fail(p, "accepts none of the offered methods (%s).",
-			    with_auth ? "none, username/password"
-				      : "none; set FirewallUser and "
-					"FirewallPassword for "
-					"username/password");
+		return socks_fail(p,
+				  "accepts none of the offered methods (%s).",
+				  with_auth ? "none, username/password"
+					    : "none; set FirewallUser and "
+					      "FirewallPassword for "
+					      "username/password");
 	if (reply[1] != METHOD_USERPASS || !with_auth)
-		return fail(p, "chose method %u, which was not offered.",
-			    reply[1]);
+		return socks_fail(p, "chose method %u, which was not offered.",
+				  reply[1]);
 
 	size_t ulen = strlen(user), plen = strlen(password);
 	unsigned char msg[3 + 255 + 255];
@@ -138,17 +97,17 @@ static int negotiate(struct proxy *p, const char *user, const char *password)
 	memset(msg, 0, sizeof(msg));
 	if (rc)
 		return rc;
-	rc = read_exact(p, reply, sizeof(reply), "authentication reply");
+	rc = socks_read_exact(p, reply, sizeof(reply), "authentication reply");
 	if (rc)
 		return rc;
 	if (reply[0] != AUTH_VERSION)
-		return fail(p,
-			    "answered the username/password request with "
-			    "version %u.",
-			    reply[0]);
+		return socks_fail(p,
+				  "answered the username/password request with "
+				  "version %u.",
+				  reply[0]);
 	if (reply[1] != 0)
-		return fail(p, "refused FirewallUser '%s' (status %u).", user,
-			    reply[1]);
+		return socks_fail(p, "refused FirewallUser '%s' (status %u).",
+				  user, reply[1]);
 	return 0;
 }
 
@@ -221,7 +180,7 @@ static int build_request(struct spop_host *h, const char *name, int port,
 	return 0;
 }
 
-static int connect_request(struct proxy *p, const char *name, int port)
+static int connect_request(struct socks_proxy *p, const char *name, int port)
 {
 	unsigned char req[4 + 1 + 255 + 2];
 	unsigned char head[4], rest[1 + 255 + 2];
@@ -234,31 +193,32 @@ static int connect_request(struct proxy *p, const char *name, int port)
 	rc = p->h->write_all(p->h, p->fd, req, len);
 	if (rc)
 		return rc;
-	rc = read_exact(p, head, sizeof(head), "CONNECT reply");
+	rc = socks_read_exact(p, head, sizeof(head), "CONNECT reply");
 	if (rc)
 		return rc;
 	if (head[0] != SOCKS_VERSION)
-		return fail(p, "answered CONNECT with version %u.", head[0]);
+		return socks_fail(p, "answered CONNECT with version %u.",
+				  head[0]);
 	if (head[1] != 0)
-		return fail(p,
-			    "could not connect to %s port %d: %s (reply %u).",
-			    *name == '*' ? name + 1 : name, port,
-			    reply_text(head[1]), head[1]);
+		return socks_fail(
+		    p, "could not connect to %s port %d: %s (reply %u).",
+		    *name == '*' ? name + 1 : name, port, reply_text(head[1]),
+		    head[1]);
 	/* BND.ADDR and BND.PORT: read to keep the stream in step. */
 	switch (head[3]) {
 	case ATYP_IPV4: restlen = 4 + 2; break;
 	case ATYP_IPV6: restlen = 16 + 2; break;
 	case ATYP_NAME:
-		rc = read_exact(p, rest, 1, "CONNECT reply");
+		rc = socks_read_exact(p, rest, 1, "CONNECT reply");
 		if (rc)
 			return rc;
 		restlen = (size_t)rest[0] + 2;
 		break;
 	default:
-		return fail(p, "answered CONNECT with address type %u.",
-			    head[3]);
+		return socks_fail(p, "answered CONNECT with address type %u.",
+				  head[3]);
 	}
-	return read_exact(p, rest, restlen, "CONNECT reply");
+	return socks_read_exact(p, rest, restlen, "CONNECT reply");
 }
 
 static int socks5_open(struct spop_host *h, const char *name, int port,
@@ -267,8 +227,8 @@ static int socks5_open(struct spop_host *h, const char *name, int port,
 	const char *host = h->setting(h, "FirewallHost");
 	const char *user = h->setting(h, "FirewallUser");
 	const char *password = h->setting(h, "FirewallPassword");
-	struct proxy p = {h, host, (int)h->setting_int(h, "FirewallPort", 0),
-			  -1};
+	struct socks_proxy p = {h, "SOCKS5", host,
+				(int)h->setting_int(h, "FirewallPort", 0), -1};
 	const char *target = *name == '*' ? name + 1 : name;
 	char line[600];
 	int rc;
