@@ -1,8 +1,9 @@
 #!/bin/bash
 # Drives spop-probe --proxy through real proxies in front of a private
-# Dovecot (tests/harness): a private Dante (SOCKS5; socks5h lets Dante
-# resolve the server's name) and two private tinyproxies (HTTP CONNECT, one
-# open, one with BasicAuth). For each: login and RETR, STLS and implicit
+# Dovecot (tests/harness): a private Dante (SOCKS4 and SOCKS5; socks5h
+# lets Dante resolve the server's name; Dante 1.4.2 has no SOCKS4A, so
+# socks4a is checked for its refusal) and two private tinyproxies (HTTP
+# CONNECT, one open, one with BasicAuth). For each: login and RETR, STLS and implicit
 # TLS through the proxy, the JSON server.proxy object, the proxy's own log
 # naming the target; the proxy down (10061 naming the proxy, never a direct
 # connection), a target refused behind the proxy (118), and the proxy
@@ -290,10 +291,13 @@ check "report: no proxy line" eval '! grep -q "^proxy " "$work/$last.out"'
 
 # ---- through each proxy ----------------------------------------------------
 
-# The four ways, as "NAME SERVER TYPE PROXY_PORT URL": socks5h sends the
-# name "localhost" for Dante to resolve; http-auth carries the right
-# credentials in the URL.
+# The ways, as "NAME SERVER TYPE PROXY_PORT URL": socks4-user sends a user
+# id (and a password SOCKS4 has no place for) and resolves "localhost"
+# here; socks5h sends the name "localhost" for Dante to resolve;
+# http-auth carries the right credentials in the URL.
 ways=(
+	"socks4 127.0.0.1 socks4 $dante_port socks4://127.0.0.1:$dante_port"
+	"socks4-user localhost socks4 $dante_port socks4://probe-id:$proxy_password@127.0.0.1:$dante_port"
 	"socks5 127.0.0.1 socks5 $dante_port socks5://127.0.0.1:$dante_port"
 	"socks5h localhost socks5h $dante_port socks5h://127.0.0.1:$dante_port"
 	"http 127.0.0.1 http $open_port http://127.0.0.1:$open_port"
@@ -304,7 +308,7 @@ ways=(
 # to SERVER:TARGET_PORT.
 proxy_saw() {
 	case $1 in
-	socks5 | socks5h) dante_connected "$3" ;;
+	socks4 | socks4-user | socks5 | socks5h) dante_connected "$3" ;;
 	http) tinyproxy_logged open "CONNECT $2:$3 HTTP/1.1" ;;
 	http-auth) tinyproxy_logged auth "CONNECT $2:$3 HTTP/1.1" &&
 		tinyproxy_logged auth "Established connection to host \"$2\"" ;;
@@ -323,7 +327,14 @@ for way in "${ways[@]}"; do
 	check "the greeting came through the proxy" json \
 		'j["server"]["greeting"].startswith("+OK") and j["server"]["tls"]["status"] == "none"'
 	check "the proxy saw the connection to Dovecot" proxy_saw "$name" "$server" "$port"
-	case $type in
+	case $name in
+	socks4) check "trail: SOCKS4 proxy to the address" \
+		stderr_has "*: SOCKS4 proxy 127.0.0.1:$pport, to 127.0.0.1:$port" ;;
+	socks4-user)
+		check "trail: the user id sent, the name resolved here" \
+			stderr_has "*: SOCKS4 proxy 127.0.0.1:$pport, to localhost:$port, FirewallUser as the user id"
+		check "trail: the password has no place in SOCKS4" \
+			stderr_has "*: FirewallPassword is not used: SOCKS4 sends only the user id" ;;
 	socks5) check "trail: SOCKS5 proxy to the address" \
 		stderr_has "*: SOCKS5 proxy 127.0.0.1:$pport, to 127.0.0.1:$port" ;;
 	socks5h) check "trail: the name goes to the proxy unresolved" \
@@ -393,6 +404,24 @@ check "118: the proxy could not reach the name" json \
 	'j["error"]["code"] == 118 and "no-such-host.invalid" in j["error"]["message"] and "proxy 127.0.0.1:'"$dante_port"'" in j["error"]["message"]'
 check "Dante resolved (and failed on) the name itself" \
 	dante_logged 'could not resolve hostname "no-such-host.invalid"'
+
+# socks4a: the name goes to the proxy (SOCKS4A's 0.0.0.1 form), which
+# Dante 1.4.2 does not implement: it refuses the request (reply 91), 118
+# naming the proxy; Dante logs the refusal, and nothing reaches Dovecot.
+for server in localhost 127.0.0.1; do
+	run "socks4a-$server" --server "$server" --proxy "socks4a://127.0.0.1:$dante_port" \
+		"${login[@]}" --json --trail
+	check "exit 1" status_is 1
+	check "118 naming the proxy and reply 91" json \
+		'j["error"]["code"] == 118 and "SOCKS4A proxy 127.0.0.1:'"$dante_port"'" in j["error"]["message"] and "reply 91" in j["error"]["message"]'
+	check "server.proxy socks4a, no greeting" json \
+		"$(proxy_json socks4a "$dante_port")"' and j["server"]["greeting"] is None'
+	check "trail: the name left to the proxy" \
+		stderr_has "*: SOCKS4A proxy 127.0.0.1:$dante_port, to $server (resolved by the proxy):$port"
+	check "Dante refused it" dante_logged "block(1): tcp/accept ]: "
+	check "Dante connected nowhere" eval \
+		'! log_since "$dante_dir/danted.log" "$dante_mark" | grep -qF "tcp/connect [: "'
+done
 
 # tinyproxy's refusal of the closed target: its status line in the error.
 run http-target-refused-text --server 127.0.0.1 --proxy "http://127.0.0.1:$open_port" \
