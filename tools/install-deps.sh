@@ -16,7 +16,11 @@ packages=(meson ninja-build pkg-config gcc libglib2.0-dev libgnutls28-dev
 	# dovecot-pop3d); these are the libraries they need besides their own.
 	sasl2-bin libsasl2-modules libxapian30 libical3 mount
 	# The private SOCKS proxy (tests/harness/dante-harness.sh).
-	dante-server)
+	dante-server
+	# The real SOCKS4A proxy, ssh -D through a private Dropbear
+	# (tests/harness/ssh-socks-harness.sh); dropbear-bin has only the
+	# programs: no service, nothing starts on install.
+	dropbear-bin openssh-client)
 missing=()
 for p in "${packages[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||

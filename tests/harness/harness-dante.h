@@ -1,6 +1,8 @@
 /* C API for suites that need a SOCKS proxy: starts and stops the private
- * Dante server of dante-harness.sh (SOCKS4, SOCKS4A and SOCKS5 without
- * authentication on 127.0.0.1, towards 127.0.0.0/8). */
+ * Dante servers of dante-harness.sh on 127.0.0.1, towards 127.0.0.0/8:
+ * SOCKS4 and SOCKS5 without authentication, or SOCKS5 with
+ * username/password (RFC 1929) for one test user only that danted sees.
+ * Dante 1.4.2 refuses SOCKS4A; harness-ssh-socks.h has a real one. */
 #ifndef SPOP_TEST_HARNESS_DANTE_H
 #define SPOP_TEST_HARNESS_DANTE_H
 
@@ -12,10 +14,18 @@ struct harness_dante {
 /* NULL if a private danted can run here, else why not. */
 const char *harness_dante_unavailable(void);
 
-/* Starts danted under dir (created; a relative dir is taken below
- * HARNESS_WORK_DIR/dante). Returns 0, or -1 after printing why. An
- * instance still running at exit() is stopped then. */
+/* Starts danted without authentication under dir (created; a relative dir
+ * is taken below HARNESS_WORK_DIR/dante). Returns 0, or -1 after printing
+ * why. An instance still running at exit() is stopped then. */
 int harness_dante_start(struct harness_dante *d, const char *dir);
+
+/* The same, but danted demands SOCKS5 username/password and accepts user
+ * with password only. Dante checks system users: user exists only in
+ * danted's private mount namespace (private /etc/passwd and /etc/shadow
+ * bind-mounted there; the machine's /etc is untouched), and must not be a
+ * user of this machine. Needs root and util-linux's unshare. */
+int harness_dante_start_userpass(struct harness_dante *d, const char *dir,
+				 const char *user, const char *password);
 
 /* Stops it; stopping a stopped one succeeds. 0 or -1. */
 int harness_dante_stop(struct harness_dante *d);

@@ -1,14 +1,26 @@
-/* SOCKS4 (FirewallType 2) and SOCKS4A (10) against a private Dante in
- * front of a private Dovecot (POP3 with STLS, and pop3s), for both types:
- * login and RETR byte for byte; "*localhost" passed to the proxy by
- * SOCKS4A and resolved here by SOCKS4 (the trail says so); implicit TLS
- * and STLS through the proxy; the proxy down (10061 naming it); the mail
- * server's port refused behind it (118, reply 91 in words); FirewallUser
- * sent as the user id; what is refused before anything is sent. A
- * scripted SOCKS4 peer checks the request bytes (USERID, SOCKS4A's name)
- * and plays what Dante never does: a wrong reply version, a short reply,
- * replies 92 and 93, an unknown reply. FirewallAutoDetect with
- * all_proxy=socks4a:// and socks4:// goes through Dante too. */
+/* SOCKS4 (FirewallType 2) and SOCKS4A (10) against real proxies in front
+ * of a private Dovecot (POP3 with STLS, and pop3s): login and RETR byte for
+ * byte, implicit TLS and STLS through the proxy.
+ *
+ * Two real proxies, since neither does everything:
+ * - OpenSSH's ssh -D through a private Dropbear (ssh-socks-harness.sh), the
+ *   real SOCKS4A peer: "*localhost" goes to it as a name and it resolves
+ *   it (its log shows the request); a name it cannot resolve
+ *   ("*nonexistent.invalid") is 118, and since ssh -D answers only once the
+ *   SSH server has connected, it closes without a reply (no reply 91); a
+ *   255-byte name arrives whole; SOCKS4 to an address; FirewallAutoDetect
+ *   with all_proxy=socks4a://.
+ * - Dante 1.4.2 (dante-harness.sh), which has no SOCKS4A: it reads the
+ *   name after the user id as early data and refuses DSTIP 0.0.0.1 with
+ *   reply 91, kept as the one real proxy that answers a SOCKS4A request
+ *   with a refusal. Against it: SOCKS4 and SOCKS4A to addresses, SOCKS4
+ *   resolving "*localhost" here (the trail says so), the proxy down (10061
+ *   naming it), the mail server's port refused behind it (118, reply 91 in
+ *   words), FirewallUser sent as the user id, FirewallAutoDetect with
+ *   all_proxy=socks4://, what is refused before anything is sent.
+ * A scripted SOCKS4 peer checks the request bytes (USERID, SOCKS4A's name)
+ * and plays what no real proxy here does: a wrong reply version, a short
+ * reply, replies 92 and 93, an unknown reply. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -21,9 +33,11 @@
 
 #include "common.h"
 #include "harness-dante.h"
+#include "harness-ssh-socks.h"
 
 static struct recorder rec;
 static struct harness_dante dante;
+static struct harness_ssh_socks ssh_proxy;
 
 /* The two types under test, with the label their messages carry. */
 struct kind {
@@ -278,6 +292,172 @@ static void test_socks4a_stls(void)
 	tls(&socks4a, "localhost", SPOP_SSL_EXPLICIT);
 }
 
+/* ---- ssh -D, the real SOCKS4A proxy ---- */
+
+/* Whether ssh's log, from offset on, shows each of the NULL-ended texts
+ * within 5 s (it writes a request's lines as it handles it; they are
+ * normally there before the client is answered). Prints the log when not. */
+static bool ssh_log_has(long long offset, ...)
+{
+	bool found = false;
+	char *log = NULL;
+
+	for (int i = 0; i < 50 && !found; i++) {
+		const char *want;
+		va_list ap;
+
+		if (i)
+			g_usleep(100 * 1000);
+		g_free(log);
+		log = harness_ssh_socks_log(&ssh_proxy, offset);
+		found = true;
+		va_start(ap, offset);
+		while (found && (want = va_arg(ap, const char *)))
+			found = strstr(log, want) != NULL;
+		va_end(ap);
+	}
+	if (!found) {
+		const char *want;
+		va_list ap;
+
+		va_start(ap, offset);
+		while ((want = va_arg(ap, const char *)))
+			if (!strstr(log, want))
+				fprintf(stderr, "\n  ssh's log lacks '%s'",
+					want);
+		va_end(ap);
+		fprintf(stderr, ":\n%s\n", log);
+	}
+	g_free(log);
+	return found;
+}
+
+/* ssh's DEBUG2 line for a request to host port */
+static char *ssh_request_line(const char *host, int port)
+{
+	return g_strdup_printf("dynamic request: socks4 host %s port %d "
+			       "command 1",
+			       host, port);
+}
+
+/* "*localhost" through ssh -D: the name goes to the proxy, which
+ * resolves it; mode: 0 plain, or the TLS mode. */
+static void ssh_socks4a_name(int mode)
+{
+	long long offset = harness_ssh_socks_log_size(&ssh_proxy);
+	spop_t *s = proxied_client(&socks4a, "*localhost", ssh_proxy.port);
+	int port = mode == SPOP_SSL_IMPLICIT ? dovecot.tls_port : dovecot.port;
+	char *line = g_strdup_printf("SOCKS4A proxy 127.0.0.1:%d, to localhost "
+				     "(resolved by the proxy):%d",
+				     ssh_proxy.port, port);
+	char *request = ssh_request_line("localhost", port);
+
+	if (mode)
+		use_tls(s, mode);
+	login_and_retrieve(s);
+	if (mode == SPOP_SSL_EXPLICIT)
+		CU_ASSERT_TRUE(trail_has("C: STLS"));
+	CU_ASSERT_TRUE(trail_has(line));
+	CU_ASSERT_PTR_NULL(strstr(rec.trail->str, "resolved here"));
+	/* ssh read the SOCKS4A form and the name itself */
+	CU_ASSERT_TRUE(ssh_log_has(offset, "socks4a request",
+				   "decode socks4a: host localhost/9", request,
+				   NULL));
+	spop_free(s);
+	g_free(request);
+	g_free(line);
+}
+
+static void test_ssh_socks4a_name(void)
+{
+	ssh_socks4a_name(0);
+}
+
+static void test_ssh_socks4a_name_stls(void)
+{
+	ssh_socks4a_name(SPOP_SSL_EXPLICIT);
+}
+
+static void test_ssh_socks4a_name_implicit_tls(void)
+{
+	ssh_socks4a_name(SPOP_SSL_IMPLICIT);
+}
+
+/* A name the proxy cannot resolve: the SSH server's connect fails and
+ * ssh -D closes the SOCKS connection without a reply (it sends none but
+ * 90), so the error is the proxy's hang-up, 118, naming the proxy; ssh's
+ * log has the server's reason. */
+static void test_ssh_socks4a_unresolvable(void)
+{
+	long long offset = harness_ssh_socks_log_size(&ssh_proxy);
+	spop_t *s =
+	    proxied_client(&socks4a, "*nonexistent.invalid", ssh_proxy.port);
+	char *proxy =
+	    g_strdup_printf("SOCKS4A proxy 127.0.0.1:%d ", ssh_proxy.port);
+	char *request = ssh_request_line("nonexistent.invalid", dovecot.port);
+
+	CU_ASSERT_EQUAL(spop_connect(s), SPOP_ERR_FIREWALL);
+	ERROR_HAS(s, proxy);
+	/* ssh -D hangs up without a reply: the error names the target */
+	ERROR_HAS(s, "closed the connection before its CONNECT reply (for "
+		     "nonexistent.invalid port ");
+	CU_ASSERT_FALSE(spop_get_connected(s));
+	CU_ASSERT_TRUE(
+	    trail_has("to nonexistent.invalid (resolved by the proxy)"));
+	CU_ASSERT_PTR_NULL(strstr(rec.trail->str, "S: +OK"));
+	CU_ASSERT_TRUE(ssh_log_has(offset, request,
+				   "open failed: connect failed: Error "
+				   "resolving 'nonexistent.invalid'",
+				   NULL));
+	spop_free(s);
+	g_free(request);
+	g_free(proxy);
+}
+
+/* The longest name SOCKS4A carries here, 255 bytes, reaches the proxy
+ * whole (ssh logs its length); no such host, so the proxy hangs up. */
+static void test_ssh_socks4a_longest_name(void)
+{
+	long long offset = harness_ssh_socks_log_size(&ssh_proxy);
+	char *name = g_malloc(257), *logged;
+	spop_t *s;
+
+	name[0] = '*';
+	memset(name + 1, 'a', 255);
+	name[256] = '\0';
+	logged = g_strdup_printf("decode socks4a: host %s/255", name + 1);
+	s = proxied_client(&socks4a, name, ssh_proxy.port);
+	CU_ASSERT_EQUAL(spop_connect(s), SPOP_ERR_FIREWALL);
+	ERROR_HAS(s, "SOCKS4A proxy 127.0.0.1:");
+	ERROR_HAS(s, "closed the connection before its CONNECT reply");
+	CU_ASSERT_TRUE(ssh_log_has(offset, logged, "open failed", NULL));
+	spop_free(s);
+	g_free(logged);
+	g_free(name);
+}
+
+/* SOCKS4 proper to an address through ssh -D: no SOCKS4A form. */
+static void test_ssh_socks4_address(void)
+{
+	long long offset = harness_ssh_socks_log_size(&ssh_proxy);
+	spop_t *s = proxied_client(&socks4, "127.0.0.1", ssh_proxy.port);
+	char *line = g_strdup_printf("SOCKS4 proxy 127.0.0.1:%d, to "
+				     "127.0.0.1:%d",
+				     ssh_proxy.port, dovecot.port);
+	char *request = ssh_request_line("127.0.0.1", dovecot.port);
+	char *log;
+
+	login_and_retrieve(s);
+	CU_ASSERT_TRUE(trail_has(line));
+	CU_ASSERT_TRUE(ssh_log_has(offset, "decode socks4", request, NULL));
+	log = harness_ssh_socks_log(&ssh_proxy, offset);
+	CU_ASSERT_PTR_NULL(strstr(log, "socks4a"));
+	spop_free(s);
+	g_free(log);
+	g_free(request);
+	g_free(line);
+}
+
 static void proxy_down(const struct kind *k)
 {
 	int port = closed_port();
@@ -413,18 +593,7 @@ static void test_refused_locally(void)
 	g_free(user);
 	g_free(name);
 	g_free(before);
-
-	/* 255 bytes is carried (and Dante cannot resolve it) */
-	name = g_malloc(257);
-	name[0] = '*';
-	memset(name + 1, 'a', 255);
-	name[256] = '\0';
-	s = proxied_client(&socks4a, name, dante.port);
-	CU_ASSERT_EQUAL(spop_connect(s), SPOP_ERR_FIREWALL);
-	ERROR_HAS(s, "SOCKS4A proxy 127.0.0.1:");
-	ERROR_HAS(s, "(reply 91)");
-	spop_free(s);
-	g_free(name);
+	/* 255 bytes is carried: test_ssh_socks4a_longest_name */
 }
 
 /* ---- a scripted SOCKS4 peer ----
@@ -640,7 +809,8 @@ static void test_scripted_short_reply(void)
 					 'a', 'l', 'i', 'c', 'e', 0,   'l', 'o',
 					 'c', 'a', 'l', 'h', 'o', 's', 't', 0},
 		 24, reply, sizeof(reply),
-		 "closed the connection before its CONNECT reply was complete",
+		 "closed the connection before its CONNECT reply (for "
+		 "localhost port 110) was complete",
 		 NULL);
 }
 
@@ -675,9 +845,41 @@ static void auto_detect(const char *scheme, const char *label, const char *to)
 	g_free(before);
 }
 
-/* socks4a:// with a user: the name goes to the proxy (Dante has no
- * SOCKS4A, so the scripted peer checks the bytes), the URL's user is the
- * user id. */
+/* socks4a:// through ssh -D: the name goes to the proxy, which resolves
+ * it. */
+static void test_auto_detect_socks4a_ssh(void)
+{
+	long long offset = harness_ssh_socks_log_size(&ssh_proxy);
+	char *url = g_strdup_printf("socks4a://127.0.0.1:%d", ssh_proxy.port);
+	char *detected = g_strdup_printf("FirewallAutoDetect: socks4a proxy "
+					 "127.0.0.1:%d from all_proxy.",
+					 ssh_proxy.port);
+	char *line = g_strdup_printf("SOCKS4A proxy 127.0.0.1:%d, to localhost "
+				     "(resolved by the proxy):%d",
+				     ssh_proxy.port, dovecot.port);
+	char *request = ssh_request_line("localhost", dovecot.port);
+	spop_t *s = client_new(HARNESS_MAIN_USER, HARNESS_MAIN_PASSWORD, &rec);
+
+	g_setenv("all_proxy", url, TRUE);
+	g_unsetenv("no_proxy");
+	g_unsetenv("NO_PROXY");
+	ASSERT_OK(spop_set_mail_server(s, "localhost"));
+	set(s, "FirewallAutoDetect=True");
+	login_and_retrieve(s);
+	CU_ASSERT_TRUE(trail_has(detected));
+	CU_ASSERT_TRUE(trail_has(line));
+	CU_ASSERT_TRUE(ssh_log_has(offset, "socks4a request", request, NULL));
+	CU_ASSERT_STRING_EQUAL(spop_config(s, "FirewallType"), "0");
+	spop_free(s);
+	g_unsetenv("all_proxy");
+	g_free(request);
+	g_free(line);
+	g_free(detected);
+	g_free(url);
+}
+
+/* socks4a:// with a user: the scripted peer checks the bytes (the name,
+ * the URL's user as the user id). */
 static void test_auto_detect_socks4a(void)
 {
 	static const unsigned char req[] = {
@@ -722,22 +924,38 @@ static void test_auto_detect_socks4(void)
 }
 
 static const struct test_case cases[] = {
-    {"SOCKS4 to an address: login and RETR", test_socks4_address},
-    {"SOCKS4A to an address: login and RETR", test_socks4a_address},
-    {"SOCKS4A *localhost: Dante (no SOCKS4A) refuses, 118",
+    {"ssh -D: SOCKS4A *localhost resolved by the proxy, login and RETR",
+     test_ssh_socks4a_name},
+    {"ssh -D: SOCKS4A *localhost with STLS", test_ssh_socks4a_name_stls},
+    {"ssh -D: SOCKS4A *localhost with implicit TLS",
+     test_ssh_socks4a_name_implicit_tls},
+    {"ssh -D: SOCKS4A name it cannot resolve: 118, hang-up without reply",
+     test_ssh_socks4a_unresolvable},
+    {"ssh -D: SOCKS4A 255-byte name arrives whole",
+     test_ssh_socks4a_longest_name},
+    {"ssh -D: SOCKS4 to an address, login and RETR", test_ssh_socks4_address},
+    {"ssh -D: FirewallAutoDetect all_proxy=socks4a://",
+     test_auto_detect_socks4a_ssh},
+    {"Dante: SOCKS4 to an address, login and RETR", test_socks4_address},
+    {"Dante: SOCKS4A to an address, login and RETR", test_socks4a_address},
+    {"Dante (no SOCKS4A) refuses SOCKS4A *localhost: 118, reply 91",
      test_socks4a_name_dante_refuses},
-    {"SOCKS4 to *localhost: resolved here",
+    {"Dante: SOCKS4 to *localhost, resolved here",
      test_socks4_star_name_resolved_here},
-    {"SOCKS4 with implicit TLS", test_socks4_implicit_tls},
-    {"SOCKS4 with STLS", test_socks4_stls},
-    {"SOCKS4A with implicit TLS", test_socks4a_implicit_tls},
-    {"SOCKS4A with STLS", test_socks4a_stls},
+    {"Dante: SOCKS4 with implicit TLS", test_socks4_implicit_tls},
+    {"Dante: SOCKS4 with STLS", test_socks4_stls},
+    {"Dante: SOCKS4A to localhost (resolved here) with implicit TLS",
+     test_socks4a_implicit_tls},
+    {"Dante: SOCKS4A to localhost (resolved here) with STLS",
+     test_socks4a_stls},
     {"SOCKS4 proxy down: 10061 naming the proxy", test_socks4_proxy_down},
     {"SOCKS4A proxy down: 10061 naming the proxy", test_socks4a_proxy_down},
-    {"SOCKS4 target refused: 118 with reply 91", test_socks4_target_refused},
-    {"SOCKS4A target refused: 118 with reply 91", test_socks4a_target_refused},
-    {"SOCKS4 FirewallUser is the user id", test_socks4_user_id},
-    {"SOCKS4A FirewallUser is the user id", test_socks4a_user_id},
+    {"Dante: SOCKS4 target refused, 118 with reply 91",
+     test_socks4_target_refused},
+    {"Dante: SOCKS4A target refused, 118 with reply 91",
+     test_socks4a_target_refused},
+    {"Dante: SOCKS4 FirewallUser is the user id", test_socks4_user_id},
+    {"Dante: SOCKS4A FirewallUser is the user id", test_socks4a_user_id},
     {"long name, long user id, IPv6 refused locally", test_refused_locally},
     {"SOCKS4 request bytes (scripted)", test_scripted_request_socks4},
     {"SOCKS4A request bytes (scripted)", test_scripted_request_socks4a},
@@ -749,9 +967,9 @@ static const struct test_case cases[] = {
     {"reply version not 0 (scripted)", test_scripted_wrong_version},
     {"unknown reply code (scripted)", test_scripted_unknown_reply},
     {"short reply then EOF (scripted)", test_scripted_short_reply},
-    {"FirewallAutoDetect: all_proxy=socks4a:// (scripted)",
+    {"FirewallAutoDetect: all_proxy=socks4a:// with a user (scripted)",
      test_auto_detect_socks4a},
-    {"FirewallAutoDetect: all_proxy=socks4://", test_auto_detect_socks4},
+    {"Dante: FirewallAutoDetect all_proxy=socks4://", test_auto_detect_socks4},
     {NULL, NULL},
 };
 
@@ -768,6 +986,8 @@ int main(void)
 
 	if (!why)
 		why = harness_dante_unavailable();
+	if (!why)
+		why = harness_ssh_socks_unavailable();
 	if (why)
 		return harness_cannot_run("proxy-socks4", why);
 	if (harness_dovecot_start_tls(&dovecot, "proxy-socks4", &tls))
@@ -776,7 +996,14 @@ int main(void)
 		harness_dovecot_stop(&dovecot);
 		return 1;
 	}
+	if (harness_ssh_socks_start(&ssh_proxy, "proxy-socks4")) {
+		harness_dante_stop(&dante);
+		harness_dovecot_stop(&dovecot);
+		return 1;
+	}
 	rc = test_run(suites);
+	if (harness_ssh_socks_stop(&ssh_proxy))
+		rc = 1;
 	if (harness_dante_stop(&dante))
 		rc = 1;
 	harness_dovecot_stop(&dovecot);

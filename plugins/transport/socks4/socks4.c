@@ -117,7 +117,12 @@ static int connect_request(struct socks_proxy *p, const char *target, int port,
 	rc = p->h->write_all(p->h, p->fd, req, n);
 	if (rc)
 		return rc;
-	rc = socks_read_exact(p, reply, sizeof(reply), "CONNECT reply");
+	/* A proxy that cannot reach the target may just hang up (ssh -D
+	 * does): the message then names what was asked for. */
+	char what[NAME_MAX_LEN + 64];
+	snprintf(what, sizeof(what), "CONNECT reply (for %s port %d)", target,
+		 port);
+	rc = socks_read_exact(p, reply, sizeof(reply), what);
 	if (rc)
 		return rc;
 	if (reply[0] != REPLY_VERSION)

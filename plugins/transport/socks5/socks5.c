@@ -193,7 +193,12 @@ static int connect_request(struct socks_proxy *p, const char *name, int port)
 	rc = p->h->write_all(p->h, p->fd, req, len);
 	if (rc)
 		return rc;
-	rc = socks_read_exact(p, head, sizeof(head), "CONNECT reply");
+	/* A proxy that cannot reach the target may just hang up: the
+	 * message then names what was asked for. */
+	char what[255 + 64];
+	snprintf(what, sizeof(what), "CONNECT reply (for %s port %d)",
+		 *name == '*' ? name + 1 : name, port);
+	rc = socks_read_exact(p, head, sizeof(head), what);
 	if (rc)
 		return rc;
 	if (head[0] != SOCKS_VERSION)
@@ -209,7 +214,7 @@ static int connect_request(struct socks_proxy *p, const char *name, int port)
 	case ATYP_IPV4: restlen = 4 + 2; break;
 	case ATYP_IPV6: restlen = 16 + 2; break;
 	case ATYP_NAME:
-		rc = socks_read_exact(p, rest, 1, "CONNECT reply");
+		rc = socks_read_exact(p, rest, 1, what);
 		if (rc)
 			return rc;
 		restlen = (size_t)rest[0] + 2;
@@ -218,7 +223,7 @@ static int connect_request(struct socks_proxy *p, const char *name, int port)
 		return socks_fail(p, "answered CONNECT with address type %u.",
 				  head[3]);
 	}
-	return socks_read_exact(p, rest, restlen, "CONNECT reply");
+	return socks_read_exact(p, rest, restlen, what);
 }
 
 static int socks5_open(struct spop_host *h, const char *name, int port,
