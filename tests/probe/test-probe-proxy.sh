@@ -2,29 +2,34 @@
 # Drives spop-probe --proxy through real proxies in front of a private
 # Dovecot (tests/harness): a private Dante (SOCKS4 and SOCKS5; socks5h
 # lets Dante resolve the server's name; Dante 1.4.2 has no SOCKS4A, so
-# socks4a is checked for its refusal) and two private tinyproxies (HTTP
-# CONNECT, one open, one with BasicAuth). For each: login and RETR, STLS and implicit
+# there socks4a is checked for its refusal) and two private tinyproxies
+# (HTTP CONNECT, one open, one with BasicAuth). For each: login and RETR, STLS and implicit
 # TLS through the proxy, the JSON server.proxy object, the proxy's own log
 # naming the target; the proxy down (10061 naming the proxy, never a direct
 # connection), a target refused behind the proxy (118), and the proxy
 # password in no output (stdout, stderr, the trail).
 #
+# A second Dante asks for username/password (socks5://USER:PASS@, right
+# and wrong), and OpenSSH's ssh -D through a private Dropbear
+# (ssh-socks-harness.sh) is the SOCKS4A proxy that resolves the name.
+#
 # usage: test-probe-proxy.sh SPOP_PROBE DOVECOT_HARNESS DANTE_HARNESS \
-#        TINYPROXY_HARNESS WORKDIR
+#        TINYPROXY_HARNESS SSH_SOCKS_HARNESS WORKDIR
 # SPOP_PLUGIN_PATH must name the built plugins. Exit 77 (skipped) when a
 # server cannot run here, 1 if SPOP_REQUIRE_INTEGRATION=1 (CI).
 
 set -u
 
-if [ $# -ne 5 ]; then
-	echo "usage: $0 SPOP_PROBE DOVECOT_HARNESS DANTE_HARNESS TINYPROXY_HARNESS WORKDIR" >&2
+if [ $# -ne 6 ]; then
+	echo "usage: $0 SPOP_PROBE DOVECOT_HARNESS DANTE_HARNESS TINYPROXY_HARNESS SSH_SOCKS_HARNESS WORKDIR" >&2
 	exit 2
 fi
 probe=$1
 harness=$2
 dante_harness=$3
 tinyproxy_harness=$4
-work=$5
+ssh_socks_harness=$5
+work=$6
 
 # Skipped (77) with the reason, or failed when SPOP_REQUIRE_INTEGRATION is
 # set (as the harness scripts' own "check" does).
@@ -38,7 +43,8 @@ cannot_run() {
 }
 
 "$harness" check || exit $?
-"$dante_harness" check || cannot_run "no private Dante (dante-server) can run here"
+"$dante_harness" check userpass || cannot_run "no private Dante (dante-server) with username/password can run here"
+"$ssh_socks_harness" check || exit $?
 "$tinyproxy_harness" check || cannot_run "no private tinyproxy can run here"
 command -v python3 >/dev/null || cannot_run "python3 is needed"
 [ -n "${SPOP_PLUGIN_PATH:-}" ] || { echo "SPOP_PLUGIN_PATH is not set" >&2; exit 1; }
@@ -54,6 +60,8 @@ wrong_password='wrong-secret-0815'
 
 dovecot_dir=$work/dovecot
 dante_dir=$work/dante
+dante_up_dir=$work/dante-userpass
+ssh_dir=$work/ssh-socks
 open_dir=$work/tinyproxy-open
 auth_dir=$work/tinyproxy-auth
 holder_pid=
@@ -64,6 +72,8 @@ cleanup() {
 	[ -z "$holder_pid" ] || kill "$holder_pid" 2>/dev/null
 	"$tinyproxy_harness" stop "$auth_dir" || true
 	"$tinyproxy_harness" stop "$open_dir" || true
+	"$ssh_socks_harness" stop "$ssh_dir" || true
+	"$dante_harness" stop "$dante_up_dir" || true
 	"$dante_harness" stop "$dante_dir" || true
 	"$harness" stop "$dovecot_dir" || true
 }
@@ -95,6 +105,8 @@ run() {
 	shift
 	json_flush
 	dante_mark=$(log_lines "$dante_dir/danted.log")
+	dante_up_mark=$(log_lines "$dante_up_dir/danted.log")
+	ssh_mark=$(log_lines "$ssh_dir/ssh.log")
 	open_mark=$(log_lines "$open_dir/tinyproxy.log")
 	auth_mark=$(log_lines "$auth_dir/tinyproxy.log")
 	"$probe" "$@" >"$work/$name.out" 2>"$work/$name.err"
@@ -205,14 +217,27 @@ log_since() {
 	tail -n +"$(($2 + 1))" "$1" 2>/dev/null
 }
 
-# dante_connected PORT: Dante logged a connection to 127.0.0.1:PORT for
-# the last run. Dante writes its lines from a child process, possibly
-# after the client has gone: up to 10 s for it to appear.
+# dante_connected PORT [DIR MARK]: Dante (the one in DIR, default the
+# first) logged a connection to 127.0.0.1:PORT for the last run. Dante
+# writes its lines from a child process, possibly after the client has
+# gone: up to 10 s for it to appear.
 dante_connected() {
 	local i
 	for ((i = 0; i < 100; i++)); do
-		log_since "$dante_dir/danted.log" "$dante_mark" |
+		log_since "${2:-$dante_dir}/danted.log" "${3:-$dante_mark}" |
 			grep -F 'tcp/connect [: ' | grep -qE " 127\.0\.0\.1\.$1\$" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# ssh_requested NAME PORT: ssh -D logged the SOCKS4 request for NAME:PORT
+# (the name as the client sent it) in the last run.
+ssh_requested() {
+	local i
+	for ((i = 0; i < 100; i++)); do
+		log_since "$ssh_dir/ssh.log" "$ssh_mark" |
+			grep -qF "dynamic request: socks4 host $1 port $2 command 1" && return 0
 		sleep 0.1
 	done
 	return 1
@@ -271,6 +296,12 @@ closed=$(cat "$work/closed-port")
 
 "$dante_harness" start "$dante_dir" >/dev/null || exit 1
 dante_port=$(cat "$dante_dir/port")
+dante_user=probeuser
+HARNESS_DANTE_USER=$dante_user HARNESS_DANTE_PASSWORD=$proxy_password \
+	"$dante_harness" start "$dante_up_dir" >/dev/null || exit 1
+dante_up_port=$(cat "$dante_up_dir/port")
+"$ssh_socks_harness" start "$ssh_dir" >/dev/null || exit 1
+ssh_socks_port=$(cat "$ssh_dir/port")
 # Both tinyproxies let CONNECT reach Dovecot's two ports and the closed
 # one (so that the refusal is the target's, not tinyproxy's ConnectPort).
 "$tinyproxy_harness" start "$open_dir" "$port" "$tls_port" "$closed" || exit 1
@@ -300,6 +331,8 @@ ways=(
 	"socks4-user localhost socks4 $dante_port socks4://probe-id:$proxy_password@127.0.0.1:$dante_port"
 	"socks5 127.0.0.1 socks5 $dante_port socks5://127.0.0.1:$dante_port"
 	"socks5h localhost socks5h $dante_port socks5h://127.0.0.1:$dante_port"
+	"socks5-auth 127.0.0.1 socks5 $dante_up_port socks5://$dante_user:$proxy_password@127.0.0.1:$dante_up_port"
+	"socks4a localhost socks4a $ssh_socks_port socks4a://127.0.0.1:$ssh_socks_port"
 	"http 127.0.0.1 http $open_port http://127.0.0.1:$open_port"
 	"http-auth 127.0.0.1 http $auth_port http://$proxy_user:$proxy_password@127.0.0.1:$auth_port"
 )
@@ -309,6 +342,8 @@ ways=(
 proxy_saw() {
 	case $1 in
 	socks4 | socks4-user | socks5 | socks5h) dante_connected "$3" ;;
+	socks5-auth) dante_connected "$3" "$dante_up_dir" "$dante_up_mark" ;;
+	socks4a) ssh_requested "$2" "$3" ;;
 	http) tinyproxy_logged open "CONNECT $2:$3 HTTP/1.1" ;;
 	http-auth) tinyproxy_logged auth "CONNECT $2:$3 HTTP/1.1" &&
 		tinyproxy_logged auth "Established connection to host \"$2\"" ;;
@@ -337,6 +372,8 @@ for way in "${ways[@]}"; do
 			stderr_has "*: FirewallPassword is not used: SOCKS4 sends only the user id" ;;
 	socks5) check "trail: SOCKS5 proxy to the address" \
 		stderr_has "*: SOCKS5 proxy 127.0.0.1:$pport, to 127.0.0.1:$port" ;;
+	socks4a) check "trail: the name goes to the proxy unresolved" \
+		stderr_has "*: SOCKS4A proxy 127.0.0.1:$pport, to localhost (resolved by the proxy):$port" ;;
 	socks5h) check "trail: the name goes to the proxy unresolved" \
 		stderr_has "*: SOCKS5 proxy 127.0.0.1:$pport, to localhost (resolved by the proxy):$port" ;;
 	esac
@@ -422,6 +459,18 @@ for server in localhost 127.0.0.1; do
 	check "Dante connected nowhere" eval \
 		'! log_since "$dante_dir/danted.log" "$dante_mark" | grep -qF "tcp/connect [: "'
 done
+
+# Dante with username/password: a wrong password is its refusal, 118
+# saying so, and that password is nowhere either.
+run socks5-auth-wrong --server 127.0.0.1 \
+	--proxy "socks5://$dante_user:$wrong_password@127.0.0.1:$dante_up_port" \
+	"${login[@]}" --json --trail
+check "wrong SOCKS5 password: exit 1" status_is 1
+check "wrong SOCKS5 password: 118 naming the proxy, no greeting" json \
+	'j["error"]["code"] == 118 and "proxy 127.0.0.1:'"$dante_up_port"'" in j["error"]["message"] and j["server"]["greeting"] is None'
+check "wrong SOCKS5 password: not in the trail or output" nowhere "$wrong_password"
+check "Dante connected nowhere" eval \
+	'sleep 1; ! log_since "$dante_up_dir/danted.log" "$dante_up_mark" | grep -qF "tcp/connect [: "'
 
 # tinyproxy's refusal of the closed target: its status line in the error.
 run http-target-refused-text --server 127.0.0.1 --proxy "http://127.0.0.1:$open_port" \
