@@ -99,3 +99,27 @@ int harness_dante_stop(struct harness_dante *d)
 	}
 	return rc;
 }
+
+char *harness_dante_log(const struct harness_dante *d)
+{
+	char *path = g_build_filename(d->dir, "danted.log", NULL);
+	char *text = harness_file_from(path, 0);
+
+	g_free(path);
+	return text;
+}
+
+char *harness_dante_settled_log(const struct harness_dante *d)
+{
+	char *last = harness_dante_log(d);
+
+	for (int i = 0, same = 0; i < 50 && same < 3; i++) {
+		g_usleep(100 * 1000);
+		char *now = harness_dante_log(d);
+
+		same = strcmp(now, last) ? 0 : same + 1;
+		g_free(last);
+		last = now;
+	}
+	return last;
+}

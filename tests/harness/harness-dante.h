@@ -30,4 +30,13 @@ int harness_dante_start_userpass(struct harness_dante *d, const char *dir,
 /* Stops it; stopping a stopped one succeeds. 0 or -1. */
 int harness_dante_stop(struct harness_dante *d);
 
+/* danted.log so far: every connection Dante accepted is a line in it
+ * ("" when there is none). Free with g_free(). */
+char *harness_dante_log(const struct harness_dante *d);
+
+/* The log once it stops growing: Dante writes a session's last lines after
+ * the client has gone, so "nothing new" is judged only on a log that has
+ * settled (unchanged for 300 ms, at most 5 s). Free with g_free(). */
+char *harness_dante_settled_log(const struct harness_dante *d);
+
 #endif

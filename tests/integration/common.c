@@ -1,5 +1,6 @@
 /* Integration fixture implementation: events are recorded as text so the
  * assertions read like transcripts. */
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdlib.h>
 
@@ -119,6 +120,18 @@ void recorder_clear(struct recorder *r)
 	r->listed = g_ptr_array_new_with_free_func(g_free);
 }
 
+void config_set(spop_t *s, const char *fmt, ...)
+{
+	va_list ap;
+	char *cfg;
+
+	va_start(ap, fmt);
+	cfg = g_strdup_vprintf(fmt, ap);
+	va_end(ap);
+	CU_ASSERT_PTR_NOT_NULL(spop_config(s, cfg));
+	g_free(cfg);
+}
+
 spop_t *client_new(const char *user, const char *password, struct recorder *r)
 {
 	spop_t *s = spop_new();
@@ -143,6 +156,38 @@ spop_t *client_new(const char *user, const char *password, struct recorder *r)
 		spop_on_connection_status(s, on_status, r);
 	}
 	return s;
+}
+
+spop_t *proxy_client(int type, const char *server, int proxy_port,
+		     struct recorder *rec)
+{
+	spop_t *s = client_new(HARNESS_MAIN_USER, HARNESS_MAIN_PASSWORD, rec);
+
+	ASSERT_OK(spop_set_mail_server(s, server));
+	config_set(s, "FirewallType=%d", type);
+	CU_ASSERT_STRING_EQUAL(spop_config(s, "FirewallPort"),
+			       type == SPOP_FW_TUNNEL ? "80" : "1080");
+	config_set(s, "FirewallHost=127.0.0.1");
+	config_set(s, "FirewallPort=%d", proxy_port);
+	return s;
+}
+
+void login_and_retrieve(spop_t *s)
+{
+	GString *want = expected_message(HARNESS_MSG_SIMPLE, HARNESS_MAIN_USER);
+	const char *data;
+	size_t len;
+
+	ASSERT_OK(spop_connect(s));
+	CU_ASSERT_EQUAL(spop_get_message_count(s),
+			harness_message_count(&dovecot, HARNESS_MAIN_USER));
+	ASSERT_OK(spop_set_message_number(s, HARNESS_MSG_SIMPLE));
+	ASSERT_OK(spop_retrieve(s));
+	spop_get_message(s, &data, &len);
+	CU_ASSERT_EQUAL(len, want->len);
+	CU_ASSERT_EQUAL(memcmp(data, want->str, MIN(len, want->len)), 0);
+	ASSERT_OK(spop_disconnect(s));
+	g_string_free(want, TRUE);
 }
 
 GString *expected_message(int n, const char *user)

@@ -33,6 +33,16 @@ struct recorder {
 spop_t *client_new(const char *user, const char *password,
 		   struct recorder *rec);
 void recorder_clear(struct recorder *rec);
+/* spop_config(s, "Name=value") from a format, asserting it is accepted. */
+void config_set(spop_t *s, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+/* A client of the harness Dovecot (main user) at server through the proxy
+ * of FirewallType type at 127.0.0.1:proxy_port; asserts that the type set
+ * the reference's default FirewallPort (80 for a tunnel, else 1080). */
+spop_t *proxy_client(int type, const char *server, int proxy_port,
+		     struct recorder *rec);
+/* Connects, checks the message count, retrieves HARNESS_MSG_SIMPLE byte
+ * for byte and disconnects. */
+void login_and_retrieve(spop_t *s);
 /* The generated message as POP3 serves it (LF -> CRLF). */
 GString *expected_message(int n, const char *user);
 

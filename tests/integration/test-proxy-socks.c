@@ -42,102 +42,11 @@ static struct harness_dante dante_auth; /* username/password */
 /* The machine's user files before any Dante started. */
 static char *passwd_sum, *shadow_sum;
 
-/* A Dante's log so far: every connection it accepted is a line in it. */
-static char *dante_log(const struct harness_dante *d)
-{
-	char *path = g_build_filename(d->dir, "danted.log", NULL);
-	char *text = NULL;
-
-	if (!g_file_get_contents(path, &text, NULL, NULL))
-		text = g_strdup("");
-	g_free(path);
-	return text;
-}
-
-/* Dante's log once it stops growing: it writes a session's last lines
- * after the client has gone, so "nothing new" is judged only on a log
- * that has settled (unchanged for 300 ms, at most 5 s). */
-static char *settled_dante_log(const struct harness_dante *d)
-{
-	char *last = dante_log(d);
-
-	for (int i = 0, same = 0; i < 50 && same < 3; i++) {
-		g_usleep(100 * 1000);
-		char *now = dante_log(d);
-
-		same = strcmp(now, last) ? 0 : same + 1;
-		g_free(last);
-		last = now;
-	}
-	return last;
-}
-
-/* A port on 127.0.0.1 nothing listens on (free a moment ago). */
-static int closed_port(void)
-{
-	struct sockaddr_in a = {.sin_family = AF_INET};
-	socklen_t len = sizeof(a);
-	int fd = socket(AF_INET, SOCK_STREAM, 0), port;
-
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	CU_ASSERT_FATAL(fd >= 0);
-	CU_ASSERT_FATAL(bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0);
-	CU_ASSERT_FATAL(getsockname(fd, (struct sockaddr *)&a, &len) == 0);
-	port = ntohs(a.sin_port);
-	close(fd);
-	return port;
-}
-
-static void set(spop_t *s, const char *fmt, ...)
-{
-	va_list ap;
-	char *cfg;
-
-	va_start(ap, fmt);
-	cfg = g_strdup_vprintf(fmt, ap);
-	va_end(ap);
-	CU_ASSERT_PTR_NOT_NULL(spop_config(s, cfg));
-	g_free(cfg);
-}
-
-/* A client of the harness Dovecot through Dante at proxy_port. */
-static spop_t *proxied_client(const char *server, int proxy_port)
-{
-	spop_t *s = client_new(HARNESS_MAIN_USER, HARNESS_MAIN_PASSWORD, &rec);
-
-	ASSERT_OK(spop_set_mail_server(s, server));
-	set(s, "FirewallType=3");
-	/* the type sets the reference's default port */
-	CU_ASSERT_STRING_EQUAL(spop_config(s, "FirewallPort"), "1080");
-	set(s, "FirewallHost=127.0.0.1");
-	set(s, "FirewallPort=%d", proxy_port);
-	return s;
-}
-
-/* Login, the message count and message 1 byte for byte. */
-static void login_and_retrieve(spop_t *s)
-{
-	GString *want = expected_message(HARNESS_MSG_SIMPLE, HARNESS_MAIN_USER);
-	const char *data;
-	size_t len;
-
-	ASSERT_OK(spop_connect(s));
-	CU_ASSERT_EQUAL(spop_get_message_count(s),
-			harness_message_count(&dovecot, HARNESS_MAIN_USER));
-	ASSERT_OK(spop_set_message_number(s, HARNESS_MSG_SIMPLE));
-	ASSERT_OK(spop_retrieve(s));
-	spop_get_message(s, &data, &len);
-	CU_ASSERT_EQUAL(len, want->len);
-	CU_ASSERT_EQUAL(memcmp(data, want->str, MIN(len, want->len)), 0);
-	ASSERT_OK(spop_disconnect(s));
-	g_string_free(want, TRUE);
-}
-
 /* Whether d's log after before has text (before: the log earlier). */
 static int logged_since(const struct harness_dante *d, const char *before,
 			const char *text)
 {
-	char *after = dante_log(d);
+	char *after = harness_dante_log(d);
 	int found;
 
 	CU_ASSERT_FATAL(strlen(after) >= strlen(before));
@@ -158,22 +67,29 @@ static void assert_proxied(const struct harness_dante *d, const char *before,
 
 static void test_address(void)
 {
-	char *before = dante_log(&dante);
-	spop_t *s = proxied_client("127.0.0.1", dante.port);
+	char *before = harness_dante_log(&dante);
+	spop_t *s = proxy_client(SPOP_FW_SOCKS5, "127.0.0.1", dante.port, &rec);
 
 	login_and_retrieve(s);
 	CU_ASSERT_PTR_NOT_NULL(
 	    strstr(rec.trail->str, "SOCKS5 proxy 127.0.0.1:"));
 	CU_ASSERT_PTR_NULL(strstr(rec.trail->str, "resolved by the proxy"));
 	assert_proxied(&dante, before, dovecot.port);
+	/* ConnectionStatus: the proxy's events around the server's */
+	CU_ASSERT_STRING_EQUAL(rec.statuses_seen->str,
+			       "Firewall connection complete (0)\n"
+			       "Remote host connection complete (0)\n"
+			       "Remote host disconnected (0)\n"
+			       "Firewall host disconnected (0)\n");
 	spop_free(s);
 	g_free(before);
 }
 
 static void test_remote_name(void)
 {
-	char *before = dante_log(&dante);
-	spop_t *s = proxied_client("*localhost", dante.port);
+	char *before = harness_dante_log(&dante);
+	spop_t *s =
+	    proxy_client(SPOP_FW_SOCKS5, "*localhost", dante.port, &rec);
 
 	login_and_retrieve(s);
 	CU_ASSERT_PTR_NOT_NULL(
@@ -189,7 +105,7 @@ static void use_tls(spop_t *s, int mode)
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(ca);
 	CU_ASSERT_TRUE_FATAL(g_file_get_contents(ca, &text, NULL, NULL));
-	set(s, "SSLServerCACerts=%s", text);
+	config_set(s, "SSLServerCACerts=%s", text);
 	ASSERT_OK(spop_set_ssl_start_mode(s, mode));
 	ASSERT_OK(spop_set_mail_port(
 	    s, mode == SPOP_SSL_IMPLICIT ? dovecot.tls_port : dovecot.port));
@@ -199,8 +115,8 @@ static void use_tls(spop_t *s, int mode)
 
 static void test_implicit_tls(void)
 {
-	char *before = dante_log(&dante);
-	spop_t *s = proxied_client("localhost", dante.port);
+	char *before = harness_dante_log(&dante);
+	spop_t *s = proxy_client(SPOP_FW_SOCKS5, "localhost", dante.port, &rec);
 
 	use_tls(s, SPOP_SSL_IMPLICIT);
 	login_and_retrieve(s);
@@ -211,8 +127,9 @@ static void test_implicit_tls(void)
 
 static void test_stls(void)
 {
-	char *before = dante_log(&dante);
-	spop_t *s = proxied_client("*localhost", dante.port);
+	char *before = harness_dante_log(&dante);
+	spop_t *s =
+	    proxy_client(SPOP_FW_SOCKS5, "*localhost", dante.port, &rec);
 
 	use_tls(s, SPOP_SSL_EXPLICIT);
 	login_and_retrieve(s);
@@ -224,9 +141,9 @@ static void test_stls(void)
 
 static void test_proxy_down(void)
 {
-	int port = closed_port();
+	int port = harness_closed_port();
 	char *where = g_strdup_printf("port %d", port);
-	spop_t *s = proxied_client("127.0.0.1", port);
+	spop_t *s = proxy_client(SPOP_FW_SOCKS5, "127.0.0.1", port, &rec);
 
 	/* the reference's refusal, naming the proxy, never a direct try */
 	CU_ASSERT_EQUAL(spop_connect(s), SPOP_ERR_CONNECTION_REFUSED);
@@ -234,16 +151,18 @@ static void test_proxy_down(void)
 	ERROR_HAS(s, where);
 	CU_ASSERT_FALSE(spop_get_connected(s));
 	CU_ASSERT_PTR_NULL(strstr(rec.trail->str, "S: +OK"));
+	/* no connection, so no ConnectionStatus claims one */
+	CU_ASSERT_STRING_EQUAL(rec.statuses_seen->str, "");
 	spop_free(s);
 	g_free(where);
 }
 
 static void test_target_refused(void)
 {
-	int port = closed_port();
+	int port = harness_closed_port();
 	char *proxy = g_strdup_printf("SOCKS5 proxy 127.0.0.1:%d ", dante.port);
 	char *target = g_strdup_printf("127.0.0.1 port %d", port);
-	spop_t *s = proxied_client("127.0.0.1", dante.port);
+	spop_t *s = proxy_client(SPOP_FW_SOCKS5, "127.0.0.1", dante.port, &rec);
 
 	ASSERT_OK(spop_set_mail_port(s, port));
 	CU_ASSERT_EQUAL(spop_connect(s), SPOP_ERR_FIREWALL);
@@ -259,20 +178,20 @@ static void test_target_refused(void)
 
 static void test_name_too_long(void)
 {
-	char *before = settled_dante_log(&dante);
+	char *before = harness_dante_settled_log(&dante);
 	char *name = g_malloc(258);
 	spop_t *s;
 
 	name[0] = '*';
 	memset(name + 1, 'a', 256);
 	name[257] = '\0';
-	s = proxied_client(name, dante.port);
+	s = proxy_client(SPOP_FW_SOCKS5, name, dante.port, &rec);
 	CU_ASSERT_EQUAL(spop_connect(s), SPOP_ERR_FIREWALL);
 	ERROR_HAS(s, "256 bytes long");
 	ERROR_HAS(s, "at most 255");
 	/* refused here: the proxy saw no connection at all (judged on a
 	 * settled log, as the earlier cases' sessions end late in it) */
-	char *after = settled_dante_log(&dante);
+	char *after = harness_dante_settled_log(&dante);
 	CU_ASSERT_STRING_EQUAL(after, before);
 	spop_free(s);
 	g_free(after);
@@ -284,7 +203,7 @@ static void test_name_too_long(void)
 	name[0] = '*';
 	memset(name + 1, 'a', 255);
 	name[256] = '\0';
-	s = proxied_client(name, dante.port);
+	s = proxy_client(SPOP_FW_SOCKS5, name, dante.port, &rec);
 	CU_ASSERT_EQUAL(spop_connect(s), SPOP_ERR_FIREWALL);
 	ERROR_HAS(s, "SOCKS5 proxy 127.0.0.1:");
 	spop_free(s);
@@ -297,11 +216,11 @@ static void test_name_too_long(void)
  * username/password; password NULL: no FirewallUser at all. */
 static spop_t *auth_client(const char *server, const char *password)
 {
-	spop_t *s = proxied_client(server, dante_auth.port);
+	spop_t *s = proxy_client(SPOP_FW_SOCKS5, server, dante_auth.port, &rec);
 
 	if (password) {
-		set(s, "FirewallUser=" PROXY_USER);
-		set(s, "FirewallPassword=%s", password);
+		config_set(s, "FirewallUser=" PROXY_USER);
+		config_set(s, "FirewallPassword=%s", password);
 	}
 	return s;
 }
@@ -310,7 +229,7 @@ static spop_t *auth_client(const char *server, const char *password)
 static void assert_no_password(spop_t *s)
 {
 	static const char *const secrets[] = {PROXY_PASSWORD, WRONG_PASSWORD};
-	char *log = dante_log(&dante_auth);
+	char *log = harness_dante_log(&dante_auth);
 
 	for (size_t i = 0; i < G_N_ELEMENTS(secrets); i++) {
 		CU_ASSERT_PTR_NULL(strstr(rec.trail->str, secrets[i]));
@@ -322,7 +241,7 @@ static void assert_no_password(spop_t *s)
 
 static void test_userpass_accepted(void)
 {
-	char *before = dante_log(&dante_auth);
+	char *before = harness_dante_log(&dante_auth);
 	spop_t *s = auth_client("127.0.0.1", PROXY_PASSWORD);
 
 	login_and_retrieve(s);
@@ -338,7 +257,7 @@ static void test_userpass_accepted(void)
 
 static void test_userpass_tls(void)
 {
-	char *before = dante_log(&dante_auth);
+	char *before = harness_dante_log(&dante_auth);
 	spop_t *s = auth_client("localhost", PROXY_PASSWORD);
 
 	use_tls(s, SPOP_SSL_IMPLICIT);
@@ -353,7 +272,7 @@ static void test_userpass_tls(void)
 
 static void test_userpass_wrong_password(void)
 {
-	char *before = settled_dante_log(&dante_auth);
+	char *before = harness_dante_settled_log(&dante_auth);
 	char *proxy =
 	    g_strdup_printf("SOCKS5 proxy 127.0.0.1:%d ", dante_auth.port);
 	char *target = g_strdup_printf("127.0.0.1.%d", dovecot.port);
@@ -365,7 +284,7 @@ static void test_userpass_wrong_password(void)
 	CU_ASSERT_FALSE(spop_get_connected(s));
 	CU_ASSERT_PTR_NULL(strstr(rec.trail->str, "S: +OK"));
 	/* Dante checked the password and connected nowhere */
-	char *after = settled_dante_log(&dante_auth);
+	char *after = harness_dante_settled_log(&dante_auth);
 	CU_ASSERT_TRUE(logged_since(
 	    &dante_auth, before,
 	    "system password authentication failed for user \"" PROXY_USER
@@ -381,7 +300,7 @@ static void test_userpass_wrong_password(void)
 
 static void test_userpass_missing(void)
 {
-	char *before = settled_dante_log(&dante_auth);
+	char *before = harness_dante_settled_log(&dante_auth);
 	char *proxy =
 	    g_strdup_printf("SOCKS5 proxy 127.0.0.1:%d ", dante_auth.port);
 	spop_t *s = auth_client("127.0.0.1", NULL);
@@ -392,7 +311,7 @@ static void test_userpass_missing(void)
 	ERROR_HAS(s, "set FirewallUser and FirewallPassword");
 	CU_ASSERT_FALSE(spop_get_connected(s));
 	CU_ASSERT_PTR_NULL(strstr(rec.trail->str, ", as FirewallUser"));
-	char *after = settled_dante_log(&dante_auth);
+	char *after = harness_dante_settled_log(&dante_auth);
 	CU_ASSERT_TRUE(
 	    logged_since(&dante_auth, before,
 			 "client offered no acceptable authentication method"));
@@ -617,12 +536,12 @@ static void malformed(const struct exchange *script, size_t n, int with_user,
 
 	socks_peer_start(&peer, script, n);
 	proxy = g_strdup_printf("SOCKS5 proxy 127.0.0.1:%d ", peer.port);
-	s = proxied_client("127.0.0.1", peer.port);
+	s = proxy_client(SPOP_FW_SOCKS5, "127.0.0.1", peer.port, &rec);
 	ASSERT_OK(spop_set_mail_port(s, 110));
 	spop_set_timeout(s, 10);
 	if (with_user) {
-		set(s, "FirewallUser=alice");
-		set(s, "FirewallPassword=" SCRIPTED_PASSWORD);
+		config_set(s, "FirewallUser=alice");
+		config_set(s, "FirewallPassword=" SCRIPTED_PASSWORD);
 	}
 	CU_ASSERT_EQUAL(spop_connect(s), SPOP_ERR_FIREWALL);
 	ERROR_HAS(s, proxy);
@@ -731,7 +650,7 @@ static void test_reply_codes(void)
 /* FirewallAutoDetect: all_proxy names Dante; no Firewall* setting. */
 static void test_auto_detect(void)
 {
-	char *before = dante_log(&dante);
+	char *before = harness_dante_log(&dante);
 	char *url = g_strdup_printf("socks5h://127.0.0.1:%d", dante.port);
 	spop_t *s = client_new(HARNESS_MAIN_USER, HARNESS_MAIN_PASSWORD, &rec);
 
@@ -739,7 +658,7 @@ static void test_auto_detect(void)
 	g_unsetenv("no_proxy");
 	g_unsetenv("NO_PROXY");
 	ASSERT_OK(spop_set_mail_server(s, "localhost"));
-	set(s, "FirewallAutoDetect=True");
+	config_set(s, "FirewallAutoDetect=True");
 	login_and_retrieve(s);
 	CU_ASSERT_PTR_NOT_NULL(strstr(rec.trail->str,
 				      "FirewallAutoDetect: socks5h proxy "
@@ -755,16 +674,16 @@ static void test_auto_detect(void)
 
 	/* no_proxy names the server: straight to Dovecot, Dante sees
 	 * nothing */
-	before = settled_dante_log(&dante);
+	before = harness_dante_settled_log(&dante);
 	g_setenv("no_proxy", "example.org,localhost", TRUE);
 	s = client_new(HARNESS_MAIN_USER, HARNESS_MAIN_PASSWORD, &rec);
 	ASSERT_OK(spop_set_mail_server(s, "localhost"));
-	set(s, "FirewallAutoDetect=True");
+	config_set(s, "FirewallAutoDetect=True");
 	login_and_retrieve(s);
 	CU_ASSERT_PTR_NOT_NULL(strstr(
 	    rec.trail->str, "matches 'localhost' in no_proxy: connecting "
 			    "without the proxy"));
-	char *after = settled_dante_log(&dante);
+	char *after = harness_dante_settled_log(&dante);
 	CU_ASSERT_STRING_EQUAL(after, before);
 	g_free(after);
 	spop_free(s);
@@ -777,15 +696,15 @@ static void test_auto_detect(void)
 /* ProxyExceptionsList: the set proxy is skipped for a listed server. */
 static void test_exception_list(void)
 {
-	char *before = settled_dante_log(&dante);
-	spop_t *s = proxied_client("127.0.0.1", dante.port);
+	char *before = harness_dante_settled_log(&dante);
+	spop_t *s = proxy_client(SPOP_FW_SOCKS5, "127.0.0.1", dante.port, &rec);
 
-	set(s, "ProxyExceptionsList=mail.example;127.0.0.1");
+	config_set(s, "ProxyExceptionsList=mail.example;127.0.0.1");
 	login_and_retrieve(s);
 	CU_ASSERT_PTR_NOT_NULL(strstr(rec.trail->str,
 				      "in ProxyExceptionsList: connecting "
 				      "without the proxy"));
-	char *after = settled_dante_log(&dante);
+	char *after = harness_dante_settled_log(&dante);
 	CU_ASSERT_STRING_EQUAL(after, before);
 	g_free(after);
 	spop_free(s);

@@ -46,64 +46,6 @@ struct kind {
 };
 static const struct kind socks4 = {2, "SOCKS4"}, socks4a = {10, "SOCKS4A"};
 
-/* Dante's log so far: every connection it accepted is a line in it. */
-static char *dante_log(void)
-{
-	char *path = g_build_filename(dante.dir, "danted.log", NULL);
-	char *text = NULL;
-
-	if (!g_file_get_contents(path, &text, NULL, NULL))
-		text = g_strdup("");
-	g_free(path);
-	return text;
-}
-
-/* Dante's log once it stops growing: it writes a session's last lines
- * after the client has gone, so it is judged only once settled
- * (unchanged for 300 ms, at most 5 s). */
-static char *settled_dante_log(void)
-{
-	char *last = dante_log();
-
-	for (int i = 0, same = 0; i < 50 && same < 3; i++) {
-		g_usleep(100 * 1000);
-		char *now = dante_log();
-
-		same = strcmp(now, last) ? 0 : same + 1;
-		g_free(last);
-		last = now;
-	}
-	return last;
-}
-
-/* A port on 127.0.0.1 nothing listens on (free a moment ago). */
-static int closed_port(void)
-{
-	struct sockaddr_in a = {.sin_family = AF_INET};
-	socklen_t len = sizeof(a);
-	int fd = socket(AF_INET, SOCK_STREAM, 0), port;
-
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	CU_ASSERT_FATAL(fd >= 0);
-	CU_ASSERT_FATAL(bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0);
-	CU_ASSERT_FATAL(getsockname(fd, (struct sockaddr *)&a, &len) == 0);
-	port = ntohs(a.sin_port);
-	close(fd);
-	return port;
-}
-
-static void set(spop_t *s, const char *fmt, ...)
-{
-	va_list ap;
-	char *cfg;
-
-	va_start(ap, fmt);
-	cfg = g_strdup_vprintf(fmt, ap);
-	va_end(ap);
-	CU_ASSERT_PTR_NOT_NULL(spop_config(s, cfg));
-	g_free(cfg);
-}
-
 static bool trail_has(const char *text)
 {
 	bool found = strstr(rec.trail->str, text) != NULL;
@@ -114,45 +56,11 @@ static bool trail_has(const char *text)
 	return found;
 }
 
-/* A client of the harness Dovecot through the proxy at proxy_port. */
-static spop_t *proxied_client(const struct kind *k, const char *server,
-			      int proxy_port)
-{
-	spop_t *s = client_new(HARNESS_MAIN_USER, HARNESS_MAIN_PASSWORD, &rec);
-
-	ASSERT_OK(spop_set_mail_server(s, server));
-	set(s, "FirewallType=%d", k->type);
-	/* the type sets the reference's default port */
-	CU_ASSERT_STRING_EQUAL(spop_config(s, "FirewallPort"), "1080");
-	set(s, "FirewallHost=127.0.0.1");
-	set(s, "FirewallPort=%d", proxy_port);
-	return s;
-}
-
-/* Login, the message count and message 1 byte for byte. */
-static void login_and_retrieve(spop_t *s)
-{
-	GString *want = expected_message(HARNESS_MSG_SIMPLE, HARNESS_MAIN_USER);
-	const char *data;
-	size_t len;
-
-	ASSERT_OK(spop_connect(s));
-	CU_ASSERT_EQUAL(spop_get_message_count(s),
-			harness_message_count(&dovecot, HARNESS_MAIN_USER));
-	ASSERT_OK(spop_set_message_number(s, HARNESS_MSG_SIMPLE));
-	ASSERT_OK(spop_retrieve(s));
-	spop_get_message(s, &data, &len);
-	CU_ASSERT_EQUAL(len, want->len);
-	CU_ASSERT_EQUAL(memcmp(data, want->str, MIN(len, want->len)), 0);
-	ASSERT_OK(spop_disconnect(s));
-	g_string_free(want, TRUE);
-}
-
 /* Dante's log after before (settled) names a connection to port; the
  * new part of the log is returned for more checks. */
 static char *assert_proxied(const char *before, int port)
 {
-	char *after = settled_dante_log();
+	char *after = harness_dante_settled_log(&dante);
 	char *needle = g_strdup_printf("127.0.0.1.%d", port);
 	char *added;
 
@@ -169,10 +77,10 @@ static char *assert_proxied(const char *before, int port)
 
 static void address(const struct kind *k)
 {
-	char *before = settled_dante_log();
+	char *before = harness_dante_settled_log(&dante);
 	char *line = g_strdup_printf("%s proxy 127.0.0.1:%d, to 127.0.0.1:%d",
 				     k->label, dante.port, dovecot.port);
-	spop_t *s = proxied_client(k, "127.0.0.1", dante.port);
+	spop_t *s = proxy_client(k->type, "127.0.0.1", dante.port, &rec);
 
 	login_and_retrieve(s);
 	CU_ASSERT_TRUE(trail_has(line));
@@ -200,11 +108,11 @@ static void test_socks4a_address(void)
  * the name itself is checked byte for byte by the scripted peer below. */
 static void test_socks4a_name_dante_refuses(void)
 {
-	char *before = settled_dante_log();
+	char *before = harness_dante_settled_log(&dante);
 	char *proxy =
 	    g_strdup_printf("SOCKS4A proxy 127.0.0.1:%d ", dante.port);
 	char *target = g_strdup_printf("localhost port %d", dovecot.port);
-	spop_t *s = proxied_client(&socks4a, "*localhost", dante.port);
+	spop_t *s = proxy_client(socks4a.type, "*localhost", dante.port, &rec);
 	char *after;
 
 	CU_ASSERT_EQUAL(spop_connect(s), SPOP_ERR_FIREWALL);
@@ -213,7 +121,7 @@ static void test_socks4a_name_dante_refuses(void)
 	ERROR_HAS(s, "request rejected or failed (reply 91)");
 	CU_ASSERT_TRUE(trail_has("to localhost (resolved by the proxy)"));
 	CU_ASSERT_FALSE(spop_get_connected(s));
-	after = settled_dante_log();
+	after = harness_dante_settled_log(&dante);
 	CU_ASSERT_FATAL(strlen(after) >= strlen(before));
 	CU_ASSERT_PTR_NOT_NULL(strstr(after + strlen(before),
 				      "blocked by higher-level socks-rule"));
@@ -226,8 +134,8 @@ static void test_socks4a_name_dante_refuses(void)
 
 static void test_socks4_star_name_resolved_here(void)
 {
-	char *before = settled_dante_log();
-	spop_t *s = proxied_client(&socks4, "*localhost", dante.port);
+	char *before = harness_dante_settled_log(&dante);
+	spop_t *s = proxy_client(socks4.type, "*localhost", dante.port, &rec);
 
 	login_and_retrieve(s);
 	CU_ASSERT_TRUE(
@@ -245,7 +153,7 @@ static void use_tls(spop_t *s, int mode)
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(ca);
 	CU_ASSERT_TRUE_FATAL(g_file_get_contents(ca, &text, NULL, NULL));
-	set(s, "SSLServerCACerts=%s", text);
+	config_set(s, "SSLServerCACerts=%s", text);
 	ASSERT_OK(spop_set_ssl_start_mode(s, mode));
 	ASSERT_OK(spop_set_mail_port(
 	    s, mode == SPOP_SSL_IMPLICIT ? dovecot.tls_port : dovecot.port));
@@ -257,8 +165,8 @@ static void use_tls(spop_t *s, int mode)
  * whether the name went to the proxy or was resolved here. */
 static void tls(const struct kind *k, const char *server, int mode)
 {
-	char *before = settled_dante_log();
-	spop_t *s = proxied_client(k, server, dante.port);
+	char *before = harness_dante_settled_log(&dante);
+	spop_t *s = proxy_client(k->type, server, dante.port, &rec);
 
 	use_tls(s, mode);
 	login_and_retrieve(s);
@@ -345,7 +253,8 @@ static char *ssh_request_line(const char *host, int port)
 static void ssh_socks4a_name(int mode)
 {
 	long long offset = harness_ssh_socks_log_size(&ssh_proxy);
-	spop_t *s = proxied_client(&socks4a, "*localhost", ssh_proxy.port);
+	spop_t *s =
+	    proxy_client(socks4a.type, "*localhost", ssh_proxy.port, &rec);
 	int port = mode == SPOP_SSL_IMPLICIT ? dovecot.tls_port : dovecot.port;
 	char *line = g_strdup_printf("SOCKS4A proxy 127.0.0.1:%d, to localhost "
 				     "(resolved by the proxy):%d",
@@ -390,8 +299,8 @@ static void test_ssh_socks4a_name_implicit_tls(void)
 static void test_ssh_socks4a_unresolvable(void)
 {
 	long long offset = harness_ssh_socks_log_size(&ssh_proxy);
-	spop_t *s =
-	    proxied_client(&socks4a, "*nonexistent.invalid", ssh_proxy.port);
+	spop_t *s = proxy_client(socks4a.type, "*nonexistent.invalid",
+				 ssh_proxy.port, &rec);
 	char *proxy =
 	    g_strdup_printf("SOCKS4A proxy 127.0.0.1:%d ", ssh_proxy.port);
 	char *request = ssh_request_line("nonexistent.invalid", dovecot.port);
@@ -426,7 +335,7 @@ static void test_ssh_socks4a_longest_name(void)
 	memset(name + 1, 'a', 255);
 	name[256] = '\0';
 	logged = g_strdup_printf("decode socks4a: host %s/255", name + 1);
-	s = proxied_client(&socks4a, name, ssh_proxy.port);
+	s = proxy_client(socks4a.type, name, ssh_proxy.port, &rec);
 	CU_ASSERT_EQUAL(spop_connect(s), SPOP_ERR_FIREWALL);
 	ERROR_HAS(s, "SOCKS4A proxy 127.0.0.1:");
 	ERROR_HAS(s, "closed the connection before its CONNECT reply");
@@ -440,7 +349,8 @@ static void test_ssh_socks4a_longest_name(void)
 static void test_ssh_socks4_address(void)
 {
 	long long offset = harness_ssh_socks_log_size(&ssh_proxy);
-	spop_t *s = proxied_client(&socks4, "127.0.0.1", ssh_proxy.port);
+	spop_t *s =
+	    proxy_client(socks4.type, "127.0.0.1", ssh_proxy.port, &rec);
 	char *line = g_strdup_printf("SOCKS4 proxy 127.0.0.1:%d, to "
 				     "127.0.0.1:%d",
 				     ssh_proxy.port, dovecot.port);
@@ -460,9 +370,9 @@ static void test_ssh_socks4_address(void)
 
 static void proxy_down(const struct kind *k)
 {
-	int port = closed_port();
+	int port = harness_closed_port();
 	char *where = g_strdup_printf("port %d", port);
-	spop_t *s = proxied_client(k, "127.0.0.1", port);
+	spop_t *s = proxy_client(k->type, "127.0.0.1", port, &rec);
 
 	/* the reference's refusal, naming the proxy, never a direct try */
 	CU_ASSERT_EQUAL(spop_connect(s), SPOP_ERR_CONNECTION_REFUSED);
@@ -486,12 +396,12 @@ static void test_socks4a_proxy_down(void)
 
 static void target_refused(const struct kind *k, const char *server)
 {
-	int port = closed_port();
+	int port = harness_closed_port();
 	char *proxy =
 	    g_strdup_printf("%s proxy 127.0.0.1:%d ", k->label, dante.port);
 	char *target = g_strdup_printf(
 	    "%s port %d", *server == '*' ? server + 1 : server, port);
-	spop_t *s = proxied_client(k, server, dante.port);
+	spop_t *s = proxy_client(k->type, server, dante.port, &rec);
 
 	ASSERT_OK(spop_set_mail_port(s, port));
 	CU_ASSERT_EQUAL(spop_connect(s), SPOP_ERR_FIREWALL);
@@ -520,11 +430,11 @@ static void test_socks4a_target_refused(void)
  * has no place in SOCKS4 and the trail says it is not used. */
 static void user_id(const struct kind *k)
 {
-	char *before = settled_dante_log();
-	spop_t *s = proxied_client(k, "127.0.0.1", dante.port);
+	char *before = harness_dante_settled_log(&dante);
+	spop_t *s = proxy_client(k->type, "127.0.0.1", dante.port, &rec);
 
-	set(s, "FirewallUser=spopuser4");
-	set(s, "FirewallPassword=notsent");
+	config_set(s, "FirewallUser=spopuser4");
+	config_set(s, "FirewallPassword=notsent");
 	login_and_retrieve(s);
 	CU_ASSERT_TRUE(trail_has(", FirewallUser as the user id"));
 	CU_ASSERT_TRUE(trail_has("FirewallPassword is not used"));
@@ -549,14 +459,14 @@ static void test_socks4a_user_id(void)
  * connection at all. */
 static void test_refused_locally(void)
 {
-	char *before = settled_dante_log();
+	char *before = harness_dante_settled_log(&dante);
 	char *name = g_malloc(258), *user = g_malloc(257);
 	spop_t *s;
 
 	name[0] = '*';
 	memset(name + 1, 'a', 256);
 	name[257] = '\0';
-	s = proxied_client(&socks4a, name, dante.port);
+	s = proxy_client(socks4a.type, name, dante.port, &rec);
 	CU_ASSERT_EQUAL(spop_connect(s), SPOP_ERR_FIREWALL);
 	ERROR_HAS(s, "MailServer is 256 bytes long; SOCKS4A carries at most "
 		     "255");
@@ -564,14 +474,14 @@ static void test_refused_locally(void)
 
 	memset(user, 'u', 256);
 	user[256] = '\0';
-	s = proxied_client(&socks4, "127.0.0.1", dante.port);
-	set(s, "FirewallUser=%s", user);
+	s = proxy_client(socks4.type, "127.0.0.1", dante.port, &rec);
+	config_set(s, "FirewallUser=%s", user);
 	CU_ASSERT_EQUAL(spop_connect(s), SPOP_ERR_FIREWALL);
 	ERROR_HAS(s, "FirewallUser is 256 bytes long; SOCKS4 carries a user "
 		     "id of at most 255");
 	spop_free(s);
 
-	s = proxied_client(&socks4, "::1", dante.port);
+	s = proxy_client(socks4.type, "::1", dante.port, &rec);
 	CU_ASSERT_EQUAL(spop_connect(s), SPOP_ERR_FIREWALL);
 	ERROR_HAS(s, "MailServer ::1 is an IPv6 address; SOCKS4 proxy "
 		     "127.0.0.1:");
@@ -579,15 +489,15 @@ static void test_refused_locally(void)
 	spop_free(s);
 
 	/* UseIPv6=1 (IPv6 only): localhost resolves to ::1 alone */
-	s = proxied_client(&socks4, "localhost", dante.port);
-	set(s, "UseIPv6=1");
+	s = proxy_client(socks4.type, "localhost", dante.port, &rec);
+	config_set(s, "UseIPv6=1");
 	CU_ASSERT_EQUAL(spop_connect(s), SPOP_ERR_HOST_NOT_FOUND);
 	ERROR_HAS(s, "localhost has no IPv4 address, and SOCKS4 proxy "
 		     "127.0.0.1:");
 	spop_free(s);
 
 	/* judged on a settled log: the earlier cases' sessions end late */
-	char *after = settled_dante_log();
+	char *after = harness_dante_settled_log(&dante);
 	CU_ASSERT_STRING_EQUAL(after, before);
 	g_free(after);
 	g_free(user);
@@ -701,9 +611,9 @@ static void scripted(const struct kind *k, const char *server, const char *user,
 
 	socks4_peer_start(&peer, request, request_len, reply, reply_len);
 	proxy = g_strdup_printf("%s proxy 127.0.0.1:%d ", k->label, peer.port);
-	s = proxied_client(k, server, peer.port);
+	s = proxy_client(k->type, server, peer.port, &rec);
 	ASSERT_OK(spop_set_mail_port(s, 110));
-	set(s, "FirewallUser=%s", user);
+	config_set(s, "FirewallUser=%s", user);
 	CU_ASSERT_EQUAL(spop_connect(s), SPOP_ERR_FIREWALL);
 	ERROR_HAS(s, proxy);
 	va_start(ap, reply_len);
@@ -817,7 +727,7 @@ static void test_scripted_short_reply(void)
 /* FirewallAutoDetect: all_proxy names Dante; no Firewall* setting. */
 static void auto_detect(const char *scheme, const char *label, const char *to)
 {
-	char *before = settled_dante_log();
+	char *before = harness_dante_settled_log(&dante);
 	char *url = g_strdup_printf("%s://127.0.0.1:%d", scheme, dante.port);
 	char *detected = g_strdup_printf("FirewallAutoDetect: %s proxy "
 					 "127.0.0.1:%d from all_proxy.",
@@ -830,7 +740,7 @@ static void auto_detect(const char *scheme, const char *label, const char *to)
 	g_unsetenv("no_proxy");
 	g_unsetenv("NO_PROXY");
 	ASSERT_OK(spop_set_mail_server(s, "localhost"));
-	set(s, "FirewallAutoDetect=True");
+	config_set(s, "FirewallAutoDetect=True");
 	login_and_retrieve(s);
 	CU_ASSERT_TRUE(trail_has(detected));
 	CU_ASSERT_TRUE(trail_has(line));
@@ -864,7 +774,7 @@ static void test_auto_detect_socks4a_ssh(void)
 	g_unsetenv("no_proxy");
 	g_unsetenv("NO_PROXY");
 	ASSERT_OK(spop_set_mail_server(s, "localhost"));
-	set(s, "FirewallAutoDetect=True");
+	config_set(s, "FirewallAutoDetect=True");
 	login_and_retrieve(s);
 	CU_ASSERT_TRUE(trail_has(detected));
 	CU_ASSERT_TRUE(trail_has(line));
@@ -905,7 +815,7 @@ static void test_auto_detect_socks4a(void)
 	g_unsetenv("NO_PROXY");
 	ASSERT_OK(spop_set_mail_server(s, "localhost"));
 	ASSERT_OK(spop_set_mail_port(s, 110));
-	set(s, "FirewallAutoDetect=True");
+	config_set(s, "FirewallAutoDetect=True");
 	CU_ASSERT_EQUAL(spop_connect(s), SPOP_ERR_FIREWALL);
 	ERROR_HAS(s, "(reply 91)");
 	CU_ASSERT_TRUE(trail_has(detected));
