@@ -350,6 +350,11 @@ static void firewall_data_auth(const char *pair, int want_rc,
 		ERROR_HAS(s, want_status);
 		CU_ASSERT_FALSE(spop_get_connected(s));
 	}
+	/* credentials in FirewallData are masked in the trail like
+	 * FirewallUser/FirewallPassword's */
+	CU_ASSERT_PTR_NULL(strstr(rec.trail->str, b64));
+	CU_ASSERT_PTR_NOT_NULL(
+	    strstr(rec.trail->str, "C: Proxy-Authorization: Basic ****"));
 	/* tinyproxy's log: the request always, the connection to Dovecot
 	 * only when the header's credentials were right. */
 	log = harness_tinyproxy_log(&proxy);

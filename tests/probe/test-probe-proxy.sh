@@ -442,10 +442,20 @@ check "118: the proxy could not reach the name" json \
 check "Dante resolved (and failed on) the name itself" \
 	dante_logged 'could not resolve hostname "no-such-host.invalid"'
 
-# socks4a: the name goes to the proxy (SOCKS4A's 0.0.0.1 form), which
+# socks4a: a name goes to the proxy (SOCKS4A's 0.0.0.1 form), which
 # Dante 1.4.2 does not implement: it refuses the request (reply 91), 118
 # naming the proxy; Dante logs the refusal, and nothing reaches Dovecot.
-for server in localhost 127.0.0.1; do
+# An address needs no resolving: it goes as SOCKS4's address, which Dante
+# serves.
+run socks4a-address --server 127.0.0.1 --proxy "socks4a://127.0.0.1:$dante_port" \
+	"${login[@]}" --json --trail
+check "exit 0" status_is 0
+check "server.proxy socks4a, logged in" json \
+	"$(proxy_json socks4a "$dante_port")"' and j["auth"]["ok"]'
+check "trail: the address sent as one" \
+	stderr_has "*: SOCKS4A proxy 127.0.0.1:$dante_port, to 127.0.0.1:$port"
+check "Dante connected to Dovecot" dante_connected "$port"
+for server in localhost; do
 	run "socks4a-$server" --server "$server" --proxy "socks4a://127.0.0.1:$dante_port" \
 		"${login[@]}" --json --trail
 	check "exit 1" status_is 1
@@ -511,6 +521,17 @@ run http-auth-wrong-text --server 127.0.0.1 \
 check "wrong proxy password, report: exit 1" status_is 1
 check "report: error 118" stdout_has "error 118: "
 check "report: the wrong password is nowhere" nowhere "$wrong_password"
+
+# A --proxy the probe refuses is a usage error naming the URL with its
+# password masked (one GLib could not parse, and one it could).
+for url in "http://$proxy_user:$wrong_password@127.0.0.1:1/x" \
+	"socks5://$proxy_user:$wrong_password@[::1"; do
+	run proxy-usage --server 127.0.0.1 --proxy "$url" --json
+	check "bad --proxy: exit 2" status_is 2
+	check "bad --proxy: the URL named, its password masked" \
+		stderr_has "'${url%%://*}://$proxy_user:****@"
+	check "bad --proxy: the password is nowhere" nowhere "$wrong_password"
+done
 json_flush
 
 echo "$checks checks, $failures failed"
