@@ -114,9 +114,11 @@ int spi_conn_open(struct spop *s)
 
 	/* '*host' (or a detected socks4a/socks5h proxy) asks the proxy to
 	 * resolve the name; a transport that cannot gets the plain name, so
-	 * the core decides, not each plugin. */
+	 * the core decides, not each plugin. An address needs no resolving
+	 * and goes as an address. */
 	char *name =
-	    remote_dns && (d->capabilities & SPOP_CAP_TRANSPORT_REMOTE_DNS)
+	    remote_dns && (d->capabilities & SPOP_CAP_TRANSPORT_REMOTE_DNS) &&
+		    !g_hostname_is_ip_address(bare)
 		? g_strconcat("*", bare, NULL)
 		: g_strdup(bare);
 	c->transport = d;
@@ -387,5 +389,19 @@ int spi_tcp_connect(struct spop *s, const char *name, int port, int *fd)
 	rc = ops->open(&host.pub, name, port, fd, &state);
 	if (!rc && SPOP_OPS_HAS(struct spop_transport_ops, ops, close))
 		ops->close(&host.pub, state);
+	if (rc && s->conn && s->conn->opening_via && s->error_text) {
+		/* A proxy transport's own connection: say it is the proxy
+		 * that could not be reached, keeping the code and detail. */
+		const char *code_text = spop_error_text(rc);
+		const char *detail = s->error_text;
+		if (g_str_has_prefix(detail, code_text))
+			detail += strlen(code_text);
+		while (*detail == ' ')
+			detail++;
+		char *kept = g_strdup(detail);
+		spi_fail(s, rc, "Cannot reach the %s: %s", s->conn->opening_via,
+			 kept);
+		g_free(kept);
+	}
 	return rc;
 }

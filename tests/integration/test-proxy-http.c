@@ -1,9 +1,15 @@
 /* The HTTP CONNECT transport (FirewallType 1): through a private tinyproxy
  * in front of the private Dovecot (login, RETR, Basic auth right and
- * wrong, a target port the proxy refuses), and against a scripted proxy for
- * what real proxies do not do (the POP3 greeting in the same packet as the
- * CONNECT reply, malformed replies); and a proxy that is down (never a
- * fallback to a direct connection). */
+ * wrong, a target port the proxy refuses, TLS through the tunnel), and
+ * against a scripted proxy for what real proxies do not do (the POP3
+ * greeting in the same packet as the CONNECT reply, malformed replies);
+ * and a proxy that is down (never a fallback to a direct connection).
+ * FirewallData's header lines are checked byte for byte by the scripted
+ * proxy; tinyproxy does not log the headers it receives, so against it
+ * they are shown by what it does with one: a Proxy-Authorization header
+ * sent only as FirewallData passes its BasicAuth (right credentials: the
+ * session and the "Established connection" in its log; wrong ones: 401
+ * instead of the 407 of a request without the header). */
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -319,6 +325,81 @@ static void test_tinyproxy_basic_auth_wrong(void)
 	harness_tinyproxy_stop(&proxy);
 }
 
+/* FirewallData as tinyproxy reads it: against the BasicAuth proxy, a
+ * "Proxy-Authorization" header that only FirewallData carries (no
+ * FirewallUser/FirewallPassword) is what tinyproxy checks. The right
+ * credentials in it get through (login and RETR; tinyproxy logs the
+ * connection it opened); wrong ones are its 401 (credentials seen and
+ * refused) rather than the 407 it gives a request without the header,
+ * which the same client without FirewallData gets. */
+static void firewall_data_auth(const char *pair, int want_rc,
+			       const char *want_status)
+{
+	char *b64 = g_base64_encode((const guchar *)pair, strlen(pair));
+	char *data =
+	    g_strdup_printf("FirewallData=Proxy-Authorization: Basic %s", b64);
+	spop_t *s = tinyproxy_client("proxyuser proxy-secret");
+	char *log, want[96];
+
+	CU_ASSERT_PTR_NOT_NULL(spop_config(s, data));
+	CU_ASSERT_EQUAL(spop_connect(s), want_rc);
+	if (!want_rc) {
+		retrieve_first(s);
+		ASSERT_OK(spop_disconnect(s));
+	} else {
+		ERROR_HAS(s, want_status);
+		CU_ASSERT_FALSE(spop_get_connected(s));
+	}
+	/* credentials in FirewallData are masked in the trail like
+	 * FirewallUser/FirewallPassword's */
+	CU_ASSERT_PTR_NULL(strstr(rec.trail->str, b64));
+	CU_ASSERT_PTR_NOT_NULL(
+	    strstr(rec.trail->str, "C: Proxy-Authorization: Basic ****"));
+	/* tinyproxy's log: the request always, the connection to Dovecot
+	 * only when the header's credentials were right. */
+	log = harness_tinyproxy_log(&proxy);
+	snprintf(want, sizeof(want), "CONNECT 127.0.0.1:%d HTTP/1.1",
+		 dovecot.port);
+	CU_ASSERT_PTR_NOT_NULL(strstr(log, want));
+	if (want_rc) {
+		CU_ASSERT_PTR_NULL(strstr(log, "Established connection"));
+	} else {
+		CU_ASSERT_PTR_NOT_NULL(strstr(
+		    log, "Established connection to host \"127.0.0.1\""));
+	}
+	g_free(log);
+	spop_free(s);
+	harness_tinyproxy_stop(&proxy);
+	g_free(data);
+	g_free(b64);
+}
+
+static void test_tinyproxy_firewall_data_auth_right(void)
+{
+	firewall_data_auth("proxyuser:proxy-secret", 0, NULL);
+}
+
+static void test_tinyproxy_firewall_data_auth_wrong(void)
+{
+	firewall_data_auth("proxyuser:wrong-secret", 118, "401 Unauthorized");
+}
+
+/* The same proxy and client without FirewallData: 407, the proxy asks for
+ * credentials, so the header above is what let the session through. */
+static void test_tinyproxy_without_firewall_data(void)
+{
+	spop_t *s = tinyproxy_client("proxyuser proxy-secret");
+	char where[64];
+
+	CU_ASSERT_EQUAL(spop_connect(s), 118);
+	ERROR_HAS(s, "407 Proxy Authentication Required");
+	snprintf(where, sizeof(where), "127.0.0.1:%d", proxy.port);
+	ERROR_HAS(s, where);
+	CU_ASSERT_FALSE(spop_get_connected(s));
+	spop_free(s);
+	harness_tinyproxy_stop(&proxy);
+}
+
 /* tinyproxy's ConnectPort allows only Dovecot's port: another target is
  * refused by the proxy (403), which is 118 with its status line. */
 static void test_tinyproxy_port_not_allowed(void)
@@ -404,6 +485,12 @@ static const struct test_case cases[] = {
      test_tinyproxy_basic_auth_right},
     {"tinyproxy: Basic auth, wrong (401) or no credentials (407)",
      test_tinyproxy_basic_auth_wrong},
+    {"tinyproxy: FirewallData's Proxy-Authorization, right credentials",
+     test_tinyproxy_firewall_data_auth_right},
+    {"tinyproxy: FirewallData's Proxy-Authorization, wrong (401)",
+     test_tinyproxy_firewall_data_auth_wrong},
+    {"tinyproxy: the same without FirewallData (407)",
+     test_tinyproxy_without_firewall_data},
     {"tinyproxy: target port not allowed (403)",
      test_tinyproxy_port_not_allowed},
     {"tinyproxy: implicit TLS through the tunnel", test_tinyproxy_implicit_tls},

@@ -753,7 +753,9 @@ check "wrong password report: exit 1" status_is 1
 check "wrong password report: error line" stdout_has "error 171: "
 
 # A bound socket that never listens: the port is refused, and nothing else
-# can take it while the check runs.
+# can take it while the check runs. An earlier run's file would pass the
+# wait below before perl's redirection empties it.
+rm -f -- "$work/closed-port"
 perl -MIO::Socket::INET -e '
 	my $s = IO::Socket::INET->new(LocalAddr => "127.0.0.1", LocalPort => 0,
 		Proto => "tcp") or die "$!\n";

@@ -101,6 +101,26 @@ static const struct {
     {"http", 1, FALSE, 80},
 };
 
+/* The --proxy URL for messages: a password in its user information
+ * becomes "****" (found by hand, since the URL may be one GLib refused). */
+static char *proxy_shown(const char *url)
+{
+	const char *start = strstr(url, "://");
+	const char *end, *at = NULL, *colon;
+
+	if (!start)
+		return g_strdup(url);
+	start += 3;
+	end = start + strcspn(start, "/?#");
+	for (const char *p = start; p < end; p++)
+		if (*p == '@')
+			at = p;
+	colon = at ? memchr(start, ':', (size_t)(at - start)) : NULL;
+	if (!colon)
+		return g_strdup(url);
+	return g_strdup_printf("%.*s****%s", (int)(colon + 1 - url), url, at);
+}
+
 /* --proxy SCHEME://[USER[:PASSWORD]@]HOST[:PORT], read by GLib's URI
  * parser (percent-escapes decoded, IPv6 literals in brackets). */
 static int check_proxy(struct probe_options *o)
@@ -108,13 +128,20 @@ static int check_proxy(struct probe_options *o)
 	GError *error = NULL;
 	GUri *uri;
 	size_t i;
+	char *shown;
+	int rc;
 
 	if (!o->proxy)
 		return 0;
 	uri = g_uri_parse(o->proxy, G_URI_FLAGS_HAS_PASSWORD, &error);
 	if (!uri) {
-		int rc =
-		    usage_error("--proxy '%s': %s", o->proxy, error->message);
+		shown = proxy_shown(o->proxy);
+		/* GLib's message may quote the URL: never with the password */
+		rc = usage_error("--proxy '%s': not a URL (%s)", shown,
+				 strstr(error->message, o->proxy)
+				     ? "malformed"
+				     : error->message);
+		g_free(shown);
 		g_error_free(error);
 		return rc;
 	}
@@ -126,11 +153,14 @@ static int check_proxy(struct probe_options *o)
 	    !*g_uri_get_host(uri) ||
 	    (*g_uri_get_path(uri) && strcmp(g_uri_get_path(uri), "/"))) {
 		g_uri_unref(uri);
-		return usage_error("--proxy '%s': expected socks4://, "
-				   "socks4a://, socks5://, socks5h:// or "
-				   "http:// with [USER[:PASSWORD]@]HOST[:PORT] "
-				   "and nothing after",
-				   o->proxy);
+		shown = proxy_shown(o->proxy);
+		rc = usage_error("--proxy '%s': expected socks4://, "
+				 "socks4a://, socks5://, socks5h:// or "
+				 "http:// with [USER[:PASSWORD]@]HOST[:PORT] "
+				 "and nothing after",
+				 shown);
+		g_free(shown);
+		return rc;
 	}
 	o->proxy_type = proxy_schemes[i].type;
 	o->proxy_scheme = g_strdup(proxy_schemes[i].scheme);

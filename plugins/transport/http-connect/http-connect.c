@@ -141,6 +141,40 @@ static int add_extra_headers(struct spop_host *h, const char *data,
 	return rc;
 }
 
+/* Appends FirewallData's header lines to shown, the values of those that
+ * carry credentials masked (after an auth scheme's name, if any), as the
+ * Basic credentials built from FirewallUser/FirewallPassword are. */
+static void append_masked(GString *shown, const char *headers)
+{
+	static const char *const secret[] = {"Authorization",
+					     "Proxy-Authorization", "Cookie"};
+	gchar **lines = g_strsplit(headers, "\r\n", -1);
+
+	for (gchar **l = lines; *l; l++) {
+		const char *colon = strchr(*l, ':');
+		gboolean hide = FALSE;
+
+		if (!**l)
+			continue;
+		for (size_t i = 0; colon && i < G_N_ELEMENTS(secret); i++)
+			hide |= strlen(secret[i]) == (size_t)(colon - *l) &&
+				!g_ascii_strncasecmp(*l, secret[i],
+						     (size_t)(colon - *l));
+		if (!hide) {
+			g_string_append_printf(shown, "%s\r\n", *l);
+			continue;
+		}
+		const char *v = colon + 1;
+		while (*v == ' ' || *v == '\t')
+			v++;
+		const char *sp = strchr(v, ' ');
+		g_string_append_printf(shown, "%.*s ****\r\n",
+				       (int)(sp ? sp - *l : colon + 1 - *l),
+				       *l);
+	}
+	g_strfreev(lines);
+}
+
 /* Builds the request. *shown is the same with the credentials masked, for
  * the trail. */
 static int build_request(struct spop_host *h, const char *name, int port,
@@ -191,7 +225,7 @@ static int build_request(struct spop_host *h, const char *name, int port,
 		int rc = add_extra_headers(h, data, req);
 		if (rc)
 			return rc;
-		g_string_append(shown, req->str + before);
+		append_masked(shown, req->str + before);
 	}
 	g_string_append(req, "\r\n");
 	return 0;
