@@ -268,15 +268,16 @@ one_run() {
 # runs all clients once) and keeps each client's fastest run (best of N by
 # wall time, with that run's CPU and RSS).
 measure() {
-	local w=$1 n=$2 c r why best
+	local w=$1 n=$2 c why best tls_ca=()
 	declare -A dead=()
 	for c in $clients; do
 		rm -f "$work/runs-$c"
 		why=$(available "$c") || { dead[$c]="NOT RUN: $why"; }
 	done
 	# Untimed: warms Dovecot's indexes and the page cache.
-	"$raw" floor "$wport" "$wuser" "$wpass" "$wcount" $([ "$wtls" = 0 ] || echo "$ca") >/dev/null
-	for r in $(seq "$n"); do
+	[ "$wtls" = 0 ] || tls_ca=("$ca")
+	"$raw" floor "$wport" "$wuser" "$wpass" "$wcount" "${tls_ca[@]}" >/dev/null
+	for _ in $(seq "$n"); do
 		for c in $clients; do
 			[ -z "${dead[$c]:-}" ] || continue
 			if ! why=$(one_run "$c"); then
