@@ -206,6 +206,12 @@ struct spop {
 	int64_t size_cache;
 	int uid_cache_number;
 	char *uid_cache;
+	/* What LIST and UIDL without an argument said, by message number
+	 * (index number - 1), for this session: message numbers never change
+	 * within one (RFC 1939), so MessageSize and MessageUID then need no
+	 * round trip. -1 / NULL: not listed, or deleted since. */
+	GArray *listed_sizes;	  /* int64_t */
+	GPtrArray *listed_uids;	  /* char* */
 	int text_cache_number;	  /* message whose text is held */
 	int headers_cache_number; /* message whose headers are held */
 	struct spi_message msg;

@@ -77,6 +77,7 @@ SPI_EXPORT void spop_free(spop_t *s)
 	spi_proxy_forget(s);
 	g_free(s->last_reply);
 	g_free(s->uid_cache);
+	spi_mailbox_forget_lists(s);
 	g_free(s->error_text);
 	g_free(s->config_result);
 	g_free(s->localized);

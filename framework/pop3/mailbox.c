@@ -15,6 +15,49 @@ void spi_mailbox_invalidate(struct spop *s)
 	s->headers_cache_number = 0;
 }
 
+void spi_mailbox_forget_lists(struct spop *s)
+{
+	g_clear_pointer(&s->listed_sizes, g_array_unref);
+	g_clear_pointer(&s->listed_uids, g_ptr_array_unref);
+}
+
+static void listed_size_set(struct spop *s, int n, int64_t size)
+{
+	const int64_t unknown = -1;
+
+	if (!s->listed_sizes)
+		s->listed_sizes = g_array_new(FALSE, FALSE, sizeof(int64_t));
+	while (s->listed_sizes->len < (guint)n)
+		g_array_append_val(s->listed_sizes, unknown);
+	g_array_index(s->listed_sizes, int64_t, n - 1) = size;
+}
+
+static void listed_uid_set(struct spop *s, int n, const char *uid)
+{
+	if (!s->listed_uids)
+		s->listed_uids = g_ptr_array_new_with_free_func(g_free);
+	if (s->listed_uids->len < (guint)n)
+		g_ptr_array_set_size(s->listed_uids, n);
+	g_free(g_ptr_array_index(s->listed_uids, n - 1));
+	g_ptr_array_index(s->listed_uids, n - 1) = g_strdup(uid);
+}
+
+/* The listed size of message n, or -1. */
+static int64_t listed_size(const struct spop *s, int n)
+{
+	if (!s->listed_sizes || n < 1 || (guint)n > s->listed_sizes->len)
+		return -1;
+	return g_array_index(s->listed_sizes, int64_t, n - 1);
+}
+
+/* The listed UID of message n, or NULL. */
+static const char *listed_uid(const struct spop *s, int n)
+{
+	if (!s->listed_uids || n < 1 || (guint)n > s->listed_uids->len)
+		return NULL;
+	return g_ptr_array_index(s->listed_uids, n - 1);
+}
+
 static int parse_count_size(const char *text, long long *a, long long *b)
 {
 	char *end;
@@ -93,10 +136,12 @@ static int list_line(struct spop *s, const char *line, size_t len, bool eol,
 		rc = SPOP_ERR_PROTOCOL;
 	} else if (c->uids) {
 		char *uid = g_strndup(end + 1, len - (size_t)(end + 1 - line));
-		if (!*uid)
+		if (!*uid) {
 			rc = SPOP_ERR_PROTOCOL;
-		else
+		} else {
+			listed_uid_set(s, (int)n, uid);
 			spi_emit_message_list(s, (int)n, uid, 0);
+		}
 		g_free(uid);
 	} else {
 		const char *p = end + 1;
@@ -109,10 +154,13 @@ static int list_line(struct spop *s, const char *line, size_t len, bool eol,
 			memcpy(digits, p, rest);
 			digits[rest] = '\0';
 			long long size = strtoll(digits, &end, 10);
-			if (end == digits || size < 0 || (*end && *end != ' '))
+			if (end == digits || size < 0 ||
+			    (*end && *end != ' ')) {
 				rc = SPOP_ERR_PROTOCOL;
-			else
+			} else {
+				listed_size_set(s, (int)n, size);
 				spi_emit_message_list(s, (int)n, "", size);
+			}
 		}
 	}
 	if (rc && !c->bad)
@@ -204,6 +252,11 @@ int64_t spi_query_size(struct spop *s, int *rc)
 	*rc = spi_session_need_transaction(s, "QueryMessageSize");
 	if (!*rc && s->size_cache_number == s->message_number)
 		return s->size_cache;
+	if (!*rc && listed_size(s, s->message_number) >= 0) {
+		s->size_cache = listed_size(s, s->message_number);
+		s->size_cache_number = s->message_number;
+		return s->size_cache;
+	}
 	if (!*rc)
 		*rc = query_one(s, "LIST", &v);
 	if (!*rc) {
@@ -230,6 +283,12 @@ const char *spi_query_uid(struct spop *s, int *rc)
 	*rc = spi_session_need_transaction(s, "QueryMessageUID");
 	if (!*rc && s->uid_cache_number == s->message_number)
 		return spi_str(s->uid_cache);
+	if (!*rc && listed_uid(s, s->message_number)) {
+		g_free(s->uid_cache);
+		s->uid_cache = g_strdup(listed_uid(s, s->message_number));
+		s->uid_cache_number = s->message_number;
+		return s->uid_cache;
+	}
 	if (!*rc)
 		*rc = spi_mailbox_optional(s, "UIDL", "QueryMessageUID");
 	if (!*rc) {
@@ -255,6 +314,11 @@ int spi_mailbox_delete(struct spop *s)
 
 	g_free(cmd);
 	spi_mailbox_invalidate(s);
+	/* A deleted message is no longer listed (LIST n answers -ERR). */
+	if (!rc && listed_size(s, s->message_number) >= 0)
+		listed_size_set(s, s->message_number, -1);
+	if (!rc && listed_uid(s, s->message_number))
+		listed_uid_set(s, s->message_number, NULL);
 	return rc;
 }
 

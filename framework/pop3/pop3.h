@@ -124,6 +124,8 @@ int spi_sasl_authenticate(struct spop *s,
 /* ---- mailbox commands (mailbox.c) ---- */
 /* Forgets the per-MessageNumber caches (the mailbox may have changed). */
 void spi_mailbox_invalidate(struct spop *s);
+/* Forgets the listed sizes and UIDs (a new session, or the object's end). */
+void spi_mailbox_forget_lists(struct spop *s);
 int spi_mailbox_stat(struct spop *s);
 /* LIST or UIDL: one MessageList event per message. */
 int spi_mailbox_list(struct spop *s, bool uids);

@@ -14,6 +14,7 @@ static void forget_mailbox(struct spop *s)
 	s->message_count = 0;
 	s->total_size = 0;
 	spi_mailbox_invalidate(s);
+	spi_mailbox_forget_lists(s);
 }
 
 void spi_session_forget(struct spop *s)

@@ -253,7 +253,27 @@ static void test_lists_and_cache(void)
 	}
 	g_hash_table_destroy(seen);
 
-	/* MessageSize/UID ask the server once per MessageNumber */
+	/* after LIST and UIDL, MessageSize/UID need no round trip */
+	ASSERT_OK(spop_set_message_number(s, 2));
+	g_string_truncate(rec.trail, 0);
+	CU_ASSERT_EQUAL(spop_get_message_size(s),
+			harness_message_size(&dovecot, 2));
+	char *listed_line = g_strdup_printf("2 %s 0", spop_get_message_uid(s));
+	CU_ASSERT_STRING_EQUAL(rec.listed->pdata[1], listed_line);
+	g_free(listed_line);
+	CU_ASSERT_PTR_NULL(strstr(rec.trail->str, "C: LIST"));
+	CU_ASSERT_PTR_NULL(strstr(rec.trail->str, "C: UIDL"));
+	/* a deleted message is no longer listed: the server is asked, and
+	 * says no (RSET takes the deletion back before anything ends) */
+	ASSERT_OK(spop_delete(s));
+	CU_ASSERT_EQUAL(spop_get_message_size(s), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(rec.trail->str, "C: LIST 2\n"));
+	ASSERT_OK(spop_reset(s));
+
+	/* a session without the lists asks the server once per
+	 * MessageNumber */
+	ASSERT_OK(spop_disconnect(s));
+	ASSERT_OK(spop_connect(s));
 	ASSERT_OK(spop_set_message_number(s, 2));
 	g_string_truncate(rec.trail, 0);
 	CU_ASSERT_EQUAL(spop_get_message_size(s),

@@ -780,6 +780,10 @@ static void retrieve_messages(const struct probe_options *o,
 	if (o->retrieve_number > 0) {
 		retrieve_one(o, r, s, o->retrieve_number, &pf);
 	} else {
+		/* Every message's size and UID in two round trips, not two
+		 * per message (the library keeps what LIST and UIDL said). */
+		if (!o->list && r->count > 1)
+			list_messages(r, s);
 		for (int n = 1; n <= r->count; n++)
 			retrieve_one(o, r, s, n, &pf);
 	}
