@@ -1,8 +1,11 @@
 /* Integration fixture implementation: events are recorded as text so the
  * assertions read like transcripts. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 
 #include "common.h"
 #include "scripted.h"
@@ -118,6 +121,21 @@ void recorder_clear(struct recorder *r)
 	r->trail = g_string_new(NULL);
 	r->headers = g_ptr_array_new_with_free_func(g_free);
 	r->listed = g_ptr_array_new_with_free_func(g_free);
+}
+
+int loopback_listener(int *port)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET};
+	socklen_t l = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	CU_ASSERT_FATAL(fd >= 0);
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	CU_ASSERT_EQUAL_FATAL(bind(fd, (struct sockaddr *)&a, l), 0);
+	CU_ASSERT_EQUAL_FATAL(listen(fd, 4), 0);
+	CU_ASSERT_EQUAL_FATAL(getsockname(fd, (struct sockaddr *)&a, &l), 0);
+	*port = ntohs(a.sin_port);
+	return fd;
 }
 
 void config_set(spop_t *s, const char *fmt, ...)

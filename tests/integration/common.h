@@ -33,6 +33,9 @@ struct recorder {
 spop_t *client_new(const char *user, const char *password,
 		   struct recorder *rec);
 void recorder_clear(struct recorder *rec);
+/* A socket listening on 127.0.0.1 at a free port (into *port), for a
+ * scripted peer; asserts (fatally) that it could be made. */
+int loopback_listener(int *port);
 /* spop_config(s, "Name=value") from a format, asserting it is accepted. */
 void config_set(spop_t *s, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 /* A client of the harness Dovecot (main user) at server through the proxy

@@ -11,6 +11,7 @@
  * session and the "Established connection" in its log; wrong ones: 401
  * instead of the 407 of a request without the header). */
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <sys/socket.h>
@@ -149,15 +150,10 @@ static void test_refused_target(void)
 /* A listener of ours on 127.0.0.1; *port gets its port. */
 static int listener(int *port)
 {
-	struct sockaddr_in a = {.sin_family = AF_INET};
-	socklen_t l = sizeof(a);
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	int fd = loopback_listener(port);
 
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	CU_ASSERT_EQUAL_FATAL(bind(fd, (struct sockaddr *)&a, l), 0);
-	CU_ASSERT_EQUAL_FATAL(listen(fd, 4), 0);
-	getsockname(fd, (struct sockaddr *)&a, &l);
-	*port = ntohs(a.sin_port);
+	/* polled for untouchedness, never blocked on */
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 	return fd;
 }
 

@@ -557,23 +557,12 @@ static void socks4_peer_start(struct socks4_peer *p,
 			      const unsigned char *request, size_t request_len,
 			      const unsigned char *reply, size_t reply_len)
 {
-	struct sockaddr_in a = {.sin_family = AF_INET};
-	socklen_t len = sizeof(a);
-
 	memset(p, 0, sizeof(*p));
 	p->request = request;
 	p->request_len = request_len;
 	p->reply = reply;
 	p->reply_len = reply_len;
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	p->listen_fd = socket(AF_INET, SOCK_STREAM, 0);
-	CU_ASSERT_FATAL(p->listen_fd >= 0);
-	CU_ASSERT_FATAL(bind(p->listen_fd, (struct sockaddr *)&a, sizeof(a)) ==
-			0);
-	CU_ASSERT_FATAL(listen(p->listen_fd, 1) == 0);
-	CU_ASSERT_FATAL(
-	    getsockname(p->listen_fd, (struct sockaddr *)&a, &len) == 0);
-	p->port = ntohs(a.sin_port);
+	p->listen_fd = loopback_listener(&p->port);
 	CU_ASSERT_FATAL(pthread_create(&p->thread, NULL, socks4_peer_run, p) ==
 			0);
 }
