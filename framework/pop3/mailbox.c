@@ -21,10 +21,14 @@ void spi_mailbox_forget_lists(struct spop *s)
 	g_clear_pointer(&s->listed_uids, g_ptr_array_unref);
 }
 
+/* Only numbers STAT announced are kept: a hostile "2000000000 5" line must
+ * not size the table. */
 static void listed_size_set(struct spop *s, int n, int64_t size)
 {
 	const int64_t unknown = -1;
 
+	if (n < 1 || n > s->message_count)
+		return;
 	if (!s->listed_sizes)
 		s->listed_sizes = g_array_new(FALSE, FALSE, sizeof(int64_t));
 	while (s->listed_sizes->len < (guint)n)
@@ -34,6 +38,8 @@ static void listed_size_set(struct spop *s, int n, int64_t size)
 
 static void listed_uid_set(struct spop *s, int n, const char *uid)
 {
+	if (n < 1 || n > s->message_count)
+		return;
 	if (!s->listed_uids)
 		s->listed_uids = g_ptr_array_new_with_free_func(g_free);
 	if (s->listed_uids->len < (guint)n)

@@ -291,6 +291,30 @@ static void test_bad_list_line_keeps_sync(void)
 	finish(s);
 }
 
+/* LIST lines for numbers STAT never announced are reported but not kept:
+ * a huge number must not size the session's table, and MessageSize of a
+ * real message still comes from the listing, a lying one from the server. */
+static void test_list_numbers_beyond_stat(void)
+{
+	static const struct step script[] = {
+	    LOGIN("+OK 2 20\r\n"),
+	    {STEP_EXPECT, "LIST", 0, 0},
+	    {STEP_SEND, "+OK\r\n1 10\r\n2000000000 5\r\n2 10\r\n.\r\n", 0, 0},
+	    {STEP_EXPECT, "QUIT", 0, 0},
+	    {STEP_SEND, "+OK\r\n", 0, 0},
+	    {STEP_END, NULL, 0, 0}};
+	spop_t *s = client_for(script);
+
+	ASSERT_OK(spop_connect(s));
+	ASSERT_OK(spop_list_message_sizes(s));
+	ASSERT_OK(spop_set_message_number(s, 2));
+	g_string_truncate(rec.trail, 0);
+	CU_ASSERT_EQUAL(spop_get_message_size(s), 10);
+	CU_ASSERT_PTR_NULL(strstr(rec.trail->str, "C: LIST"));
+	ASSERT_OK(spop_disconnect(s));
+	finish(s);
+}
+
 static char flood[70 * 1024];
 
 static void test_status_line_flood(void)
@@ -450,6 +474,7 @@ static const struct test_case cases[] = {
     {"silent server: Timeout", test_silent_server},
     {"silent server: ConnectionTimeout", test_connection_timeout},
     {"silent proxy: the timeout names the proxy", test_silent_proxy},
+    {"LIST numbers beyond STAT are not kept", test_list_numbers_beyond_stat},
     {"ConnectionTimeout covers the connect only",
      test_connection_timeout_scope},
     {"trickle: inactivity timeout extends", test_inactivity_timeout_extends},
