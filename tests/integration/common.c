@@ -190,6 +190,20 @@ spop_t *proxy_client(int type, const char *server, int proxy_port,
 	return s;
 }
 
+void use_dovecot_tls(spop_t *s, int mode)
+{
+	char *ca = harness_cert_file("ca.pem"), *text = NULL;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(ca);
+	CU_ASSERT_TRUE_FATAL(g_file_get_contents(ca, &text, NULL, NULL));
+	config_set(s, "SSLServerCACerts=%s", text);
+	ASSERT_OK(spop_set_ssl_start_mode(s, mode));
+	ASSERT_OK(spop_set_mail_port(
+	    s, mode == SPOP_SSL_IMPLICIT ? dovecot.tls_port : dovecot.port));
+	g_free(text);
+	g_free(ca);
+}
+
 void login_and_retrieve(spop_t *s)
 {
 	GString *want = expected_message(HARNESS_MSG_SIMPLE, HARNESS_MAIN_USER);

@@ -43,6 +43,9 @@ void config_set(spop_t *s, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
  * the reference's default FirewallPort (80 for a tunnel, else 1080). */
 spop_t *proxy_client(int type, const char *server, int proxy_port,
 		     struct recorder *rec);
+/* Trusts the harness CA and sets TLS mode (SPOP_SSL_IMPLICIT: the
+ * harness Dovecot's pop3s port; else its POP3 port, for STLS). */
+void use_dovecot_tls(spop_t *s, int mode);
 /* Connects, checks the message count, retrieves HARNESS_MSG_SIMPLE byte
  * for byte and disconnects. */
 void login_and_retrieve(spop_t *s);

@@ -99,26 +99,12 @@ static void test_remote_name(void)
 	g_free(before);
 }
 
-static void use_tls(spop_t *s, int mode)
-{
-	char *ca = harness_cert_file("ca.pem"), *text = NULL;
-
-	CU_ASSERT_PTR_NOT_NULL_FATAL(ca);
-	CU_ASSERT_TRUE_FATAL(g_file_get_contents(ca, &text, NULL, NULL));
-	config_set(s, "SSLServerCACerts=%s", text);
-	ASSERT_OK(spop_set_ssl_start_mode(s, mode));
-	ASSERT_OK(spop_set_mail_port(
-	    s, mode == SPOP_SSL_IMPLICIT ? dovecot.tls_port : dovecot.port));
-	g_free(text);
-	g_free(ca);
-}
-
 static void test_implicit_tls(void)
 {
 	char *before = harness_dante_log(&dante);
 	spop_t *s = proxy_client(SPOP_FW_SOCKS5, "localhost", dante.port, &rec);
 
-	use_tls(s, SPOP_SSL_IMPLICIT);
+	use_dovecot_tls(s, SPOP_SSL_IMPLICIT);
 	login_and_retrieve(s);
 	assert_proxied(&dante, before, dovecot.tls_port);
 	spop_free(s);
@@ -131,7 +117,7 @@ static void test_stls(void)
 	spop_t *s =
 	    proxy_client(SPOP_FW_SOCKS5, "*localhost", dante.port, &rec);
 
-	use_tls(s, SPOP_SSL_EXPLICIT);
+	use_dovecot_tls(s, SPOP_SSL_EXPLICIT);
 	login_and_retrieve(s);
 	CU_ASSERT_PTR_NOT_NULL(strstr(rec.trail->str, "C: STLS"));
 	assert_proxied(&dante, before, dovecot.port);
@@ -260,7 +246,7 @@ static void test_userpass_tls(void)
 	char *before = harness_dante_log(&dante_auth);
 	spop_t *s = auth_client("localhost", PROXY_PASSWORD);
 
-	use_tls(s, SPOP_SSL_IMPLICIT);
+	use_dovecot_tls(s, SPOP_SSL_IMPLICIT);
 	login_and_retrieve(s);
 	assert_proxied(&dante_auth, before, dovecot.tls_port);
 	CU_ASSERT_TRUE(

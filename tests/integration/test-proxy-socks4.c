@@ -147,20 +147,6 @@ static void test_socks4_star_name_resolved_here(void)
 	g_free(before);
 }
 
-static void use_tls(spop_t *s, int mode)
-{
-	char *ca = harness_cert_file("ca.pem"), *text = NULL;
-
-	CU_ASSERT_PTR_NOT_NULL_FATAL(ca);
-	CU_ASSERT_TRUE_FATAL(g_file_get_contents(ca, &text, NULL, NULL));
-	config_set(s, "SSLServerCACerts=%s", text);
-	ASSERT_OK(spop_set_ssl_start_mode(s, mode));
-	ASSERT_OK(spop_set_mail_port(
-	    s, mode == SPOP_SSL_IMPLICIT ? dovecot.tls_port : dovecot.port));
-	g_free(text);
-	g_free(ca);
-}
-
 /* TLS through the proxy; the certificate is checked against "localhost"
  * whether the name went to the proxy or was resolved here. */
 static void tls(const struct kind *k, const char *server, int mode)
@@ -168,7 +154,7 @@ static void tls(const struct kind *k, const char *server, int mode)
 	char *before = harness_dante_settled_log(&dante);
 	spop_t *s = proxy_client(k->type, server, dante.port, &rec);
 
-	use_tls(s, mode);
+	use_dovecot_tls(s, mode);
 	login_and_retrieve(s);
 	if (mode == SPOP_SSL_EXPLICIT)
 		CU_ASSERT_TRUE(trail_has("C: STLS"));
@@ -262,7 +248,7 @@ static void ssh_socks4a_name(int mode)
 	char *request = ssh_request_line("localhost", port);
 
 	if (mode)
-		use_tls(s, mode);
+		use_dovecot_tls(s, mode);
 	login_and_retrieve(s);
 	if (mode == SPOP_SSL_EXPLICIT)
 		CU_ASSERT_TRUE(trail_has("C: STLS"));
