@@ -337,6 +337,9 @@ void *spi_base64_decode_strict(const char *text, size_t *len);
 /* ---- message (message/) ---- */
 void spi_message_clear(struct spi_message *m);
 int spi_message_retrieve(struct spop *s, bool headers_only);
+/* The same for a RETR/TOP of MessageNumber that a pipeline already sent:
+ * reads its reply. */
+int spi_message_receive(struct spop *s, bool headers_only);
 void spi_message_load(struct spop *s, const char *data, size_t len);
 
 /* ---- S/MIME (smime/) ---- */

@@ -360,7 +360,10 @@ static const char truncated_note[] =
     "Message kept in memory only up to MessageMemoryLimit; LocalFile or a "
     "stream has all of it.";
 
-int spi_message_retrieve(struct spop *s, bool headers_only)
+/* sent: the RETR/TOP for MessageNumber is already in flight (a pipeline
+ * sent it); only its reply is read, and the size for PercentDone is taken
+ * from the listing alone, as asking now would overtake the pipeline. */
+static int retrieve(struct spop *s, bool headers_only, bool sent)
 {
 	struct retrieval r = {0};
 	int rc = 0;
@@ -374,7 +377,9 @@ int spi_message_retrieve(struct spop *s, bool headers_only)
 	spi_smime_reset(s);
 	s->text_cache_number = 0;
 	s->headers_cache_number = 0;
-	if (s->cfg.get_message_size && !headers_only) {
+	if (s->cfg.get_message_size && !headers_only && sent) {
+		r.size = MAX(0, spi_mailbox_listed_size(s, s->message_number));
+	} else if (s->cfg.get_message_size && !headers_only) {
 		r.size = spi_query_size(s, &rc);
 		if (rc)
 			goto out_early;
@@ -382,8 +387,10 @@ int spi_message_retrieve(struct spop *s, bool headers_only)
 	/* The reference: a partial retrieval writes nothing to LocalFile. */
 	if (!headers_only && !(s->max_lines > 0 && !s->have_stream))
 		rc = sink_open(s, &r.sink);
+	if (!rc && !sent)
+		rc = spi_mailbox_fetch_send(s, s->message_number, headers_only);
 	if (!rc)
-		rc = spi_mailbox_fetch(s, headers_only);
+		rc = spi_mailbox_fetch_reply(s, headers_only);
 	if (rc) {
 		sink_close(s, &r.sink, rc);
 		goto out_early;
@@ -411,6 +418,16 @@ int spi_message_retrieve(struct spop *s, bool headers_only)
 out_early:
 	g_string_free(r.header_line, TRUE);
 	return rc;
+}
+
+int spi_message_retrieve(struct spop *s, bool headers_only)
+{
+	return retrieve(s, headers_only, false);
+}
+
+int spi_message_receive(struct spop *s, bool headers_only)
+{
+	return retrieve(s, headers_only, true);
 }
 
 /* Loads a message from memory as Retrieve would have stored it, without

@@ -48,16 +48,14 @@ static void listed_uid_set(struct spop *s, int n, const char *uid)
 	g_ptr_array_index(s->listed_uids, n - 1) = g_strdup(uid);
 }
 
-/* The listed size of message n, or -1. */
-static int64_t listed_size(const struct spop *s, int n)
+int64_t spi_mailbox_listed_size(const struct spop *s, int n)
 {
 	if (!s->listed_sizes || n < 1 || (guint)n > s->listed_sizes->len)
 		return -1;
 	return g_array_index(s->listed_sizes, int64_t, n - 1);
 }
 
-/* The listed UID of message n, or NULL. */
-static const char *listed_uid(const struct spop *s, int n)
+const char *spi_mailbox_listed_uid(const struct spop *s, int n)
 {
 	if (!s->listed_uids || n < 1 || (guint)n > s->listed_uids->len)
 		return NULL;
@@ -199,29 +197,39 @@ int spi_mailbox_list(struct spop *s, bool uids)
 	return rc;
 }
 
-int spi_mailbox_fetch(struct spop *s, bool headers_only)
+static const char *fetch_partial(struct spop *s, bool headers_only)
 {
-	const char *partial = headers_only	 ? "RetrieveHeaders"
-			      : s->max_lines > 0 ? "Retrieve with MaxLines"
-						 : NULL;
-	struct spi_reply r;
-	bool body;
+	return headers_only	  ? "RetrieveHeaders"
+	       : s->max_lines > 0 ? "Retrieve with MaxLines"
+				  : NULL;
+}
+
+int spi_mailbox_fetch_send(struct spop *s, int number, bool headers_only)
+{
+	const char *partial = fetch_partial(s, headers_only);
 	char *cmd;
 	int rc = partial ? spi_mailbox_optional(s, "TOP", partial) : 0;
 
 	if (rc)
 		return rc;
 	if (headers_only)
-		cmd = g_strdup_printf("TOP %d 0", s->message_number);
+		cmd = g_strdup_printf("TOP %d 0", number);
 	else if (s->max_lines > 0)
-		cmd = g_strdup_printf("TOP %d %d", s->message_number,
-				      s->max_lines);
+		cmd = g_strdup_printf("TOP %d %d", number, s->max_lines);
 	else
-		cmd = g_strdup_printf("RETR %d", s->message_number);
+		cmd = g_strdup_printf("RETR %d", number);
 	rc = spi_pop3_send(s, cmd, (size_t)-1);
 	g_free(cmd);
-	if (!rc)
-		rc = spi_pop3_recv(s, &r, &body);
+	return rc;
+}
+
+int spi_mailbox_fetch_reply(struct spop *s, bool headers_only)
+{
+	const char *partial = fetch_partial(s, headers_only);
+	struct spi_reply r;
+	bool body;
+	int rc = spi_pop3_recv(s, &r, &body);
+
 	if (rc && partial)
 		rc = spi_mailbox_optional_failed(s, rc, "TOP", partial);
 	if (!rc && !body)
@@ -258,8 +266,8 @@ int64_t spi_query_size(struct spop *s, int *rc)
 	*rc = spi_session_need_transaction(s, "QueryMessageSize");
 	if (!*rc && s->size_cache_number == s->message_number)
 		return s->size_cache;
-	if (!*rc && listed_size(s, s->message_number) >= 0) {
-		s->size_cache = listed_size(s, s->message_number);
+	if (!*rc && spi_mailbox_listed_size(s, s->message_number) >= 0) {
+		s->size_cache = spi_mailbox_listed_size(s, s->message_number);
 		s->size_cache_number = s->message_number;
 		return s->size_cache;
 	}
@@ -289,9 +297,10 @@ const char *spi_query_uid(struct spop *s, int *rc)
 	*rc = spi_session_need_transaction(s, "QueryMessageUID");
 	if (!*rc && s->uid_cache_number == s->message_number)
 		return spi_str(s->uid_cache);
-	if (!*rc && listed_uid(s, s->message_number)) {
+	if (!*rc && spi_mailbox_listed_uid(s, s->message_number)) {
 		g_free(s->uid_cache);
-		s->uid_cache = g_strdup(listed_uid(s, s->message_number));
+		s->uid_cache =
+		    g_strdup(spi_mailbox_listed_uid(s, s->message_number));
 		s->uid_cache_number = s->message_number;
 		return s->uid_cache;
 	}
@@ -321,9 +330,9 @@ int spi_mailbox_delete(struct spop *s)
 	g_free(cmd);
 	spi_mailbox_invalidate(s);
 	/* A deleted message is no longer listed (LIST n answers -ERR). */
-	if (!rc && listed_size(s, s->message_number) >= 0)
+	if (!rc && spi_mailbox_listed_size(s, s->message_number) >= 0)
 		listed_size_set(s, s->message_number, -1);
-	if (!rc && listed_uid(s, s->message_number))
+	if (!rc && spi_mailbox_listed_uid(s, s->message_number))
 		listed_uid_set(s, s->message_number, NULL);
 	return rc;
 }

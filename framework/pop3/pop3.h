@@ -133,9 +133,17 @@ int spi_mailbox_list(struct spop *s, bool uids);
 int64_t spi_query_size(struct spop *s, int *rc);
 /* UIDL n for the current MessageNumber, cached; "" on failure. */
 const char *spi_query_uid(struct spop *s, int *rc);
-/* RETR n, or TOP n 0 (headers_only), or TOP n MaxLines: sends it and
- * reads the status line; the body follows (spi_pop3_read_body). */
-int spi_mailbox_fetch(struct spop *s, bool headers_only);
+/* RETR n, or TOP n 0 (headers_only), or TOP n MaxLines, in two halves so
+ * a pipeline can send several before reading: fetch_send checks TOP is
+ * available and sends the command for message number; fetch_reply reads
+ * the status line of the oldest one sent; the body follows
+ * (spi_pop3_read_body). */
+int spi_mailbox_fetch_send(struct spop *s, int number, bool headers_only);
+int spi_mailbox_fetch_reply(struct spop *s, bool headers_only);
+/* What LIST / UIDL said about message n this session: -1 / NULL when
+ * they were not asked, or n was deleted since. */
+int64_t spi_mailbox_listed_size(const struct spop *s, int n);
+const char *spi_mailbox_listed_uid(const struct spop *s, int n);
 int spi_mailbox_delete(struct spop *s);
 int spi_mailbox_reset(struct spop *s);
 int spi_mailbox_custom(struct spop *s, const char *command);
