@@ -121,6 +121,10 @@ struct spi_settings {
 	int select_wait_millis;
 	bool close_stream_after_transfer;
 	long long message_memory_limit;
+	/* Config Durability (message/retrieve.c): 0 none, 1 batch (default:
+	 * one syncfs per directory at the end of the method), 2 message
+	 * (fsync of each file and its directory) */
+	int durability;
 	char *plugin_path;
 	char *auth_mechanism_name; /* a plugin by name, overrides the enum */
 	int firewall_type;
@@ -215,6 +219,9 @@ struct spop {
 	int text_cache_number;	  /* message whose text is held */
 	int headers_cache_number; /* message whose headers are held */
 	struct spi_message msg;
+	/* message/retrieve.c: directories LocalFile was renamed into since
+	 * the last spi_message_sync() (Durability 1), char* set */
+	GHashTable *unsynced_dirs;
 	struct spi_smime *smime; /* verdicts of the last S/MIME method */
 
 	/* errors and events */
@@ -341,6 +348,15 @@ int spi_message_retrieve(struct spop *s, bool headers_only);
  * reads its reply. */
 int spi_message_receive(struct spop *s, bool headers_only);
 void spi_message_load(struct spop *s, const char *data, size_t len);
+/* Makes what retrievals wrote to LocalFile since the last call durable as
+ * Durability says (a no-op for 0 and 2); SPOP_ERR_FILE naming the directory
+ * and the reason when the sync fails. */
+int spi_message_sync(struct spop *s);
+/* Remembers dir as written since the last spi_message_sync() (Durability
+ * 1); retrieve.c does it after each rename into LocalFile. */
+void spi_message_note_unsynced(struct spop *s, const char *dir);
+/* Forgets the remembered directories without syncing them (spop_free). */
+void spi_message_forget_unsynced(struct spop *s);
 
 /* ---- S/MIME (smime/) ---- */
 struct spi_smime;

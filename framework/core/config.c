@@ -615,6 +615,14 @@ static const struct setting settings[] = {
      NOLIM, 0, NULL, NULL},
     {"MessageMemoryLimit", T_LONG, CFG(message_memory_limit), 0, G_MAXINT64, 0,
      NULL, NULL},
+    /* Durability of LocalFile (message/retrieve.c). Whatever the value, a
+     * file is complete under its name or absent (written to a temporary
+     * name, renamed when complete). 0: no sync (a crash may lose a file
+     * the method reported written); 1 (default): the files a method (a
+     * Retrieve, a batch) wrote are on disk, with their directory entries,
+     * when it returns: one syncfs() per directory at the end; 2: fsync()
+     * of each file before its rename and of its directory after. */
+    {"Durability", T_INT, CFG(durability), 0, 2, 0, NULL, NULL},
     {"PluginPath", T_STR, CFG(plugin_path), NOLIM, 0, NULL, NULL},
     /* S/MIME: the engine plugin (cms, openssl) and how signers are
      * trusted (libspop's settings beside the reference's SMIMEEngine) */
@@ -972,6 +980,8 @@ void spi_settings_init(struct spi_settings *c)
 	/* Message/MessageText are in-memory copies; LocalFile and streams get
 	 * everything. 16 MiB keeps a 1 GiB message from being held in RAM. */
 	c->message_memory_limit = 16 * 1024 * 1024;
+	/* LocalFile durable once per method, not once per message */
+	c->durability = 1;
 	/* TLS: the reference's defaults, but for SSLEnabledProtocols (see
 	 * README "Departures"): TLS 1.2 and 1.3, since TLS 1.0 and 1.1 are
 	 * deprecated (RFC 8996) and TLS 1.3 is what servers speak today. */

@@ -568,6 +568,15 @@ static int retrieve_method(struct spop *s, bool headers_only)
 
 	if (!rc)
 		rc = spi_message_retrieve(s, headers_only);
+	/* Durability 1: the file is on disk when Retrieve returns. A failed
+	 * retrieval wrote nothing new and keeps its own error. */
+	if (!rc) {
+		rc = spi_message_sync(s);
+	} else {
+		struct spi_saved_error saved = spi_error_save(s);
+		spi_message_sync(s);
+		spi_error_restore(s, &saved);
+	}
 	return spi_leave(s, rc);
 }
 

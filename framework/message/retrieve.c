@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "message-parse.h"
@@ -136,18 +137,103 @@ static void sink_write(struct spop *s, struct sink *k, const char *data,
 	}
 }
 
+/* fsync() of a directory, so that a rename into it survives a crash. */
+static int sync_dir(struct spop *s, const char *dir, bool whole_fs)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int err = 0;
+
+	if (fd < 0)
+		err = errno;
+	else if (whole_fs ? syncfs(fd) : fsync(fd))
+		err = errno;
+	if (fd >= 0)
+		close(fd);
+	if (err)
+		return spi_fail(s, SPOP_ERR_FILE,
+				"Cannot make LocalFile's directory %s durable "
+				"(%s): %s.",
+				dir, whole_fs ? "syncfs" : "fsync",
+				g_strerror(err));
+	return 0;
+}
+
+void spi_message_note_unsynced(struct spop *s, const char *dir)
+{
+	if (!s->unsynced_dirs)
+		s->unsynced_dirs = g_hash_table_new_full(
+		    g_str_hash, g_str_equal, g_free, NULL);
+	if (!g_hash_table_contains(s->unsynced_dirs, dir))
+		g_hash_table_add(s->unsynced_dirs, g_strdup(dir));
+}
+
+void spi_message_forget_unsynced(struct spop *s)
+{
+	g_clear_pointer(&s->unsynced_dirs, g_hash_table_destroy);
+}
+
+/* Durability 1: one syncfs() per filesystem among the directories written
+ * since the last call (a syncfs covers every file and directory entry on
+ * it). Each directory is tried, the first failure is the result; the set
+ * is emptied either way, so one lost directory fails one call, not all. */
+int spi_message_sync(struct spop *s)
+{
+	GHashTable *dirs = s->unsynced_dirs;
+	GArray *done = g_array_new(FALSE, FALSE, sizeof(dev_t));
+	GHashTableIter it;
+	gpointer key;
+	int rc = 0;
+
+	s->unsynced_dirs = NULL;
+	if (!dirs || s->cfg.durability != 1)
+		goto out;
+	g_hash_table_iter_init(&it, dirs);
+	while (g_hash_table_iter_next(&it, &key, NULL)) {
+		const char *dir = key;
+		struct stat st;
+		bool seen = false;
+
+		if (stat(dir, &st)) {
+			int err = errno;
+			if (!rc)
+				rc = spi_fail(s, SPOP_ERR_FILE,
+					      "Cannot make LocalFile's "
+					      "directory %s durable: %s.",
+					      dir, g_strerror(err));
+			continue;
+		}
+		for (guint i = 0; i < done->len; i++)
+			seen |= g_array_index(done, dev_t, i) == st.st_dev;
+		if (seen)
+			continue;
+		int r = sync_dir(s, dir, true);
+		if (!r)
+			g_array_append_val(done, st.st_dev);
+		else if (!rc)
+			rc = r;
+	}
+out:
+	if (dirs)
+		g_hash_table_destroy(dirs);
+	g_array_free(done, TRUE);
+	return rc;
+}
+
 /* Commits the file only when everything arrived: nothing half-written is
- * ever found under LocalFile's name. */
+ * ever found under LocalFile's name. Durability 2 syncs the file before
+ * the rename and the directory after; 1 leaves both to
+ * spi_message_sync() at the end of the method. */
 static int sink_close(struct spop *s, struct sink *k, int rc)
 {
 	if (k->file) {
-		if (fflush(k->file) || fsync(fileno(k->file)))
-			if (!rc && !k->error)
-				k->error =
-				    spi_fail(s, SPOP_ERR_FILE,
-					     "Writing LocalFile "
-					     "%s failed: %s.",
-					     s->local_file, g_strerror(errno));
+		int durability = s->cfg.durability;
+		bool bad = fflush(k->file) ||
+			   (durability == 2 && fsync(fileno(k->file)));
+		if (bad && !rc && !k->error)
+			k->error = spi_fail(s, SPOP_ERR_FILE,
+					    "Writing LocalFile "
+					    "%s failed: %s.",
+					    s->local_file, g_strerror(errno));
 		fclose(k->file);
 		if (!rc)
 			rc = k->error;
@@ -159,6 +245,14 @@ static int sink_close(struct spop *s, struct sink *k, int rc)
 				      g_strerror(errno));
 		if (rc)
 			unlink(k->tmp_path);
+		if (!rc && durability) {
+			char *dir = g_path_get_dirname(s->local_file);
+			if (durability == 2)
+				rc = sync_dir(s, dir, false);
+			else
+				spi_message_note_unsynced(s, dir);
+			g_free(dir);
+		}
 		g_free(k->tmp_path);
 	} else if (k->stream) {
 		if (s->stream.flush && s->stream.flush(s->stream.user_data) &&

@@ -384,6 +384,48 @@ static void test_bad_local_file(void)
 	spop_free(s);
 }
 
+/* Durability: out-of-range values refused; every mode leaves the complete
+ * message under LocalFile and no temporary file. */
+static void test_durability(void)
+{
+	spop_t *s = connected(HARNESS_MSG_DOTS);
+	char *file = g_build_filename(work, "durable.eml", NULL);
+	GString *want = expected_message(HARNESS_MSG_DOTS, HARNESS_MAIN_USER);
+	static const char *const bad[] = {"Durability=3", "Durability=-1",
+					  "Durability=batch"};
+
+	CU_ASSERT_STRING_EQUAL(spop_config(s, "Durability"), "1");
+	for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
+		CU_ASSERT_PTR_NULL(spop_config(s, bad[i]));
+		CU_ASSERT_EQUAL(spop_last_error_code(s), 1211);
+		ERROR_HAS(s, "Durability");
+	}
+	CU_ASSERT_STRING_EQUAL(spop_config(s, "Durability"), "1");
+	spop_set_include_headers(s, 1);
+	spop_set_local_file(s, file);
+	for (int mode = 0; mode <= 2; mode++) {
+		char *set = g_strdup_printf("Durability=%d", mode);
+		char *contents = NULL;
+		gsize clen = 0;
+
+		unlink(file);
+		CU_ASSERT_PTR_NOT_NULL(spop_config(s, set));
+		ASSERT_OK(spop_retrieve(s));
+		CU_ASSERT_TRUE(
+		    g_file_get_contents(file, &contents, &clen, NULL));
+		CU_ASSERT_EQUAL(clen, want->len);
+		CU_ASSERT_EQUAL(
+		    memcmp(contents, want->str, MIN(clen, want->len)), 0);
+		CU_ASSERT_EQUAL(count_temp_files(), 0);
+		g_free(contents);
+		g_free(set);
+	}
+	unlink(file);
+	g_free(file);
+	g_string_free(want, TRUE);
+	spop_free(s);
+}
+
 static int init_work(void)
 {
 	work = g_build_filename(dovecot.dir, "out", NULL);
@@ -406,6 +448,7 @@ static const struct test_case retrieve_cases0[] = {
     {"50 MB to LocalFile, interrupt in event", test_big_to_local_file},
     {"Interrupt from another thread", test_interrupt_from_thread},
     {"LocalFile that cannot be created", test_bad_local_file},
+    {"Durability 0, 1, 2", test_durability},
     {NULL, NULL},
 };
 
