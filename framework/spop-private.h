@@ -358,6 +358,26 @@ void spi_message_note_unsynced(struct spop *s, const char *dir);
 /* Forgets the remembered directories without syncing them (spop_free). */
 void spi_message_forget_unsynced(struct spop *s);
 
+/* ---- the receive path (net/conn.c) ---- */
+struct spi_body_consumer {
+	/* Each line (or MaxLineLength piece), unstuffed, without its line
+	 * end; eol when it ends the line. */
+	int (*line)(struct spop *s, const char *line, size_t len, bool eol,
+		    void *ud);
+	/* With per_line false: the body as it is to be stored, unstuffed,
+	 * every line ending in CRLF (a bare LF made CRLF), in runs as long as
+	 * a read gave, cut anywhere; the consumer may switch from line to span
+	 * mode from its line callback. */
+	int (*span)(struct spop *s, const char *data, size_t len, void *ud);
+	bool per_line;
+};
+/* Reads a multi-line reply's body to its terminator, handing it to k. The
+ * first consumer error is kept in *consumer_rc and the rest is read and
+ * dropped (the stream stays in step); the return is the connection's
+ * error (not yet given to spi_pop3_fatal), or 0. */
+int spi_conn_read_body(struct spop *s, struct spi_body_consumer *k, void *ud,
+		       int *consumer_rc);
+
 /* ---- S/MIME (smime/) ---- */
 struct spi_smime;
 /* Forgets the verdicts (a new message); SigningAlgorithm stays. */

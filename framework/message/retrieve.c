@@ -37,6 +37,9 @@ struct retrieval {
 	int64_t size; /* for PercentDone; 0 unknown */
 	int64_t limit;
 	bool quiet; /* a message loaded, not retrieved: no events, no sink */
+	bool include_headers; /* the headers go to LocalFile and MessageText */
+	bool keep_body;	      /* Message and MessageText get the body */
+	struct spi_body_consumer consumer;
 };
 
 void spi_message_clear(struct spi_message *m)
@@ -292,8 +295,10 @@ static int percent(struct retrieval *r)
 	return (int)MIN(100, r->bytes * 100 / r->size);
 }
 
+/* A header line (with IncludeHeaders) or a body line or piece: to the sink,
+ * MessageText and the Transfer event. */
 static void deliver(struct spop *s, struct retrieval *r, const char *line,
-		    size_t len, bool eol)
+		    size_t len, bool eol, bool header)
 {
 	struct spi_message *m = &s->msg;
 
@@ -302,9 +307,12 @@ static void deliver(struct spop *s, struct retrieval *r, const char *line,
 		if (eol)
 			sink_write(s, &r->sink, "\r\n", 2);
 	}
-	append_capped(m->text, &m->text_truncated, r->limit, line, len);
-	if (eol)
-		append_capped(m->text, &m->text_truncated, r->limit, "\r\n", 2);
+	if (header || r->keep_body) {
+		append_capped(m->text, &m->text_truncated, r->limit, line, len);
+		if (eol)
+			append_capped(m->text, &m->text_truncated, r->limit,
+				      "\r\n", 2);
+	}
 	if (!r->quiet)
 		spi_emit_transfer(s, r->bytes, percent(r), line, len, eol);
 }
@@ -371,9 +379,26 @@ static void finish_header_line(struct spop *s, struct retrieval *r)
 			g_ptr_array_add(m->headers, h);
 		}
 	}
-	if (s->include_headers)
-		deliver(s, r, line, len, true);
+	if (r->include_headers)
+		deliver(s, r, line, len, true, true);
 	g_string_truncate(r->header_line, 0);
+}
+
+/* The body in runs (no Transfer handler, nothing per line): one write to
+ * the sink for what one read brought. */
+static int on_span(struct spop *s, const char *data, size_t len, void *ud)
+{
+	struct retrieval *r = ud;
+	struct spi_message *m = &s->msg;
+
+	r->bytes += (int64_t)len;
+	if (r->keep_body) {
+		append_capped(m->raw, &m->raw_truncated, r->limit, data, len);
+		append_capped(m->text, &m->text_truncated, r->limit, data, len);
+	}
+	if (!r->quiet)
+		sink_write(s, &r->sink, data, len);
+	return r->sink.error;
 }
 
 static int on_line(struct spop *s, const char *line, size_t len, bool eol,
@@ -383,9 +408,12 @@ static int on_line(struct spop *s, const char *line, size_t len, bool eol,
 	struct spi_message *m = &s->msg;
 
 	r->bytes += (int64_t)len + (eol ? 2 : 0);
-	append_capped(m->raw, &m->raw_truncated, r->limit, line, len);
-	if (eol)
-		append_capped(m->raw, &m->raw_truncated, r->limit, "\r\n", 2);
+	if (r->in_headers || r->keep_body) {
+		append_capped(m->raw, &m->raw_truncated, r->limit, line, len);
+		if (eol)
+			append_capped(m->raw, &m->raw_truncated, r->limit,
+				      "\r\n", 2);
+	}
 
 	if (r->in_headers) {
 		if (eol && len == 0 && r->header_line->len == 0) {
@@ -393,8 +421,11 @@ static int on_line(struct spop *s, const char *line, size_t len, bool eol,
 			r->in_headers = false;
 			r->headers_done = true;
 			g_string_append(m->headers_string, "\r\n");
-			if (s->include_headers)
-				deliver(s, r, "", 0, true);
+			if (r->include_headers)
+				deliver(s, r, "", 0, true, true);
+			/* Header parsing ends here; without a Transfer
+			 * handler the body goes in runs, not lines. */
+			r->consumer.per_line = !r->quiet && s->ev.transfer;
 			return r->sink.error;
 		}
 		/* Header lines are joined whole before parsing, truncated at
@@ -407,8 +438,22 @@ static int on_line(struct spop *s, const char *line, size_t len, bool eol,
 			finish_header_line(s, r);
 		return r->sink.error;
 	}
-	deliver(s, r, line, len, eol);
+	deliver(s, r, line, len, eol, false);
 	return r->sink.error;
+}
+
+/* Reads the body of the reply in flight into r. */
+static int read_body(struct spop *s, struct retrieval *r)
+{
+	int consumer_rc = 0;
+
+	r->consumer.line = on_line;
+	r->consumer.span = on_span;
+	r->consumer.per_line = true;
+	int rc = spi_conn_read_body(s, &r->consumer, r, &consumer_rc);
+	if (rc)
+		return spi_pop3_fatal(s, rc);
+	return consumer_rc;
 }
 
 static char *header_value(struct spi_message *m, const char *name)
@@ -464,6 +509,7 @@ static int retrieve(struct spop *s, bool headers_only, bool sent)
 
 	r.limit = s->cfg.message_memory_limit;
 	r.in_headers = true;
+	r.include_headers = s->include_headers;
 	r.header_line = g_string_new(NULL);
 	/* A new retrieval replaces the last message: if it fails, the
 	 * message properties are empty rather than the previous message's. */
@@ -491,8 +537,9 @@ static int retrieve(struct spop *s, bool headers_only, bool sent)
 	}
 
 	message_init(&s->msg);
+	r.keep_body = true;
 	spi_emit_start_transfer(s);
-	rc = spi_pop3_read_body(s, on_line, &r);
+	rc = read_body(s, &r);
 	if (r.header_line->len) /* a last header line without CRLF */
 		finish_header_line(s, &r);
 	close_open_header(&r);
@@ -535,6 +582,8 @@ void spi_message_load(struct spop *s, const char *data, size_t len)
 	r.limit = s->cfg.message_memory_limit;
 	r.in_headers = true;
 	r.quiet = true;
+	r.keep_body = true;
+	r.include_headers = s->include_headers;
 	r.header_line = g_string_new(NULL);
 	message_init(&s->msg);
 	/* sized once: growing by doubling holds two buffers at a time */

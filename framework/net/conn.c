@@ -285,6 +285,102 @@ int spi_conn_read_line(struct spop *s, const char **line, size_t *len,
 	}
 }
 
+/* One pass over the buffered bytes in span mode: the body is moved down in
+ * place over each stuffed dot (nothing moves until the first one), a bare
+ * LF is given its CR in a separate span, and the run is handed over in one
+ * call. Stops at the terminator (*end), or where a line starting with '.'
+ * needs more bytes to tell a stuffed dot from the terminator. */
+static void scan_spans(struct spop *s, struct spi_body_consumer *k, void *ud,
+		       int *crc, bool *sol, bool *cr, bool *end)
+{
+	struct spi_conn *c = s->conn;
+	char *buf = c->buf;
+	size_t r = c->start, w = c->start, e = c->end, span = c->start;
+
+	while (r < e) {
+		if (*sol && buf[r] == '.') {
+			if (e - r < 2 || (buf[r + 1] == '\r' && e - r < 3))
+				break;
+			if (buf[r + 1] == '\n' ||
+			    (buf[r + 1] == '\r' && buf[r + 2] == '\n')) {
+				r += buf[r + 1] == '\n' ? 2 : 3;
+				*end = true;
+				break;
+			}
+			r++;
+		}
+		char *nl = memchr(buf + r, '\n', e - r);
+		size_t stop = nl ? (size_t)(nl - buf) : e;
+		size_t n = stop - r;
+
+		if (n) {
+			if (w != r)
+				memmove(buf + w, buf + r, n);
+			*cr = buf[stop - 1] == '\r';
+			w += n;
+			r = stop;
+			*sol = false;
+		}
+		if (!nl)
+			break;
+		if (!*cr) {
+			/* bare LF: stored as CRLF, as the line reader does */
+			if (!*crc && w > span)
+				*crc = k->span(s, buf + span, w - span, ud);
+			if (!*crc)
+				*crc = k->span(s, "\r", 1, ud);
+			span = w;
+		}
+		buf[w++] = '\n';
+		r++;
+		*cr = false;
+		*sol = true;
+	}
+	if (!*crc && w > span)
+		*crc = k->span(s, buf + span, w - span, ud);
+	c->start = r;
+}
+
+int spi_conn_read_body(struct spop *s, struct spi_body_consumer *k, void *ud,
+		       int *consumer_rc)
+{
+	bool sol = true, cr = false, end = false;
+
+	if (!s->conn)
+		return spi_fail(s, SPOP_ERR_NOT_CONNECTED,
+				"Not connected to a mail server.");
+	for (;;) {
+		if (k->per_line || !k->span) {
+			const char *line;
+			size_t len;
+			bool eol;
+			int rc = spi_conn_read_line(s, &line, &len, &eol);
+
+			if (rc)
+				return rc;
+			if (sol && len && line[0] == '.') {
+				if (len == 1 && eol)
+					return 0;
+				if (len > 1) {
+					line++;
+					len--;
+				}
+			}
+			if (!*consumer_rc && k->line)
+				*consumer_rc = k->line(s, line, len, eol, ud);
+			sol = eol;
+			cr = false;
+			continue;
+		}
+		scan_spans(s, k, ud, consumer_rc, &sol, &cr, &end);
+		if (end)
+			return 0;
+		int rc = fill(s);
+		if (rc)
+			return rc;
+	}
+}
+
 int spi_conn_poll(struct spop *s, int ms)
 {
 	struct spi_conn *c = s->conn;

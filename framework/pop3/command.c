@@ -168,25 +168,17 @@ int spi_pop3_command(struct spop *s, const char *line, size_t mask_from,
 
 int spi_pop3_read_body(struct spop *s, spi_line_fn fn, void *ud)
 {
-	bool start = true;
+	/* The scanner finds line ends with memchr in the connection's
+	 * buffer and unstuffs in place; after a consumer error the rest is
+	 * read and dropped, so the next command's reply is not mistaken for
+	 * body lines. */
+	struct spi_body_consumer k = {.line = fn, .per_line = true};
 	int first_rc = 0;
+	int rc = spi_conn_read_body(s, &k, ud, &first_rc);
 
-	for (;;) {
-		const char *line;
-		size_t len;
-		bool eol;
-		int rc = spi_conn_read_line(s, &line, &len, &eol);
-
-		if (rc)
-			return spi_pop3_fatal(s, rc);
-		if (spi_unstuff(&line, &len, start) == 1 && eol)
-			return first_rc;
-		/* After a consumer error the rest is read and dropped, so the
-		 * next command's reply is not mistaken for body lines. */
-		if (!first_rc && fn)
-			first_rc = fn(s, line, len, eol, ud);
-		start = eol;
-	}
+	if (rc)
+		return spi_pop3_fatal(s, rc);
+	return first_rc;
 }
 
 size_t spi_pop3_mask_from(const char *line)
