@@ -72,6 +72,18 @@ struct spi_message {
 	bool raw_truncated;
 	char *from, *to, *cc, *date, *subject, *reply_to;
 	char *content_type;
+	/* The body went to LocalFile or a stream and is not in raw/text
+	 * (which hold the header block): spi_message_complete() reads it
+	 * back from file when file is still the file written (same device,
+	 * inode, size, mtime), else retrieves number again (message/
+	 * retrieve.c). */
+	bool body_deferred;
+	bool deferred_include_headers; /* IncludeHeaders as retrieved */
+	int number, max_lines;	       /* what was retrieved */
+	int64_t header_bytes, total_bytes;
+	char *file;
+	guint64 file_dev, file_ino;
+	gint64 file_size, file_mtime_ns;
 };
 
 struct spi_events {
@@ -357,6 +369,13 @@ int spi_message_sync(struct spop *s);
 void spi_message_note_unsynced(struct spop *s, const char *dir);
 /* Forgets the remembered directories without syncing them (spop_free). */
 void spi_message_forget_unsynced(struct spop *s);
+/* Completes Message and MessageText when Retrieve sent the body to
+ * LocalFile or a stream without keeping it (body_deferred): from the file
+ * when it is still the one written, else (may_fetch) by retrieving the
+ * message again quietly, no events and no LocalFile, checking it is the
+ * same message. 0 when complete; 211 naming why it cannot be, or the
+ * retrieval's error. */
+int spi_message_complete(struct spop *s, bool may_fetch);
 
 /* ---- the receive path (net/conn.c) ---- */
 struct spi_body_consumer {

@@ -65,6 +65,20 @@ SPI_EXPORT const char *spop_get_message_headers_string(spop_t *s)
 	return s->msg.headers_string ? s->msg.headers_string->str : "";
 }
 
+/* After a Retrieve to LocalFile or a stream the body is not in memory:
+ * read back (or retrieved again) on first use. Inside an event or a method
+ * only the file can serve; the network waits for the method to end. */
+static int complete(struct spop *s)
+{
+	if (!s->msg.body_deferred)
+		return 0;
+	if (s->busy || s->in_event)
+		return spi_message_complete(s, false);
+	if (spi_enter(s))
+		return s->error_code;
+	return spi_leave(s, spi_message_complete(s, true));
+}
+
 SPI_EXPORT int spop_get_message_text(spop_t *s, const char **data, size_t *len)
 {
 	/* Defined whatever happens: a caller that ignores rc reads "". */
@@ -76,6 +90,9 @@ SPI_EXPORT int spop_get_message_text(spop_t *s, const char **data, size_t *len)
 		if (rc)
 			return rc;
 	}
+	int rc = complete(s);
+	if (rc)
+		return rc;
 	*data = s->msg.text ? s->msg.text->str : "";
 	*len = s->msg.text ? s->msg.text->len : 0;
 	return 0;
@@ -83,6 +100,11 @@ SPI_EXPORT int spop_get_message_text(spop_t *s, const char **data, size_t *len)
 
 SPI_EXPORT int spop_get_message(spop_t *s, const char **data, size_t *len)
 {
+	*data = "";
+	*len = 0;
+	int rc = complete(s);
+	if (rc)
+		return rc;
 	*data = s->msg.raw ? s->msg.raw->str : "";
 	*len = s->msg.raw ? s->msg.raw->len : 0;
 	return 0;

@@ -23,6 +23,9 @@ struct sink {
 	char *tmp_path; /* written here, renamed over LocalFile at the end */
 	bool stream;
 	int error;
+	/* the file written, as fstat saw it when complete */
+	guint64 dev, ino;
+	gint64 size, mtime_ns;
 };
 
 struct retrieval {
@@ -38,7 +41,10 @@ struct retrieval {
 	int64_t limit;
 	bool quiet; /* a message loaded, not retrieved: no events, no sink */
 	bool include_headers; /* the headers go to LocalFile and MessageText */
-	bool keep_body;	      /* Message and MessageText get the body */
+	/* Message and MessageText get the body: only when there is no
+	 * LocalFile or stream to hold it (spi_message_complete reads it back
+	 * when asked) */
+	bool keep_body;
 	struct spi_body_consumer consumer;
 };
 
@@ -61,6 +67,7 @@ void spi_message_clear(struct spi_message *m)
 	g_free(m->subject);
 	g_free(m->reply_to);
 	g_free(m->content_type);
+	g_free(m->file);
 	memset(m, 0, sizeof(*m));
 }
 
@@ -237,6 +244,14 @@ static int sink_close(struct spop *s, struct sink *k, int rc)
 					    "Writing LocalFile "
 					    "%s failed: %s.",
 					    s->local_file, g_strerror(errno));
+		struct stat st;
+		if (!fstat(fileno(k->file), &st)) {
+			k->dev = st.st_dev;
+			k->ino = st.st_ino;
+			k->size = st.st_size;
+			k->mtime_ns = (gint64)st.st_mtim.tv_sec * 1000000000 +
+				      st.st_mtim.tv_nsec;
+		}
 		fclose(k->file);
 		if (!rc)
 			rc = k->error;
@@ -420,6 +435,7 @@ static int on_line(struct spop *s, const char *line, size_t len, bool eol,
 			close_open_header(r);
 			r->in_headers = false;
 			r->headers_done = true;
+			m->header_bytes = r->bytes;
 			g_string_append(m->headers_string, "\r\n");
 			if (r->include_headers)
 				deliver(s, r, "", 0, true, true);
@@ -499,6 +515,190 @@ static const char truncated_note[] =
     "Message kept in memory only up to MessageMemoryLimit; LocalFile or a "
     "stream has all of it.";
 
+/* The body went to LocalFile or a stream: what spi_message_complete()
+ * needs to find it again. */
+static void defer_body(struct spop *s, struct retrieval *r, bool to_file)
+{
+	struct spi_message *m = &s->msg;
+
+	m->body_deferred = true;
+	m->deferred_include_headers = r->include_headers;
+	m->number = s->message_number;
+	m->max_lines = s->max_lines;
+	m->total_bytes = r->bytes;
+	if (r->in_headers) /* no end of headers: all of it is headers */
+		m->header_bytes = r->bytes;
+	if (to_file) {
+		m->file = g_strdup(s->local_file);
+		m->file_dev = r->sink.dev;
+		m->file_ino = r->sink.ino;
+		m->file_size = r->sink.size;
+		m->file_mtime_ns = r->sink.mtime_ns;
+	}
+}
+
+static bool pread_full(int fd, char *buf, size_t n, off_t off)
+{
+	while (n) {
+		ssize_t got = pread(fd, buf, n, off);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0)
+			return false;
+		buf += got;
+		n -= (size_t)got;
+		off += got;
+	}
+	return true;
+}
+
+/* Appends up to n bytes of the file at off to g, within limit. */
+static bool append_from_file(int fd, GString *g, bool *truncated, int64_t limit,
+			     size_t n, off_t off)
+{
+	size_t room = limit > (int64_t)g->len ? (size_t)(limit - g->len) : 0;
+	size_t take = *truncated ? 0 : MIN(n, room);
+	size_t old = g->len;
+
+	g_string_set_size(g, old + take);
+	if (!pread_full(fd, g->str + old, take, off)) {
+		g_string_truncate(g, old);
+		return false;
+	}
+	if (take < n && !*truncated)
+		*truncated = true;
+	return true;
+}
+
+/* The body from LocalFile, when it is still the file Retrieve wrote. */
+static bool complete_from_file(struct spop *s)
+{
+	struct spi_message *m = &s->msg;
+	int64_t body = m->total_bytes - m->header_bytes;
+	int fd = m->file ? open(m->file, O_RDONLY | O_CLOEXEC) : -1;
+	struct stat st;
+	bool ok = fd >= 0 && !fstat(fd, &st);
+
+	ok = ok && (guint64)st.st_dev == m->file_dev &&
+	     (guint64)st.st_ino == m->file_ino && st.st_size == m->file_size &&
+	     (gint64)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec ==
+		 m->file_mtime_ns &&
+	     body >= 0 && st.st_size >= body;
+	if (ok) {
+		/* the body is the file's tail; the head is the headers as
+		 * LocalFile got them (IncludeHeaders) or nothing */
+		off_t off = (off_t)(st.st_size - body);
+		size_t raw_len = m->raw->len, text_len = m->text->len;
+		bool raw_t = m->raw_truncated, text_t = m->text_truncated;
+
+		ok = append_from_file(fd, m->raw, &m->raw_truncated,
+				      s->cfg.message_memory_limit, (size_t)body,
+				      off) &&
+		     append_from_file(fd, m->text, &m->text_truncated,
+				      s->cfg.message_memory_limit, (size_t)body,
+				      off);
+		if (!ok) {
+			g_string_truncate(m->raw, raw_len);
+			g_string_truncate(m->text, text_len);
+			m->raw_truncated = raw_t;
+			m->text_truncated = text_t;
+		}
+	}
+	if (fd >= 0)
+		close(fd);
+	return ok;
+}
+
+/* The message again over the session, quietly (no events, no LocalFile,
+ * the caches untouched); only Message and MessageText are taken from it,
+ * and only when it is the message retrieved: the same header block and the
+ * same size. */
+static int complete_by_fetch(struct spop *s)
+{
+	struct spi_message old = s->msg, *m = &s->msg;
+	struct retrieval r = {0};
+	int saved_max_lines = s->max_lines;
+
+	if (!s->conn)
+		return spi_fail(s, SPOP_ERR_STATE,
+				"Message %d went to %s and is not kept in "
+				"memory; it can be read again only while "
+				"connected.",
+				old.number,
+				old.file ? "LocalFile, which changed since"
+					 : "the message stream");
+	memset(m, 0, sizeof(*m));
+	message_init(m);
+	r.limit = s->cfg.message_memory_limit;
+	r.in_headers = true;
+	r.quiet = true;
+	r.keep_body = true;
+	r.include_headers = old.deferred_include_headers;
+	r.header_line = g_string_new(NULL);
+	s->max_lines = old.max_lines;
+	int rc = spi_mailbox_fetch_send(s, old.number, false);
+	if (!rc)
+		rc = spi_mailbox_fetch_reply(s, false);
+	s->max_lines = saved_max_lines;
+	if (!rc)
+		rc = read_body(s, &r);
+	if (r.header_line->len)
+		finish_header_line(s, &r);
+	close_open_header(&r);
+	g_string_free(r.header_line, TRUE);
+	if (!rc && (r.bytes != old.total_bytes || m->raw->len < old.raw->len ||
+		    memcmp(m->raw->str, old.raw->str, old.raw->len)))
+		rc = spi_fail(s, SPOP_ERR_STATE,
+			      "Message %d on the server is no longer the "
+			      "message retrieved (%lld bytes then, %lld now): "
+			      "Message and MessageText cannot be read again.",
+			      old.number, (long long)old.total_bytes,
+			      (long long)r.bytes);
+	if (!rc) {
+		GString *raw = old.raw, *text = old.text;
+
+		old.raw = m->raw;
+		old.text = m->text;
+		old.raw_truncated = m->raw_truncated;
+		old.text_truncated = m->text_truncated;
+		m->raw = raw;
+		m->text = text;
+	}
+	spi_message_clear(m);
+	*m = old;
+	return rc;
+}
+
+int spi_message_complete(struct spop *s, bool may_fetch)
+{
+	struct spi_message *m = &s->msg;
+
+	if (!m->body_deferred)
+		return 0;
+	if (!m->file && !m->total_bytes && !may_fetch)
+		return spi_fail(s, SPOP_ERR_BUSY,
+				"Message and MessageText are complete only "
+				"when Retrieve has returned (the body goes to "
+				"LocalFile or the stream, not to memory).");
+	if (!complete_from_file(s)) {
+		if (!may_fetch)
+			return spi_fail(
+			    s, SPOP_ERR_BUSY,
+			    "Message %d must be retrieved again for "
+			    "Message or MessageText (%s), which cannot be "
+			    "done inside an event or a running method.",
+			    m->number,
+			    m->file ? "LocalFile changed"
+				    : "it went to a stream");
+		int rc = complete_by_fetch(s);
+		if (rc)
+			return rc;
+	}
+	m->body_deferred = false;
+	g_clear_pointer(&m->file, g_free);
+	return 0;
+}
+
 /* sent: the RETR/TOP for MessageNumber is already in flight (a pipeline
  * sent it); only its reply is read, and the size for PercentDone is taken
  * from the listing alone, as asking now would overtake the pipeline. */
@@ -537,23 +737,31 @@ static int retrieve(struct spop *s, bool headers_only, bool sent)
 	}
 
 	message_init(&s->msg);
-	r.keep_body = true;
+	/* With LocalFile or a stream the body is not held in memory: peak
+	 * memory does not grow with the message. Until the retrieval is
+	 * complete, Message and MessageText say so (174) rather than give
+	 * the headers alone. */
+	r.keep_body = !r.sink.file && !r.sink.stream;
+	s->msg.body_deferred = !r.keep_body;
 	spi_emit_start_transfer(s);
 	rc = read_body(s, &r);
 	if (r.header_line->len) /* a last header line without CRLF */
 		finish_header_line(s, &r);
 	close_open_header(&r);
 	spi_emit_end_transfer(s);
+	bool to_file = r.sink.file != NULL;
 	rc = sink_close(s, &r.sink, rc);
 	derive_fields(s);
 	if (!rc) {
 		s->headers_cache_number = s->message_number;
 		if (!headers_only)
 			s->text_cache_number = s->message_number;
+		if (!r.keep_body)
+			defer_body(s, &r, to_file);
 	} else {
 		spi_message_clear(&s->msg);
 	}
-	if (s->msg.raw_truncated)
+	if (s->msg.raw_truncated || (s->msg.body_deferred && r.bytes > r.limit))
 		spi_trail(s, SPOP_TRAIL_INFO, truncated_note,
 			  strlen(truncated_note));
 out_early:

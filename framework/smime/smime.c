@@ -893,6 +893,10 @@ static int smime_method(struct spop *s, unsigned want, int max_layers)
 	r.m->layers = g_string_new(NULL);
 	r.m->signers = g_ptr_array_new_with_free_func(signer_free);
 	r.m->chain = g_ptr_array_new_with_free_func(g_free);
+	/* a body Retrieve sent to LocalFile or a stream is read back first */
+	rc = spi_message_complete(s, true);
+	if (rc)
+		goto out;
 	if (!s->msg.raw || !s->msg.raw->len) {
 		rc = spi_fail(s, SPOP_ERR_STATE,
 			      "There is no message to work on: Retrieve one "

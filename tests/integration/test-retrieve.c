@@ -3,6 +3,7 @@
  * a 50 MB message in bounded memory, Interrupt and re-entrancy. */
 #include <errno.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -426,6 +427,99 @@ static void test_durability(void)
 	spop_free(s);
 }
 
+/* Message and MessageText of message n, as the reference has them. */
+static void check_message(spop_t *s, int n, bool include_headers)
+{
+	GString *want = expected_message(n, HARNESS_MAIN_USER);
+	const char *data, *hs;
+	size_t len;
+
+	ASSERT_OK(spop_get_message(s, &data, &len));
+	CU_ASSERT_EQUAL(len, want->len);
+	CU_ASSERT_EQUAL(memcmp(data, want->str, MIN(len, want->len)), 0);
+	hs = spop_get_message_headers_string(s);
+	CU_ASSERT_EQUAL(strncmp(hs, want->str, strlen(hs)), 0);
+	ASSERT_OK(spop_get_message_text(s, &data, &len));
+	size_t skip = include_headers ? 0 : strlen(hs);
+	CU_ASSERT_EQUAL(len, want->len - skip);
+	CU_ASSERT_EQUAL(
+	    memcmp(data, want->str + skip, MIN(len, want->len - skip)), 0);
+	g_string_free(want, TRUE);
+}
+
+/* With LocalFile or a stream the body is not kept in memory; Message and
+ * MessageText still give the retrieved message: read back from LocalFile,
+ * or retrieved again when the file changed or it went to a stream. No
+ * Transfer handler here, so the body goes through the span path. */
+static void test_message_after_local_file(void)
+{
+	spop_t *s = client_new(HARNESS_MAIN_USER, HARNESS_MAIN_PASSWORD, NULL);
+	char *file = g_build_filename(work, "kept.eml", NULL);
+	static const int msgs[] = {HARNESS_MSG_SIMPLE, HARNESS_MSG_DOTS,
+				   HARNESS_MSG_LONG, HARNESS_MSG_8BIT};
+
+	ASSERT_OK(spop_connect(s));
+	spop_set_local_file(s, file);
+	for (int ih = 0; ih <= 1; ih++) {
+		spop_set_include_headers(s, ih);
+		for (size_t i = 0; i < G_N_ELEMENTS(msgs); i++) {
+			ASSERT_OK(spop_set_message_number(s, msgs[i]));
+			ASSERT_OK(spop_retrieve(s));
+			check_message(s, msgs[i], ih);
+			/* and the file has what MessageText has */
+			const char *data;
+			size_t len;
+			char *contents;
+			gsize clen;
+			ASSERT_OK(spop_get_message_text(s, &data, &len));
+			CU_ASSERT_TRUE(
+			    g_file_get_contents(file, &contents, &clen, NULL));
+			CU_ASSERT_EQUAL(clen, len);
+			CU_ASSERT_EQUAL(memcmp(contents, data, MIN(clen, len)),
+					0);
+			g_free(contents);
+		}
+	}
+	/* LocalFile replaced after Retrieve: the message comes from the
+	 * server again, never from the other file */
+	ASSERT_OK(spop_set_message_number(s, HARNESS_MSG_DOTS));
+	ASSERT_OK(spop_retrieve(s));
+	CU_ASSERT_TRUE(
+	    g_file_set_contents(file, "not the message\r\n", -1, NULL));
+	check_message(s, HARNESS_MSG_DOTS, true);
+	unlink(file);
+	/* a stream: retrieved again when asked */
+	struct mem_stream m = {g_string_new(NULL), 0, 0};
+	struct spop_stream st = {
+	    .size = sizeof(st), .user_data = &m, .write = ms_write};
+	ASSERT_OK(spop_set_message_stream(s, &st));
+	spop_set_include_headers(s, 0);
+	ASSERT_OK(spop_set_message_number(s, HARNESS_MSG_SIMPLE));
+	ASSERT_OK(spop_retrieve(s));
+	check_message(s, HARNESS_MSG_SIMPLE, false);
+	/* S/MIME works on a message retrieved to LocalFile as on one held
+	 * in memory: the same verdict */
+	int rc_mem, rc_file;
+	char *err_mem;
+	spop_set_local_file(s, "");
+	ASSERT_OK(spop_set_message_number(s, HARNESS_MSG_SIGNED));
+	ASSERT_OK(spop_retrieve(s));
+	rc_mem = spop_verify_signature(s);
+	err_mem = g_strdup(spop_last_error(s));
+	spop_set_local_file(s, file);
+	ASSERT_OK(spop_retrieve(s));
+	rc_file = spop_verify_signature(s);
+	CU_ASSERT_EQUAL(rc_file, rc_mem);
+	CU_ASSERT_NOT_EQUAL(rc_file, SPOP_ERR_STATE);
+	CU_ASSERT_STRING_EQUAL(spop_last_error(s), err_mem);
+	g_free(err_mem);
+	unlink(file);
+	g_string_free(m.data, TRUE);
+	g_free(file);
+	spop_disconnect(s);
+	spop_free(s);
+}
+
 static int init_work(void)
 {
 	work = g_build_filename(dovecot.dir, "out", NULL);
@@ -449,6 +543,8 @@ static const struct test_case retrieve_cases0[] = {
     {"Interrupt from another thread", test_interrupt_from_thread},
     {"LocalFile that cannot be created", test_bad_local_file},
     {"Durability 0, 1, 2", test_durability},
+    {"Message, MessageText after LocalFile or a stream",
+     test_message_after_local_file},
     {NULL, NULL},
 };
 
