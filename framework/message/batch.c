@@ -4,10 +4,10 @@
  * corked groups (one write each) while fewer than the window are in
  * flight; replies are read strictly in the order the commands went, which
  * a queue of what was sent remembers, so a DELE answered between two RETR
- * bodies is matched to its own message. The window starts at 2 and doubles
- * each time the client found nothing to read while commands were in
- * flight, i.e. the server was waiting for commands rather than the client
- * for the server, up to Config PipelineWindow. A command is about ten
+ * bodies is matched to its own message. The window starts at 4 and grows
+ * fourfold each time the client, with the window full, found nothing to
+ * read: the server was then waiting for commands rather than the client
+ * for the server. Config PipelineWindow caps it. A command is about ten
  * bytes, so even a full window cannot fill the server's input while it
  * writes a body (the deadlock RFC 2449 warns of). */
 #include <string.h>
@@ -218,12 +218,14 @@ static int send_more(struct batch_run *r)
 	return rc ? rc : flushed;
 }
 
-/* The server waited for us: nothing to read while fetches are in flight
- * means a deeper pipeline would have kept it busy. */
+/* About to wait for a reply with nothing received yet: the round trip,
+ * not the server, sets the pace, and a deeper pipeline would have kept the
+ * server writing. Called before the reply's fetch leaves the count. */
 static void adapt_window(struct batch_run *r)
 {
-	if (r->window < r->cap && r->fetching > 1 && !spi_conn_buffered(r->s))
-		r->window = MIN(r->window * 2, r->cap);
+	if (r->window < r->cap && r->fetching >= r->window &&
+	    !spi_conn_buffered(r->s))
+		r->window = MIN(r->window * 4, r->cap);
 }
 
 /* A reply to a fetch when the batch was stopped: read and dropped, so the
@@ -248,7 +250,6 @@ static int receive_fetch(struct batch_run *r, int number)
 
 	if (r->stop)
 		return drain_fetch(r);
-	adapt_window(r);
 	s->message_number = number;
 	if (call(r, r->b->prepare, number, 0, NULL))
 		return drain_fetch(r);
@@ -334,6 +335,7 @@ static int run(struct batch_run *r)
 		if (!c)
 			break;
 		if (c->kind == SENT_FETCH) {
+			adapt_window(r);
 			r->fetching--;
 			rc = receive_fetch(r, c->number);
 		} else {
@@ -358,7 +360,7 @@ static int batch(struct spop *s, const struct spop_batch *b)
 	r.to_delete = g_array_new(FALSE, FALSE, sizeof(int));
 	g_queue_init(&r.sent);
 	r.cap = pipelining ? (unsigned)s->cfg.pipeline_window : 1;
-	r.window = MIN(2, r.cap);
+	r.window = MIN(4, r.cap);
 
 	rc = check_fetch(&r);
 	if (!rc && b->numbers)
