@@ -37,6 +37,17 @@ static void finish(spop_t *s)
 	scripted_client_finish(s, &sc);
 }
 
+/* Asserts that a drop left nothing in dir, and removes it. */
+static void remove_empty_dir(const char *dir)
+{
+	GDir *d = g_dir_open(dir, 0, NULL);
+
+	CU_ASSERT_PTR_NULL(d ? g_dir_read_name(d) : NULL);
+	if (d)
+		g_dir_close(d);
+	CU_ASSERT_EQUAL(rmdir(dir), 0);
+}
+
 static void test_silent_server(void)
 {
 	static const struct step script[] = {{STEP_SLEEP, NULL, 2500, 0},
@@ -259,10 +270,7 @@ static void test_drop_mid_retrieve(void)
 	CU_ASSERT_FALSE(spop_get_connected(s));
 	CU_ASSERT_EQUAL(rec.end, 1);
 	/* no partial file under the name, no temporary left */
-	GDir *d = g_dir_open(dir, 0, NULL);
-	CU_ASSERT_PTR_NULL(g_dir_read_name(d));
-	g_dir_close(d);
-	rmdir(dir);
+	remove_empty_dir(dir);
 	g_free(file);
 	g_free(dir);
 	finish(s);
@@ -403,10 +411,7 @@ static void test_drop_mid_pipeline(void)
 	CU_ASSERT_STRING_EQUAL(data, "Subject: one\r\n\r\nbody\r\n");
 	unlink(one);
 	/* nothing else: no partial 2.eml, no temporary */
-	GDir *d = g_dir_open(dir, 0, NULL);
-	CU_ASSERT_PTR_NULL(g_dir_read_name(d));
-	g_dir_close(d);
-	rmdir(dir);
+	remove_empty_dir(dir);
 	g_free(data);
 	g_free(one);
 	g_free(dir);
