@@ -137,6 +137,8 @@ struct spi_settings {
 	 * one syncfs per directory at the end of the method), 2 message
 	 * (fsync of each file and its directory) */
 	int durability;
+	int pipeline_window; /* PipelineWindow: commands in flight, at most */
+	bool list_at_connect; /* ListAtConnect: LIST/UIDL with STAT */
 	char *plugin_path;
 	char *auth_mechanism_name; /* a plugin by name, overrides the enum */
 	int firewall_type;
@@ -216,6 +218,8 @@ struct spop {
 	GPtrArray *capabilities;  /* char* */
 	char *last_reply;
 	GQueue *pending; /* commands sent, replies not yet read */
+	GString *corked; /* commands queued by a pipeline, written together
+			    by spi_pop3_flush; NULL when not corked */
 
 	/* caches, valid for cache_number (the reference's caching rule) */
 	int size_cache_number;

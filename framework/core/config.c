@@ -623,6 +623,11 @@ static const struct setting settings[] = {
      * when it returns: one syncfs() per directory at the end; 2: fsync()
      * of each file before its rename and of its directory after. */
     {"Durability", T_INT, CFG(durability), 0, 2, 0, NULL, NULL},
+    /* RFC 2449 pipelining: how many commands a batch keeps in flight at
+     * most (0 and 1: one at a time), and whether Connect asks LIST and
+     * UIDL together with STAT when the server can pipeline */
+    {"PipelineWindow", T_INT, CFG(pipeline_window), 0, 1000, 0, NULL, NULL},
+    {"ListAtConnect", T_BOOL, CFG(list_at_connect), NOLIM, 0, NULL, NULL},
     {"PluginPath", T_STR, CFG(plugin_path), NOLIM, 0, NULL, NULL},
     /* S/MIME: the engine plugin (cms, openssl) and how signers are
      * trusted (libspop's settings beside the reference's SMIMEEngine) */
@@ -982,6 +987,10 @@ void spi_settings_init(struct spi_settings *c)
 	c->message_memory_limit = 16 * 1024 * 1024;
 	/* LocalFile durable once per method, not once per message */
 	c->durability = 1;
+	/* Enough in flight to cover a 10 ms round trip at loopback speed;
+	 * a command is ~10 bytes, so the server's input never fills. */
+	c->pipeline_window = 128;
+	c->list_at_connect = true;
 	/* TLS: the reference's defaults, but for SSLEnabledProtocols (see
 	 * README "Departures"): TLS 1.2 and 1.3, since TLS 1.0 and 1.1 are
 	 * deprecated (RFC 8996) and TLS 1.3 is what servers speak today. */
