@@ -520,6 +520,52 @@ static void test_message_after_local_file(void)
 	spop_free(s);
 }
 
+struct in_event {
+	int rc;
+	size_t len;
+};
+
+static void message_at_end(spop_t *s, const struct spop_end_transfer_event *e,
+			   void *ud)
+{
+	struct in_event *ie = ud;
+	const char *data = NULL;
+
+	ie->rc = spop_get_message(s, &data, &ie->len);
+	CU_ASSERT_PTR_NOT_NULL(data);
+}
+
+/* Inside EndTransfer the body is on its way to LocalFile, not in memory:
+ * Message says so (174) rather than give the headers alone; once Retrieve
+ * has returned it is the whole message. */
+static void test_message_inside_event(void)
+{
+	spop_t *s = client_new(HARNESS_MAIN_USER, HARNESS_MAIN_PASSWORD, NULL);
+	char *file = g_build_filename(work, "event.eml", NULL);
+	struct in_event ie = {-1, 1};
+
+	ASSERT_OK(spop_connect(s));
+	ASSERT_OK(spop_set_message_number(s, HARNESS_MSG_SIMPLE));
+	spop_on_end_transfer(s, message_at_end, &ie);
+	spop_set_local_file(s, file);
+	ASSERT_OK(spop_retrieve(s));
+	CU_ASSERT_EQUAL(ie.rc, SPOP_ERR_BUSY);
+	CU_ASSERT_EQUAL(ie.len, 0);
+	spop_on_end_transfer(s, NULL, NULL);
+	check_message(s, HARNESS_MSG_SIMPLE, false);
+	/* without LocalFile the message is in memory during the event */
+	spop_on_end_transfer(s, message_at_end, &ie);
+	spop_set_local_file(s, "");
+	ASSERT_OK(spop_retrieve(s));
+	CU_ASSERT_EQUAL(ie.rc, 0);
+	CU_ASSERT_EQUAL((long long)ie.len,
+			harness_message_size(&dovecot, HARNESS_MSG_SIMPLE));
+	unlink(file);
+	g_free(file);
+	spop_disconnect(s);
+	spop_free(s);
+}
+
 static int init_work(void)
 {
 	work = g_build_filename(dovecot.dir, "out", NULL);
@@ -545,6 +591,8 @@ static const struct test_case retrieve_cases0[] = {
     {"Durability 0, 1, 2", test_durability},
     {"Message, MessageText after LocalFile or a stream",
      test_message_after_local_file},
+    {"Message inside EndTransfer with LocalFile: 174",
+     test_message_inside_event},
     {NULL, NULL},
 };
 
