@@ -214,6 +214,8 @@ static int pool_run(const struct mode *m, int threads)
 
 	failures = complete = 0;
 	g_string_truncate(first_failures, 0);
+	/* the earlier runs' threads left memory in malloc's arenas */
+	malloc_trim(0);
 	reset_hwm();
 	rss0 = proc_status_kb("VmRSS");
 	c0 = cpu_s();
