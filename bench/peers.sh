@@ -1,13 +1,14 @@
 #!/bin/bash
-# Side by side: libspop's spop-probe against mpop, curl, Python poplib and
-# fetchmail, with a raw-socket ceiling and a server floor, on the same
-# mailboxes of a private Dovecot (issue 11). See bench/README.md.
+# Side by side: libspop (spop-probe, and bench/peers-batch.c on the batch
+# API) against mpop, curl, Python poplib and fetchmail, with a raw-socket
+# ceiling and a server floor, on the same mailboxes of a private Dovecot
+# (issue 11). See bench/README.md.
 #
 # usage: bench/peers.sh [--quick] [--runs N] [--runs-d N] [--only a,b,c,d] BUILDDIR
 #
 # BUILDDIR is a meson build directory of this tree with -Dtests=true; the
-# script builds spop-probe, the plugins and bench/peers-raw there. Needs
-# root (the private Dovecot), dovecot, mpop, curl, fetchmail, python3.
+# script builds spop-probe, the plugins, bench/peers-raw and peers-batch
+# there. Needs root (the private Dovecot), dovecot, mpop, curl, fetchmail, python3.
 # Prints a table; exit 1 when a client that could run stored a wrong
 # result or nothing could be measured, never because of a time.
 
@@ -53,11 +54,12 @@ else
 fi
 delay_ms=5	# each direction: a 10 ms round trip
 
-ninja -C "$build" tools/spop-probe/spop-probe bench/peers-raw >/dev/null ||
-	{ echo "peers.sh: building spop-probe and bench/peers-raw in $build failed" >&2; exit 1; }
+ninja -C "$build" tools/spop-probe/spop-probe bench/peers-raw bench/peers-batch >/dev/null ||
+	{ echo "peers.sh: building spop-probe, bench/peers-raw and bench/peers-batch in $build failed" >&2; exit 1; }
 ninja -C "$build" >/dev/null || { echo "peers.sh: building $build failed (plugins)" >&2; exit 1; }
 probe=$build/tools/spop-probe/spop-probe
 raw=$build/bench/peers-raw
+batch=$build/bench/peers-batch
 export SPOP_PLUGIN_PATH=$build/plugins
 # The interpreter itself, not a version manager's shim script in PATH.
 python=$(python3 -c 'import sys; print(sys.executable)')
@@ -119,13 +121,20 @@ stop_proxy() {
 # Each client_X prints its command for: $wport (port), $wtls (1: implicit
 # TLS), $wuser/$wpass, $wcount, $out (a fresh, empty directory it stores
 # into). store_X names how to verify what it stored.
-clients="spop-probe mpop curl poplib fetchmail ceiling floor"
+clients="spop-probe spop-batch mpop curl poplib fetchmail ceiling floor"
 
 cmd_spop-probe() {
 	local tls=()
 	[ "$wtls" = 0 ] || tls=(--tls implicit --ca-file "$ca")
 	echo "$probe" --server 127.0.0.1 --port "$wport" "${tls[@]}" --user "$wuser" \
 		--password "$wpass" --retrieve all --output "$out/mail"
+}
+# spop-batch: bench/peers-batch.c, spop_retrieve_batch() into DIR/N.eml.
+cmd_spop-batch() {
+	local tls=()
+	[ "$wtls" = 0 ] || tls=("$ca")
+	mkdir -p "$out/mail"
+	echo "$batch" "$wport" "$wuser" "$wpass" "$out/mail" "${tls[@]}"
 }
 # mpop: a private config (--file), its own uidls file in $out (empty each
 # run) and only_new off, so every run fetches everything; keep on.
@@ -210,7 +219,7 @@ available() {	# $1: client; prints why not, returns 1, when it cannot run
 verify() {	# $1: client, $2: the client's output log
 	local fmt path got want
 	case $1 in
-	spop-probe | curl | poplib) fmt=eml path=$out/mail ;;
+	spop-probe | spop-batch | curl | poplib) fmt=eml path=$out/mail ;;
 	mpop) fmt=maildir path=$out/mail ;;
 	fetchmail) fmt=bsmtp path=$out/mail.bsmtp ;;
 	ceiling | floor)

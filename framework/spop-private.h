@@ -121,6 +121,8 @@ struct spi_settings {
 	int select_wait_millis;
 	bool close_stream_after_transfer;
 	long long message_memory_limit;
+	int pipeline_window; /* PipelineWindow: commands in flight, at most */
+	bool list_at_connect; /* ListAtConnect: LIST/UIDL with STAT */
 	char *plugin_path;
 	char *auth_mechanism_name; /* a plugin by name, overrides the enum */
 	int firewall_type;
@@ -200,6 +202,8 @@ struct spop {
 	GPtrArray *capabilities;  /* char* */
 	char *last_reply;
 	GQueue *pending; /* commands sent, replies not yet read */
+	GString *corked; /* commands queued by a pipeline, written together
+			    by spi_pop3_flush; NULL when not corked */
 
 	/* caches, valid for cache_number (the reference's caching rule) */
 	int size_cache_number;

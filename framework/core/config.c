@@ -615,6 +615,11 @@ static const struct setting settings[] = {
      NOLIM, 0, NULL, NULL},
     {"MessageMemoryLimit", T_LONG, CFG(message_memory_limit), 0, G_MAXINT64, 0,
      NULL, NULL},
+    /* RFC 2449 pipelining: how many commands a batch keeps in flight at
+     * most (0 and 1: one at a time), and whether Connect asks LIST and
+     * UIDL together with STAT when the server can pipeline */
+    {"PipelineWindow", T_INT, CFG(pipeline_window), 0, 1000, 0, NULL, NULL},
+    {"ListAtConnect", T_BOOL, CFG(list_at_connect), NOLIM, 0, NULL, NULL},
     {"PluginPath", T_STR, CFG(plugin_path), NOLIM, 0, NULL, NULL},
     /* S/MIME: the engine plugin (cms, openssl) and how signers are
      * trusted (libspop's settings beside the reference's SMIMEEngine) */
@@ -972,6 +977,10 @@ void spi_settings_init(struct spi_settings *c)
 	/* Message/MessageText are in-memory copies; LocalFile and streams get
 	 * everything. 16 MiB keeps a 1 GiB message from being held in RAM. */
 	c->message_memory_limit = 16 * 1024 * 1024;
+	/* Enough in flight to cover a 10 ms round trip at loopback speed;
+	 * a command is ~10 bytes, so the server's input never fills. */
+	c->pipeline_window = 128;
+	c->list_at_connect = true;
 	/* TLS: the reference's defaults, but for SSLEnabledProtocols (see
 	 * README "Departures"): TLS 1.2 and 1.3, since TLS 1.0 and 1.1 are
 	 * deprecated (RFC 8996) and TLS 1.3 is what servers speak today. */

@@ -496,6 +496,9 @@ SPI_EXPORT int64_t spop_query_message_size(spop_t *s)
 		return 0;
 	if (s->size_cache_number == s->message_number)
 		return s->size_cache;
+	/* Answered from the listing without entering: events may ask. */
+	if (spi_mailbox_listed_size(s, s->message_number) >= 0)
+		return spi_mailbox_listed_size(s, s->message_number);
 	if (spi_enter(s))
 		return 0;
 	int64_t size = spi_query_size(s, &rc);
@@ -511,6 +514,8 @@ SPI_EXPORT const char *spop_query_message_uid(spop_t *s)
 		return "";
 	if (s->uid_cache_number == s->message_number)
 		return spi_str(s->uid_cache);
+	if (spi_mailbox_listed_uid(s, s->message_number))
+		return spi_mailbox_listed_uid(s, s->message_number);
 	if (spi_enter(s))
 		return "";
 	const char *uid = spi_query_uid(s, &rc);

@@ -21,11 +21,37 @@ static void pending_free(gpointer p)
 	g_free(c);
 }
 
+static void drop_corked(struct spop *s)
+{
+	if (!s->corked)
+		return;
+	memset(s->corked->str, 0, s->corked->len);
+	g_string_free(s->corked, TRUE);
+	s->corked = NULL;
+}
+
 void spi_pop3_reset_queue(struct spop *s)
 {
 	if (s->pending)
 		g_queue_free_full(s->pending, pending_free);
 	s->pending = g_queue_new();
+	drop_corked(s);
+}
+
+void spi_pop3_cork(struct spop *s)
+{
+	if (!s->corked)
+		s->corked = g_string_sized_new(1024);
+}
+
+int spi_pop3_flush(struct spop *s)
+{
+	int rc = 0;
+
+	if (s->corked && s->corked->len && s->conn)
+		rc = spi_conn_write(s, s->corked->str, s->corked->len);
+	drop_corked(s);
+	return rc ? spi_pop3_fatal(s, rc) : 0;
 }
 
 int spi_pop3_fatal(struct spop *s, int rc)
@@ -49,15 +75,20 @@ int spi_pop3_send_flags(struct spop *s, const char *line, size_t mask_from,
 				"CR or LF in it (it would smuggle a second "
 				"command); nothing was sent.");
 	size_t n = strlen(line);
-	char *wire = g_malloc(n + 3);
-	memcpy(wire, line, n);
-	memcpy(wire + n, "\r\n", 3);
 	spi_trail_masked(s, SPOP_TRAIL_CLIENT, line, mask_from);
-	int rc = spi_conn_write(s, wire, n + 2);
-	memset(wire, 0, n);
-	g_free(wire);
-	if (rc)
-		return spi_pop3_fatal(s, rc);
+	if (s->corked) {
+		g_string_append_len(s->corked, line, (gssize)n);
+		g_string_append_len(s->corked, "\r\n", 2);
+	} else {
+		char *wire = g_malloc(n + 3);
+		memcpy(wire, line, n);
+		memcpy(wire + n, "\r\n", 3);
+		int rc = spi_conn_write(s, wire, n + 2);
+		memset(wire, 0, n);
+		g_free(wire);
+		if (rc)
+			return spi_pop3_fatal(s, rc);
+	}
 
 	struct pending *c = g_new0(struct pending, 1);
 	const char *sp = strchr(line, ' ');
@@ -71,6 +102,11 @@ int spi_pop3_send_flags(struct spop *s, const char *line, size_t mask_from,
 	c->flags = flags;
 	g_queue_push_tail(s->pending, c);
 	return 0;
+}
+
+unsigned spi_pop3_in_flight(struct spop *s)
+{
+	return s->pending ? g_queue_get_length(s->pending) : 0;
 }
 
 int spi_pop3_send(struct spop *s, const char *line, size_t mask_from)

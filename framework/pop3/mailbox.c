@@ -76,11 +76,13 @@ static int parse_count_size(const char *text, long long *a, long long *b)
 	return 0;
 }
 
-int spi_mailbox_stat(struct spop *s)
+/* Reads the reply to a STAT already sent. */
+static int stat_reply(struct spop *s)
 {
 	struct spi_reply r;
 	long long count, size;
-	int rc = spi_pop3_command(s, "STAT", (size_t)-1, &r);
+	bool body;
+	int rc = spi_pop3_recv(s, &r, &body);
 
 	if (rc)
 		return rc;
@@ -90,6 +92,13 @@ int spi_mailbox_stat(struct spop *s)
 	s->message_count = (int)count;
 	s->total_size = size;
 	return 0;
+}
+
+int spi_mailbox_stat(struct spop *s)
+{
+	int rc = spi_pop3_send(s, "STAT", (size_t)-1);
+
+	return rc ? rc : stat_reply(s);
 }
 
 int spi_mailbox_optional(struct spop *s, const char *verb, const char *what)
@@ -122,6 +131,7 @@ int spi_mailbox_optional_failed(struct spop *s, int rc, const char *verb,
 
 struct list_ctx {
 	bool uids;
+	bool quiet; /* kept, without MessageList events */
 	char *bad;
 };
 
@@ -144,7 +154,8 @@ static int list_line(struct spop *s, const char *line, size_t len, bool eol,
 			rc = SPOP_ERR_PROTOCOL;
 		} else {
 			listed_uid_set(s, (int)n, uid);
-			spi_emit_message_list(s, (int)n, uid, 0);
+			if (!c->quiet)
+				spi_emit_message_list(s, (int)n, uid, 0);
 		}
 		g_free(uid);
 	} else {
@@ -163,7 +174,9 @@ static int list_line(struct spop *s, const char *line, size_t len, bool eol,
 				rc = SPOP_ERR_PROTOCOL;
 			} else {
 				listed_size_set(s, (int)n, size);
-				spi_emit_message_list(s, (int)n, "", size);
+				if (!c->quiet)
+					spi_emit_message_list(s, (int)n, "",
+							      size);
 			}
 		}
 	}
@@ -172,20 +185,17 @@ static int list_line(struct spop *s, const char *line, size_t len, bool eol,
 	return rc;
 }
 
-int spi_mailbox_list(struct spop *s, bool uids)
+/* Reads the reply to a LIST or UIDL already sent. */
+static int list_reply(struct spop *s, bool uids, bool quiet)
 {
 	const char *what = uids ? "ListMessageUIDs" : "ListMessageSizes";
 	const char *verb = uids ? "UIDL" : "LIST";
 	struct spi_reply r;
-	struct list_ctx c = {uids, NULL};
+	struct list_ctx c = {uids, quiet, NULL};
 	bool body;
-	int rc = uids ? spi_mailbox_optional(s, verb, what) : 0;
+	int rc = spi_pop3_recv(s, &r, &body);
 
-	if (!rc)
-		rc = spi_pop3_send(s, verb, (size_t)-1);
-	if (!rc)
-		rc = spi_pop3_recv(s, &r, &body);
-	if (rc && uids && !c.bad)
+	if (rc && uids)
 		rc = spi_mailbox_optional_failed(s, rc, verb, what);
 	if (!rc && body)
 		rc = spi_pop3_read_body(s, list_line, &c);
@@ -194,6 +204,73 @@ int spi_mailbox_list(struct spop *s, bool uids)
 			 "Malformed %s line from %s: '%s'.", verb,
 			 spi_str(s->mail_server), c.bad);
 	g_free(c.bad);
+	return rc;
+}
+
+int spi_mailbox_list(struct spop *s, bool uids)
+{
+	int rc = uids ? spi_mailbox_optional(s, "UIDL", "ListMessageUIDs") : 0;
+
+	if (!rc)
+		rc = spi_pop3_send(s, uids ? "UIDL" : "LIST", (size_t)-1);
+	return rc ? rc : list_reply(s, uids, false);
+}
+
+int spi_mailbox_list_quietly(struct spop *s, bool uids)
+{
+	int rc = uids ? spi_mailbox_optional(s, "UIDL", "A batch by UID") : 0;
+
+	if (!rc)
+		rc = spi_pop3_send(s, uids ? "UIDL" : "LIST", (size_t)-1);
+	return rc ? rc : list_reply(s, uids, true);
+}
+
+/* A listing asked for at Connect is a convenience: if the server refuses
+ * or garbles it, MessageSize and MessageUID ask per message instead, as
+ * they would without it, and the session goes on. */
+static int list_at_connect_reply(struct spop *s, bool uids)
+{
+	int rc = list_reply(s, uids, true);
+
+	if (rc != SPOP_ERR_PROTOCOL || !s->conn)
+		return rc;
+	char *note = g_strdup_printf("%s at Connect failed (%s); sizes and "
+				     "UIDs will be asked per message.",
+				     uids ? "UIDL" : "LIST", s->error_text);
+	spi_trail(s, SPOP_TRAIL_INFO, note, strlen(note));
+	g_free(note);
+	spi_clear_error(s);
+	if (uids)
+		g_clear_pointer(&s->listed_uids, g_ptr_array_unref);
+	else
+		g_clear_pointer(&s->listed_sizes, g_array_unref);
+	return 0;
+}
+
+int spi_mailbox_open(struct spop *s)
+{
+	bool uidl = !s->capa.known || s->capa.uidl;
+	int rc;
+
+	if (!s->cfg.list_at_connect || !s->capa.pipelining ||
+	    s->cfg.pipeline_window < 2)
+		return spi_mailbox_stat(s);
+	/* One write, one round trip: STAT's count bounds the tables that
+	 * LIST and UIDL fill, and it is read first. */
+	spi_pop3_cork(s);
+	rc = spi_pop3_send(s, "STAT", (size_t)-1);
+	if (!rc)
+		rc = spi_pop3_send(s, "LIST", (size_t)-1);
+	if (!rc && uidl)
+		rc = spi_pop3_send(s, "UIDL", (size_t)-1);
+	if (!rc)
+		rc = spi_pop3_flush(s);
+	if (!rc)
+		rc = stat_reply(s);
+	if (!rc)
+		rc = list_at_connect_reply(s, false);
+	if (!rc && uidl)
+		rc = list_at_connect_reply(s, true);
 	return rc;
 }
 
@@ -329,12 +406,22 @@ int spi_mailbox_delete(struct spop *s)
 
 	g_free(cmd);
 	spi_mailbox_invalidate(s);
-	/* A deleted message is no longer listed (LIST n answers -ERR). */
-	if (!rc && spi_mailbox_listed_size(s, s->message_number) >= 0)
-		listed_size_set(s, s->message_number, -1);
-	if (!rc && spi_mailbox_listed_uid(s, s->message_number))
-		listed_uid_set(s, s->message_number, NULL);
+	if (!rc)
+		spi_mailbox_deleted(s, s->message_number);
 	return rc;
+}
+
+void spi_mailbox_deleted(struct spop *s, int n)
+{
+	/* A deleted message is no longer listed (LIST n answers -ERR). */
+	if (spi_mailbox_listed_size(s, n) >= 0)
+		listed_size_set(s, n, -1);
+	if (spi_mailbox_listed_uid(s, n))
+		listed_uid_set(s, n, NULL);
+	if (s->size_cache_number == n)
+		s->size_cache_number = 0;
+	if (s->uid_cache_number == n)
+		s->uid_cache_number = 0;
 }
 
 int spi_mailbox_reset(struct spop *s)

@@ -61,6 +61,13 @@ int spi_pop3_read_body(struct spop *s, spi_line_fn fn, void *ud);
  * joined up to a bound). */
 int spi_pop3_read_status_line(struct spop *s, GString *out);
 void spi_pop3_reset_queue(struct spop *s);
+/* Pipelining (RFC 2449): after spi_pop3_cork, sent commands are queued
+ * and only written, all in one write, by spi_pop3_flush, which also
+ * uncorks. A reply must not be read while commands wait corked. */
+void spi_pop3_cork(struct spop *s);
+int spi_pop3_flush(struct spop *s);
+/* Commands sent whose replies are not yet read. */
+unsigned spi_pop3_in_flight(struct spop *s);
 /* A failure of the stream itself leaves replies unmatched: the session is
  * dropped. Returns rc. */
 int spi_pop3_fatal(struct spop *s, int rc);
@@ -127,8 +134,14 @@ void spi_mailbox_invalidate(struct spop *s);
 /* Forgets the listed sizes and UIDs (a new session, or the object's end). */
 void spi_mailbox_forget_lists(struct spop *s);
 int spi_mailbox_stat(struct spop *s);
+/* The mailbox at login: STAT, with LIST and UIDL pipelined behind it
+ * (kept, no MessageList events) when the server can pipeline and
+ * ListAtConnect is on. */
+int spi_mailbox_open(struct spop *s);
 /* LIST or UIDL: one MessageList event per message. */
 int spi_mailbox_list(struct spop *s, bool uids);
+/* The same, kept for MessageSize/MessageUID without MessageList events. */
+int spi_mailbox_list_quietly(struct spop *s, bool uids);
 /* LIST n for the current MessageNumber, cached. */
 int64_t spi_query_size(struct spop *s, int *rc);
 /* UIDL n for the current MessageNumber, cached; "" on failure. */
@@ -145,6 +158,8 @@ int spi_mailbox_fetch_reply(struct spop *s, bool headers_only);
 int64_t spi_mailbox_listed_size(const struct spop *s, int n);
 const char *spi_mailbox_listed_uid(const struct spop *s, int n);
 int spi_mailbox_delete(struct spop *s);
+/* After a DELE n answered +OK: n is no longer listed nor cached. */
+void spi_mailbox_deleted(struct spop *s, int n);
 int spi_mailbox_reset(struct spop *s);
 int spi_mailbox_custom(struct spop *s, const char *command);
 /* 0 when the server can do an optional command (UIDL, TOP); else 171

@@ -211,7 +211,7 @@ int spi_session_connect(struct spop *s)
 	if (!rc) {
 		spi_trail(s, SPOP_TRAIL_INFO, "Logged in.", 10);
 		s->state = SPI_STATE_TRANSACTION;
-		rc = spi_mailbox_stat(s);
+		rc = spi_mailbox_open(s);
 	}
 	if (rc && s->conn)
 		spi_session_drop(s, rc);

@@ -429,6 +429,63 @@ int spop_retrieve(spop_t *s);
 int spop_retrieve_headers(spop_t *s);
 int spop_send_command(spop_t *s, const char *command);
 
+/* ---- batch retrieval (libspop's own, beyond the reference) ---------------
+ * spop_retrieve_batch() retrieves a set of messages in one call, and with
+ * delete_after deletes each one that was stored without error. When the
+ * server advertises PIPELINING (RFC 2449) it keeps a window of commands in
+ * flight, growing while the connection keeps up, up to Config
+ * PipelineWindow (default 128; 0 or 1: one at a time); otherwise one
+ * command at a time.
+ *
+ * Each message goes the way Retrieve takes it (RetrieveHeaders with
+ * headers_only; MaxLines applies): MessageNumber is set to it, Header,
+ * StartTransfer, Transfer and EndTransfer fire for it, in order, and it is
+ * written to LocalFile or the message stream as they are when its body
+ * starts, so prepare may set a file per message. done runs after it, with
+ * the message properties describing it. Both run as events do (a method
+ * called from them answers 174; setters work); a non-zero return from
+ * either stops the batch: no further command is sent, the replies already
+ * in flight are read and dropped, and that value is returned.
+ *
+ * Deletions take effect only at QUIT (RFC 1939): a batch sends DELE for a
+ * message only after it was stored, and what it wrote is durable as Config
+ * Durability says before it returns; if that fails, it sends RSET, so no
+ * message is deleted that is not on disk.
+ *
+ * With delete_after, deleted reports each DELE's answer; they arrive after
+ * later messages' done, as the pipeline reads them.
+ *
+ * Returns 0 when every message was retrieved (and deleted); else the code
+ * of the first message that failed (the batch goes on past a message the
+ * server refuses), or of the failure that ended the connection. */
+struct spop_batch_item {
+	int message_number;	 /* 0 for a UID the mailbox does not have */
+	const char *message_uid; /* as UIDL listed it; "" when not known */
+	int64_t message_size;	 /* as LIST listed it; -1 when not known */
+	int result;		 /* done: 0, or the error code for it */
+	const char *error;	 /* done: the message of that error, or "" */
+};
+typedef int (*spop_batch_cb)(spop_t *s, const struct spop_batch_item *item,
+			     void *ud);
+struct spop_batch {
+	/* Which messages, in this order: numbers[0..count) when numbers is
+	 * set; else uids[0..count) when uids is set (UIDL is asked when this
+	 * session has not listed them); else first..last (0: 1 and
+	 * MessageCount), which with both 0 is the whole mailbox. */
+	const int *numbers;
+	const char *const *uids;
+	size_t count;
+	int first, last;
+	int headers_only; /* TOP n 0, as RetrieveHeaders */
+	int delete_after; /* DELE each message stored without error */
+	spop_batch_cb prepare; /* before a message's reply is read; or NULL */
+	spop_batch_cb done;    /* after it; or NULL */
+	spop_batch_cb deleted; /* when the server answered its DELE (result:
+				  0, or the error); or NULL */
+	void *user_data;
+};
+int spop_retrieve_batch(spop_t *s, const struct spop_batch *batch);
+
 /* ---- S/MIME --------------------------------------------------------------
  * Decrypt, VerifySignature and DecryptAndVerifySignature work on Message
  * (the last Retrieve, or what spop_set_message() loaded), through the

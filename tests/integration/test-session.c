@@ -273,6 +273,7 @@ static void test_lists_and_cache(void)
 	/* a session without the lists asks the server once per
 	 * MessageNumber */
 	ASSERT_OK(spop_disconnect(s));
+	CU_ASSERT_PTR_NOT_NULL(spop_config(s, "ListAtConnect=false"));
 	ASSERT_OK(spop_connect(s));
 	ASSERT_OK(spop_set_message_number(s, 2));
 	g_string_truncate(rec.trail, 0);

@@ -1130,5 +1130,28 @@ check "after --delete: bob-1 is gone" json 'j["messages"][0]["subject"] == "bob-
 json_flush
 "$harness" reset-mailbox "$dovecot_dir" "$small_user" || fail "reset-mailbox $small_user"
 
+# --delete all: each message deleted once stored, through the batch API
+usage_error delete-all-alone "--delete all needs --retrieve all and --output DIR" \
+	"${bob[@]}" --delete all
+usage_error delete-all-no-output "--delete all needs --retrieve all and --output DIR" \
+	"${bob[@]}" --retrieve all --delete all
+usage_error delete-all-headers "--delete all needs --retrieve all and --output DIR" \
+	"${bob[@]}" --retrieve all --headers-only --output "$work/del" --delete all
+usage_error delete-bad "--delete takes a message number (1 or more) or 'all', not 'x'" \
+	"${bob[@]}" --delete x
+run delete-all "${bob[@]}" --json --retrieve all --output "$work/del" --delete all --trail
+check "--delete all: exit 0" status_is 0
+check "--delete all: three rows, each stored and deleted" json \
+	'[(m["number"], m["deleted"], m["file"] is not None) for m in j["messages"]] == [(1, True, True), (2, True, True), (3, True, True)] and j["error"] is None'
+check "--delete all: DIR/3.eml is bob-3" grep -q "^Subject: bob-3" "$work/del/3.eml"
+check "--delete all: RETR pipelined (two sent before the first answer)" \
+	sh -c 'sed -n "/C: RETR 1/,/S: +OK/p" "$1" | grep -c "C: RETR" | grep -qv "^1$"' _ "$work/delete-all.err"
+check "--delete all: DELE 1 after RETR 1" \
+	awk '/^C: RETR 1$/ { r = NR } /^C: DELE 1$/ { d = NR } END { exit !(r && d > r) }' "$work/delete-all.err"
+run after-delete-all "${bob[@]}" --json
+check "after --delete all: empty" json 'j["mailbox"]["count"] == 0'
+json_flush
+"$harness" reset-mailbox "$dovecot_dir" "$small_user" || fail "reset-mailbox $small_user"
+
 echo "$checks checks, $failures failed"
 [ "$failures" -eq 0 ]

@@ -13,6 +13,8 @@
  * GOption leaves the default untouched, and 0 or -1 are values a user may
  * type (and be told off for). */
 #define PROBE_UNSET G_MININT
+/* --retrieve all, --delete all */
+#define PROBE_ALL (-1)
 
 struct probe_options {
 	char *server;
@@ -44,7 +46,7 @@ struct probe_options {
 	char *smime_ca;
 	char *smime_crl;
 	gboolean allow_weak;
-	int delete_number;
+	char *delete;
 	char **config;
 	gboolean trail;
 	gboolean json;
@@ -52,7 +54,8 @@ struct probe_options {
 	gboolean list_certs;
 
 	/* Derived from the above once they are checked. */
-	int retrieve_number;	/* 0: none, -1: all */
+	int retrieve_number;	/* 0: none, PROBE_ALL: all */
+	int delete_number;	/* PROBE_UNSET: none, PROBE_ALL: all */
 	int auth_mechanism;	/* enum spop_auth_mechanism, or -1 for a name */
 	char *auth_name;	/* lower-case mechanism for the report */
 	int tls_mode;		/* enum spop_ssl_start_mode, -1: not given */
@@ -124,7 +127,8 @@ struct probe_message {
 	char *date;
 	gboolean is_signed;
 	gboolean encrypted;
-	char *file; /* LocalFile written, NULL without --output */
+	char *file;	  /* LocalFile written, NULL without --output */
+	gboolean deleted; /* --delete all: the server answered its DELE */
 	struct probe_smime *smime; /* NULL: no S/MIME method was run */
 };
 

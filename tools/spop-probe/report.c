@@ -178,6 +178,7 @@ static void json_message(JsonBuilder *b, const struct probe_message *m)
 		add_null(b, "encrypted");
 	}
 	add_string(b, "file", m->file);
+	add_bool(b, "deleted", m->deleted);
 	json_smime(b, m->smime);
 	json_builder_end_object(b);
 }
@@ -387,6 +388,8 @@ static void text_message(const struct probe_message *m)
 	printf("  encrypted  %s\n", m->encrypted ? "yes" : "no");
 	if (m->file)
 		printf("  file       %s\n", m->file);
+	if (m->deleted)
+		printf("  deleted    yes (at disconnect)\n");
 	if (m->smime)
 		text_smime(m->smime);
 }

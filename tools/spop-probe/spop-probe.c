@@ -380,7 +380,7 @@ static int check_no_server(const struct probe_options *o)
 	    {"--insecure", o->insecure},
 	    {"--list", o->list},
 	    {"--retrieve", o->retrieve != NULL},
-	    {"--delete", o->delete_number != PROBE_UNSET},
+	    {"--delete", o->delete != NULL},
 	    {"--headers-only", o->headers_only},
 	    {"--max-lines", o->max_lines != PROBE_UNSET},
 	    /* With --smime-file they choose the decryption certificate and
@@ -517,7 +517,7 @@ static int check_options(struct probe_options *o, int argc, char **argv)
 
 	if (o->retrieve) {
 		if (strcmp(o->retrieve, "all") == 0)
-			o->retrieve_number = -1;
+			o->retrieve_number = PROBE_ALL;
 		else if (!parse_int(o->retrieve, 1, G_MAXINT,
 				    &o->retrieve_number))
 			return usage_error("--retrieve takes a message "
@@ -533,9 +533,22 @@ static int check_options(struct probe_options *o, int argc, char **argv)
 		return usage_error("--max-lines must not be negative");
 	if (o->output && !*o->output)
 		return usage_error("--output must not be empty");
-	if (o->delete_number != PROBE_UNSET && o->delete_number < 1)
+	if (o->delete &&strcmp(o->delete, "all") == 0)
+		o->delete_number = PROBE_ALL;
+	else if (o->delete &&!parse_int(o->delete, 1, G_MAXINT,
+					&o->delete_number))
 		return usage_error("--delete takes a message number (1 or "
-				   "more)");
+				   "more) or 'all', not '%s'",
+				   o->delete);
+	/* Deleting what was not kept would lose mail: all means each
+	 * message once it is stored whole under --output. */
+	if (o->delete_number == PROBE_ALL &&
+	    (o->retrieve_number != PROBE_ALL || !o->output || o->headers_only ||
+	     (o->max_lines != PROBE_UNSET && o->max_lines > 0)))
+		return usage_error("--delete all needs --retrieve all and "
+				   "--output DIR, without --headers-only or "
+				   "--max-lines: it deletes each message "
+				   "once it is stored whole");
 	for (char **c = o->config; c && *c; c++) {
 		if (!strchr(*c, '=') || **c == '=')
 			return usage_error("--config takes NAME=VALUE, not "
@@ -574,6 +587,7 @@ static void free_options(struct probe_options *o)
 		memset(o->proxy_password, 0, strlen(o->proxy_password));
 	g_free(o->proxy_password);
 	g_free(o->retrieve);
+	g_free(o->delete);
 	g_free(o->output);
 	g_free(o->cert);
 	g_free(o->cert_type);
@@ -715,8 +729,11 @@ int main(int argc, char **argv)
 	     "With --verify: the signer's certificate, for messages that "
 	     "carry none (SignerCert*; PEM, DER or PFX, recognised)",
 	     "F"},
-	    {"delete", 0, 0, G_OPTION_ARG_INT, &o.delete_number,
-	     "Delete message N (committed at disconnect)", "N"},
+	    {"delete", 0, 0, G_OPTION_ARG_STRING, &o.delete,
+	     "Delete message N (committed at disconnect); 'all' with "
+	     "--retrieve all and --output deletes each message once it is "
+	     "stored",
+	     "N|all"},
 	    {"config", 0, 0, G_OPTION_ARG_STRING_ARRAY, &o.config,
 	     "Apply a library setting before connecting (repeatable)",
 	     "NAME=VALUE"},
