@@ -45,6 +45,7 @@ struct worker {
 	int transport_rotates, mechanism_rotates;
 	enum mechanism mechanism;
 	int wrong_every_other; /* even sessions use a wrong password */
+	int batch; /* spop_retrieve_batch() of the mailbox into a stream */
 	/* results, read by the main thread after the join */
 	GString *failures;
 	int sessions_ok, rejected_ok, messages_ok;
@@ -158,6 +159,75 @@ static bool retrieve_one(struct worker *w, int k, spop_t *s, int user, int n)
 	return ok;
 }
 
+static ssize_t collect_write(void *ud, const void *buf, size_t count)
+{
+	g_string_append_len(ud, buf, (gssize)count);
+	return (ssize_t)count;
+}
+
+static int can_write(void *ud)
+{
+	return 1;
+}
+
+struct batch_seen {
+	int done, failed, last_number;
+};
+
+static int batch_done(spop_t *s, const struct spop_batch_item *item, void *ud)
+{
+	struct batch_seen *seen = ud;
+
+	seen->done++;
+	if (item->result || item->message_number != seen->last_number + 1)
+		seen->failed++;
+	seen->last_number = item->message_number;
+	return 0;
+}
+
+/* The whole mailbox in one pipelined batch into a stream: what arrived is
+ * the generated messages one after the other. */
+static bool retrieve_batch(struct worker *w, int k, spop_t *s, int user)
+{
+	GString *got = g_string_new(NULL), *want = g_string_new(NULL);
+	struct spop_stream stream = {.size = sizeof stream,
+				     .user_data = got,
+				     .can_write = can_write,
+				     .write = collect_write};
+	struct batch_seen seen = {0};
+	struct spop_batch batch = {.done = batch_done, .user_data = &seen};
+	bool ok = false;
+	int rc;
+
+	for (int n = 1; n <= MESSAGES; n++)
+		g_string_append_len(want, expected[user][n]->str,
+				    (gssize)expected[user][n]->len);
+	if (!spop_config(s, "CloseStreamAfterTransfer=False") ||
+	    (rc = spop_set_message_stream(s, &stream)) != 0)
+		failure(w, k, "many%d: the stream could not be set: %s", user,
+			spop_last_error(s));
+	else if ((rc = spop_retrieve_batch(s, &batch)) != 0)
+		failure(w, k, "many%d: RetrieveBatch: %d %s", user, rc,
+			spop_last_error(s));
+	else if (seen.done != MESSAGES || seen.failed)
+		failure(w, k,
+			"many%d: batch: %d done callbacks (%d out of order "
+			"or failed), not %d",
+			user, seen.done, seen.failed, MESSAGES);
+	else if (got->len != want->len ||
+		 memcmp(got->str, want->str, got->len) != 0)
+		failure(w, k,
+			"many%d: batch stream: %zu bytes, not the %zu "
+			"generated",
+			user, got->len, want->len);
+	else
+		ok = true;
+	spop_set_message_stream(s, NULL);
+	g_string_free(got, TRUE);
+	g_string_free(want, TRUE);
+	return ok;
+}
+
 static void session(struct worker *w, int k)
 {
 	enum transport t =
@@ -218,6 +288,15 @@ static void session(struct worker *w, int k)
 	if (spop_get_message_count(s) != MESSAGES) {
 		failure(w, k, "%s: %d messages, not %d", name,
 			spop_get_message_count(s), MESSAGES);
+	} else if (w->batch) {
+		if (retrieve_batch(w, k, s, user)) {
+			w->messages_ok += MESSAGES;
+			if (ends != MESSAGES)
+				failure(w, k,
+					"%s: %d EndTransfer events in a batch "
+					"of %d messages",
+					name, ends, MESSAGES);
+		}
 	} else {
 		bool all = true;
 
@@ -345,6 +424,15 @@ static void test_wrong_and_right_passwords(void)
 	run_workers(&proto, 1, 1);
 }
 
+/* The pipelined batch (a window of RETRs in flight) on every transport. */
+static void test_batch(void)
+{
+	struct worker proto = {
+	    .transport_rotates = 1, .mechanism_rotates = 1, .batch = 1};
+
+	run_workers(&proto, 1, 1);
+}
+
 static const struct test_case cases[] = {
     {"first use: both TLS providers, three mechanisms, 8 threads at once",
      test_first_use_everything_at_once},
@@ -353,6 +441,7 @@ static const struct test_case cases[] = {
     {"TLS openssl, three mechanisms on 8 threads", test_tls_openssl},
     {"wrong passwords beside right ones on 8 threads",
      test_wrong_and_right_passwords},
+    {"pipelined batch, plain and TLS, on 8 threads", test_batch},
     {NULL, NULL},
 };
 
