@@ -1,7 +1,8 @@
 /* Independent spop_t objects on threads against one private Dovecot: every
  * transport (plain, TLS through gnutls and through openssl) and auth
  * mechanisms with process-wide state (USER/PASS, CRAM-MD5, SCRAM-SHA-256),
- * every message checked byte for byte. Built once more with
+ * one message at a time and the pipelined batch, every message checked
+ * byte for byte. Built once more with
  * -Db_sanitize=thread by tools/run-tests.sh, where ThreadSanitizer turns a
  * data race in the library or its plugins into a failure. */
 #include <errno.h>
