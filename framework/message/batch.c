@@ -4,10 +4,10 @@
  * corked groups (one write each) while fewer than the window are in
  * flight; replies are read strictly in the order the commands went, which
  * a queue of what was sent remembers, so a DELE answered between two RETR
- * bodies is matched to its own message. The window starts at 4 and grows
+ * bodies is matched to its own message. The window starts at 32 and grows
  * fourfold each time the client, with the window full, found nothing to
  * read: the server was then waiting for commands rather than the client
- * for the server. Config PipelineWindow caps it. A command is about ten
+ * for the server (a long round trip). Config PipelineWindow caps it. A command is about ten
  * bytes, so even a full window cannot fill the server's input while it
  * writes a body (the deadlock RFC 2449 warns of). */
 #include <string.h>
@@ -360,7 +360,7 @@ static int batch(struct spop *s, const struct spop_batch *b)
 	r.to_delete = g_array_new(FALSE, FALSE, sizeof(int));
 	g_queue_init(&r.sent);
 	r.cap = pipelining ? (unsigned)s->cfg.pipeline_window : 1;
-	r.window = MIN(4, r.cap);
+	r.window = MIN(32, r.cap);
 
 	rc = check_fetch(&r);
 	if (!rc && b->numbers)

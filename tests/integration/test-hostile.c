@@ -37,6 +37,17 @@ static void finish(spop_t *s)
 	scripted_client_finish(s, &sc);
 }
 
+/* Asserts that a drop left nothing in dir, and removes it. */
+static void remove_empty_dir(const char *dir)
+{
+	GDir *d = g_dir_open(dir, 0, NULL);
+
+	CU_ASSERT_PTR_NULL(d ? g_dir_read_name(d) : NULL);
+	if (d)
+		g_dir_close(d);
+	CU_ASSERT_EQUAL(rmdir(dir), 0);
+}
+
 static void test_silent_server(void)
 {
 	static const struct step script[] = {{STEP_SLEEP, NULL, 2500, 0},
@@ -259,10 +270,7 @@ static void test_drop_mid_retrieve(void)
 	CU_ASSERT_FALSE(spop_get_connected(s));
 	CU_ASSERT_EQUAL(rec.end, 1);
 	/* no partial file under the name, no temporary left */
-	GDir *d = g_dir_open(dir, 0, NULL);
-	CU_ASSERT_PTR_NULL(g_dir_read_name(d));
-	g_dir_close(d);
-	rmdir(dir);
+	remove_empty_dir(dir);
 	g_free(file);
 	g_free(dir);
 	finish(s);
@@ -312,6 +320,101 @@ static void test_list_numbers_beyond_stat(void)
 	CU_ASSERT_EQUAL(spop_get_message_size(s), 10);
 	CU_ASSERT_PTR_NULL(strstr(rec.trail->str, "C: LIST"));
 	ASSERT_OK(spop_disconnect(s));
+	finish(s);
+}
+
+/* greeting, CAPA with PIPELINING and UIDL, USER/PASS; then Connect sends
+ * STAT, LIST and UIDL in one write */
+#define PIPELINED_LOGIN                                                        \
+	{STEP_SEND, GREETING, 0, 0}, {STEP_EXPECT, "CAPA", 0, 0},              \
+	    {STEP_SEND, "+OK\r\nPIPELINING\r\nUIDL\r\nUSER\r\n.\r\n", 0, 0},   \
+	    {STEP_EXPECT, "USER bob", 0, 0}, {STEP_SEND, "+OK\r\n", 0, 0},     \
+	    {STEP_EXPECT, "PASS pw", 0, 0}, {STEP_SEND, "+OK\r\n", 0, 0},      \
+	    {STEP_EXPECT_LINE, "STAT", 0, 0},                                  \
+	    {STEP_EXPECT_LINE, "LIST", 0, 0},                                  \
+	{                                                                      \
+		STEP_EXPECT_LINE, "UIDL", 0, 0                                 \
+	}
+
+/* A listing at Connect that the server garbles is dropped with a note:
+ * Connect succeeds, and MessageSize asks the server instead. */
+static void test_garbled_list_at_connect(void)
+{
+	static const struct step script[] = {
+	    PIPELINED_LOGIN,
+	    {STEP_SEND,
+	     "+OK 2 20\r\n+OK\r\n1 10\r\nbogus\r\n.\r\n"
+	     "-ERR no UIDL today\r\n",
+	     0, 0},
+	    {STEP_EXPECT_LINE, "LIST 2", 0, 0},
+	    {STEP_SEND, "+OK 2 10\r\n", 0, 0},
+	    {STEP_EXPECT, "QUIT", 0, 0},
+	    {STEP_SEND, "+OK\r\n", 0, 0},
+	    {STEP_END, NULL, 0, 0}};
+	spop_t *s = client_for(script);
+
+	ASSERT_OK(spop_connect(s));
+	CU_ASSERT_EQUAL(spop_get_message_count(s), 2);
+	CU_ASSERT_PTR_NOT_NULL(
+	    strstr(rec.trail->str, "LIST at Connect failed"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(rec.trail->str, "bogus"));
+	CU_ASSERT_PTR_NOT_NULL(
+	    strstr(rec.trail->str, "UIDL at Connect failed"));
+	CU_ASSERT_EQUAL(spop_last_error_code(s), 0);
+	ASSERT_OK(spop_set_message_number(s, 2));
+	CU_ASSERT_EQUAL(spop_get_message_size(s), 10);
+	ASSERT_OK(spop_disconnect(s));
+	finish(s);
+}
+
+/* The server drops the connection in the middle of the second body of a
+ * pipelined batch that deletes: the first message is stored, the second
+ * leaves no file, nothing more is asked, and the DELE already sent is
+ * never committed (no QUIT reached the server). */
+static int hostile_prepare(spop_t *s, const struct spop_batch_item *m, void *ud)
+{
+	char *path =
+	    g_strdup_printf("%s/%d.eml", (const char *)ud, m->message_number);
+	int rc = spop_set_local_file(s, path);
+
+	g_free(path);
+	return rc;
+}
+
+static void test_drop_mid_pipeline(void)
+{
+	static const struct step script[] = {
+	    PIPELINED_LOGIN,
+	    {STEP_SEND,
+	     "+OK 3 30\r\n+OK\r\n1 10\r\n2 10\r\n3 10\r\n.\r\n"
+	     "+OK\r\n1 a\r\n2 b\r\n3 c\r\n.\r\n",
+	     0, 0},
+	    {STEP_EXPECT_LINE, "RETR 1", 0, 0},
+	    {STEP_EXPECT_LINE, "RETR 2", 0, 0},
+	    {STEP_EXPECT_LINE, "RETR 3", 0, 0},
+	    {STEP_SEND, "+OK\r\nSubject: one\r\n\r\nbody\r\n.\r\n", 0, 0},
+	    {STEP_EXPECT_LINE, "DELE 1", 0, 0},
+	    {STEP_SEND, "+OK\r\nSubject: two\r\n\r\nhal", 0, 0},
+	    {STEP_END, NULL, 0, 0}};
+	spop_t *s = client_for(script);
+	char *dir = g_dir_make_tmp("spop-hostile-XXXXXX", NULL);
+	struct spop_batch b = {
+	    .prepare = hostile_prepare, .delete_after = 1, .user_data = dir};
+
+	ASSERT_OK(spop_set_include_headers(s, 1));
+	ASSERT_OK(spop_connect(s));
+	CU_ASSERT_EQUAL(spop_retrieve_batch(s, &b), 1120);
+	CU_ASSERT_FALSE(spop_get_connected(s));
+	char *one = g_build_filename(dir, "1.eml", NULL);
+	char *data = NULL;
+	CU_ASSERT_TRUE(g_file_get_contents(one, &data, NULL, NULL));
+	CU_ASSERT_STRING_EQUAL(data, "Subject: one\r\n\r\nbody\r\n");
+	unlink(one);
+	/* nothing else: no partial 2.eml, no temporary */
+	remove_empty_dir(dir);
+	g_free(data);
+	g_free(one);
+	g_free(dir);
 	finish(s);
 }
 
@@ -475,6 +578,8 @@ static const struct test_case cases[] = {
     {"silent server: ConnectionTimeout", test_connection_timeout},
     {"silent proxy: the timeout names the proxy", test_silent_proxy},
     {"LIST numbers beyond STAT are not kept", test_list_numbers_beyond_stat},
+    {"garbled LIST and UIDL at Connect", test_garbled_list_at_connect},
+    {"drop in the middle of a pipelined batch", test_drop_mid_pipeline},
     {"ConnectionTimeout covers the connect only",
      test_connection_timeout_scope},
     {"trickle: inactivity timeout extends", test_inactivity_timeout_extends},
