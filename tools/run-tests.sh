@@ -29,7 +29,7 @@ UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 
 # ThreadSanitizer: only the threads suite (independent objects on 8
 # threads), and only what it needs is built: the library, the plugins it
-# loads, the harness and the suite (about 10 s to build and 20-30 s to
+# loads, the harness and the suite (about 8 s to build and 20 s to
 # run on 2 cores; 70 s in all on a shared machine). Any report fails it (exit status 66). G_SLICE=always-malloc:
 # GLib 2.74's slice allocator hands blocks between threads through
 # magazines ThreadSanitizer cannot follow. GLib's GMutex and GCond are
