@@ -29,9 +29,10 @@ UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 
 # ThreadSanitizer: only the threads suite (independent objects on 8
 # threads), and only what it needs is built: the library, the plugins it
-# loads, the harness and the suite (about 8 s to build and 20 s to
-# run on 2 cores; 70 s in all on a shared machine). Any report fails it (exit status 66). G_SLICE=always-malloc:
-# GLib 2.74's slice allocator hands blocks between threads through
+# loads, the harness and the suite (about 8 s to build and 20 s to run
+# on 2 idle cores without ccache; 70 s in all on a shared machine). Any
+# report fails it (exit status 66). G_SLICE=always-malloc: GLib 2.74's
+# slice allocator hands blocks between threads through
 # magazines ThreadSanitizer cannot follow. GLib's GMutex and GCond are
 # futexes it cannot see either, which is why the library's own locks are
 # pthread mutexes; tests/integration/tsan.supp lists what remains inside
