@@ -158,12 +158,12 @@ const struct spop_setting_decl *spi_plugin_setting_loaded(const char *name)
 	char *key = g_ascii_strdown(name, -1);
 	const struct spop_setting_decl *d = NULL;
 
-	g_mutex_lock(&spi_registry_lock);
+	pthread_mutex_lock(&spi_registry_lock);
 	struct declared *dd =
 	    declared ? g_hash_table_lookup(declared, key) : NULL;
 	if (dd)
 		d = dd->decl;
-	g_mutex_unlock(&spi_registry_lock);
+	pthread_mutex_unlock(&spi_registry_lock);
 	g_free(key);
 	return d;
 }
@@ -177,7 +177,7 @@ int spi_plugin_find_setting(struct spop *s, const char *name,
 	const struct spi_plugin_meta *owner = NULL;
 
 	*decl = NULL;
-	g_mutex_lock(&spi_registry_lock);
+	pthread_mutex_lock(&spi_registry_lock);
 	GPtrArray *metas = spi_registry_index(dirs, 0);
 	/* The first plugin in search order whose key-file lists the name is
 	 * the one loaded; no other module is touched. */
@@ -203,7 +203,7 @@ int spi_plugin_find_setting(struct spop *s, const char *name,
 				    spi_kind_name(owner->kind), owner->name)
 		  : NULL;
 	g_ptr_array_free(metas, TRUE);
-	g_mutex_unlock(&spi_registry_lock);
+	pthread_mutex_unlock(&spi_registry_lock);
 	g_ptr_array_free(dirs, TRUE);
 
 	int rc = 0;

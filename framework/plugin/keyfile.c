@@ -212,7 +212,7 @@ int spi_plugin_keyfile(const char *module_path, char **text, char **error)
 
 	*text = NULL;
 	*error = NULL;
-	g_mutex_lock(&spi_registry_lock);
+	pthread_mutex_lock(&spi_registry_lock);
 	struct spi_registry_entry *e = spi_registry_load(module_path);
 	const struct spop_plugin_descriptor *d = e->desc;
 
@@ -261,7 +261,7 @@ int spi_plugin_keyfile(const char *module_path, char **text, char **error)
 		g_ptr_array_free(names, TRUE);
 		g_key_file_unref(kf);
 	}
-	g_mutex_unlock(&spi_registry_lock);
+	pthread_mutex_unlock(&spi_registry_lock);
 	g_free(name);
 	g_free(base);
 	return rc;

@@ -6,6 +6,7 @@
 #define SPI_REGISTRY_PRIVATE_H
 
 #include <gmodule.h>
+#include <pthread.h>
 
 #include "spop-private.h"
 
@@ -45,8 +46,10 @@ struct spi_listed {
 
 /* Guards every process-wide table of the three files (loaded modules,
  * missing-key-file warnings, declared settings); "caller holds the lock"
- * below means this one. */
-extern GMutex spi_registry_lock;
+ * below means this one. A pthread mutex, not a GMutex: GLib's GMutex is
+ * built on futexes that ThreadSanitizer cannot see, so it reported every
+ * access under this lock as a race (tests/integration/test-threads.c). */
+extern pthread_mutex_t spi_registry_lock;
 
 /* ---- registry.c ---- */
 /* 0 for a name that is no kind. */

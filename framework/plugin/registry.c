@@ -11,7 +11,7 @@
 #include "spop-build.h"
 #include "registry-private.h"
 
-GMutex spi_registry_lock;
+pthread_mutex_t spi_registry_lock = PTHREAD_MUTEX_INITIALIZER;
 static GHashTable *loaded; /* path -> struct spi_registry_entry* */
 static GHashTable *warned; /* paths warned about a missing key-file */
 
@@ -452,7 +452,7 @@ static int select_common(struct spop *s, int kind, const char *selector_name,
 	int code = 0;
 	char *error = NULL;
 
-	g_mutex_lock(&spi_registry_lock);
+	pthread_mutex_lock(&spi_registry_lock);
 	GPtrArray *metas = spi_registry_index(dirs, kind);
 	for (guint i = 0; i < metas->len; i++) {
 		const struct spi_plugin_meta *m = metas->pdata[i];
@@ -496,7 +496,7 @@ static int select_common(struct spop *s, int kind, const char *selector_name,
 	}
 	char *hit_name = hit ? g_strdup(hit->name) : NULL;
 	g_ptr_array_free(metas, TRUE);
-	g_mutex_unlock(&spi_registry_lock);
+	pthread_mutex_unlock(&spi_registry_lock);
 	g_ptr_array_free(dirs, TRUE);
 
 	int rc = 0;
@@ -531,7 +531,7 @@ GArray *spi_registry_collect(struct spop *s)
 	GPtrArray *dirs = spi_registry_search_dirs(s);
 	GArray *found = g_array_new(FALSE, FALSE, sizeof(struct spi_listed));
 
-	g_mutex_lock(&spi_registry_lock);
+	pthread_mutex_lock(&spi_registry_lock);
 	GPtrArray *metas = spi_registry_index(dirs, 0);
 	for (guint i = 0; i < metas->len; i++) {
 		const struct spi_plugin_meta *m = metas->pdata[i];
@@ -544,7 +544,7 @@ GArray *spi_registry_collect(struct spop *s)
 		g_array_append_val(found, l);
 	}
 	g_ptr_array_free(metas, TRUE);
-	g_mutex_unlock(&spi_registry_lock);
+	pthread_mutex_unlock(&spi_registry_lock);
 	g_ptr_array_free(dirs, TRUE);
 	return found;
 }

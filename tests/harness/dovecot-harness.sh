@@ -26,6 +26,11 @@
 #                                   CA is required (see conf_tls)
 #   HARNESS_TLS_MIN_PROTOCOL=V      ssl_min_protocol (TLSv1.2, TLSv1.3)
 #   HARNESS_TLS_CIPHER_LIST=L       ssl_cipher_list (OpenSSL syntax, TLS<=1.2)
+# HARNESS_MANY_USERS=N adds N users many1..manyN (password manyI-secret),
+# each with HARNESS_MANY_MESSAGES (default 3) small messages of its own, and
+# raises Dovecot's process and connection limits so that all of them can be
+# logged in at once (see make_many and conf_many): bench/threads and the
+# threads suite.
 # The log shows the TLS version and cipher Dovecot saw on every login and
 # disconnect (%k), and the client's port (rport=), so a test finds its own
 # connection.
@@ -248,6 +253,35 @@ service anvil {
 EOF
 }
 
+# Limits for HARNESS_MANY_USERS: every user may be logged in at once, once
+# per thread of the caller (one pop3 process per session; one long-lived
+# login process, which also relays TLS, holds them all). Without it,
+# Dovecot's defaults apply (100 processes per service, 10 sessions per user
+# and address).
+conf_many() {
+	local n=${HARNESS_MANY_USERS:-0} limit
+	[ "$n" -gt 0 ] || return 0
+	limit=$((n + 200))
+	cat <<EOF
+default_process_limit = $limit
+default_client_limit = $((limit * 2))
+default_vsz_limit = 0
+mail_max_userip_connections = 1000
+service pop3 {
+	process_limit = $limit
+}
+service pop3-login {
+	client_limit = $((limit * 2))
+}
+service anvil {
+	client_limit = $((limit * 2 + 100))
+}
+service auth {
+	client_limit = $((limit * 2 + 100))
+}
+EOF
+}
+
 write_config() {
 	{
 		conf_core
@@ -258,6 +292,7 @@ write_config() {
 		conf_pop3
 		conf_services "$1" "$2"
 		conf_gssapi
+		conf_many
 	} >"$conf.tmp"
 	mv "$conf.tmp" "$conf"
 }
@@ -298,6 +333,51 @@ make_mailbox() {
 	chown -R nobody:nogroup "$dir/mail/.$user.tmp"
 	# Appears complete or not at all for a session that logs in meanwhile.
 	mv "$dir/mail/.$user.tmp" "$dir/mail/$user"
+}
+
+# HARNESS_MANY_USERS (see the top): users many1..manyN appended to the
+# passwd-file, their Maildirs written by the shell itself (one process for
+# thousands of files, where make-mailbox.sh per user would fork for each),
+# each message naming its user and number so that a session that got
+# another session's bytes is caught. mailbox-manyI.txt describes them as
+# make-mailbox.sh's description files do.
+make_many() {
+	local n=${HARNESS_MANY_USERS:-0} m=${HARNESS_MANY_MESSAGES:-3}
+	local i j name text lines tmpdir=$dir/mail/.many.tmp
+	case $n$m in *[!0-9]*) die "HARNESS_MANY_USERS and HARNESS_MANY_MESSAGES must be numbers" ;; esac
+	[ "$n" -gt 0 ] || return 0
+	rm -rf "$tmpdir" "$dir"/mail/many[0-9]*
+	mkdir -p "$tmpdir"
+	(cd "$tmpdir" && for ((i = 1; i <= n; i++)); do
+		echo "many$i/new" "many$i/cur" "many$i/tmp"
+	done | xargs mkdir -p)
+	for ((i = 1; i <= n; i++)); do
+		printf '# Test mailbox of many%d made by dovecot-harness.sh (make_many); fields as make-mailbox.sh.\n' "$i" >"$dir/mailbox-many$i.txt"
+		for ((j = 1; j <= m; j++)); do
+			name="$((1700000000 + j)).M${j}P0.spop-harness"
+			text="Message-ID: <many.$i.$j@example.org>
+Date: Mon, 15 Jan 2024 14:00:00 +0100
+From: \"Alice Example\" <alice@example.org>
+To: many$i@example.org
+Subject: many-$i-$j
+MIME-Version: 1.0
+Content-Type: text/plain; charset=us-ascii
+
+Message $j of $m for many$i.
+.a line the server dot-stuffs
+The end of message $j for many$i.
+"
+			printf '%s' "$text" >"$tmpdir/many$i/new/$name"
+			lines=${text//[!$'\n']/}
+			printf '%d\t%d\tnew/%s\t%s\n' "$j" "$((${#text} + ${#lines}))" "$name" "many-$i-$j" >>"$dir/mailbox-many$i.txt"
+		done
+		printf 'many%d:{PLAIN}many%d-secret::::::\n' "$i" "$i" >>"$dir/etc/users"
+	done
+	chown -R nobody:nogroup "$tmpdir"
+	(cd "$tmpdir" && for ((i = 1; i <= n; i++)); do
+		echo "many$i"
+	done | xargs mv -t "$dir/mail")
+	rmdir "$tmpdir"
 }
 
 # ---- commands -------------------------------------------------------------
@@ -357,6 +437,7 @@ cmd_start() {
 	# DIR/mailbox.txt names the main mailbox, the one most tests read.
 	main_user=$(printf '%s\n' "$users" | awk -F: '$3 == "main" { print $1; exit }')
 	[ -z "$main_user" ] || ln -sfn "mailbox-$main_user.txt" "$dir/mailbox.txt"
+	make_many
 
 	for _ in $(seq "$port_attempts"); do
 		ports=$(free_port 2) || die "no free port on 127.0.0.1"
