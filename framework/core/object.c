@@ -49,6 +49,7 @@ SPI_EXPORT void spop_free(spop_t *s)
 	spi_capa_clear(&s->capa);
 	g_mutex_clear(&s->interrupt_lock);
 	spi_message_clear(&s->msg);
+	spi_message_forget_unsynced(s);
 	spi_smime_free(s);
 	spi_settings_clear(&s->cfg);
 	spi_cert_group_clear(&s->ssl_cert);

@@ -7,9 +7,9 @@
  * bodies is matched to its own message. The window starts at 32 and grows
  * fourfold each time the client, with the window full, found nothing to
  * read: the server was then waiting for commands rather than the client
- * for the server (a long round trip). Config PipelineWindow caps it. A command is about ten
- * bytes, so even a full window cannot fill the server's input while it
- * writes a body (the deadlock RFC 2449 warns of). */
+ * for the server (a long round trip). Config PipelineWindow caps it. A command
+ * is about ten bytes, so even a full window cannot fill the server's input
+ * while it writes a body (the deadlock RFC 2449 warns of). */
 #include <string.h>
 
 #include "net/net.h"
@@ -36,6 +36,7 @@ struct batch_run {
 	int first_error;     /* first per-message failure */
 	char *first_message; /* its message */
 	int stop;	     /* a callback's non-zero return */
+	int deletions;	     /* DELE answered +OK */
 };
 
 /* prepare/done run as events: a method called from them answers 174. */
@@ -296,6 +297,7 @@ static int receive_dele(struct batch_run *r, int number)
 		return 0;
 	}
 	if (!rc) {
+		r->deletions++;
 		call(r, r->b->deleted, number, 0, NULL);
 		spi_mailbox_deleted(s, number);
 	}
@@ -349,6 +351,33 @@ static int run(struct batch_run *r)
 	return rc;
 }
 
+/* What the batch stored is made durable (Config Durability) before it
+ * returns, so before QUIT can commit its deletions. If that fails, RSET
+ * takes the deletions back: no message leaves the server that is not on
+ * disk. */
+static int sync_stored(struct batch_run *r, int rc)
+{
+	struct spop *s = r->s;
+	int sync_rc = spi_message_sync(s);
+
+	if (!sync_rc)
+		return rc;
+	if (r->deletions && s->conn) {
+		char *why = g_strdup(s->error_text);
+		int reset_rc = spi_mailbox_reset(s);
+
+		/* without QUIT the server rolls the deletions back too */
+		if (reset_rc && s->conn)
+			spi_session_drop(s, reset_rc);
+		spi_fail(s, sync_rc, "%s; %s", why,
+			 reset_rc ? "RSET failed, so the connection was "
+				    "dropped without QUIT"
+				  : "RSET took this session's deletions back");
+		g_free(why);
+	}
+	return rc ? rc : sync_rc;
+}
+
 static int batch(struct spop *s, const struct spop_batch *b)
 {
 	struct batch_run r = {.s = s, .b = b};
@@ -378,6 +407,7 @@ static int batch(struct spop *s, const struct spop_batch *b)
 		report_unknown_uids(&r);
 	if (!rc)
 		rc = run(&r);
+	rc = sync_stored(&r, rc);
 	if (!rc && r.stop)
 		rc = r.stop;
 	else if (!rc && r.first_error)
