@@ -18,6 +18,8 @@
 
 #include "harness.h"
 
+#include "bench-mem.h"
+
 #ifndef BENCH_PLUGIN_DIR
 #error "BENCH_PLUGIN_DIR must name the plugins of the build tree"
 #endif
@@ -66,35 +68,6 @@ static double cpu_s(void)
 	getrusage(RUSAGE_SELF, &ru);
 	return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
 	       (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
-}
-
-static long long proc_status_kb(const char *key)
-{
-	char *text = NULL, **lines;
-	long long kb = -1;
-	size_t n = strlen(key);
-
-	if (!g_file_get_contents("/proc/self/status", &text, NULL, NULL))
-		return -1;
-	lines = g_strsplit(text, "\n", -1);
-	for (int i = 0; lines[i] != NULL; i++)
-		if (strncmp(lines[i], key, n) == 0 && lines[i][n] == ':')
-			kb = g_ascii_strtoll(lines[i] + n + 1, NULL, 10);
-	g_strfreev(lines);
-	g_free(text);
-	return kb;
-}
-
-/* Makes VmHWM start again from the current RSS (Linux >= 4.0), so each
- * run's peak is its own. */
-static bool reset_hwm(void)
-{
-	int fd = open("/proc/self/clear_refs", O_WRONLY | O_CLOEXEC);
-	bool ok = fd >= 0 && write(fd, "5", 1) == 1;
-
-	if (fd >= 0)
-		close(fd);
-	return ok;
 }
 
 static ssize_t collect_write(void *ud, const void *buf, size_t count)
