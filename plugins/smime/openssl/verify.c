@@ -29,7 +29,9 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 static const char *digest_name(int nid)
@@ -191,17 +193,101 @@ static int collect(int ok, X509_STORE_CTX *ctx)
 	return 1;
 }
 
+/* ---- anchors, SignerCert* and CRLs, parsed once ------------------------
+ * The caller gives the same anchors (and SignerCert*, CRLs) with every
+ * message it checks, as DER; OpenSSL 3.0 spends ~0.3 ms in d2i_X509 on
+ * a 2048-bit RSA certificate (most of it finding the key's decoder), and a
+ * CRL grows with what it revokes. The last PARSED_SLOTS objects parsed are
+ * kept here keyed by their exact bytes and shared by reference (X509 and
+ * X509_CRL are reference counted and not changed by verification). */
+#define PARSED_SLOTS 16
+
+struct parsed {
+	unsigned char *der; /* the bytes given, a copy */
+	size_t len;
+	bool crl;  /* obj is an X509_CRL, else an X509 */
+	void *obj; /* one reference held by the cache */
+};
+
+static pthread_mutex_t parsed_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct parsed parsed[PARSED_SLOTS];
+static unsigned parsed_next; /* the slot replaced next */
+static bool parsed_atexit;
+
+static void parsed_drop(struct parsed *e)
+{
+	if (e->crl)
+		X509_CRL_free(e->obj);
+	else
+		X509_free(e->obj);
+	free(e->der);
+	memset(e, 0, sizeof(*e));
+}
+
+/* At process exit inside OpenSSL's own cleanup, as storekey.c's context
+ * (the registry never unloads a module). */
+static void parsed_free(void)
+{
+	for (unsigned i = 0; i < PARSED_SLOTS; i++)
+		if (parsed[i].obj)
+			parsed_drop(&parsed[i]);
+}
+
+static void *parsed_ref(void *obj, bool crl)
+{
+	if (crl)
+		X509_CRL_up_ref(obj);
+	else
+		X509_up_ref(obj);
+	return obj;
+}
+
+/* A new reference to the certificate (crl false) or CRL that der holds,
+ * as d2i_X509 or d2i_X509_CRL reads it; NULL when it does not read. */
+static void *parse_der(const unsigned char *der, size_t len, bool crl)
+{
+	const unsigned char *p = der;
+	void *obj = NULL;
+
+	pthread_mutex_lock(&parsed_lock);
+	for (unsigned i = 0; i < PARSED_SLOTS && !obj; i++)
+		if (parsed[i].obj && parsed[i].crl == crl &&
+		    parsed[i].len == len &&
+		    memcmp(parsed[i].der, der, len) == 0)
+			obj = parsed_ref(parsed[i].obj, crl);
+	pthread_mutex_unlock(&parsed_lock);
+	if (obj)
+		return obj;
+	obj = crl ? (void *)d2i_X509_CRL(NULL, &p, (long)len)
+		  : (void *)d2i_X509(NULL, &p, (long)len);
+	unsigned char *copy = obj ? malloc(len ? len : 1) : NULL;
+	if (!copy)
+		return obj;
+	memcpy(copy, der, len);
+	pthread_mutex_lock(&parsed_lock);
+	struct parsed *e = &parsed[parsed_next];
+	parsed_next = (parsed_next + 1) % PARSED_SLOTS;
+	if (e->obj)
+		parsed_drop(e);
+	e->der = copy;
+	e->len = len;
+	e->crl = crl;
+	e->obj = parsed_ref(obj, crl);
+	if (!parsed_atexit)
+		parsed_atexit = OPENSSL_atexit(parsed_free) == 1;
+	pthread_mutex_unlock(&parsed_lock);
+	return obj;
+}
+
 static bool load_certs(STACK_OF(X509) * into, const unsigned char *const *der,
 		       const size_t *lens, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
-		const unsigned char *p;
 		X509 *x;
 
 		if (!der || !der[i])
 			continue;
-		p = der[i];
-		x = d2i_X509(NULL, &p, (long)lens[i]);
+		x = parse_der(der[i], lens[i], false);
 		if (!x)
 			continue; /* not a certificate: it anchors nothing */
 		if (!sk_X509_push(into, x)) {
@@ -210,6 +296,109 @@ static bool load_certs(STACK_OF(X509) * into, const unsigned char *const *der,
 		}
 	}
 	return true;
+}
+
+/* ---- the system's trust anchors ----------------------------------------
+ * X509_STORE_set_default_paths reads the whole CA file (SSL_CERT_FILE or
+ * OpenSSL's default; Debian's holds ~140 certificates) into the store on
+ * every call: ~50 ms each verification with UseSystemTrust, nearly all of
+ * it OpenSSL 3.0 decoding each certificate's key. The file's certificates
+ * and CRLs are read here once and kept while the file is unchanged (same
+ * path, inode, size and modification time); each verification adds them
+ * to its own store (a reference each) and then the hash directory and the
+ * default store URI, as X509_STORE_set_default_paths does (those two are
+ * read lazily, by subject, at verification). */
+
+static pthread_mutex_t system_lock = PTHREAD_MUTEX_INITIALIZER;
+static X509_STORE *system_file; /* the CA file's objects, or NULL */
+static char *system_path;
+static struct stat system_stat;
+static bool system_atexit;
+
+/* At process exit inside OpenSSL's own cleanup, as storekey.c's context
+ * (the registry never unloads a module). */
+static void system_free(void)
+{
+	X509_STORE_free(system_file);
+	system_file = NULL;
+	free(system_path);
+	system_path = NULL;
+}
+
+static bool same_file(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino &&
+	       a->st_size == b->st_size &&
+	       a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
+	       a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
+
+/* The CA file's objects, read again when it changed; system_lock held.
+ * NULL when there is no such file (set_default_paths then adds nothing
+ * from it either). */
+static X509_STORE *system_objects(void)
+{
+	const char *file = secure_getenv(X509_get_default_cert_file_env());
+	struct stat sb;
+	X509_STORE *fresh;
+	X509_LOOKUP *lookup;
+
+	if (!file)
+		file = X509_get_default_cert_file();
+	if (stat(file, &sb) != 0) {
+		system_free();
+		return NULL;
+	}
+	if (system_file && strcmp(system_path, file) == 0 &&
+	    same_file(&sb, &system_stat))
+		return system_file;
+	fresh = X509_STORE_new();
+	lookup =
+	    fresh ? X509_STORE_add_lookup(fresh, X509_LOOKUP_file()) : NULL;
+	if (!lookup) {
+		X509_STORE_free(fresh);
+		return NULL;
+	}
+	X509_LOOKUP_load_file(lookup, file, X509_FILETYPE_PEM);
+	ERR_clear_error();
+	system_free();
+	system_path = strdup(file);
+	if (!system_path) {
+		X509_STORE_free(fresh);
+		return NULL;
+	}
+	system_file = fresh;
+	system_stat = sb;
+	if (!system_atexit)
+		system_atexit = OPENSSL_atexit(system_free) == 1;
+	return system_file;
+}
+
+/* X509_STORE_set_default_paths(store), the CA file read from the cache. */
+static void add_system_trust(X509_STORE *store)
+{
+	X509_LOOKUP *lookup;
+
+	pthread_mutex_lock(&system_lock);
+	X509_STORE *sys = system_objects();
+	STACK_OF(X509_OBJECT) *objs = sys ? X509_STORE_get0_objects(sys) : NULL;
+
+	for (int i = 0; i < sk_X509_OBJECT_num(objs); i++) {
+		X509_OBJECT *o = sk_X509_OBJECT_value(objs, i);
+
+		if (X509_OBJECT_get_type(o) == X509_LU_X509)
+			X509_STORE_add_cert(store, X509_OBJECT_get0_X509(o));
+		else if (X509_OBJECT_get_type(o) == X509_LU_CRL)
+			X509_STORE_add_crl(store, X509_OBJECT_get0_X509_CRL(o));
+	}
+	pthread_mutex_unlock(&system_lock);
+	lookup = X509_STORE_add_lookup(store, X509_LOOKUP_hash_dir());
+	if (lookup)
+		X509_LOOKUP_add_dir(lookup, NULL, X509_FILETYPE_DEFAULT);
+	lookup = X509_STORE_add_lookup(store, X509_LOOKUP_store());
+	if (lookup)
+		X509_LOOKUP_add_store(lookup, NULL);
+	ERR_clear_error();
 }
 
 /* SPOP_CERT_FAIL_* of the signer certificate, 0 when trusted. */
@@ -233,7 +422,7 @@ static uint32_t check_trust(X509 *signer, STACK_OF(X509) * untrusted,
 	for (int i = 0; i < sk_X509_num(anchors); i++)
 		X509_STORE_add_cert(store, sk_X509_value(anchors, i));
 	if (keys->use_system_trust)
-		X509_STORE_set_default_paths(store);
+		add_system_trust(store);
 	for (int i = 0; i < sk_X509_CRL_num(crls); i++)
 		X509_STORE_add_crl(store, sk_X509_CRL_value(crls, i));
 	if (!X509_STORE_CTX_init(ctx, store, signer, untrusted)) {
@@ -569,8 +758,7 @@ int ossl_smime_verify(struct spop_host *host, const unsigned char *in,
 	}
 	for (size_t i = 0; i < k.n_crl; i++) {
 		const unsigned char *d = k.crl_der ? k.crl_der[i] : NULL;
-		X509_CRL *crl =
-		    d ? d2i_X509_CRL(NULL, &d, (long)k.crl_len[i]) : NULL;
+		X509_CRL *crl = d ? parse_der(d, k.crl_len[i], true) : NULL;
 
 		if (!crl) {
 			rc = host->set_error(host, SPOP_ERR_DECRYPT,
