@@ -301,25 +301,35 @@ static void trust_free(struct trust *t)
 
 /* 0, or 284 with the error set (a CRL that cannot be read: revocation
  * would go unchecked, so that is not passed over). */
+/* The anchors given are read straight into the trust list, which owns
+ * them (each once: a libtasn1 import costs more than the rest of a
+ * verification's trust setup). */
 static int trust_init(struct spop_host *host,
-		      const struct spop_smime_keys *keys,
-		      const struct certs *anchors, struct trust *t)
+		      const struct spop_smime_keys *keys, struct trust *t)
 {
 	memset(t, 0, sizeof(*t));
 	if (gnutls_x509_trust_list_init(&t->tl, 0) < 0)
 		return host->set_error(host, SPOP_ERR_DECRYPT,
 				       "Out of memory verifying a signature");
-	for (size_t i = 0; i < anchors->n; i++) {
-		gnutls_x509_crt_t copy;
+	for (size_t i = 0; i < keys->n_trust; i++) {
+		gnutls_datum_t d;
+		gnutls_x509_crt_t crt;
 
-		if (gnutls_x509_crt_init(&copy) < 0)
+		if (!keys->trust_der || !keys->trust_der[i])
 			continue;
-		if (gnutls_x509_crt_import(copy, &anchors->v[i].der,
-					   GNUTLS_X509_FMT_DER) < 0 ||
-		    gnutls_x509_trust_list_add_cas(t->tl, &copy, 1, 0) != 1)
-			gnutls_x509_crt_deinit(copy);
+		d.data = (unsigned char *)keys->trust_der[i];
+		d.size = (unsigned)keys->trust_len[i];
+		if (gnutls_x509_crt_init(&crt) < 0)
+			return host->set_error(host, SPOP_ERR_DECRYPT,
+					       "Out of memory");
+		if (gnutls_x509_crt_import(crt, &d, GNUTLS_X509_FMT_DER) < 0) {
+			gnutls_x509_crt_deinit(crt);
+			continue; /* not a certificate: it anchors nothing */
+		}
+		t->n_given++;
+		if (gnutls_x509_trust_list_add_cas(t->tl, &crt, 1, 0) != 1)
+			gnutls_x509_crt_deinit(crt);
 	}
-	t->n_given = anchors->n;
 	if (keys->use_system_trust) {
 		t->system = true;
 		t->system_rc =
@@ -1311,7 +1321,7 @@ int cms_verify(struct spop_host *host, const unsigned char *cms, size_t len,
 	struct cms_content ec = {0};
 	unsigned char *cut = NULL;
 	size_t cut_len = 0;
-	struct certs msg = {NULL, 0}, given = {NULL, 0}, anchors = {NULL, 0};
+	struct certs msg = {NULL, 0}, given = {NULL, 0};
 	struct trust trust = {0};
 	struct signer_info *sis = NULL;
 	struct spop_smime_keys k = {0};
@@ -1425,13 +1435,11 @@ int cms_verify(struct spop_host *host, const unsigned char *cms, size_t len,
 		}
 	}
 	if (load_list(&given, keys->signer_certs, keys->signer_cert_lens,
-		      keys->n_signer_certs) < 0 ||
-	    load_list(&anchors, keys->trust_der, keys->trust_len,
-		      keys->n_trust) < 0) {
+		      keys->n_signer_certs) < 0) {
 		rc = host->set_error(host, SPOP_ERR_DECRYPT, "Out of memory");
 		goto out;
 	}
-	rc = trust_init(host, keys, &anchors, &trust);
+	rc = trust_init(host, keys, &trust);
 	if (rc)
 		goto out;
 	if (msg.n) {
@@ -1508,7 +1516,6 @@ out:
 	free(cut);
 	certs_free(&msg);
 	certs_free(&given);
-	certs_free(&anchors);
 	trust_free(&trust);
 	signer_infos_free(sis, n_sis);
 	gnutls_pkcs7_deinit(p7);
