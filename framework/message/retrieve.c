@@ -18,8 +18,14 @@ static const char headers_note[] =
     "Headers kept in memory only up to MessageMemoryLimit; Header events "
     "and LocalFile (with IncludeHeaders) have all of them.";
 
+/* What LocalFile's writes gather in: a 20 KiB message is one write(). */
+#define SINK_BUFFER (64 * 1024)
+
 struct sink {
-	FILE *file;
+	bool file; /* fd is LocalFile's temporary */
+	int fd;
+	char *buf;
+	size_t used;
 	char *tmp_path; /* written here, renamed over LocalFile at the end */
 	bool stream;
 	int error;
@@ -114,9 +120,34 @@ static int sink_open(struct spop *s, struct sink *k)
 				"Cannot create LocalFile %s: %s.",
 				s->local_file, g_strerror(err));
 	}
-	k->file = fdopen(fd, "wb");
-	setvbuf(k->file, NULL, _IOFBF, 256 * 1024);
+	k->file = true;
+	k->fd = fd;
+	k->buf = g_malloc(SINK_BUFFER);
 	return 0;
+}
+
+static bool write_all(int fd, const char *data, size_t len)
+{
+	while (len) {
+		ssize_t n = write(fd, data, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return false;
+		data += n;
+		len -= (size_t)n;
+	}
+	return true;
+}
+
+/* Writes what the buffer holds; false (errno set) on failure. */
+static bool sink_flush(struct sink *k)
+{
+	bool ok = write_all(k->fd, k->buf, k->used);
+
+	k->used = 0;
+	return ok;
 }
 
 static void sink_write(struct spop *s, struct sink *k, const char *data,
@@ -125,7 +156,17 @@ static void sink_write(struct spop *s, struct sink *k, const char *data,
 	if (k->error || !len)
 		return;
 	if (k->file) {
-		if (fwrite(data, 1, len, k->file) != len)
+		bool ok = true;
+
+		if (k->used + len > SINK_BUFFER)
+			ok = sink_flush(k);
+		if (ok && len >= SINK_BUFFER)
+			ok = write_all(k->fd, data, len);
+		else if (ok) {
+			memcpy(k->buf + k->used, data, len);
+			k->used += len;
+		}
+		if (!ok)
 			k->error = spi_fail(s, SPOP_ERR_FILE,
 					    "Writing LocalFile %s "
 					    "failed: %s.",
@@ -237,22 +278,28 @@ static int sink_close(struct spop *s, struct sink *k, int rc)
 {
 	if (k->file) {
 		int durability = s->cfg.durability;
-		bool bad = fflush(k->file) ||
-			   (durability == 2 && fsync(fileno(k->file)));
+		bool bad = (!k->error && !sink_flush(k)) ||
+			   (durability == 2 && fsync(k->fd));
 		if (bad && !rc && !k->error)
 			k->error = spi_fail(s, SPOP_ERR_FILE,
 					    "Writing LocalFile "
 					    "%s failed: %s.",
 					    s->local_file, g_strerror(errno));
 		struct stat st;
-		if (!fstat(fileno(k->file), &st)) {
+		if (!fstat(k->fd, &st)) {
 			k->dev = st.st_dev;
 			k->ino = st.st_ino;
 			k->size = st.st_size;
 			k->mtime_ns = (gint64)st.st_mtim.tv_sec * 1000000000 +
 				      st.st_mtim.tv_nsec;
 		}
-		fclose(k->file);
+		if (close(k->fd) && !rc && !k->error)
+			k->error = spi_fail(s, SPOP_ERR_FILE,
+					    "Writing LocalFile "
+					    "%s failed: %s.",
+					    s->local_file, g_strerror(errno));
+		k->file = false;
+		g_clear_pointer(&k->buf, g_free);
 		if (!rc)
 			rc = k->error;
 		if (!rc && rename(k->tmp_path, s->local_file))
@@ -749,7 +796,7 @@ static int retrieve(struct spop *s, bool headers_only, bool sent)
 		finish_header_line(s, &r);
 	close_open_header(&r);
 	spi_emit_end_transfer(s);
-	bool to_file = r.sink.file != NULL;
+	bool to_file = r.sink.file;
 	rc = sink_close(s, &r.sink, rc);
 	derive_fields(s);
 	if (!rc) {

@@ -6,6 +6,8 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -385,6 +387,39 @@ static void test_bad_local_file(void)
 	spop_free(s);
 }
 
+/* A LocalFile write that fails mid-message (here: the file size limit,
+ * EFBIG): 302 naming LocalFile and the reason, no file under its name and
+ * no temporary left; the rest of the reply is read, so the session goes
+ * on. */
+static void test_local_file_write_fails(void)
+{
+	spop_t *s = connected(HARNESS_MSG_BIG);
+	char *file = g_build_filename(work, "toobig.eml", NULL);
+	struct rlimit old, small;
+	void (*old_handler)(int);
+
+	unlink(file);
+	spop_set_local_file(s, file);
+	CU_ASSERT_EQUAL_FATAL(getrlimit(RLIMIT_FSIZE, &old), 0);
+	small = old;
+	small.rlim_cur = 1024 * 1024;
+	old_handler = signal(SIGXFSZ, SIG_IGN);
+	CU_ASSERT_EQUAL_FATAL(setrlimit(RLIMIT_FSIZE, &small), 0);
+	CU_ASSERT_EQUAL(spop_retrieve(s), 302);
+	setrlimit(RLIMIT_FSIZE, &old);
+	signal(SIGXFSZ, old_handler);
+	ERROR_HAS(s, file);
+	ERROR_HAS(s, g_strerror(EFBIG));
+	CU_ASSERT_FALSE(g_file_test(file, G_FILE_TEST_EXISTS));
+	CU_ASSERT_EQUAL(count_temp_files(), 0);
+	CU_ASSERT_TRUE(spop_get_connected(s));
+	spop_set_local_file(s, "");
+	ASSERT_OK(spop_set_message_number(s, 1));
+	ASSERT_OK(spop_retrieve(s));
+	g_free(file);
+	spop_free(s);
+}
+
 /* Durability: out-of-range values refused; every mode leaves the complete
  * message under LocalFile and no temporary file. */
 static void test_durability(void)
@@ -588,6 +623,8 @@ static const struct test_case retrieve_cases0[] = {
     {"50 MB to LocalFile, interrupt in event", test_big_to_local_file},
     {"Interrupt from another thread", test_interrupt_from_thread},
     {"LocalFile that cannot be created", test_bad_local_file},
+    {"LocalFile write fails mid-message (EFBIG): 302",
+     test_local_file_write_fails},
     {"Durability 0, 1, 2", test_durability},
     {"Message, MessageText after LocalFile or a stream",
      test_message_after_local_file},

@@ -898,6 +898,62 @@ static void test_untrusted_ca(void)
 	dovecot_saw_no_login(d, offset);
 }
 
+/* One CA file named by SSLCACertFilePaths (and, with openssl, by
+ * OpenSSLCAFile): the anchors are loaded once per process and shared, but
+ * a file replaced, rewritten or removed between connections is read
+ * afresh (plugins/tls/common/trust-cache.h). */
+static void ca_file_connect(const char *setting, const char *file, int want)
+{
+	char *v = g_strdup_printf("%s=%s", setting, file);
+	spop_t *s = tls_client(V_GOOD, SPOP_SSL_IMPLICIT, 0);
+
+	if (strcmp(setting, "SSLCACertFilePaths"))
+		config_ok(s, "SSLCACertFilePaths=");
+	config_ok(s, v);
+	CU_ASSERT_EQUAL(spop_connect(s), want);
+	if (want)
+		CU_ASSERT_EQUAL(seen.accept_in, 0);
+	spop_free(s);
+	g_free(v);
+}
+
+static void ca_file_changes(const char *setting)
+{
+	char *dir = g_dir_make_tmp("spop-ca-XXXXXX", NULL);
+	char *file = g_build_filename(dir, "cas.pem", NULL);
+	char *ca = cert_text("ca.pem"), *wrong = cert_text("client-ca.pem");
+	FILE *f;
+
+	CU_ASSERT_TRUE_FATAL(g_file_set_contents(file, ca, -1, NULL));
+	ca_file_connect(setting, file, 0);
+	ca_file_connect(setting, file, 0); /* the shared anchors */
+	/* replaced (a new inode) by another CA */
+	CU_ASSERT_TRUE_FATAL(g_file_set_contents(file, wrong, -1, NULL));
+	ca_file_connect(setting, file, SPOP_ERR_CERT_VERIFY);
+	/* rewritten in place with the right one */
+	f = fopen(file, "w");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	fputs(ca, f);
+	fclose(f);
+	ca_file_connect(setting, file, 0);
+	/* gone: nothing trusted */
+	CU_ASSERT_EQUAL(unlink(file), 0);
+	if (!strcmp(setting, "SSLCACertFilePaths"))
+		ca_file_connect(setting, file, SPOP_ERR_CERT_VERIFY);
+	rmdir(dir);
+	g_free(ca);
+	g_free(wrong);
+	g_free(file);
+	g_free(dir);
+}
+
+static void test_ca_file_changes(void)
+{
+	ca_file_changes("SSLCACertFilePaths");
+	if (provider_value == SPOP_SSLP_PLATFORM)
+		ca_file_changes("OpenSSLCAFile");
+}
+
 static void test_pin(void)
 {
 	char *good = cert_text("good.pem"), *other = cert_text("other.pem");
@@ -2082,6 +2138,8 @@ static const struct test_case session_cases[] = {
 static const struct test_case trust_cases[] = {
     {"unknown CA: 280, nothing sent", test_untrusted_ca},
     {"SSLAcceptServerCertEncoded pins", test_pin},
+    {"a CA file replaced, rewritten, removed: read afresh",
+     test_ca_file_changes},
     {"SSLIncludeCertChain", test_chain_in_event},
     {"wrong host: refused; event, pin, 0x80000000", test_wrong_host},
     {"expired: refused; event, pin, 0x1", test_expired},

@@ -11,6 +11,8 @@
 #include "net/net.h"
 #include "pop3/pop3.h"
 
+#include "feeder.h"
+
 static void test_reply_parse(void)
 {
 	static const struct {
@@ -104,28 +106,6 @@ static void test_mask_from(void)
 }
 
 /* ---- engine over a socketpair ---- */
-
-struct feeder {
-	int fd;
-	const char *data;
-	size_t len;
-	size_t chunk;
-};
-
-static void *feed(void *p)
-{
-	struct feeder *f = p;
-
-	for (size_t off = 0; off < f->len; off += f->chunk) {
-		size_t n = MIN(f->chunk, f->len - off);
-
-		if (write(f->fd, f->data + off, n) < 0)
-			break;
-		if (f->chunk < 8)
-			usleep(200); /* make each write its own read */
-	}
-	return NULL;
-}
 
 static int collect(struct spop *s, const char *line, size_t len, bool eol,
 		   void *ud)

@@ -14,6 +14,8 @@
 #include "net/net.h"
 #include "pop3/pop3.h"
 
+#include "feeder.h"
+
 /* ---- Durability ---- */
 
 static void test_sync_modes(void)
@@ -62,28 +64,6 @@ static void test_sync_modes(void)
 }
 
 /* ---- the body scanner ---- */
-
-struct feeder {
-	int fd;
-	const char *data;
-	size_t len;
-	size_t chunk;
-};
-
-static void *feed(void *p)
-{
-	struct feeder *f = p;
-
-	for (size_t off = 0; off < f->len; off += f->chunk) {
-		size_t n = MIN(f->chunk, f->len - off);
-
-		if (write(f->fd, f->data + off, n) < 0)
-			break;
-		if (f->chunk < 8)
-			usleep(100); /* make each write its own read */
-	}
-	return NULL;
-}
 
 struct got {
 	GString *lines;	 /* per line: text, then "|" for eol, "~" for a piece */

@@ -715,6 +715,33 @@ static gboolean partial_retrieval(const struct probe_options *o)
 	       (o->max_lines != PROBE_UNSET && o->max_lines > 0);
 }
 
+/* DIR/N.eml, where --output keeps message N. */
+static char *message_path(const struct probe_options *o, int number)
+{
+	char *name = g_strdup_printf("%d.eml", number);
+	char *path = g_build_filename(o->output, name, NULL);
+
+	g_free(name);
+	return path;
+}
+
+/* What arrived for m: its properties, the UID and size where the listing
+ * lacked them, and *path (taken) if a file was written there. */
+static void record_arrival(struct probe_message *m, spop_t *s, const char *uid,
+			   int64_t size, char **path)
+{
+	probe_message_collect(m, s);
+	if (!m->uid)
+		m->uid = probe_dup_or_null(uid);
+	if (m->size < 0)
+		m->size = size;
+	if (*path && g_file_test(*path, G_FILE_TEST_IS_REGULAR)) {
+		g_free(m->file);
+		m->file = g_steal_pointer(path);
+	}
+	g_clear_pointer(path, g_free);
+}
+
 static void retrieve_one(const struct probe_options *o, struct probe_result *r,
 			 spop_t *s, int number, struct partial_file *pf)
 {
@@ -728,10 +755,7 @@ static void retrieve_one(const struct probe_options *o, struct probe_result *r,
 	/* Only now: a number the server does not have gets no row. */
 	m = probe_message_for(r, number);
 	if (o->output) {
-		char *name = g_strdup_printf("%d.eml", number);
-
-		path = g_build_filename(o->output, name, NULL);
-		g_free(name);
+		path = message_path(o, number);
 		if (partial_retrieval(o)) {
 			if (!partial_open(pf, path, r)) {
 				g_free(path);
@@ -749,18 +773,13 @@ static void retrieve_one(const struct probe_options *o, struct probe_result *r,
 	if (rc)
 		goto failed;
 
-	probe_message_collect(m, s);
+	record_arrival(m, s, NULL, -1, &path);
 	/* Without --list the table would lack these; the getters ask the
 	 * server (UIDL n, LIST n) for the selected message. */
 	if (!m->uid)
 		m->uid = probe_dup_or_null(spop_get_message_uid(s));
 	if (m->size < 0)
 		m->size = spop_get_message_size(s);
-	if (path && g_file_test(path, G_FILE_TEST_IS_REGULAR)) {
-		m->file = path;
-		path = NULL;
-	}
-	g_free(path);
 	if (probe_smime_wanted(o))
 		probe_smime_message(o, r, s, m);
 	return;
@@ -784,15 +803,12 @@ static int batch_prepare(spop_t *s, const struct spop_batch_item *item,
 			 void *ud)
 {
 	struct batch_ctx *c = ud;
-	char *name;
 
 	probe_message_for(c->r, item->message_number);
 	if (!c->o->output)
 		return 0;
-	name = g_strdup_printf("%d.eml", item->message_number);
 	g_free(c->path);
-	c->path = g_build_filename(c->o->output, name, NULL);
-	g_free(name);
+	c->path = message_path(c->o, item->message_number);
 	if (partial_retrieval(c->o)) {
 		/* A folder that refuses one file refuses the next: the batch
 		 * stops rather than fetching what cannot be kept. */
@@ -819,16 +835,7 @@ static int batch_done(spop_t *s, const struct spop_batch_item *item, void *ud)
 		g_clear_pointer(&c->path, g_free);
 		return 0;
 	}
-	probe_message_collect(m, s);
-	if (!m->uid)
-		m->uid = probe_dup_or_null(item->message_uid);
-	if (m->size < 0)
-		m->size = item->message_size;
-	if (c->path && g_file_test(c->path, G_FILE_TEST_IS_REGULAR)) {
-		g_free(m->file);
-		m->file = g_steal_pointer(&c->path);
-	}
-	g_clear_pointer(&c->path, g_free);
+	record_arrival(m, s, item->message_uid, item->message_size, &c->path);
 	return 0;
 }
 

@@ -19,6 +19,8 @@
 
 #include <spop/plugin.h>
 
+#include "trust-cache.h"
+
 #define PROVIDER "gnutls"
 
 /* The reference's defaults. A default list may name something this GnuTLS
@@ -52,6 +54,10 @@
 struct gtls {
 	struct spop_host *host; /* fixed until session_free (plugin.h) */
 	gnutls_session_t session;
+	/* shared with the process's other connections (trust-cache.h): the
+	 * trust anchors, and retrieve_cb that finds this connection through
+	 * the session */
+	struct trust_entry *trust;
 	gnutls_certificate_credentials_t cred;
 	gnutls_priority_t prio;
 	char *name; /* server name as given: SNI, checks, messages */
@@ -775,10 +781,9 @@ static int build_priority(struct gtls *t, struct spop_host *h)
 
 /* ---- trust anchors ---- */
 
-static int load_trust(struct gtls *t, struct spop_host *h)
+static int load_trust(gnutls_certificate_credentials_t cred,
+		      struct spop_host *h, const char *paths, const char *pem)
 {
-	const char *paths = setting(h, "SSLCACertFilePaths", DEF_CA_PATHS);
-	const char *pem = setting(h, "SSLServerCACerts", "");
 	/* a file of the default list may be anything on some system; one
 	 * the user named must hold certificates */
 	int user = !is_default(paths, DEF_CA_PATHS);
@@ -792,7 +797,7 @@ static int load_trust(struct gtls *t, struct spop_host *h)
 
 		if (stat(v[i], &st) || !S_ISREG(st.st_mode))
 			continue;
-		r = gnutls_certificate_set_x509_trust_file(t->cred, v[i],
+		r = gnutls_certificate_set_x509_trust_file(cred, v[i],
 							   GNUTLS_X509_FMT_PEM);
 		if (r < 0 || (r == 0 && user))
 			rc = h->set_error(
@@ -807,7 +812,7 @@ static int load_trust(struct gtls *t, struct spop_host *h)
 		gnutls_datum_t d = {(unsigned char *)pem,
 				    (unsigned)strlen(pem)};
 		int r = gnutls_certificate_set_x509_trust_mem(
-		    t->cred, &d, GNUTLS_X509_FMT_PEM);
+		    cred, &d, GNUTLS_X509_FMT_PEM);
 
 		if (r <= 0)
 			rc = h->set_error(h, SPOP_ERR_TLS_LIBRARY,
@@ -816,6 +821,64 @@ static int load_trust(struct gtls *t, struct spop_host *h)
 					  r < 0 ? reason(r)
 						: "no BEGIN CERTIFICATE block");
 	}
+	return rc;
+}
+
+static void free_cred(void *cred)
+{
+	gnutls_certificate_free_credentials(cred);
+}
+
+static struct trust_cache trust_anchors = TRUST_CACHE_INIT(free_cred);
+
+static int retrieve_cb(gnutls_session_t session,
+		       const gnutls_datum_t *req_ca_dn, int n_req_ca_dn,
+		       const gnutls_pk_algorithm_t *pk_algos, int n_pk_algos,
+		       gnutls_pcert_st **pcert, unsigned int *pcert_length,
+		       gnutls_privkey_t *pkey);
+
+struct trust_args {
+	struct spop_host *h;
+	const char *paths, *pem;
+};
+
+static int load_cred(void *arg, void **anchors)
+{
+	struct trust_args *a = arg;
+	gnutls_certificate_credentials_t cred;
+	int r, rc;
+
+	if ((r = gnutls_certificate_allocate_credentials(&cred)) < 0)
+		return a->h->set_error(a->h, SPOP_ERR_TLS_LIBRARY,
+				       "GnuTLS cannot allocate credentials: "
+				       "%s.",
+				       reason(r));
+	if ((rc = load_trust(cred, a->h, a->paths, a->pem))) {
+		gnutls_certificate_free_credentials(cred);
+		return rc;
+	}
+	gnutls_certificate_set_retrieve_function2(cred, retrieve_cb);
+	*anchors = cred;
+	return 0;
+}
+
+/* The credentials for SSLCACertFilePaths and SSLServerCACerts: the
+ * process's, loaded by the first connection that needs them. */
+static int use_trust(struct gtls *t, struct spop_host *h)
+{
+	struct trust_args a = {h,
+			       setting(h, "SSLCACertFilePaths", DEF_CA_PATHS),
+			       setting(h, "SSLServerCACerts", "")};
+	struct trust_key k;
+	int rc;
+
+	trust_key_init(&k);
+	trust_key_paths(&k, a.paths, ";");
+	trust_key_text(&k, a.pem);
+	rc = trust_cache_obtain(&trust_anchors, &k, load_cred, &a, &t->trust);
+	trust_key_clear(&k);
+	if (!rc)
+		t->cred = trust_entry_anchors(t->trust);
 	return rc;
 }
 
@@ -1454,12 +1517,8 @@ static int gtls_new_io(struct spop_host *h, const char *server_name,
 	*session = NULL;
 
 	rc = build_priority(t, h);
-	if (!rc && (r = gnutls_certificate_allocate_credentials(&t->cred)) < 0)
-		rc = h->set_error(h, SPOP_ERR_TLS_LIBRARY,
-				  "GnuTLS cannot allocate credentials: %s.",
-				  reason(r));
 	if (!rc)
-		rc = load_trust(t, h);
+		rc = use_trust(t, h);
 	if (!rc &&
 	    (r = gnutls_init(&t->session, GNUTLS_CLIENT | GNUTLS_NONBLOCK)) < 0)
 		rc = h->set_error(h, SPOP_ERR_TLS_LIBRARY,
@@ -1490,7 +1549,6 @@ static int gtls_new_io(struct spop_host *h, const char *server_name,
 	gnutls_transport_set_pull_function(t->session, io_pull);
 	gnutls_handshake_set_timeout(t->session, GNUTLS_INDEFINITE_TIMEOUT);
 	gnutls_session_set_verify_function(t->session, verify_cb);
-	gnutls_certificate_set_retrieve_function2(t->cred, retrieve_cb);
 	const char *keylog = h->setting(h, "SSLKeyLogFile");
 
 	if (keylog && *keylog && SPOP_OPS_HAS(struct spop_host, h, key_log))
@@ -2018,8 +2076,7 @@ static void gtls_free(struct spop_host *h, void *session)
 		gnutls_deinit(t->session);
 	}
 	free_client_cert(t);
-	if (t->cred)
-		gnutls_certificate_free_credentials(t->cred);
+	trust_cache_release(&trust_anchors, t->trust);
 	if (t->prio)
 		gnutls_priority_deinit(t->prio);
 	if (t->suites)

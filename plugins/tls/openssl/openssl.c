@@ -28,6 +28,8 @@
 
 #include <spop/plugin.h>
 
+#include "trust-cache.h"
+
 #define PROVIDER "openssl"
 
 /* The reference's defaults: a setting holding one of these asks for the
@@ -982,17 +984,14 @@ static int load_ca_text(struct ossl *o, X509_STORE *store, const char *pem)
 	return 0;
 }
 
-/* SSLCACertFilePaths, SSLServerCACerts, OpenSSLCAFile, OpenSSLCADir. The
- * system's default paths are never added behind the user's back: the
- * default of SSLCACertFilePaths names Debian's bundle. */
-static int set_trust(struct ossl *o)
+/* SSLCACertFilePaths, SSLServerCACerts, OpenSSLCAFile, OpenSSLCADir into
+ * store. The system's default paths are never added behind the user's
+ * back: the default of SSLCACertFilePaths names Debian's bundle. */
+static int load_trust(struct ossl *o, X509_STORE *store, const char *paths,
+		      const char *server_cas, const char *cafile,
+		      const char *cadir)
 {
 	struct spop_host *h = o->host;
-	X509_STORE *store = SSL_CTX_get_cert_store(o->ctx);
-	const char *paths = get(h, "SSLCACertFilePaths", DEF_CA_PATHS);
-	const char *server_cas = get(h, "SSLServerCACerts", "");
-	const char *cafile = get(h, "OpenSSLCAFile", "");
-	const char *cadir = get(h, "OpenSSLCADir", "");
 	struct stat dir;
 	char path[4096];
 	int rc;
@@ -1014,7 +1013,7 @@ static int set_trust(struct ossl *o)
 	}
 	if (*server_cas && (rc = load_ca_text(o, store, server_cas)))
 		return rc;
-	if (*cafile && !SSL_CTX_load_verify_file(o->ctx, cafile)) {
+	if (*cafile && !X509_STORE_load_file(store, cafile)) {
 		char what[4200];
 
 		snprintf(what, sizeof(what),
@@ -1028,7 +1027,7 @@ static int set_trust(struct ossl *o)
 				    "OpenSSLCADir %s is not a directory (TLS "
 				    "provider %s).",
 				    cadir, PROVIDER);
-	if (*cadir && !SSL_CTX_load_verify_dir(o->ctx, cadir)) {
+	if (*cadir && !X509_STORE_load_path(store, cadir)) {
 		char what[4200];
 
 		snprintf(what, sizeof(what), "OpenSSLCADir %s cannot be used",
@@ -1036,6 +1035,63 @@ static int set_trust(struct ossl *o)
 		return lib_error(o, SPOP_ERR_TLS_LIBRARY, what);
 	}
 	return 0;
+}
+
+static void free_store(void *store)
+{
+	X509_STORE_free(store);
+}
+
+static struct trust_cache trust_anchors = TRUST_CACHE_INIT(free_store);
+
+struct trust_args {
+	struct ossl *o;
+	const char *paths, *server_cas, *cafile, *cadir;
+};
+
+static int load_store(void *arg, void **anchors)
+{
+	struct trust_args *a = arg;
+	X509_STORE *store = X509_STORE_new();
+	int rc;
+
+	if (!store)
+		return lib_error(a->o, SPOP_ERR_TLS_LIBRARY,
+				 "No trust store can be made");
+	if ((rc = load_trust(a->o, store, a->paths, a->server_cas, a->cafile,
+			     a->cadir))) {
+		X509_STORE_free(store);
+		return rc;
+	}
+	*anchors = store;
+	return 0;
+}
+
+/* The context's trust store: the process's for these settings, loaded by
+ * the first connection that needs it (trust-cache.h). */
+static int set_trust(struct ossl *o)
+{
+	struct spop_host *h = o->host;
+	struct trust_args a = {o, get(h, "SSLCACertFilePaths", DEF_CA_PATHS),
+			       get(h, "SSLServerCACerts", ""),
+			       get(h, "OpenSSLCAFile", ""),
+			       get(h, "OpenSSLCADir", "")};
+	struct trust_entry *e;
+	struct trust_key k;
+	int rc;
+
+	trust_key_init(&k);
+	trust_key_paths(&k, a.paths, ";");
+	trust_key_text(&k, a.server_cas);
+	trust_key_path(&k, a.cafile);
+	trust_key_path(&k, a.cadir);
+	rc = trust_cache_obtain(&trust_anchors, &k, load_store, &a, &e);
+	trust_key_clear(&k);
+	if (!rc) {
+		SSL_CTX_set1_cert_store(o->ctx, trust_entry_anchors(e));
+		trust_cache_release(&trust_anchors, e);
+	}
+	return rc;
 }
 
 /* ---- the server certificate ---- */
