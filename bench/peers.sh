@@ -121,7 +121,7 @@ stop_proxy() {
 # Each client_X prints its command for: $wport (port), $wtls (1: implicit
 # TLS), $wuser/$wpass, $wcount, $out (a fresh, empty directory it stores
 # into). store_X names how to verify what it stored.
-clients="spop-probe spop-batch mpop curl poplib fetchmail ceiling floor"
+clients="spop-probe spop-batch spop-null mpop curl poplib fetchmail ceiling floor"
 
 cmd_spop-probe() {
 	local tls=()
@@ -135,6 +135,13 @@ cmd_spop-batch() {
 	[ "$wtls" = 0 ] || tls=("$ca")
 	mkdir -p "$out/mail"
 	echo "$batch" "$wport" "$wuser" "$wpass" "$out/mail" "${tls[@]}"
+}
+# spop-null: the same program into a stream that only counts the bytes:
+# the library without the filesystem, to set against the floor.
+cmd_spop-null() {
+	local tls=()
+	[ "$wtls" = 0 ] || tls=("$ca")
+	echo "$batch" "$wport" "$wuser" "$wpass" - "${tls[@]}"
 }
 # mpop: a private config (--file), its own uidls file in $out (empty each
 # run) and only_new off, so every run fetches everything; keep on.
@@ -222,13 +229,22 @@ verify() {	# $1: client, $2: the client's output log
 	spop-probe | spop-batch | curl | poplib) fmt=eml path=$out/mail ;;
 	mpop) fmt=maildir path=$out/mail ;;
 	fetchmail) fmt=bsmtp path=$out/mail.bsmtp ;;
-	ceiling | floor)
+	ceiling | floor | spop-null)
 		# Nothing stored: every RETR reply (ceiling) and at least all
-		# the LIST bytes plus a status line and ".CRLF" each (floor).
+		# the LIST bytes plus a status line and ".CRLF" each (floor);
+		# exactly the LIST bytes of every message (spop-null).
 		got=$(sed -n 's/^bytes \([0-9]*\) replies \([0-9]*\)$/\1 \2/p' "$2")
 		[ -n "$got" ] || { echo "no byte count"; return 1; }
 		set -- "$1" ${got}
 		want=$((wbytes + wcount * 8))
+		if [ "$1" = spop-null ]; then
+			if [ "$2" != "$wbytes" ] || [ "$3" != "$wcount" ]; then
+				echo "$3 msgs, $2 bytes (want $wcount, $wbytes)"
+				return 1
+			fi
+			echo "$wcount msgs, $2 bytes counted"
+			return 0
+		fi
 		if [ "$1" = ceiling ] && [ "$3" != "$wcount" ]; then
 			echo "$3 of $wcount replies"
 			return 1
