@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include <gmime/gmime.h>
+#include <pthread.h>
 
 #include "message-parse.h"
 
@@ -205,22 +206,26 @@ static char *prepare(const char *s)
 	return g_string_free(out, FALSE);
 }
 
+static GMimeParserOptions *options;
+
+static void make_parser_options(void)
+{
+	spi_gmime_init();
+	options = g_mime_parser_options_new();
+	/* Mail in the wild breaks RFC 5322 often; read what can be read
+	 * rather than drop a recipient. */
+	g_mime_parser_options_set_address_compliance_mode(
+	    options, GMIME_RFC_COMPLIANCE_LOOSE);
+	g_mime_parser_options_set_rfc2047_compliance_mode(
+	    options, GMIME_RFC_COMPLIANCE_LOOSE);
+}
+
+/* Made once (pthread_once: see spi_gmime_init). */
 static GMimeParserOptions *parser_options(void)
 {
-	static GMimeParserOptions *options;
-	static gsize done;
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
 
-	if (g_once_init_enter(&done)) {
-		spi_gmime_init();
-		options = g_mime_parser_options_new();
-		/* Mail in the wild breaks RFC 5322 often; read what can be
-		 * read rather than drop a recipient. */
-		g_mime_parser_options_set_address_compliance_mode(
-		    options, GMIME_RFC_COMPLIANCE_LOOSE);
-		g_mime_parser_options_set_rfc2047_compliance_mode(
-		    options, GMIME_RFC_COMPLIANCE_LOOSE);
-		g_once_init_leave(&done, 1);
-	}
+	pthread_once(&once, make_parser_options);
 	return options;
 }
 
