@@ -35,8 +35,9 @@ UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 # slice allocator hands blocks between threads through
 # magazines ThreadSanitizer cannot follow. GLib's GMutex and GCond are
 # futexes it cannot see either, which is why the library's own locks are
-# pthread mutexes; tests/integration/tsan.supp lists what remains inside
-# GLib and GMime, each entry with its reason.
+# pthread mutexes, and GMime's one-time setup is under pthread_once.
+# tests/integration/tsan.supp is where a report inside GLib or GMime
+# would be suppressed, each entry with its reason; it has none today.
 tsan_dir=build-tsan
 tsan_targets=(tests/integration/test-threads)
 for plugin in transport-direct auth-user auth-cram-md5 auth-scram-sha-256 \
