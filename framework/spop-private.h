@@ -278,7 +278,8 @@ static inline const char *spi_str(const char *v)
 /* ---- errors (core/errors.c) ---- */
 int spi_fail(struct spop *s, int code, const char *fmt, ...)
     G_GNUC_PRINTF(3, 4);
-int spi_failv(struct spop *s, int code, const char *fmt, va_list ap);
+int spi_failv(struct spop *s, int code, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
 void spi_clear_error(struct spop *s);
 /* The error of the running method, kept across work that must not change
  * it (a Config read from an event, a close_notify on a dead socket). */

@@ -24,7 +24,9 @@ packages=(meson ninja-build pkg-config gcc libglib2.0-dev libgnutls28-dev
 	# The peers bench/peers.sh measures libspop against (never run as
 	# tests; fetchmail's daemon is off by default: START_DAEMON=no), and
 	# bc for its arithmetic.
-	mpop fetchmail curl bc)
+	mpop fetchmail curl bc
+	# libFuzzer and its sanitizers (tools/run-fuzz.sh, tests/fuzz).
+	clang libclang-rt-14-dev)
 missing=()
 for p in "${packages[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||

@@ -2,7 +2,8 @@
 # Installs what the tests need (Debian 12, as root), builds with warnings as
 # errors, and runs every suite: once plainly and once under AddressSanitizer
 # and UndefinedBehaviorSanitizer; then the threads suite once more under
-# ThreadSanitizer. The suites start their own private Dovecot.
+# ThreadSanitizer, and every fuzz target briefly over its seeds. The suites
+# start their own private Dovecot.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -53,3 +54,9 @@ G_SLICE=always-malloc \
 SPOP_REQUIRE_INTEGRATION=1 \
 	meson test -C "$tsan_dir" --no-rebuild --print-errorlogs \
 	integration-threads
+
+# Every libFuzzer target (tests/fuzz) for a short run over its seeds, under
+# ASan and UBSan with clang: a crash, leak or failed check fails CI. Long
+# runs: tools/run-fuzz.sh --seconds N.
+rm -rf build-fuzz
+tools/run-fuzz.sh --runs 20000 build-fuzz

@@ -245,7 +245,8 @@ int spi_conn_read_line(struct spop *s, const char **line, size_t *len,
 	for (;;) {
 		size_t avail = c->end - c->start;
 		size_t scan = MIN(avail, max + 2);
-		char *base = c->buf + c->start;
+		/* no buffer before the first read: NULL + 0 is undefined */
+		char *base = c->buf ? c->buf + c->start : NULL;
 		char *nl = scan ? memchr(base, '\n', scan) : NULL;
 
 		if (nl && (size_t)(nl - base) <= max + 1) {

@@ -285,6 +285,9 @@ static int h_tls_active(struct spop_host *h)
 }
 
 static int h_set_error(struct spop_host *h, int code, const char *fmt, ...)
+    G_GNUC_PRINTF(3, 4);
+
+static int h_set_error(struct spop_host *h, int code, const char *fmt, ...)
 {
 	va_list ap;
 
