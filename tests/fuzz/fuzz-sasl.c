@@ -6,7 +6,9 @@
  * fixed, so a run replays. Checked: start, each step and finish return 0
  * or an error code a challenge can cause (171, or 280 for a server proof
  * that does not verify) with a message set; a refused step ends the
- * exchange; sasl_done frees the state (LeakSanitizer). */
+ * exchange; sasl_done frees the state (LeakSanitizer). FUZZ_SASL_VERBOSE
+ * in the environment prints every call's code, to check what a seed
+ * reaches. */
 #include "fuzz.h"
 
 #include <stdio.h>
@@ -84,9 +86,15 @@ static void check(const char *mech, const char *what, int rc)
 {
 	const char *e;
 
-	if (!rc)
+	if (!rc) {
+		if (g_getenv("FUZZ_SASL_VERBOSE"))
+			fprintf(stderr, "fuzz-sasl: %s %s: 0\n", mech, what);
 		return;
+	}
 	e = spop_last_error(s);
+	if (g_getenv("FUZZ_SASL_VERBOSE"))
+		fprintf(stderr, "fuzz-sasl: %s %s: %d %s\n", mech, what, rc,
+			e ? e : "");
 	if (rc != SPOP_ERR_PROTOCOL && rc != SPOP_ERR_CERT_VERIFY) {
 		fprintf(stderr, "fuzz-sasl: %s %s returned %d: %s\n", mech,
 			what, rc, e ? e : "(no message)");
