@@ -4,6 +4,7 @@
  * message naming what failed, never a hang, crash or stray file. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/socket.h>
@@ -418,6 +419,206 @@ static void test_drop_mid_pipeline(void)
 	finish(s);
 }
 
+/* Nothing lost, wherever the connection drops: the server of a pipelined,
+ * deleting batch of three messages closes after every possible number of
+ * bytes of its replies (from the first byte of the listing at Connect to
+ * the QUIT reply). Whatever the cut: a message is either stored whole
+ * under its name or absent (no partial file, no temporary); it is
+ * reported deleted only if stored first; the batch succeeds only when
+ * every reply it needed arrived; and nothing is committed on the server
+ * unless QUIT was answered (a dropped POP3 session deletes nothing). */
+static const char *const drop_wire[3] = {
+    "Subject: one\r\n\r\n..dotted\r\nbody one\r\n",
+    "Subject: two\r\nX-Long: a\r\n b\r\n\r\n..\r\n...\r\nend\r\n",
+    "Subject: three\r\n\r\nlast\r\n"};
+static const char *const drop_stored[3] = {
+    "Subject: one\r\n\r\n.dotted\r\nbody one\r\n",
+    "Subject: two\r\nX-Long: a\r\n b\r\n\r\n.\r\n..\r\nend\r\n",
+    "Subject: three\r\n\r\nlast\r\n"};
+
+struct drop_seen {
+	const char *dir;
+	bool done[4], deleted[4], stored_at_delete[4];
+};
+
+static int drop_prepare(spop_t *s, const struct spop_batch_item *m, void *ud)
+{
+	return hostile_prepare(s, m, (void *)((struct drop_seen *)ud)->dir);
+}
+
+static bool stored_whole(const char *dir, int n)
+{
+	char *path = g_strdup_printf("%s/%d.eml", dir, n), *data = NULL;
+	gsize len;
+	bool whole = g_file_get_contents(path, &data, &len, NULL) &&
+		     len == strlen(drop_stored[n - 1]) &&
+		     memcmp(data, drop_stored[n - 1], len) == 0;
+
+	g_free(data);
+	g_free(path);
+	return whole;
+}
+
+static int drop_done(spop_t *s, const struct spop_batch_item *m, void *ud)
+{
+	struct drop_seen *d = ud;
+
+	(void)s;
+	if (!m->result)
+		d->done[m->message_number] = true;
+	return 0;
+}
+
+static int drop_deleted(spop_t *s, const struct spop_batch_item *m, void *ud)
+{
+	struct drop_seen *d = ud;
+
+	(void)s;
+	if (!m->result) {
+		d->deleted[m->message_number] = true;
+		d->stored_at_delete[m->message_number] =
+		    stored_whole(d->dir, m->message_number);
+	}
+	return 0;
+}
+
+/* The server's side after the login; SEND steps are what a cut shortens. */
+static void drop_script(GArray *steps, const char **bodies, size_t *batch_end)
+{
+	static const struct step login[] = {PIPELINED_LOGIN};
+	static char listing[256], replies[3][256];
+	size_t sent = 0;
+
+	g_array_append_vals(steps, login, G_N_ELEMENTS(login));
+	snprintf(listing, sizeof(listing),
+		 "+OK 3 99\r\n+OK\r\n1 %zu\r\n2 %zu\r\n3 %zu\r\n.\r\n"
+		 "+OK\r\n1 u1\r\n2 u2\r\n3 u3\r\n.\r\n",
+		 strlen(drop_stored[0]), strlen(drop_stored[1]),
+		 strlen(drop_stored[2]));
+	struct step st = {STEP_SEND, listing, 0, 0};
+	g_array_append_val(steps, st);
+	sent += strlen(listing);
+	for (int i = 1; i <= 3; i++) {
+		bodies[i - 1] = replies[i - 1];
+		snprintf(replies[i - 1], sizeof(replies[0]), "+OK\r\n%s.\r\n",
+			 drop_wire[i - 1]);
+	}
+	static const struct step retrs[] = {{STEP_EXPECT_LINE, "RETR 1", 0, 0},
+					    {STEP_EXPECT_LINE, "RETR 2", 0, 0},
+					    {STEP_EXPECT_LINE, "RETR 3", 0, 0}};
+	g_array_append_vals(steps, retrs, 3);
+	static const char *const dele[3] = {"DELE 1", "DELE 2", "DELE 3"};
+	for (int i = 0; i < 3; i++) {
+		struct step reply = {STEP_SEND, bodies[i], 0, 0};
+		struct step expect = {STEP_EXPECT_LINE, dele[i], 0, 0};
+
+		g_array_append_val(steps, reply);
+		g_array_append_val(steps, expect);
+		sent += strlen(bodies[i]);
+	}
+	struct step oks = {STEP_SEND, "+OK\r\n+OK\r\n+OK\r\n", 0, 0};
+	g_array_append_val(steps, oks);
+	sent += strlen(oks.text);
+	*batch_end = sent;
+	struct step quit[] = {{STEP_EXPECT_LINE, "QUIT", 0, 0},
+			      {STEP_SEND, "+OK bye\r\n", 0, 0},
+			      {STEP_END, NULL, 0, 0}};
+	g_array_append_vals(steps, quit, 3);
+}
+
+/* The script cut after `cut` bytes of what follows the login: SEND steps
+ * up to the cut whole, the one it falls in shortened, then the end. */
+static GArray *drop_cut(GArray *full, size_t login_steps, size_t cut)
+{
+	GArray *steps = g_array_new(FALSE, FALSE, sizeof(struct step));
+	size_t left = cut;
+
+	g_array_append_vals(steps, full->data, (guint)login_steps);
+	for (guint i = (guint)login_steps; i < full->len; i++) {
+		struct step st = g_array_index(full, struct step, i);
+
+		if (st.kind == STEP_END)
+			break;
+		if (st.kind == STEP_SEND) {
+			size_t len = strlen(st.text);
+
+			if (!left)
+				break;
+			if (len > left) {
+				st.len = left;
+				g_array_append_val(steps, st);
+				break;
+			}
+			left -= len;
+		}
+		g_array_append_val(steps, st);
+	}
+	struct step end = {STEP_END, NULL, 0, 0};
+	g_array_append_val(steps, end);
+	return steps;
+}
+
+static void test_drop_every_point(void)
+{
+	static const struct step login[] = {PIPELINED_LOGIN};
+	GArray *full = g_array_new(FALSE, FALSE, sizeof(struct step));
+	const char *bodies[3];
+	size_t batch_end, total = 0, runs = 0;
+
+	drop_script(full, bodies, &batch_end);
+	for (guint i = G_N_ELEMENTS(login); i < full->len; i++) {
+		struct step *st = &g_array_index(full, struct step, i);
+
+		if (st->kind == STEP_SEND)
+			total += strlen(st->text);
+	}
+	for (size_t cut = 0; cut <= total; cut++) {
+		GArray *steps = drop_cut(full, G_N_ELEMENTS(login), cut);
+		spop_t *s = client_for((const struct step *)steps->data);
+		char *dir = g_dir_make_tmp("spop-drop-XXXXXX", NULL);
+		struct drop_seen d = {.dir = dir};
+		struct spop_batch b = {.prepare = drop_prepare,
+				       .done = drop_done,
+				       .deleted = drop_deleted,
+				       .delete_after = 1,
+				       .user_data = &d};
+		int rc;
+
+		ASSERT_OK(spop_set_include_headers(s, 1));
+		rc = spop_connect(s);
+		if (!rc)
+			rc = spop_retrieve_batch(s, &b);
+		CU_ASSERT_EQUAL(rc == 0, cut >= batch_end);
+		for (int n = 1; n <= 3; n++) {
+			char *path = g_strdup_printf("%s/%d.eml", dir, n);
+			bool exists = g_file_test(path, G_FILE_TEST_EXISTS);
+
+			/* whole or absent */
+			CU_ASSERT(!exists || stored_whole(dir, n));
+
+			/* reported done and deleted only once stored */
+			CU_ASSERT(!d.done[n] || exists);
+			CU_ASSERT(!d.deleted[n] || d.stored_at_delete[n]);
+			CU_ASSERT(cut < batch_end || (exists && d.deleted[n]));
+			if (exists)
+				unlink(path);
+			g_free(path);
+		}
+		remove_empty_dir(dir); /* no temporary left */
+		CU_ASSERT(cut >= batch_end || !spop_get_connected(s));
+		/* QUIT commits the DELEs: only a whole "+OK" answer is success
+		 */
+		if (!rc)
+			CU_ASSERT_EQUAL(spop_disconnect(s) == 0, cut == total);
+		finish(s);
+		g_free(dir);
+		g_array_free(steps, TRUE);
+		runs++;
+	}
+	fprintf(stderr, "(%zu drop points)\n", runs);
+	g_array_free(full, TRUE);
+}
+
 static char flood[70 * 1024];
 
 static void test_status_line_flood(void)
@@ -580,6 +781,8 @@ static const struct test_case cases[] = {
     {"LIST numbers beyond STAT are not kept", test_list_numbers_beyond_stat},
     {"garbled LIST and UIDL at Connect", test_garbled_list_at_connect},
     {"drop in the middle of a pipelined batch", test_drop_mid_pipeline},
+    {"drop at every byte of a deleting batch: nothing lost",
+     test_drop_every_point},
     {"ConnectionTimeout covers the connect only",
      test_connection_timeout_scope},
     {"trickle: inactivity timeout extends", test_inactivity_timeout_extends},
