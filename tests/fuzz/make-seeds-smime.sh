@@ -18,7 +18,8 @@ out=${1:-$here/corpus/smime}
 work=$(mktemp -d)
 trap 'gpgconf --homedir "$work/gnupg" --kill all 2>/dev/null || true; rm -rf "$work"' EXIT
 mkdir -p "$out/keys"
-rm -f "$out"/*.bin
+# Old seeds go; inputs a fuzz run found (leak-*, crash-*) stay.
+find "$out" -maxdepth 1 -name "*.bin" ! -name "leak-*" ! -name "crash-*" -delete
 cd "$work"
 
 selfsigned() { # name key-options...
