@@ -26,7 +26,9 @@ packages=(meson ninja-build pkg-config gcc libglib2.0-dev libgnutls28-dev
 	# bc for its arithmetic.
 	mpop fetchmail curl bc
 	# libFuzzer and its sanitizers (tools/run-fuzz.sh, tests/fuzz).
-	clang libclang-rt-14-dev)
+	clang libclang-rt-14-dev
+	# valgrind memcheck on the unit suites; libc6-dbg lets it see ld.so.
+	valgrind libc6-dbg)
 missing=()
 for p in "${packages[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||
