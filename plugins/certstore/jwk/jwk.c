@@ -14,6 +14,9 @@
  * without wiping; the key numbers decoded from them here are wiped. */
 #include "certstore.h"
 
+#include "../../common/gcrypt-ready.h"
+
+#include <gcrypt.h>
 #include <json-glib/json-glib.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -236,6 +239,38 @@ struct numbers {
 	gnutls_datum_t v[5];
 };
 
+/* Whether RSA numbers (n e d p q) can make a key: p and q above 1, coprime,
+ * and their product n. GnuTLS 3.7's gnutls_x509_privkey_import_rsa_raw2
+ * computes q^-1 mod p itself and leaks when there is none (found by
+ * tests/fuzz/fuzz-certstore: even p and q), so such numbers never reach
+ * it; gnutls_x509_privkey_verify_params checks the rest. Without a
+ * usable libgcrypt the key is refused (it could not sign either). */
+static bool rsa_numbers_usable(const struct numbers *num)
+{
+	gcry_mpi_t m[3] = {NULL, NULL, NULL}, prod = NULL, g = NULL;
+	bool ok = spop_gcrypt_ready()->ok;
+
+	for (int i = 0; i < 3 && ok; i++)
+		ok = gcry_mpi_scan(&m[i], GCRYMPI_FMT_USG,
+				   num->v[i == 0 ? 0 : i + 2].data,
+				   num->v[i == 0 ? 0 : i + 2].size, NULL) == 0;
+	if (ok)
+		ok = gcry_mpi_cmp_ui(m[1], 1) > 0 &&
+		     gcry_mpi_cmp_ui(m[2], 1) > 0;
+	if (ok) {
+		prod = gcry_mpi_new(0);
+		g = gcry_mpi_new(0);
+		gcry_mpi_mul(prod, m[1], m[2]);
+		ok = gcry_mpi_cmp(prod, m[0]) == 0 &&
+		     gcry_mpi_gcd(g, m[1], m[2]);
+	}
+	for (int i = 0; i < 3; i++)
+		gcry_mpi_release(m[i]);
+	gcry_mpi_release(prod);
+	gcry_mpi_release(g);
+	return ok;
+}
+
 static int get_numbers(struct spop_host *host, struct certstore *st,
 		       JsonObject *key, const char *kty,
 		       const char *const *names, size_t n, struct numbers *out)
@@ -306,6 +341,15 @@ static int import_key(struct spop_host *host, struct certstore *st,
 	}
 	if (rc)
 		goto out;
+	if (curve == GNUTLS_ECC_CURVE_INVALID && !rsa_numbers_usable(&num)) {
+		rc =
+		    host->set_error(host, SPOP_ERR_CREDENTIALS,
+				    "Cannot use the RSA private key of the %s: "
+				    "\"p\" and \"q\" are not coprime factors "
+				    "of \"n\".",
+				    st->name);
+		goto out;
+	}
 	ret = gnutls_x509_privkey_init(&x509);
 	if (ret >= 0)
 		ret = curve == GNUTLS_ECC_CURVE_INVALID

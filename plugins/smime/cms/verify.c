@@ -190,7 +190,11 @@ find_signer(const gnutls_pkcs7_signature_info_st *info, const struct certs *msg,
 	return NULL;
 }
 
-/* Appends a reason to why ("; " between reasons). */
+/* Appends a reason to why ("; " between reasons). The format attribute
+ * lets clang check the callers' formats (its -Wformat-nonliteral refuses
+ * the vsnprintf below without it). */
+static void note(char *why, size_t size, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 static void note(char *why, size_t size, const char *fmt, ...)
 {
 	size_t used = strlen(why);
