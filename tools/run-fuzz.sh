@@ -7,8 +7,8 @@
 #
 # usage: tools/run-fuzz.sh [--seconds N | --runs N] [--only a,b] [BUILDDIR]
 #   --seconds N  each target for N seconds (a long run: e.g. 3600)
-#   --runs N     each target for N executions (default 20000: the short
-#                run tools/run-tests.sh does on every submission)
+#   --runs N     each target for N executions (default 20000; the test
+#                command's short run on every submission uses 10000)
 #   BUILDDIR     default build-fuzz
 # New inputs that add coverage go to BUILDDIR/fuzz-out/NAME/corpus, never
 # into the committed seeds: add them with `-merge=1` by hand if wanted.

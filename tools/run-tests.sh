@@ -73,4 +73,4 @@ SPOP_REQUIRE_INTEGRATION=1 \
 # ASan and UBSan with clang: a crash, leak or failed check fails CI. Long
 # runs: tools/run-fuzz.sh --seconds N.
 rm -rf build-fuzz
-tools/run-fuzz.sh --runs 20000 build-fuzz
+tools/run-fuzz.sh --runs 10000 build-fuzz
