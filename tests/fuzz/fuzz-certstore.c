@@ -61,7 +61,7 @@ static void init(void)
 {
 	const struct spop_plugin_descriptor *d;
 
-	g_setenv("SPOP_PLUGIN_PATH", PLUGIN_DIR, TRUE);
+	fuzz_use_plugins(PLUGIN_DIR);
 	s = spop_new();
 	for (size_t i = 0; i < G_N_ELEMENTS(kinds); i++) {
 		if (spi_plugin_select(s, SPOP_PLUGIN_CERTSTORE, "CertStoreType",

@@ -66,18 +66,10 @@ static int fake_connect(struct spop_host *h, const char *name, int port,
 	return 0;
 }
 
-static void quiet(const gchar *domain, GLogLevelFlags level,
-		  const gchar *message, gpointer ud)
-{
-	(void)domain, (void)level, (void)message, (void)ud;
-}
-
 static void init(void)
 {
-	g_log_set_handler("spop", G_LOG_LEVEL_WARNING | G_LOG_LEVEL_MESSAGE,
-			  quiet, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	g_setenv("SPOP_PLUGIN_PATH", PLUGIN_DIR, TRUE);
+	fuzz_use_plugins(PLUGIN_DIR);
 	s = spop_new();
 	for (size_t i = 0; i < G_N_ELEMENTS(variants); i++)
 		if (spi_plugin_by_name(s, SPOP_PLUGIN_TRANSPORT,

@@ -50,17 +50,9 @@ static int64_t fixed_now(struct spop_host *h)
 	return 1577836800ll * 1000000;
 }
 
-static void quiet(const gchar *domain, GLogLevelFlags level,
-		  const gchar *message, gpointer ud)
-{
-	(void)domain, (void)level, (void)message, (void)ud;
-}
-
 static void init(void)
 {
-	g_log_set_handler("spop", G_LOG_LEVEL_WARNING | G_LOG_LEVEL_MESSAGE,
-			  quiet, NULL);
-	g_setenv("SPOP_PLUGIN_PATH", PLUGIN_DIR, TRUE);
+	fuzz_use_plugins(PLUGIN_DIR);
 	s = spop_new();
 	for (size_t i = 0; i < G_N_ELEMENTS(mechs); i++)
 		if (spi_plugin_by_name(s, SPOP_PLUGIN_AUTH, mechs[i],

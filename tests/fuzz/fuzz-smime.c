@@ -84,7 +84,7 @@ static void init(void)
 {
 	const struct spop_plugin_descriptor *d;
 
-	g_setenv("SPOP_PLUGIN_PATH", PLUGIN_DIR, TRUE);
+	fuzz_use_plugins(PLUGIN_DIR);
 	s = spop_new();
 	for (int i = 0; i < 2; i++) {
 		if (spi_plugin_by_name(s, SPOP_PLUGIN_SMIME, eng_name[i], &d) !=
