@@ -120,19 +120,11 @@ static int collect(struct spop *s, const char *line, size_t len, bool eol,
 static void run_body(const char *wire, size_t chunk, int max_line,
 		     const char *expect, const char *after)
 {
-	int sv[2];
 	spop_t *s = spop_new();
-	pthread_t t;
+	struct feeder f;
 	GString *out = g_string_new(NULL);
 
-	CU_ASSERT_EQUAL_FATAL(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
-	char ml[32];
-	snprintf(ml, sizeof(ml), "MaxLineLength=%d", max_line);
-	CU_ASSERT_PTR_NOT_NULL(spop_config(s, ml));
-	spi_session_adopt(s, sv[0]);
-	struct feeder f = {sv[1], wire, strlen(wire), chunk};
-	pthread_create(&t, NULL, feed, &f);
-	spi_deadline_start(s, 5);
+	feeder_start(&f, s, wire, chunk, max_line);
 	CU_ASSERT_EQUAL(spi_pop3_read_body(s, collect, out), 0);
 	CU_ASSERT_STRING_EQUAL(out->str, expect);
 	/* What follows the terminator stays for the next reply. */
@@ -142,8 +134,7 @@ static void run_body(const char *wire, size_t chunk, int max_line,
 	CU_ASSERT_EQUAL(spi_conn_read_line(s, &line, &len, &eol), 0);
 	CU_ASSERT_EQUAL(len, strlen(after));
 	CU_ASSERT_EQUAL(memcmp(line, after, len), 0);
-	pthread_join(t, NULL);
-	close(sv[1]);
+	feeder_stop(&f);
 	spop_free(s);
 	g_string_free(out, TRUE);
 }

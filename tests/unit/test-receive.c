@@ -105,23 +105,15 @@ static int got_span(struct spop *s, const char *data, size_t len, void *ud)
 static int run(const char *wire, size_t chunk, int max_line, int switch_after,
 	       const char *stored)
 {
-	int sv[2];
 	spop_t *s = spop_new();
-	pthread_t t;
+	struct feeder f;
 	struct spi_body_consumer k = {
 	    .line = got_line, .span = got_span, .per_line = switch_after != 0};
 	struct got g = {g_string_new(NULL), g_string_new(NULL), 0, switch_after,
 			&k};
 	int crc = 0;
-	char ml[32];
 
-	CU_ASSERT_EQUAL_FATAL(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
-	snprintf(ml, sizeof(ml), "MaxLineLength=%d", max_line);
-	CU_ASSERT_PTR_NOT_NULL(spop_config(s, ml));
-	spi_session_adopt(s, sv[0]);
-	struct feeder f = {sv[1], wire, strlen(wire), chunk};
-	pthread_create(&t, NULL, feed, &f);
-	spi_deadline_start(s, 5);
+	feeder_start(&f, s, wire, chunk, max_line);
 	CU_ASSERT_EQUAL(spi_conn_read_body(s, &k, &g, &crc), 0);
 	CU_ASSERT_EQUAL(crc, 0);
 	CU_ASSERT_EQUAL(g.stored->len, strlen(stored));
@@ -133,8 +125,7 @@ static int run(const char *wire, size_t chunk, int max_line, int switch_after,
 	CU_ASSERT_EQUAL(spi_conn_read_line(s, &line, &len, &eol), 0);
 	CU_ASSERT_EQUAL(len, 8);
 	CU_ASSERT_EQUAL(strncmp(line, "+OK next", 8), 0);
-	pthread_join(t, NULL);
-	close(sv[1]);
+	feeder_stop(&f);
 	spop_free(s);
 	int spans = g.spans;
 	g_string_free(g.lines, TRUE);
