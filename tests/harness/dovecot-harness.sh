@@ -477,12 +477,19 @@ cmd_start() {
 			die "Dovecot's implicit-TLS port 127.0.0.1:$tls_port refuses connections"
 		fi
 		# Dovecot logs the probes above a moment later; a test that
-		# reads the log from here on must not find them there.
+		# reads the log from here on must not find them there. On a
+		# loaded machine that takes seconds, so wait as long as for
+		# the greeting, and fail rather than hand over a log that a
+		# probe's line will still land in.
 		if [ "$tls_port" != 0 ]; then
 			waited=0
 			until grep -q "lport=$port," "$dir/log/dovecot.log" &&
 				grep -q "lport=$tls_port," "$dir/log/dovecot.log"; do
-				[ $waited -lt 30 ] || break
+				if [ $waited -ge $((start_timeout * 10)) ]; then
+					show_log
+					cmd_stop || true
+					die "Dovecot did not log the start-up probes of ports $port and $tls_port"
+				fi
 				sleep 0.1
 				waited=$((waited + 1))
 			done
