@@ -143,6 +143,19 @@ def main():
     clean(gr)
     for user, got in recorded.items():
         mailbox_seeds(mb, user, got)
+    # The mailbox.c fixes fuzz-mailbox's model asked for: UIDs outside RFC
+    # 1939 (a space, 71 characters, a control), numbers with signs, blanks
+    # or more digits than fit, a STAT count that would size a 16 GB table,
+    # a blank line whose strtoll ran into the next lines.
+    put(mb, "fix-uids", bytes([0x04 | 0x20]) + b"3 9\n1 1\n=\n1 has space\n"
+        b"2 " + b"x" * 71 + b"\n3 a\tb\n=\n1 1\n1 a\x7fb")
+    put(mb, "fix-numbers", bytes([0x04 | 0x20]) + b"3 9\n+1 10\n 2 10\n=\n"
+        b"=\n1 -5\n1 99999999999999999999\n1 +3")
+    put(mb, "fix-numbers-stat", bytes([0x04]) + b"2 99999999999999999999")
+    put(mb, "fix-huge-count", bytes([0x04 | 0x08 | 0x10]) +
+        b"2000000000 0\n1999999999 5\n=\n1999999999 u\n=\n")
+    put(mb, "fix-blank-line", bytes([0x01 | 0x20]) +
+        b"+OK 3 30\r\n+OK\r\n\t\r\n12345\r\n.\r\n")
     # Greeting: bit 0 apop (else auto), bit 1 the second password.
     g = recorded["alice"]["greeting"]
     put(gr, "dovecot-auto", b"\x00" + g)
