@@ -206,14 +206,37 @@ static bool need_met(struct spop *s, enum auto_need need)
 	return false;
 }
 
-/* RFC 1939's APOP timestamp, "<...@...>", somewhere in the greeting. */
+/* RFC 1939's APOP timestamp somewhere in the greeting: a msg-id
+ * "<local@domain>", printable ASCII without blanks or a nested '<', one
+ * '@' with text on both sides; the same rule as the apop plugin's search,
+ * so that auto never chooses APOP for a greeting the plugin refuses
+ * (e.g. "<@>" or "<a b@c>": USER is tried instead). */
 static bool greeting_has_timestamp(struct spop *s)
 {
-	const char *lt = s->greeting ? strchr(s->greeting, '<') : NULL;
-	const char *gt = lt ? strchr(lt, '>') : NULL;
-	const char *at = lt ? strchr(lt, '@') : NULL;
+	const char *g = s->greeting ? s->greeting : "";
 
-	return gt && at && at < gt;
+	for (const char *lt = strchr(g, '<'); lt; lt = strchr(lt + 1, '<')) {
+		const char *gt = strchr(lt, '>');
+		const char *at = NULL;
+		int ats = 0;
+		bool bad = false;
+
+		if (!gt)
+			return false;
+		for (const char *p = lt + 1; p < gt; p++) {
+			unsigned char c = (unsigned char)*p;
+
+			if (c == '@') {
+				ats++;
+				at = p;
+			} else if (c <= ' ' || c >= 0x7f || c == '<') {
+				bad = true;
+			}
+		}
+		if (!bad && ats == 1 && at > lt + 1 && at < gt - 1)
+			return true;
+	}
+	return false;
 }
 
 static bool offered(struct spop *s, const struct spop_plugin_descriptor *d,

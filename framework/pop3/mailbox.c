@@ -62,18 +62,50 @@ const char *spi_mailbox_listed_uid(const struct spop *s, int n)
 	return g_ptr_array_index(s->listed_uids, n - 1);
 }
 
-static int parse_count_size(const char *text, long long *a, long long *b)
+/* An RFC 1939 number: one or more ASCII digits, nothing else (no sign,
+ * no space, never read past len); false when there is none or it exceeds
+ * max. *used is how many bytes it took. */
+static bool parse_digits(const char *p, size_t len, long long max,
+			 long long *out, size_t *used)
 {
-	char *end;
+	long long v = 0;
+	size_t i = 0;
 
-	*a = strtoll(text, &end, 10);
-	if (end == text || *a < 0 || *end != ' ')
+	for (; i < len && g_ascii_isdigit(p[i]); i++) {
+		int d = p[i] - '0';
+
+		if (v > (max - d) / 10)
+			return false;
+		v = v * 10 + d;
+	}
+	*out = v;
+	*used = i;
+	return i > 0;
+}
+
+/* RFC 1939's unique-id: 1 to 70 characters from 0x21 to 0x7E. */
+static bool valid_uid(const char *uid, size_t len)
+{
+	if (len < 1 || len > 70)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (uid[i] < 0x21 || uid[i] > 0x7e)
+			return false;
+	return true;
+}
+
+/* "count size", optionally followed by a space and more (a drop listing
+ * or a scan listing); count fits an int, size an int64_t. */
+static int parse_count_size(const char *text, size_t len, long long *a,
+			    long long *b)
+{
+	size_t n, m;
+
+	if (!parse_digits(text, len, G_MAXINT, a, &n) || n == len ||
+	    text[n] != ' ' ||
+	    !parse_digits(text + n + 1, len - n - 1, G_MAXINT64, b, &m))
 		return -1;
-	const char *p = end + 1;
-	*b = strtoll(p, &end, 10);
-	if (end == p || *b < 0 || (*end && *end != ' '))
-		return -1;
-	return 0;
+	return n + 1 + m == len || text[n + 1 + m] == ' ' ? 0 : -1;
 }
 
 /* Reads the reply to a STAT already sent. */
@@ -86,7 +118,7 @@ static int stat_reply(struct spop *s)
 
 	if (rc)
 		return rc;
-	if (parse_count_size(r.text, &count, &size) || count > G_MAXINT)
+	if (parse_count_size(r.text, strlen(r.text), &count, &size))
 		return spi_fail(s, SPOP_ERR_PROTOCOL,
 				"Malformed STAT answer: '%s'.", s->last_reply);
 	s->message_count = (int)count;
@@ -129,9 +161,16 @@ int spi_mailbox_optional_failed(struct spop *s, int rc, const char *verb,
 	return rc;
 }
 
+/* How far past the lines read so far a listed number may reach and still
+ * be kept: the tables are indexed by number, and a hostile "STAT
+ * 2000000000 0" then "1999999999 5" must not size them (a real listing
+ * counts up from 1, skipping only messages deleted in this session). */
+#define LIST_SLACK 65536
+
 struct list_ctx {
 	bool uids;
 	bool quiet; /* kept, without MessageList events */
+	long long lines;
 	char *bad;
 };
 
@@ -139,45 +178,42 @@ static int list_line(struct spop *s, const char *line, size_t len, bool eol,
 		     void *ud)
 {
 	struct list_ctx *c = ud;
-	char *end;
-	/* The reader's buffer has more bytes after the line; strtoll stops
-	 * at the first non-digit, which the checks below bound to len. */
-	long long n = len ? strtoll(line, &end, 10) : 0;
+	long long n, size;
+	size_t used, rest_used;
 	int rc = 0;
 
-	if (!len || end == line || (size_t)(end - line) >= len || *end != ' ' ||
-	    n < 1 || n > G_MAXINT || !eol) {
+	c->lines++;
+	/* The reader's buffer is not NUL-terminated: nothing past len. */
+	if (!eol || !parse_digits(line, len, G_MAXINT, &n, &used) || n < 1 ||
+	    used + 1 >= len || line[used] != ' ') {
 		rc = SPOP_ERR_PROTOCOL;
 	} else if (c->uids) {
-		char *uid = g_strndup(end + 1, len - (size_t)(end + 1 - line));
-		if (!*uid) {
-			rc = SPOP_ERR_PROTOCOL;
-		} else {
-			listed_uid_set(s, (int)n, uid);
-			if (!c->quiet)
-				spi_emit_message_list(s, (int)n, uid, 0);
-		}
-		g_free(uid);
-	} else {
-		const char *p = end + 1;
-		size_t rest = len - (size_t)(p - line);
-		char digits[24];
+		const char *uid = line + used + 1;
+		size_t uid_len = len - used - 1;
 
-		if (!rest || rest >= sizeof(digits)) {
+		if (!valid_uid(uid, uid_len)) {
 			rc = SPOP_ERR_PROTOCOL;
 		} else {
-			memcpy(digits, p, rest);
-			digits[rest] = '\0';
-			long long size = strtoll(digits, &end, 10);
-			if (end == digits || size < 0 ||
-			    (*end && *end != ' ')) {
-				rc = SPOP_ERR_PROTOCOL;
-			} else {
+			char *copy = g_strndup(uid, uid_len);
+
+			if (n <= c->lines + LIST_SLACK)
+				listed_uid_set(s, (int)n, copy);
+			if (!c->quiet)
+				spi_emit_message_list(s, (int)n, copy, 0);
+			g_free(copy);
+		}
+	} else {
+		const char *p = line + used + 1;
+		size_t rest = len - used - 1;
+
+		if (!parse_digits(p, rest, G_MAXINT64, &size, &rest_used) ||
+		    (rest_used < rest && p[rest_used] != ' ')) {
+			rc = SPOP_ERR_PROTOCOL;
+		} else {
+			if (n <= c->lines + LIST_SLACK)
 				listed_size_set(s, (int)n, size);
-				if (!c->quiet)
-					spi_emit_message_list(s, (int)n, "",
-							      size);
-			}
+			if (!c->quiet)
+				spi_emit_message_list(s, (int)n, "", size);
 		}
 	}
 	if (rc && !c->bad)
@@ -191,7 +227,7 @@ static int list_reply(struct spop *s, bool uids, bool quiet)
 	const char *what = uids ? "ListMessageUIDs" : "ListMessageSizes";
 	const char *verb = uids ? "UIDL" : "LIST";
 	struct spi_reply r;
-	struct list_ctx c = {uids, quiet, NULL};
+	struct list_ctx c = {uids, quiet, 0, NULL};
 	bool body;
 	int rc = spi_pop3_recv(s, &r, &body);
 
@@ -326,12 +362,15 @@ static int query_one(struct spop *s, const char *verb, char **value)
 	g_free(cmd);
 	if (rc)
 		return rc;
-	const char *sp = strchr(r.text, ' ');
-	if (!sp || !sp[1] || atoi(r.text) != s->message_number)
+	long long n;
+	size_t used, len = strlen(r.text);
+
+	if (!parse_digits(r.text, len, G_MAXINT, &n, &used) ||
+	    n != s->message_number || used + 1 >= len || r.text[used] != ' ')
 		return spi_fail(s, SPOP_ERR_PROTOCOL,
 				"Malformed %s answer: '%s'.", verb,
 				s->last_reply);
-	*value = g_strdup(sp + 1);
+	*value = g_strdup(r.text + used + 1);
 	g_strchomp(*value);
 	return 0;
 }
@@ -351,10 +390,11 @@ int64_t spi_query_size(struct spop *s, int *rc)
 	if (!*rc)
 		*rc = query_one(s, "LIST", &v);
 	if (!*rc) {
-		char *end;
-		long long n = strtoll(v, &end, 10);
+		long long n;
+		size_t used, len = strlen(v);
 
-		if (n < 0 || end == v) {
+		if (!parse_digits(v, len, G_MAXINT64, &n, &used) ||
+		    (used < len && v[used] != ' ')) {
 			*rc = spi_fail(s, SPOP_ERR_PROTOCOL,
 				       "Malformed LIST answer: '%s'.",
 				       s->last_reply);
@@ -388,6 +428,11 @@ const char *spi_query_uid(struct spop *s, int *rc)
 		*rc = spi_mailbox_optional_failed(s, *rc, "UIDL",
 						  "QueryMessageUID");
 	}
+	if (!*rc && !valid_uid(v, strlen(v)))
+		*rc = spi_fail(s, SPOP_ERR_PROTOCOL,
+			       "Malformed UIDL answer: '%s' (RFC 1939: a UID "
+			       "is 1 to 70 characters from 0x21 to 0x7E).",
+			       s->last_reply);
 	if (*rc) {
 		g_free(v);
 		return "";
