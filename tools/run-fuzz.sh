@@ -5,10 +5,15 @@
 # kept under BUILDDIR/fuzz-out/NAME/ (crash-*, leak-*), to become a seed
 # and a regression test.
 #
-# usage: tools/run-fuzz.sh [--seconds N | --runs N] [--only a,b] [BUILDDIR]
+# usage: tools/run-fuzz.sh [--seconds N | --runs N] [--only a,b] [--keep]
+#                          [BUILDDIR]
 #   --seconds N  each target for N seconds (a long run: e.g. 3600)
 #   --runs N     each target for N executions (default 20000; the test
 #                command's short run on every submission uses 10000)
+#   --keep       start from the corpus a previous run left in
+#                BUILDDIR/fuzz-out/NAME/corpus instead of an empty one, so
+#                a long campaign can be run in pieces; each piece's
+#                executions are added to BUILDDIR/fuzz-out/NAME/total
 #   BUILDDIR     default build-fuzz
 # New inputs that add coverage go to BUILDDIR/fuzz-out/NAME/corpus, never
 # into the committed seeds: add them with `-merge=1` by hand if wanted.
@@ -17,13 +22,15 @@ cd "$(dirname "$0")/.."
 
 limit=(-runs=20000)
 only=
+keep=
 dir=build-fuzz
 while [ $# -gt 0 ]; do
 	case $1 in
 	--seconds) limit=(-max_total_time="$2"); shift ;;
 	--runs) limit=(-runs="$2"); shift ;;
 	--only) only=$2; shift ;;
-	-h | --help) sed -n '2,15p' "$0"; exit 0 ;;
+	--keep) keep=1 ;;
+	-h | --help) sed -n '2,20p' "$0"; exit 0 ;;
 	*) dir=$1 ;;
 	esac
 	shift
@@ -45,7 +52,9 @@ for t in $targets; do
 		continue
 	fi
 	out=$dir/fuzz-out/$t
-	rm -rf "$out"
+	if [ -z "$keep" ]; then
+		rm -rf "$out"
+	fi
 	mkdir -p "$out/corpus"
 	# halt_on_error: the first report ends the target's run, with its
 	# input saved; detect_leaks: a leak is a failure too.
@@ -57,6 +66,11 @@ for t in $targets; do
 		execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$out/log")
 		cov=$(grep -o 'cov: [0-9]*' "$out/log" | tail -1)
 		echo "fuzz-$t: ok, ${execs:-?} executions, ${cov:-cov: ?}"
+		if [ -n "$keep" ]; then
+			total=$(($(cat "$out/total" 2>/dev/null || echo 0) + ${execs:-0}))
+			echo "$total" >"$out/total"
+			echo "fuzz-$t: $total executions in all the kept runs"
+		fi
 	else
 		echo "fuzz-$t: FAILED; input and log in $out" >&2
 		grep -E 'ERROR|SUMMARY|runtime error|abort' "$out/log" | head -5 >&2
