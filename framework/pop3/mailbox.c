@@ -62,17 +62,56 @@ const char *spi_mailbox_listed_uid(const struct spop *s, int n)
 	return g_ptr_array_index(s->listed_uids, n - 1);
 }
 
+/* RFC 1939's numbers are digits only. strtoll would take a sign ("+5",
+ * "-0") and leading blanks, and clamp 99999999999999999999 to LLONG_MAX
+ * without a word, so a hostile STAT or LIST could announce an absurd size
+ * unnoticed. The digits at p (at most len bytes): how many, with the value
+ * in *out; 0 when there are none or the value passes INT64_MAX. */
+static size_t digits(const char *p, size_t len, int64_t *out)
+{
+	int64_t v = 0;
+	size_t i = 0;
+
+	for (; i < len && g_ascii_isdigit(p[i]); i++) {
+		int d = p[i] - '0';
+
+		if (v > (G_MAXINT64 - d) / 10)
+			return 0;
+		v = v * 10 + d;
+	}
+	*out = v;
+	return i;
+}
+
+/* RFC 1939's unique-id: 1 to 70 characters from 0x21 to 0x7E. A longer
+ * one, or one with blanks or control characters, is not a UID an
+ * application can use as a key or a file name. */
+static bool uid_valid(const char *p, size_t len)
+{
+	if (len < 1 || len > 70)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)p[i] < 0x21 || (unsigned char)p[i] > 0x7e)
+			return false;
+	return true;
+}
+
+/* "count size[ more]": RFC 1939 lets a server add text after the size. */
 static int parse_count_size(const char *text, long long *a, long long *b)
 {
-	char *end;
+	int64_t x, y;
+	size_t n = digits(text, strlen(text), &x);
 
-	*a = strtoll(text, &end, 10);
-	if (end == text || *a < 0 || *end != ' ')
+	if (!n || text[n] != ' ')
 		return -1;
-	const char *p = end + 1;
-	*b = strtoll(p, &end, 10);
-	if (end == p || *b < 0 || (*end && *end != ' '))
+	const char *p = text + n;
+	while (*p == ' ')
+		p++;
+	n = digits(p, strlen(p), &y);
+	if (!n || (p[n] && p[n] != ' '))
 		return -1;
+	*a = x;
+	*b = y;
 	return 0;
 }
 
@@ -139,45 +178,40 @@ static int list_line(struct spop *s, const char *line, size_t len, bool eol,
 		     void *ud)
 {
 	struct list_ctx *c = ud;
-	char *end;
-	/* The reader's buffer has more bytes after the line; strtoll stops
-	 * at the first non-digit, which the checks below bound to len. */
-	long long n = len ? strtoll(line, &end, 10) : 0;
+	/* The reader's buffer has more bytes after the line: every parse
+	 * below is bounded by len. */
+	int64_t n = 0;
+	size_t k = digits(line, len, &n);
 	int rc = 0;
 
-	if (!len || end == line || (size_t)(end - line) >= len || *end != ' ' ||
-	    n < 1 || n > G_MAXINT || !eol) {
+	if (!k || k >= len || line[k] != ' ' || n < 1 || n > G_MAXINT || !eol) {
 		rc = SPOP_ERR_PROTOCOL;
 	} else if (c->uids) {
-		char *uid = g_strndup(end + 1, len - (size_t)(end + 1 - line));
-		if (!*uid) {
+		const char *p = line + k + 1;
+		size_t rest = len - k - 1;
+
+		if (!uid_valid(p, rest)) {
 			rc = SPOP_ERR_PROTOCOL;
 		} else {
+			char *uid = g_strndup(p, rest);
+
 			listed_uid_set(s, (int)n, uid);
 			if (!c->quiet)
 				spi_emit_message_list(s, (int)n, uid, 0);
+			g_free(uid);
 		}
-		g_free(uid);
 	} else {
-		const char *p = end + 1;
-		size_t rest = len - (size_t)(p - line);
-		char digits[24];
+		const char *p = line + k + 1;
+		size_t rest = len - k - 1;
+		int64_t size = 0;
+		size_t m = digits(p, rest, &size);
 
-		if (!rest || rest >= sizeof(digits)) {
+		if (!m || (m < rest && p[m] != ' ')) {
 			rc = SPOP_ERR_PROTOCOL;
 		} else {
-			memcpy(digits, p, rest);
-			digits[rest] = '\0';
-			long long size = strtoll(digits, &end, 10);
-			if (end == digits || size < 0 ||
-			    (*end && *end != ' ')) {
-				rc = SPOP_ERR_PROTOCOL;
-			} else {
-				listed_size_set(s, (int)n, size);
-				if (!c->quiet)
-					spi_emit_message_list(s, (int)n, "",
-							      size);
-			}
+			listed_size_set(s, (int)n, size);
+			if (!c->quiet)
+				spi_emit_message_list(s, (int)n, "", size);
 		}
 	}
 	if (rc && !c->bad)
@@ -326,12 +360,13 @@ static int query_one(struct spop *s, const char *verb, char **value)
 	g_free(cmd);
 	if (rc)
 		return rc;
-	const char *sp = strchr(r.text, ' ');
-	if (!sp || !sp[1] || atoi(r.text) != s->message_number)
+	int64_t n = 0;
+	size_t k = digits(r.text, strlen(r.text), &n);
+	if (!k || r.text[k] != ' ' || !r.text[k + 1] || n != s->message_number)
 		return spi_fail(s, SPOP_ERR_PROTOCOL,
 				"Malformed %s answer: '%s'.", verb,
 				s->last_reply);
-	*value = g_strdup(sp + 1);
+	*value = g_strdup(r.text + k + 1);
 	g_strchomp(*value);
 	return 0;
 }
@@ -351,10 +386,10 @@ int64_t spi_query_size(struct spop *s, int *rc)
 	if (!*rc)
 		*rc = query_one(s, "LIST", &v);
 	if (!*rc) {
-		char *end;
-		long long n = strtoll(v, &end, 10);
+		int64_t n = 0;
+		size_t k = digits(v, strlen(v), &n);
 
-		if (n < 0 || end == v) {
+		if (!k || (v[k] && v[k] != ' ')) {
 			*rc = spi_fail(s, SPOP_ERR_PROTOCOL,
 				       "Malformed LIST answer: '%s'.",
 				       s->last_reply);
@@ -388,6 +423,11 @@ const char *spi_query_uid(struct spop *s, int *rc)
 		*rc = spi_mailbox_optional_failed(s, *rc, "UIDL",
 						  "QueryMessageUID");
 	}
+	if (!*rc && !uid_valid(v, strlen(v)))
+		*rc = spi_fail(s, SPOP_ERR_PROTOCOL,
+			       "Malformed UIDL answer (RFC 1939: a UID is 1 "
+			       "to 70 printable characters): '%s'.",
+			       s->last_reply);
 	if (*rc) {
 		g_free(v);
 		return "";
