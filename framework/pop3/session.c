@@ -99,9 +99,10 @@ static int read_capabilities(struct spop *s)
 	int rc = spi_pop3_send(s, "CAPA", (size_t)-1);
 	if (!rc)
 		rc = spi_pop3_recv(s, &r, &body);
-	if (rc == SPOP_ERR_PROTOCOL) {
+	if (rc == SPOP_ERR_PROTOCOL && s->conn) {
 		/* RFC 2449 servers answer CAPA; older ones say -ERR, which
-		 * only means there is no list. */
+		 * only means there is no list. A reply that dropped the
+		 * connection (malformed, out of sync) is no such answer. */
 		spi_clear_error(s);
 		return 0;
 	}
