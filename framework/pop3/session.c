@@ -77,9 +77,29 @@ out:
 	return rc;
 }
 
+/* RFC 2449 lists a dozen capabilities; a server sending thousands of
+ * lines must not grow the session without end. The first lines are kept
+ * (the first naming a capability wins anyway), the rest read and dropped
+ * with one note, so the stream stays in step. */
+#define CAPA_MAX_LINES 256
+
 static int collect_capa(struct spop *s, const char *line, size_t len, bool eol,
 			void *ud)
 {
+	bool *noted = ud;
+
+	if (s->capabilities->len >= CAPA_MAX_LINES) {
+		if (!*noted) {
+			char *note = g_strdup_printf(
+			    "%s sent more than %d CAPA lines; the rest are "
+			    "ignored.",
+			    spi_str(s->mail_server), CAPA_MAX_LINES);
+			spi_trail(s, SPOP_TRAIL_INFO, note, strlen(note));
+			g_free(note);
+			*noted = true;
+		}
+		return 0;
+	}
 	spi_trail(s, SPOP_TRAIL_SERVER, line, len);
 	if (eol)
 		g_ptr_array_add(s->capabilities, g_strndup(line, len));
@@ -91,7 +111,7 @@ static int collect_capa(struct spop *s, const char *line, size_t len, bool eol,
 static int read_capabilities(struct spop *s)
 {
 	struct spi_reply r;
-	bool body;
+	bool body, noted = false;
 
 	s->state = SPI_STATE_CAPA;
 	g_ptr_array_set_size(s->capabilities, 0);
@@ -107,7 +127,7 @@ static int read_capabilities(struct spop *s)
 		return 0;
 	}
 	if (!rc && body)
-		rc = spi_pop3_read_body(s, collect_capa, NULL);
+		rc = spi_pop3_read_body(s, collect_capa, &noted);
 	if (!rc)
 		spi_capa_parse(&s->capa, s->capabilities);
 	return rc;
