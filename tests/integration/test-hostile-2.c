@@ -861,8 +861,9 @@ static void test_overlong_body_line_bounded(void)
 	watched = &w;
 	heap_watch_start(&w);
 	CU_ASSERT_EQUAL(spop_retrieve(s), 0);
-	/* the message in memory (raw and text) holds at most the limit each */
-	heap_watch_check(&w, 4 * 1048576 + 8 * 4096 + HEAP_SLACK,
+	/* the message in memory (raw and text) holds at most the limit
+	 * each, in strings that grow by doubling */
+	heap_watch_check(&w, 6 * 1048576 + 8 * 4096 + HEAP_SLACK,
 			 "16 MiB body line");
 	watched = NULL;
 	CU_ASSERT(transfers >= (int)(line / 4096));
@@ -957,6 +958,105 @@ static void test_status_flood_bounded(void)
 	ERROR_HAS(s, "64 KiB");
 	spop_free(s);
 	scripted_finish(&sc); /* its send fails when we hang up: expected */
+}
+
+/* 12 MiB of header lines with MessageMemoryLimit 1 MiB: every line is an
+ * event, and the header text kept stops at the limit. The parsed table
+ * (a struct, the field and the value of every header kept) is not counted
+ * against the limit and costs several times the text (about 40000 short
+ * headers fit in 1 MiB): the bound is 12 times the limit, still far below
+ * what keeping the whole flood would take (500000 headers). */
+static void test_header_flood_heap_bounded(void)
+{
+	GString *wire = g_string_new("+OK\r\n");
+
+	for (int i = 0; wire->len < (12u << 20); i++)
+		g_string_append_printf(wire, "X-Field-%d: some value\r\n", i);
+	g_string_append(wire, "\r\nbody\r\n.\r\n");
+	const struct step script[] = {LOGIN("+OK 1 100\r\n"),
+				      {STEP_EXPECT_LINE, "RETR 1", 0, 0},
+				      {STEP_SEND, wire->str, 0, wire->len},
+				      QUIT_OK};
+	spop_t *s = client_for(script);
+	struct heap_watch w;
+	int transfers = 0, headers = 0;
+
+	config_set(s, "MessageMemoryLimit=1048576");
+	spop_on_transfer(s, sample_transfer, &transfers);
+	spop_on_header(s, sample_header, &headers);
+	ASSERT_OK(spop_connect(s));
+	watched = &w;
+	heap_watch_start(&w);
+	ASSERT_OK(spop_retrieve(s));
+	/* headers as a string and parsed: each within the limit */
+	heap_watch_check(&w, 12 * 1048576 + HEAP_SLACK, "12 MiB of headers");
+	watched = NULL;
+	CU_ASSERT(headers > 100000);
+	CU_ASSERT(strlen(spop_get_message_headers_string(s)) <= 1048576);
+	ASSERT_OK(spop_disconnect(s));
+	finish(s);
+	g_string_free(wire, TRUE);
+}
+
+/* ---- one byte a second ---------------------------------------------------
+ * A body dripped at one byte a second never lets Timeout (2 s) expire
+ * between bytes: without AbsoluteTimeout the message arrives whole; with
+ * it, the drip is cut at 2 s (301) and nothing is stored. */
+static void drip_retr(bool absolute)
+{
+	static const char drip[] = "hi\r\n.\r\n";
+	const struct step script[] = {
+	    LOGIN("+OK 1 100\r\n"),
+	    {STEP_EXPECT_LINE, "RETR 1", 0, 0},
+	    {STEP_SEND, "+OK\r\nSubject: drip\r\n\r\n", 0, 0},
+	    {STEP_TRICKLE, drip, 1000, 0},
+	    absolute ? (struct step){STEP_EXPECT_EOF, NULL, 0, 0}
+		     : (struct step){STEP_EXPECT_LINE, "QUIT", 0, 0},
+	    {absolute ? STEP_END : STEP_SEND, absolute ? NULL : "+OK\r\n", 0,
+	     0},
+	    {STEP_END, NULL, 0, 0}};
+	spop_t *s = client_for(script);
+	char *dir = g_dir_make_tmp("spop-drip-XXXXXX", NULL);
+	char *file = g_build_filename(dir, "m.eml", NULL);
+
+	spop_set_timeout(s, 2);
+	if (absolute)
+		config_set(s, "AbsoluteTimeout=True");
+	ASSERT_OK(spop_connect(s));
+	ASSERT_OK(spop_set_local_file(s, file));
+	if (absolute) {
+		CU_ASSERT_EQUAL(spop_retrieve(s), SPOP_ERR_TIMEOUT);
+		CU_ASSERT_FALSE(spop_get_connected(s));
+		remove_empty_dir(dir);
+	} else {
+		CU_ASSERT_EQUAL(spop_retrieve(s), 0);
+		char *data = NULL;
+		CU_ASSERT_TRUE(g_file_get_contents(file, &data, NULL, NULL));
+		CU_ASSERT_STRING_EQUAL(data, "hi\r\n");
+		g_free(data);
+		unlink(file);
+		remove_empty_dir(dir);
+		ASSERT_OK(spop_disconnect(s));
+	}
+	if (absolute) {
+		/* the peer's drip is cut by our hang-up: its trickle step */
+		spop_free(s);
+		CU_ASSERT_EQUAL(scripted_finish(&sc), 11);
+	} else {
+		finish(s);
+	}
+	g_free(file);
+	g_free(dir);
+}
+
+static void test_drip_within_timeout(void)
+{
+	drip_retr(false);
+}
+
+static void test_drip_absolute_timeout(void)
+{
+	drip_retr(true);
 }
 
 /* ---- unsolicited lines and replies out of sync -------------------------- */
@@ -1335,6 +1435,12 @@ static const struct test_case cases[] = {
     {"16 MiB CAPA list: heap bounded", test_capa_flood_bounded},
     {"16 MiB UIDL listing: heap bounded", test_list_flood_bounded},
     {"16 MiB status line: heap bounded", test_status_flood_bounded},
+    {"12 MiB of headers: heap bounded by MessageMemoryLimit",
+     test_header_flood_heap_bounded},
+    {"one byte a second: Timeout not expired, message whole",
+     test_drip_within_timeout},
+    {"one byte a second: AbsoluteTimeout cuts it, nothing stored",
+     test_drip_absolute_timeout},
     {"unsolicited lines before a command: nothing sent",
      test_unsolicited_before_command},
     {"a second reply found by the next call", test_reply_out_of_sync_later},
