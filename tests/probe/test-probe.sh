@@ -1139,6 +1139,7 @@ usage_error delete-all-headers "--delete all needs --retrieve all and --output D
 	"${bob[@]}" --retrieve all --headers-only --output "$work/del" --delete all
 usage_error delete-bad "--delete takes a message number (1 or more) or 'all', not 'x'" \
 	"${bob[@]}" --delete x
+rm -rf "$work/del"
 run delete-all "${bob[@]}" --json --retrieve all --output "$work/del" --delete all --trail
 check "--delete all: exit 0" status_is 0
 check "--delete all: three rows, each stored and deleted" json \
@@ -1152,6 +1153,19 @@ run after-delete-all "${bob[@]}" --json
 check "after --delete all: empty" json 'j["mailbox"]["count"] == 0'
 json_flush
 "$harness" reset-mailbox "$dovecot_dir" "$small_user" || fail "reset-mailbox $small_user"
+# Again into the same DIR: 1.eml is there (an earlier run's, whose message
+# the server no longer has), so nothing is written over and nothing deleted.
+echo "kept from an earlier run" >"$work/del/1.eml"
+run delete-all-again "${bob[@]}" --json --retrieve all --output "$work/del" --delete all
+check "--delete all over an existing file: fails" status_is 1
+check "--delete all over an existing file: 302 names the file" json \
+	'j["error"]["code"] == 302 and "del/1.eml exists" in j["error"]["message"]'
+check "--delete all over an existing file: the file is not touched" \
+	grep -qx "kept from an earlier run" "$work/del/1.eml"
+run after-delete-all-again "${bob[@]}" --json
+check "--delete all over an existing file: all three still on the server" json \
+	'j["mailbox"]["count"] == 3'
+json_flush
 
 echo "$checks checks, $failures failed"
 [ "$failures" -eq 0 ]

@@ -809,6 +809,23 @@ static int batch_prepare(spop_t *s, const struct spop_batch_item *item,
 		return 0;
 	g_free(c->path);
 	c->path = message_path(c->o, item->message_number);
+	/* A file already there may be a message an earlier --delete all
+	 * stored and deleted from the server (numbers start at 1 again):
+	 * writing over it would lose that one. The batch stops; this
+	 * message and the rest stay on the server. */
+	if (c->o->delete_number == PROBE_ALL &&
+	    g_file_test(c->path, G_FILE_TEST_EXISTS)) {
+		char *why = g_strdup_printf(
+		    "%s exists: --delete all does not write over a file (it "
+		    "may hold a message an earlier run deleted); messages "
+		    "from %d on stay on the server",
+		    c->path, item->message_number);
+
+		probe_add_error(c->r, SPOP_ERR_FILE, why);
+		g_free(why);
+		c->reported++;
+		return SPOP_ERR_FILE;
+	}
 	if (partial_retrieval(c->o)) {
 		/* A folder that refuses one file refuses the next: the batch
 		 * stops rather than fetching what cannot be kept. */

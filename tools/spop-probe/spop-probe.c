@@ -732,7 +732,7 @@ int main(int argc, char **argv)
 	    {"delete", 0, 0, G_OPTION_ARG_STRING, &o.delete,
 	     "Delete message N (committed at disconnect); 'all' with "
 	     "--retrieve all and --output deletes each message once it is "
-	     "stored",
+	     "stored, never writing over a file already in DIR",
 	     "N|all"},
 	    {"config", 0, 0, G_OPTION_ARG_STRING_ARRAY, &o.config,
 	     "Apply a library setting before connecting (repeatable)",
