@@ -83,25 +83,35 @@ out:
  * with one note, so the stream stays in step. */
 #define CAPA_MAX_LINES 256
 
+struct capa_read {
+	bool noted;   /* the "more than" note is in the trail */
+	bool in_long; /* inside a line longer than MaxLineLength */
+};
+
 static int collect_capa(struct spop *s, const char *line, size_t len, bool eol,
 			void *ud)
 {
-	bool *noted = ud;
+	struct capa_read *c = ud;
+	bool tail = c->in_long;
 
+	/* A line longer than MaxLineLength comes in pieces: none of them is
+	 * a capability, the last (eol) one included, or the tail of a long
+	 * line could pass for "SASL PLAIN" or "STLS". */
+	c->in_long = !eol;
 	if (s->capabilities->len >= CAPA_MAX_LINES) {
-		if (!*noted) {
+		if (!c->noted) {
 			char *note = g_strdup_printf(
 			    "%s sent more than %d CAPA lines; the rest are "
 			    "ignored.",
 			    spi_str(s->mail_server), CAPA_MAX_LINES);
 			spi_trail(s, SPOP_TRAIL_INFO, note, strlen(note));
 			g_free(note);
-			*noted = true;
+			c->noted = true;
 		}
 		return 0;
 	}
 	spi_trail(s, SPOP_TRAIL_SERVER, line, len);
-	if (eol)
+	if (eol && !tail)
 		g_ptr_array_add(s->capabilities, g_strndup(line, len));
 	return 0;
 }
@@ -111,7 +121,8 @@ static int collect_capa(struct spop *s, const char *line, size_t len, bool eol,
 static int read_capabilities(struct spop *s)
 {
 	struct spi_reply r;
-	bool body, noted = false;
+	struct capa_read capa = {false, false};
+	bool body;
 
 	s->state = SPI_STATE_CAPA;
 	g_ptr_array_set_size(s->capabilities, 0);
@@ -127,7 +138,7 @@ static int read_capabilities(struct spop *s)
 		return 0;
 	}
 	if (!rc && body)
-		rc = spi_pop3_read_body(s, collect_capa, &noted);
+		rc = spi_pop3_read_body(s, collect_capa, &capa);
 	if (!rc)
 		spi_capa_parse(&s->capa, s->capabilities);
 	return rc;
