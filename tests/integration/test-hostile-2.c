@@ -520,6 +520,33 @@ static void test_sasl_bogus_list(void)
 	g_string_free(capa, TRUE);
 }
 
+/* The tail of a CAPA line longer than MaxLineLength is no capability: a
+ * line of MaxLineLength bytes of junk then "SASL PLAIN" must not offer
+ * PLAIN (whatever the split: prefixes around the limit are tried). */
+static void test_capa_long_line_tail(void)
+{
+	for (int pad = 254; pad <= 258; pad++) {
+		GString *capa = g_string_new("+OK\r\nUSER\r\n");
+
+		for (int k = 0; k < pad; k++)
+			g_string_append_c(capa, 'X');
+		g_string_append(capa, "SASL PLAIN\r\n.\r\n");
+		const struct step script[] = {{STEP_SEND, PLAIN_GREETING, 0, 0},
+					      {STEP_EXPECT_LINE, "CAPA", 0, 0},
+					      {STEP_SEND, capa->str, 0, 0},
+					      NOTHING_SECRET};
+		spop_t *s = client_for(script);
+
+		config_set(s, "MaxLineLength=256");
+		ASSERT_OK(spop_set_auth_mechanism(s, SPOP_AM_SASLPLAIN));
+		CU_ASSERT_EQUAL(spop_connect(s), SPOP_ERR_PROTOCOL);
+		ERROR_HAS(s, "does not offer SASL mechanism PLAIN");
+		NO_CREDENTIALS_IN(rec.trail->str);
+		finish(s);
+		g_string_free(capa, TRUE);
+	}
+}
+
 /* ---- malformed SASL challenges ------------------------------------------
  * (the mechanisms' own: test-auth-ntlm, test-auth-oauth, test-auth-scram) */
 
@@ -1416,6 +1443,8 @@ static const struct test_case cases[] = {
     {"SASL downgrade: CRAM-MD5 asked, PLAIN offered, no fallback",
      test_sasl_downgrade_no_fallback},
     {"bogus SASL mechanism list", test_sasl_bogus_list},
+    {"the tail of an overlong CAPA line is no capability",
+     test_capa_long_line_tail},
     {"CRAM-MD5 challenge not base64: cancelled",
      test_cram_challenge_not_base64},
     {"4 MiB SASL challenge: 172, heap bounded", test_huge_challenge},
