@@ -74,6 +74,7 @@
 #   jwk-nox5c.json                the EC key without x5c
 #   jwk-mismatch.json             the EC private key with x5c other
 #   jwk-noprimes.json             RSA with d but without p and q
+#   jwk-badprimes.json            RSA with p and q that are not factors of n
 #   jwk-badd.json                 the EC key with one bit of d changed
 #   jwk-okp.json                  kty OKP (Ed25519) with a "d"
 #   jwk-badx5c.json               x5c whose second member is not base64
@@ -300,6 +301,11 @@ write("jwk-set.json", {"keys": [ec_pub, dict(rsa_pub, x5c=x5c("rsa", "ca"))]})
 write("jwk-nox5c.json", ec)
 write("jwk-mismatch.json", dict(ec, x5c=x5c("other")))
 write("jwk-noprimes.json", dict(rsa_pub, d=rsa["d"], x5c=x5c("rsa")))
+# p and q one more than the key's: even, not factors of n (GnuTLS 3.7
+# leaked on such numbers before the plugin refused them)
+def plus1(b):
+    return (int.from_bytes(b, "big") + 1).to_bytes(len(b) + 1, "big").lstrip(b"\0")
+write("jwk-badprimes.json", dict(rsa, p=b64url(plus1(p)), q=b64url(plus1(q))))
 bad_d = bytearray(bytes.fromhex(priv))
 bad_d[-1] ^= 1
 write("jwk-badd.json", dict(ec, d=b64url(bytes(bad_d)), x5c=x5c("ec")))

@@ -1571,6 +1571,7 @@ static void test_jwk_errors(void)
 	    {"jwk-nox5c.json", 271, "no \"x5c\""},
 	    {"jwk-mismatch.json", 273, "not the key of the first"},
 	    {"jwk-noprimes.json", 273, "primes"},
+	    {"jwk-badprimes.json", 273, "not coprime factors"},
 	    {"jwk-badd.json", 273, "private key"},
 	    {"jwk-okp.json", 273, "\"OKP\" is not supported"},
 	    {"jwk-badx5c.json", 271, "x5c[1]"},
