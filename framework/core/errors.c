@@ -178,9 +178,35 @@ int spi_errno_to_code(int err)
 	}
 }
 
+/* The detail quotes what a server sent (a reply, a greeting, a CAPA
+ * list): a control character there (ESC[ sequences, BEL, CR, LF) could
+ * drive the terminal or forge log lines of whoever prints the message, so
+ * each becomes \xNN. Backslashes stay (a domain\user is quoted as is). */
+static char *printable(char *detail)
+{
+	GString *out = NULL;
+
+	for (const char *p = detail; *p; p++) {
+		unsigned char c = (unsigned char)*p;
+
+		if (c >= 0x20 && c != 0x7f) {
+			if (out)
+				g_string_append_c(out, (char)c);
+			continue;
+		}
+		if (!out)
+			out = g_string_new_len(detail, p - detail);
+		g_string_append_printf(out, "\\x%02X", c);
+	}
+	if (!out)
+		return detail;
+	g_free(detail);
+	return g_string_free(out, FALSE);
+}
+
 int spi_failv(struct spop *s, int code, const char *fmt, va_list ap)
 {
-	char *detail = g_strdup_vprintf(fmt, ap);
+	char *detail = printable(g_strdup_vprintf(fmt, ap));
 
 	g_free(s->error_text);
 	s->error_code = code;

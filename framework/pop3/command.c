@@ -62,6 +62,36 @@ int spi_pop3_fatal(struct spop *s, int rc)
 	return rc;
 }
 
+/* RFC 1939 servers speak only when asked: bytes that arrived while no
+ * command was waiting would be read as the answer to the next one (an
+ * injected "+OK" before PASS, a forged STAT), so the stream can no longer
+ * be matched to commands. Nothing is sent and the connection is dropped,
+ * as DoEvents does when it sees them between calls. */
+static int unsolicited(struct spop *s, const char *line)
+{
+	GString *got = g_string_new(NULL);
+	const char *sp = strchr(line, ' ');
+	char *verb = sp ? g_strndup(line, sp - line) : g_strdup(line);
+	int rc = spi_pop3_read_status_line(s, got);
+
+	if (!rc) {
+		char *clean = spi_escape_controls(got->str, got->len);
+
+		rc = spi_fail(s, SPOP_ERR_PROTOCOL,
+			      "%s sent '%s' while no command was waiting "
+			      "(before %s); the replies are out of sync, so "
+			      "nothing was sent and the connection is "
+			      "dropped.",
+			      spi_str(s->mail_server), clean, verb);
+		g_free(clean);
+	}
+	g_free(verb);
+	g_string_free(got, TRUE);
+	if (s->conn)
+		spi_session_drop(s, rc);
+	return rc;
+}
+
 int spi_pop3_send_flags(struct spop *s, const char *line, size_t mask_from,
 			unsigned flags)
 {
@@ -74,6 +104,8 @@ int spi_pop3_send_flags(struct spop *s, const char *line, size_t mask_from,
 				"Refusing to send a command with a "
 				"CR or LF in it (it would smuggle a second "
 				"command); nothing was sent.");
+	if (!g_queue_get_length(s->pending) && spi_conn_buffered(s))
+		return unsolicited(s, line);
 	size_t n = strlen(line);
 	spi_trail_masked(s, SPOP_TRAIL_CLIENT, line, mask_from);
 	if (s->corked) {

@@ -77,11 +77,41 @@ out:
 	return rc;
 }
 
+/* RFC 2449 lists a dozen capabilities; a server sending thousands of
+ * lines must not grow the session without end. The first lines are kept
+ * (the first naming a capability wins anyway), the rest read and dropped
+ * with one note, so the stream stays in step. */
+#define CAPA_MAX_LINES 256
+
+struct capa_read {
+	bool noted;   /* the "more than" note is in the trail */
+	bool in_long; /* inside a line longer than MaxLineLength */
+};
+
 static int collect_capa(struct spop *s, const char *line, size_t len, bool eol,
 			void *ud)
 {
+	struct capa_read *c = ud;
+	bool tail = c->in_long;
+
+	/* A line longer than MaxLineLength comes in pieces: none of them is
+	 * a capability, the last (eol) one included, or the tail of a long
+	 * line could pass for "SASL PLAIN" or "STLS". */
+	c->in_long = !eol;
+	if (s->capabilities->len >= CAPA_MAX_LINES) {
+		if (!c->noted) {
+			char *note = g_strdup_printf(
+			    "%s sent more than %d CAPA lines; the rest are "
+			    "ignored.",
+			    spi_str(s->mail_server), CAPA_MAX_LINES);
+			spi_trail(s, SPOP_TRAIL_INFO, note, strlen(note));
+			g_free(note);
+			c->noted = true;
+		}
+		return 0;
+	}
 	spi_trail(s, SPOP_TRAIL_SERVER, line, len);
-	if (eol)
+	if (eol && !tail)
 		g_ptr_array_add(s->capabilities, g_strndup(line, len));
 	return 0;
 }
@@ -91,6 +121,7 @@ static int collect_capa(struct spop *s, const char *line, size_t len, bool eol,
 static int read_capabilities(struct spop *s)
 {
 	struct spi_reply r;
+	struct capa_read capa = {false, false};
 	bool body;
 
 	s->state = SPI_STATE_CAPA;
@@ -99,14 +130,15 @@ static int read_capabilities(struct spop *s)
 	int rc = spi_pop3_send(s, "CAPA", (size_t)-1);
 	if (!rc)
 		rc = spi_pop3_recv(s, &r, &body);
-	if (rc == SPOP_ERR_PROTOCOL) {
+	if (rc == SPOP_ERR_PROTOCOL && s->conn) {
 		/* RFC 2449 servers answer CAPA; older ones say -ERR, which
-		 * only means there is no list. */
+		 * only means there is no list. A reply that dropped the
+		 * connection (malformed, out of sync) is no such answer. */
 		spi_clear_error(s);
 		return 0;
 	}
 	if (!rc && body)
-		rc = spi_pop3_read_body(s, collect_capa, NULL);
+		rc = spi_pop3_read_body(s, collect_capa, &capa);
 	if (!rc)
 		spi_capa_parse(&s->capa, s->capabilities);
 	return rc;

@@ -10,19 +10,35 @@
 
 #include "scripted.h"
 
-static int read_line(int fd, char *out, size_t cap, int xor)
+/* One byte from the client within ms: 1, 0 at its close, -1 on an error
+ * (a reset: a close too), -2 on silence. Through the TLS layer once
+ * STEP_TLS ran. */
+static int get1(struct scripted *sc, int fd, char *c, int ms)
+{
+	struct pollfd p = {fd, POLLIN, 0};
+	ssize_t n;
+
+	if (sc->tls_on)
+		return sc->tls->read1(sc->tls->ctx, c, ms);
+	if (poll(&p, 1, ms) <= 0)
+		return -2;
+	n = read(fd, c, 1);
+	if (n < 0)
+		return -1;
+	if (n == 1 && sc->xor)
+		*c ^= 0x5A;
+	return (int)n;
+}
+
+static int read_line(struct scripted *sc, int fd, char *out, size_t cap)
 {
 	size_t n = 0;
 	char c;
 
 	for (;;) {
-		struct pollfd p = {fd, POLLIN, 0};
-
 		/* bounded: a client that never sends must not hang the test */
-		if (poll(&p, 1, 10000) <= 0 || read(fd, &c, 1) != 1)
+		if (get1(sc, fd, &c, 10000) != 1)
 			return -1;
-		if (xor)
-			c ^= 0x5A;
 		if (c == '\n')
 			break;
 		if (c != '\r' && n + 1 < cap)
@@ -34,34 +50,33 @@ static int read_line(int fd, char *out, size_t cap, int xor)
 
 /* STEP_REFUSE: 0 when the client closed without sending a line that starts
  * with one of the words; -1 (the line in out) otherwise. */
-static int refuse(int fd, const char *words, char *out, size_t cap, int xor)
+static int refuse(struct scripted *sc, int fd, const char *words, char *out,
+		  size_t cap)
 {
 	char **list = g_strsplit(words, "|", -1);
 	int rc = 0;
 
 	while (rc == 0) {
-		struct pollfd p = {fd, POLLIN, 0};
 		char c;
-		ssize_t n = 1;
+		int n = 1;
 		size_t len = 0;
 
 		/* one line, or what came before the end of the stream */
 		for (;;) {
-			if (poll(&p, 1, 10000) <= 0) {
+			n = get1(sc, fd, &c, 10000);
+			if (n == -2) {
 				g_strlcpy(out, "(no close within 10 s)", cap);
 				rc = -1;
-				break;
 			}
-			n = read(fd, &c, 1);
 			if (n <= 0)
 				break;
-			if (xor)
-				c ^= 0x5A;
 			if (c == '\n')
 				break;
 			if (c != '\r' && len + 1 < cap)
 				out[len++] = c;
 		}
+		if (rc)
+			break;
 		out[len] = '\0';
 		for (int i = 0; rc == 0 && list[i] != NULL; i++)
 			if (*list[i] != '\0' &&
@@ -76,21 +91,18 @@ static int refuse(int fd, const char *words, char *out, size_t cap, int xor)
 }
 
 /* STEP_EXPECT_EOF: 0 when the client closed and sent nothing. */
-static int expect_eof(int fd, char *out, size_t cap)
+static int expect_eof(struct scripted *sc, int fd, char *out, size_t cap)
 {
-	struct pollfd p = {fd, POLLIN, 0};
-	char buf[64];
-	ssize_t n;
+	char c;
+	int n = get1(sc, fd, &c, 10000);
 
-	if (poll(&p, 1, 10000) <= 0) {
+	if (n == 0 || n == -1) /* a reset is a close too */
+		return 0;
+	if (n == -2) {
 		g_strlcpy(out, "(no close within 10 s)", cap);
 		return -1;
 	}
-	n = read(fd, buf, sizeof(buf) - 1);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
-	g_snprintf(out, cap, "(%zd bytes) %s", n, buf);
+	g_snprintf(out, cap, "(a byte) %c", c);
 	return -1;
 }
 
@@ -98,6 +110,8 @@ static int send_text(struct scripted *sc, int fd, const char *text, size_t len)
 {
 	char buf[4096];
 
+	if (sc->tls_on)
+		return sc->tls->write(sc->tls->ctx, text, len);
 	if (!sc->xor)
 		return send(fd, text, len, MSG_NOSIGNAL) == (ssize_t)len ? 0
 									 : -1;
@@ -142,44 +156,80 @@ static void *serve(void *p)
 			}
 			break;
 		case STEP_EXPECT:
-			if (read_line(fd, sc->got, sizeof(sc->got), sc->xor) ||
+			if (read_line(sc, fd, sc->got, sizeof(sc->got)) ||
 			    strncmp(sc->got, st->text, strlen(st->text)))
 				goto fail;
 			break;
 		case STEP_EXPECT_LINE:
-			if (read_line(fd, sc->got, sizeof(sc->got), sc->xor) ||
+			if (read_line(sc, fd, sc->got, sizeof(sc->got)) ||
 			    strcmp(sc->got, st->text))
 				goto fail;
 			break;
 		case STEP_REFUSE:
-			if (refuse(fd, st->text, sc->got, sizeof(sc->got),
-				   sc->xor))
+			if (refuse(sc, fd, st->text, sc->got, sizeof(sc->got)))
 				goto fail;
 			break;
 		case STEP_EXPECT_EOF:
-			if (expect_eof(fd, sc->got, sizeof(sc->got)))
+			if (expect_eof(sc, fd, sc->got, sizeof(sc->got)))
 				goto fail;
 			break;
 		case STEP_SLEEP: usleep((useconds_t)st->ms * 1000); break;
 		case STEP_XOR: sc->xor = 1; break;
+		case STEP_TLS:
+			if (!sc->tls || sc->tls_on ||
+			    sc->tls->start(sc->tls->ctx, fd, sc->got,
+					   sizeof(sc->got)))
+				goto fail;
+			sc->tls_on = 1;
+			break;
+		case STEP_RAW:
+			if (send(fd, st->text, len, MSG_NOSIGNAL) !=
+			    (ssize_t)len)
+				goto fail;
+			break;
+		case STEP_CUT: goto cut;
 		case STEP_END: break;
 		}
 		continue;
 	fail:
 		sc->failed_step = i;
+		if (sc->tls_on)
+			sc->tls->end(sc->tls->ctx, 0);
 		close(fd);
 		return NULL;
 	}
+	if (sc->tls_on)
+		sc->tls->end(sc->tls->ctx, 1);
+	close(fd);
+	return NULL;
+cut:
+	if (sc->tls_on)
+		sc->tls->end(sc->tls->ctx, 0);
 	close(fd);
 	return NULL;
 }
+
+static int scripted_start_on_tls(struct scripted *sc, const struct step *script,
+				 int port, const struct scripted_tls *tls);
 
 int scripted_start(struct scripted *sc, const struct step *script)
 {
 	return scripted_start_on(sc, script, 0);
 }
 
+int scripted_start_tls(struct scripted *sc, const struct step *script,
+		       const struct scripted_tls *tls)
+{
+	return scripted_start_on_tls(sc, script, 0, tls);
+}
+
 int scripted_start_on(struct scripted *sc, const struct step *script, int port)
+{
+	return scripted_start_on_tls(sc, script, port, NULL);
+}
+
+static int scripted_start_on_tls(struct scripted *sc, const struct step *script,
+				 int port, const struct scripted_tls *tls)
 {
 	struct sockaddr_in a = {.sin_family = AF_INET,
 				.sin_port = htons((uint16_t)port)};
@@ -187,6 +237,7 @@ int scripted_start_on(struct scripted *sc, const struct step *script, int port)
 
 	memset(sc, 0, sizeof(*sc));
 	sc->script = script;
+	sc->tls = tls;
 	sc->failed_step = -1;
 	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	sc->listen_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
