@@ -195,7 +195,10 @@ int spi_pop3_recv(struct spop *s, struct spi_reply *reply, bool *has_body)
 		goto out;
 	spi_trail(s, SPOP_TRAIL_SERVER, line->str, line->len);
 	g_free(s->last_reply);
-	s->last_reply = g_strdup(line->str);
+	/* g_strndup, not g_strdup: a NUL in the line ends the copy as a C
+	 * string, but the copy is padded to the line's length, which the
+	 * parser is given (fuzz-mailbox: it read past a g_strdup copy). */
+	s->last_reply = g_strndup(line->str, line->len);
 	/* reply->text points into last_reply, valid until the next reply. */
 	bool parsed = !spi_reply_parse(s->last_reply, line->len, reply);
 	if (!parsed || (reply->kind == SPI_REPLY_CONTINUE &&

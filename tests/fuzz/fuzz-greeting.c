@@ -53,13 +53,43 @@ static const char *const passwords[] = {"tanstaaf", "p\xc3\xa4ss w0rd<@>"};
  * No thread: the "Remote host connection complete" event comes once the
  * client's connect() has succeeded and before it reads the greeting; the
  * handler accepts the connection from the listener's backlog and writes
- * the whole script. When the session has ended, what the client sent is
- * read from the server's end. One thread: nothing waits for a scheduler
- * to switch between the two sides. */
+ * the greeting. Each later answer is written when the client sends its
+ * command, from the command's PITrail event (it comes after the client's
+ * check that nothing unasked-for is waiting, and before the command is
+ * written; the client reads only after writing): an RFC 1939 server
+ * answers only what was asked, and bytes written ahead would be refused
+ * as out of sync. After the last answer, or a command the script has no
+ * answer for, the stream ends. When the session has ended, what the
+ * client sent is read from the server's end. One thread: nothing waits
+ * for a scheduler to switch between the two sides. */
 
 static int listener = -1, listen_port;
-static int peer = -1;	      /* the server's end of this run's connection */
-static const GString *script; /* what the server sends, all at once */
+static int peer = -1;	  /* the server's end of this run's connection */
+static GPtrArray *script; /* the greeting, then one answer a command */
+static guint script_next;
+
+static void serve_next(void)
+{
+	if (script_next < script->len) {
+		const GString *a = script->pdata[script_next++];
+
+		if (write(peer, a->str, a->len) != (ssize_t)a->len) {
+			perror("fuzz-greeting: the server's write");
+			abort();
+		}
+		if (script_next < script->len)
+			return;
+	} else if (script_next > script->len) {
+		return; /* ended already */
+	}
+	script_next = script->len + 1;
+	shutdown(peer, SHUT_WR);
+}
+
+static void free_answer(gpointer p)
+{
+	g_string_free(p, TRUE);
+}
 
 static void on_status(spop_t *s, const struct spop_connection_status_event *e,
 		      void *ud)
@@ -72,12 +102,11 @@ static void on_status(spop_t *s, const struct spop_connection_status_event *e,
 		abort();
 	}
 	peer = accept(listener, NULL, NULL);
-	if (peer < 0 ||
-	    write(peer, script->str, script->len) != (ssize_t)script->len) {
-		perror("fuzz-greeting: the server's accept or write");
+	if (peer < 0) {
+		perror("fuzz-greeting: the server's accept");
 		abort();
 	}
-	shutdown(peer, SHUT_WR);
+	serve_next();
 }
 
 /* What the client sent on the connection it has closed. */
@@ -160,8 +189,12 @@ static bool secret_in_trail;
 static void on_trail(spop_t *o, const struct spop_pitrail_event *e, void *ud)
 {
 	(void)o, (void)ud;
-	if (e->direction == 0 && secret && strstr(e->message, secret))
+	if (e->direction != 0)
+		return;
+	if (secret && strstr(e->message, secret))
 		secret_in_trail = true;
+	if (peer >= 0)
+		serve_next(); /* this command's answer */
 }
 
 static void cleanup(void)
@@ -281,12 +314,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const char *stamp = NULL;
 	size_t stamp_len = 0;
 	bool has_stamp = ok && model_timestamp(kept, &stamp, &stamp_len);
-	GString *wire = g_string_new_len(line, (gssize)len);
+	GPtrArray *wire = g_ptr_array_new_with_free_func(free_answer);
 	GString *want = g_string_new(NULL);
 
-	g_string_append(wire, "\r\n");
+	GString *greeting = g_string_new_len(line, (gssize)len);
+
+	g_string_append(greeting, "\r\n");
+	g_ptr_array_add(wire, greeting);
 	if (ok) {
-		g_string_append(wire, "-ERR no CAPA here\r\n");
+		g_ptr_array_add(wire, g_string_new("-ERR no CAPA here\r\n"));
 		g_string_append(want, "CAPA\r\n");
 	}
 	if (has_stamp) {
@@ -295,20 +331,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		gchar *md5 = g_compute_checksum_for_data(
 		    G_CHECKSUM_MD5, (const guchar *)in->str, in->len);
 		g_string_append_printf(want, "APOP " USER " %s\r\n", md5);
-		g_string_append(wire, "+OK maildrop locked\r\n");
+		g_ptr_array_add(wire, g_string_new("+OK maildrop locked\r\n"));
 		g_free(md5);
 		g_string_free(in, TRUE);
 	} else if (ok && !apop) {
 		g_string_append_printf(want, "USER " USER "\r\nPASS %s\r\n",
 				       password);
-		g_string_append(wire, "+OK\r\n+OK maildrop locked\r\n");
+		g_ptr_array_add(wire, g_string_new("+OK\r\n"));
+		g_ptr_array_add(wire, g_string_new("+OK maildrop locked\r\n"));
 	}
 	bool logs_in = has_stamp || (ok && !apop);
 	if (logs_in) {
 		g_string_append(want, "STAT\r\nQUIT\r\n");
-		g_string_append(wire, "+OK 2 320\r\n+OK bye\r\n");
+		g_ptr_array_add(wire, g_string_new("+OK 2 320\r\n"));
+		g_ptr_array_add(wire, g_string_new("+OK bye\r\n"));
 	}
 	script = wire;
+	script_next = 0;
 	secret = password;
 	secret_in_trail = false;
 	if (spop_set_password(s, password))
@@ -337,7 +376,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	script = NULL;
 	g_string_free(got, TRUE);
 	g_string_free(want, TRUE);
-	g_string_free(wire, TRUE);
+	g_ptr_array_free(wire, TRUE);
 	g_free(kept);
 	return 0;
 }

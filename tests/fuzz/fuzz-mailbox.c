@@ -12,7 +12,8 @@
  * Framed: the rest, split at LF, is [STAT text] [LIST lines] "=" [UIDL
  * lines] "=" [query answer texts]; the target writes "+OK " before each
  * status text, dot-stuffs the listings and ends each with ".", and puts a
- * sentinel reply after the listings and after the queries. Checked
+ * sentinel reply after the listings and after the queries, each answer
+ * written when its command is sent (see "the server"). Checked
  * against the target's own model of RFC 1939 (digits only, numbers that
  * fit, a UID of 1 to 70 characters 0x21-0x7E): the count and size STAT
  * gives, which numbers LIST and UIDL keep (none beyond STAT's count, last
@@ -46,18 +47,11 @@
 
 static const int max_lines[] = {256, 300, 2048, 65536};
 
-/* KNOWN BUG, to be removed with its fix: spi_pop3_recv (command.c) parses
- * s->last_reply, a copy cut at the first NUL, with the length of the
- * whole line, and reads past the copy when a status line holds a NUL
- * (corpus input in the report: tests/fuzz/README.md's "Found so far").
- * Until command.c is fixed, no NUL reaches a status line: raw inputs with
- * a NUL are skipped, and framed ones with a NUL in a status text. Body
- * lines (the listings) keep their NULs. */
-#define SKIP_NUL_IN_STATUS_LINES 1
-
-static bool nul_in(const void *p, size_t len)
+/* What the client keeps of a status line is a C string: the text up to a
+ * NUL (the bytes after it are on the wire, and must not be read past). */
+static size_t kept_len(const char *p, size_t len)
 {
-	return SKIP_NUL_IN_STATUS_LINES && memchr(p, '\0', len);
+	return strnlen(p, len);
 }
 
 static void fail(const char *what, spop_t *s)
@@ -156,6 +150,111 @@ static void stuffed(GString *w, const struct piece *lines, size_t n)
 	g_string_append(w, ".\r\n");
 }
 
+/* ---- the server (framed mode) ----
+ * RFC 1939 servers answer only what was asked, and the client refuses to
+ * send a command while bytes nobody asked for are waiting (command.c's
+ * unsolicited()). So the framed script is not written up front: each
+ * command's answer is written when the client sends it, from the PITrail
+ * event of the command (which comes after that check and before the
+ * command is written; the client reads only after writing). A command the
+ * script has no answer for ends the stream, as the end of a script written
+ * up front did. */
+
+struct server {
+	int fd;
+	bool ended;
+	GString *stat, *list, *uidl; /* each answered once */
+	GPtrArray *sentinels;	     /* for NOOP, in order */
+	guint next_sentinel;
+	GPtrArray *queries; /* for LIST n and UIDL n, in order */
+	guint next_query;
+};
+
+static void server_end(struct server *sv)
+{
+	if (!sv->ended)
+		shutdown(sv->fd, SHUT_WR);
+	sv->ended = true;
+}
+
+static GString *server_next(GPtrArray *a, guint *next)
+{
+	return *next < a->len ? a->pdata[(*next)++] : NULL;
+}
+
+static void on_command(spop_t *s, const struct spop_pitrail_event *e, void *ud)
+{
+	struct server *sv = ud;
+	GString *answer = NULL, **once = NULL;
+
+	(void)s;
+	if (e->direction != 0 || sv->ended)
+		return;
+	if (!strcmp(e->message, "STAT"))
+		once = &sv->stat;
+	else if (!strcmp(e->message, "LIST"))
+		once = &sv->list;
+	else if (!strcmp(e->message, "UIDL"))
+		once = &sv->uidl;
+	else if (!strcmp(e->message, "NOOP"))
+		answer = server_next(sv->sentinels, &sv->next_sentinel);
+	else if (g_str_has_prefix(e->message, "LIST ") ||
+		 g_str_has_prefix(e->message, "UIDL "))
+		answer = server_next(sv->queries, &sv->next_query);
+	if (once) {
+		answer = *once;
+		*once = NULL;
+	}
+	if (!answer) {
+		server_end(sv);
+		return;
+	}
+	if (write(sv->fd, answer->str, answer->len) != (ssize_t)answer->len)
+		abort();
+	g_string_free(answer, TRUE);
+	if (sv->next_sentinel == sv->sentinels->len)
+		server_end(sv); /* the last sentinel ends the script */
+}
+
+static void server_init(struct server *sv)
+{
+	memset(sv, 0, sizeof(*sv));
+	sv->fd = -1;
+	sv->sentinels = g_ptr_array_new();
+	sv->queries = g_ptr_array_new();
+}
+
+static void free_answer(gpointer p)
+{
+	g_string_free(p, TRUE);
+}
+
+static void server_free(struct server *sv)
+{
+	if (sv->stat)
+		g_string_free(sv->stat, TRUE);
+	if (sv->list)
+		g_string_free(sv->list, TRUE);
+	if (sv->uidl)
+		g_string_free(sv->uidl, TRUE);
+	/* what was never asked for */
+	for (guint i = sv->next_sentinel; i < sv->sentinels->len; i++)
+		free_answer(sv->sentinels->pdata[i]);
+	for (guint i = sv->next_query; i < sv->queries->len; i++)
+		free_answer(sv->queries->pdata[i]);
+	g_ptr_array_free(sv->sentinels, TRUE);
+	g_ptr_array_free(sv->queries, TRUE);
+}
+
+static GString *status(const char *text, size_t len)
+{
+	GString *g = g_string_new("+OK ");
+
+	g_string_append_len(g, text, (gssize)len);
+	g_string_append(g, "\r\n");
+	return g;
+}
+
 /* ---- events ---- */
 
 struct events {
@@ -221,7 +320,10 @@ struct run {
 	struct events ev;
 };
 
-static void start(struct run *r, uint8_t flags, const GString *wire)
+/* wire: the whole stream, written up front (raw mode); or sv: the
+ * answers, given command by command (framed mode). */
+static void start(struct run *r, uint8_t flags, const GString *wire,
+		  struct server *sv)
 {
 	char ml[40];
 
@@ -242,12 +344,17 @@ static void start(struct run *r, uint8_t flags, const GString *wire)
 	r->ev.value = g_ptr_array_new_with_free_func(g_free);
 	r->ev.size = g_array_new(FALSE, FALSE, sizeof(int64_t));
 	spop_on_message_list(r->s, on_list, &r->ev);
-	if (wire->len &&
-	    write(r->sv[1], wire->str, wire->len) != (ssize_t)wire->len)
-		abort();
-	/* The end of the stream, but the commands still have a place to go
-	 * (the server's receive buffer, never read). */
-	shutdown(r->sv[1], SHUT_WR);
+	if (sv) {
+		sv->fd = r->sv[1];
+		spop_on_pitrail(r->s, on_command, sv);
+	} else {
+		if (wire->len &&
+		    write(r->sv[1], wire->str, wire->len) != (ssize_t)wire->len)
+			abort();
+		/* The end of the stream, but the commands still have a
+		 * place to go (the server's receive buffer, never read). */
+		shutdown(r->sv[1], SHUT_WR);
+	}
 	spi_session_adopt(r->s, r->sv[0]);
 	spi_deadline_start(r->s, 10);
 }
@@ -304,10 +411,8 @@ static void raw_run(uint8_t flags, const uint8_t *data, size_t size)
 	struct run r;
 	int stat_rc, list_rc, uidl_rc;
 
-	if (nul_in(data, size))
-		return;
 	wire = g_string_new_len((const char *)data, (gssize)size);
-	start(&r, flags, wire);
+	start(&r, flags, wire, NULL);
 	listings(&r, true, &stat_rc, &list_rc, &uidl_rc);
 	check_tables(r.s);
 	for (int i = 0; i < 4 && r.s->conn; i++) {
@@ -494,7 +599,6 @@ static void framed_run(uint8_t flags, const uint8_t *data, size_t size)
 	struct piece *lines = g_new(struct piece, size + 2);
 	size_t n_lines = split(data, size, lines);
 	size_t list_from = 1, list_to, uidl_from, uidl_to, q_from;
-	GString *wire = g_string_new(NULL);
 	struct run r;
 
 	/* [STAT] [LIST ...] = [UIDL ...] = [queries ...] */
@@ -506,17 +610,9 @@ static void framed_run(uint8_t flags, const uint8_t *data, size_t size)
 	     uidl_to++)
 		;
 	q_from = MIN(uidl_to + 1, n_lines);
-	bool skip = nul_in(lines[0].p, lines[0].len);
-	for (size_t i = q_from; i < n_lines; i++)
-		skip |= nul_in(lines[i].p, lines[i].len);
-	if (skip) {
-		g_string_free(wire, TRUE);
-		g_free(lines);
-		return;
-	}
-
 	const char *stat_text;
-	size_t stat_len = status_text(lines[0].p, lines[0].len, &stat_text);
+	size_t stat_len = status_text(
+	    lines[0].p, kept_len(lines[0].p, lines[0].len), &stat_text);
 	long long count = 0, total = 0;
 	bool stat_ok = model_stat(stat_text, stat_len, &count, &total);
 	bool want_uidl;
@@ -525,26 +621,27 @@ static void framed_run(uint8_t flags, const uint8_t *data, size_t size)
 	r.capa_uidl = flags & 16;
 	want_uidl = !r.capa_known || r.capa_uidl;
 
-	g_string_append(wire, "+OK ");
-	g_string_append_len(wire, lines[0].p, (gssize)lines[0].len);
-	g_string_append(wire, "\r\n");
+	struct server sv;
+
+	server_init(&sv);
+	sv.stat = status(lines[0].p, lines[0].len);
 	if (stat_ok) {
-		g_string_append(wire, "+OK\r\n");
-		stuffed(wire, lines + list_from, list_to - list_from);
+		sv.list = g_string_new("+OK\r\n");
+		stuffed(sv.list, lines + list_from, list_to - list_from);
 		if (want_uidl) {
-			g_string_append(wire, "+OK\r\n");
-			stuffed(wire, lines + uidl_from, uidl_to - uidl_from);
+			sv.uidl = g_string_new("+OK\r\n");
+			stuffed(sv.uidl, lines + uidl_from,
+				uidl_to - uidl_from);
 		}
-		g_string_append(wire, "+OK " SENTINEL1 "\r\n");
-		for (size_t i = q_from; i < n_lines; i++) {
-			g_string_append(wire, "+OK ");
-			g_string_append_len(wire, lines[i].p,
-					    (gssize)lines[i].len);
-			g_string_append(wire, "\r\n");
-		}
-		g_string_append(wire, "+OK " SENTINEL2 "\r\n");
+		g_ptr_array_add(sv.sentinels,
+				status(SENTINEL1, strlen(SENTINEL1)));
+		for (size_t i = q_from; i < n_lines; i++)
+			g_ptr_array_add(sv.queries,
+					status(lines[i].p, lines[i].len));
+		g_ptr_array_add(sv.sentinels,
+				status(SENTINEL2, strlen(SENTINEL2)));
 	}
-	start(&r, flags, wire);
+	start(&r, flags, NULL, &sv);
 
 	struct model_list ml, mu;
 	model_list_init(&ml);
@@ -612,8 +709,9 @@ static void framed_run(uint8_t flags, const uint8_t *data, size_t size)
 			uid = false;
 			rc = 0;
 		}
-		bool ok = model_query(lines[i].p, lines[i].len, number, uid,
-				      &want_size, &want_uid);
+		bool ok =
+		    model_query(lines[i].p, kept_len(lines[i].p, lines[i].len),
+				number, uid, &want_size, &want_uid);
 		if (uid) {
 			const char *u = spi_query_uid(r.s, &rc);
 			if (rc != (ok ? 0 : SPOP_ERR_PROTOCOL) ||
@@ -634,7 +732,7 @@ out:
 	model_list_free(&ml);
 	model_list_free(&mu);
 	finish(&r);
-	g_string_free(wire, TRUE);
+	server_free(&sv);
 	g_free(lines);
 }
 

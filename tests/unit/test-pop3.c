@@ -279,6 +279,32 @@ static void test_pipelined_queue(void)
 	g_string_free(out, TRUE);
 }
 
+/* A status line with a NUL: the reply is the text up to it, and parsing
+ * it (a "[" starts a response code, searched for with the line's length)
+ * stays inside the copy kept (fuzz-mailbox: it read past a g_strdup
+ * copy; ASan reports the over-read, the check below the text). */
+static void test_nul_in_status_line(void)
+{
+	int sv[2];
+	spop_t *s = spop_new();
+	struct spi_reply r;
+	bool body;
+	char buf[64];
+	static const char reply[] = "+OK [\0AAAAAAAAAAAAAAAAAAAAAAAAAAAA]\r\n";
+
+	CU_ASSERT_EQUAL_FATAL(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	spi_session_adopt(s, sv[0]);
+	spi_deadline_start(s, 5);
+	CU_ASSERT_EQUAL(spi_pop3_send(s, "NOOP", (size_t)-1), 0);
+	CU_ASSERT(recv(sv[1], buf, sizeof(buf), 0) > 0);
+	CU_ASSERT(write(sv[1], reply, sizeof(reply) - 1) > 0);
+	CU_ASSERT_EQUAL(spi_pop3_recv(s, &r, &body), 0);
+	CU_ASSERT_STRING_EQUAL(r.text, "[");
+	CU_ASSERT_STRING_EQUAL(r.resp_code, "");
+	close(sv[1]);
+	spop_free(s);
+}
+
 /* ---- Config ---- */
 
 static void test_config(void)
@@ -373,6 +399,7 @@ static const struct test_case pop3_cases1[] = {
     {"inactivity timeout", test_timeout},
     {"CR/LF in a command refused", test_crlf_refused},
     {"pipelined commands matched in order", test_pipelined_queue},
+    {"NUL in a status line stays inside the copy", test_nul_in_status_line},
     {NULL, NULL},
 };
 
