@@ -28,6 +28,8 @@
 # Signatures (DER; "det" detached, "op" opaque with the content inside):
 #   det-sha{1,224,256,384,512}.p7s   openssl cms -sign -binary -md X, rsa
 #   op-sha256.p7m                    -nodetach
+#   op-empty.p7m                     -nodetach over no bytes: an eContent
+#                                    present and empty (not detached)
 #   det-noattr.p7s                   -noattr: no signed attributes
 #   det-pss-{auto,32,64}.p7s         RSA-PSS, rsa_pss_saltlen -1 (digest
 #                                    length), 32, 64; SHA-256
@@ -162,6 +164,9 @@ for md in sha1 sha224 sha256 sha384 sha512; do
 	sign det-$md.p7s rsa -md $md
 done
 sign op-sha256.p7m rsa -nodetach
+: >empty.txt
+openssl cms -sign -binary -outform DER -in empty.txt -signer rsa.crt \
+	-inkey rsa.key -out op-empty.p7m -nodetach
 sign det-noattr.p7s rsa -noattr
 sign det-pss-auto.p7s rsa -keyopt rsa_padding_mode:pss \
 	-keyopt rsa_pss_saltlen:-1

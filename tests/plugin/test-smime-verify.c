@@ -247,6 +247,20 @@ static void test_opaque(void)
 	g_free(want);
 }
 
+/* An eContent present and empty is content of no bytes, signed like any
+ * other: not a detached signature missing its content (fuzz-smime-mime). */
+static void test_opaque_empty(void)
+{
+	struct spop_smime_result r;
+	struct run w = {
+	    .cms = "op-empty.p7m", .content = NULL, .anchor = {"ca"}};
+
+	CU_ASSERT_EQUAL_FATAL(verify(&w, &r), 0);
+	check_good(&r, "rsa", "SHA-256", "RSA");
+	CU_ASSERT_EQUAL(r.content_len, 0);
+	engine_clear(&r);
+}
+
 static void test_certtool_detached(void)
 {
 	struct spop_smime_result r;
@@ -1027,6 +1041,7 @@ static const struct test_case cases[] = {
     {"the engine is the cms module", test_module},
     {"SHA-224/256/384/512 detached", test_digests},
     {"opaque: content returned (openssl, certtool)", test_opaque},
+    {"opaque: an empty eContent is empty content", test_opaque_empty},
     {"certtool detached SHA-384", test_certtool_detached},
     {"NSS cmsutil", test_nss},
     {"no signed attributes", test_no_signed_attributes},

@@ -1113,7 +1113,7 @@ static bool verify_attrs(const struct signer_info *si,
 	 * contentTypes, a signature hash other than digestAlgorithm, no
 	 * content) is GnuTLS's to judge, as before. */
 	if (!si->attrs || si->md_found != 1 || si->ct_count > 1 ||
-	    (si->ct_count == 1 && !si->ct_matches) || data->size == 0 ||
+	    (si->ct_count == 1 && !si->ct_matches) || !data->data ||
 	    gnutls_sign_get_hash_algorithm(info->algo) != dig ||
 	    !hash_of(h, dig))
 		return false;
@@ -1392,9 +1392,10 @@ int cms_verify(struct spop_host *host, const unsigned char *cms, size_t len,
 		data.size = (unsigned)content_len;
 		/* a hash that fails leaves the signers to GnuTLS */
 		hash_content(sis, n_sis, NULL, NULL, &data, NULL, &hashes);
-	} else if (cut && ec.len > 0) {
-		/* hashed and copied in one pass from where it lies */
-		result->content = host->alloc(host, ec.len);
+	} else if (cut) {
+		/* hashed and copied in one pass from where it lies; an
+		 * empty eContent is content, of no bytes (not detached) */
+		result->content = host->alloc(host, ec.len ? ec.len : 1);
 		if (!result->content) {
 			rc = host->set_error(host, SPOP_ERR_DECRYPT,
 					     "Out of memory for %zu bytes of "
