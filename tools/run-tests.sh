@@ -23,7 +23,9 @@ run_suite() {
 		meson test -C "$dir" --print-errorlogs --num-processes 2
 }
 
-run_suite build-test
+# -Dman=enabled: without scdoc the man pages and their check would be
+# skipped quietly; here a missing scdoc fails the build.
+run_suite build-test -Dman=enabled
 
 # Valgrind memcheck on the unit suites of tests/unit (the plain build):
 # invalid reads or writes and definite leaks fail it. The plugin suites,
