@@ -28,7 +28,9 @@ packages=(meson ninja-build pkg-config gcc libglib2.0-dev libgnutls28-dev
 	# libFuzzer and its sanitizers (tools/run-fuzz.sh, tests/fuzz).
 	clang libclang-rt-14-dev
 	# valgrind memcheck on the unit suites; libc6-dbg lets it see ld.so.
-	valgrind libc6-dbg)
+	valgrind libc6-dbg
+	# The examples test builds examples/plugin with its own Makefile.
+	make)
 missing=()
 for p in "${packages[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||
