@@ -30,7 +30,9 @@ packages=(meson ninja-build pkg-config gcc libglib2.0-dev libgnutls28-dev
 	# valgrind memcheck on the unit suites; libc6-dbg lets it see ld.so.
 	valgrind libc6-dbg
 	# The examples test builds examples/plugin with its own Makefile.
-	make)
+	make
+	# The API reference (-Ddocs=enabled, docs/api).
+	doxygen)
 missing=()
 for p in "${packages[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||
