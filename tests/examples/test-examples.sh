@@ -113,7 +113,6 @@ run() {
 	shift
 	env "${envs[@]}" "$@" >"$work/$name.out" 2>"$work/$name.err"
 	status=$?
-	last=$name
 	evidence=("$work/$name.out" "$work/$name.err")
 }
 
@@ -154,16 +153,19 @@ EOF
 # ---- S/MIME mail, made before Dovecot starts ----------------------------------
 
 smime=$work/smime
+made_smime() {
+	"$srcdir/tests/integration/make-smime-mail.sh" "$smime" >"$work/make-smime.log" 2>&1
+}
 evidence=("$work/make-smime.log")
-check "make-smime-mail.sh made the S/MIME test mail" \
-	bash -c '"$1" "$2" >"$3" 2>&1' _ \
-	"$srcdir/tests/integration/make-smime-mail.sh" "$smime" "$work/make-smime.log"
+check "make-smime-mail.sh made the S/MIME test mail" made_smime
 # The user "smime" gets three of them: 1 encrypted to bob, 2 signed by alice
 # then encrypted to bob, 3 encrypted to carol only.
 mkdir -p "$work/smime-mail"
 for m in m03-encrypted m04-sign-encrypt m10-to-carol; do
-	cp -- "$smime/$m.eml" "$work/smime-mail/" 2>/dev/null
+	cp -- "$smime/$m.eml" "$work/smime-mail/"
 done
+check "the smime user's mailbox holds m03, m04 and m10" \
+	same "$(count_files "$work/smime-mail")" 3
 [ "$failed" -eq 0 ] || finish
 
 # ---- the private Dovecot ---------------------------------------------------------
