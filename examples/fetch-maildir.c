@@ -411,11 +411,7 @@ int main(int argc, char **argv)
 		if (*c == '/' || *c == ':')
 			*c = '_';
 
-	spop_t *s = spop_new();
-	if (!s) {
-		fprintf(stderr, "fetch-maildir: out of memory\n");
-		return 1;
-	}
+	spop_t *s = spop_new(); /* never NULL */
 	int rc = fetch(s, &o, &d);
 
 	spop_free(s); /* a session still open ends without QUIT */

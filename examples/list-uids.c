@@ -208,11 +208,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 
-	spop_t *s = spop_new();
-	if (!s) {
-		fprintf(stderr, "list-uids: out of memory\n");
-		return 1;
-	}
+	spop_t *s = spop_new(); /* never NULL */
 	rc = configure(s, &o);
 	if (!rc)
 		rc = list(s, &o, &l);

@@ -297,11 +297,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 
-	spop_t *s = spop_new();
-	if (!s) {
-		fprintf(stderr, "smime-decrypt: out of memory\n");
-		return 1;
-	}
+	spop_t *s = spop_new(); /* never NULL */
 	int rc = run(s, &o);
 
 	spop_free(s);

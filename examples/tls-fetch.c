@@ -214,11 +214,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 
-	spop_t *s = spop_new();
-	if (!s) {
-		fprintf(stderr, "tls-fetch: out of memory\n");
-		return 1;
-	}
+	spop_t *s = spop_new(); /* never NULL */
 	int rc = fetch(s, &o);
 
 	spop_free(s);

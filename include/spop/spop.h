@@ -58,7 +58,8 @@ const char *spop_error_text(int code);
 
 /* ---- lifecycle and errors --------------------------------------------- */
 /** Creates an object with the reference's defaults (MailPort 110, Timeout
- * 60, ...). NULL only when memory runs out. */
+ * 60, ...). Never NULL: like GLib, the library aborts when memory runs
+ * out. */
 spop_t *spop_new(void);
 /** Closes without QUIT (the server rolls back deletions) and frees s. Called
  * from inside an event handler it is refused (174 in the last error and a
