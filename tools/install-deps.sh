@@ -31,7 +31,11 @@ packages=(meson ninja-build pkg-config gcc libglib2.0-dev libgnutls28-dev
 	valgrind libc6-dbg
 	# The man pages (doc/): scdoc builds them, groff renders them in the
 	# doc suite's check.
-	scdoc groff-base)
+	scdoc groff-base
+	# The examples test builds examples/plugin with its own Makefile.
+	make
+	# The API reference (-Ddocs=enabled, docs/api).
+	doxygen)
 missing=()
 for p in "${packages[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the tests need (Debian 12, as root), builds with warnings as
-# errors, and runs every suite: once plainly and once under AddressSanitizer
+# errors (the API reference too, where an undocumented public symbol is an
+# error), and runs every suite: once plainly and once under AddressSanitizer
 # and UndefinedBehaviorSanitizer; then the threads suite once more under
 # ThreadSanitizer, the unit suites under valgrind, and every fuzz target
 # briefly over its seeds. The suites
@@ -24,8 +25,10 @@ run_suite() {
 }
 
 # -Dman=enabled: without scdoc the man pages and their check would be
-# skipped quietly; here a missing scdoc fails the build.
-run_suite build-test -Dman=enabled
+# skipped quietly; here a missing scdoc fails the build. -Ddocs=enabled:
+# Doxygen builds the API reference from include/spop and fails on any
+# undocumented public symbol (a few seconds).
+run_suite build-test -Dman=enabled -Ddocs=enabled
 
 # Valgrind memcheck on the unit suites of tests/unit (the plain build):
 # invalid reads or writes and definite leaks fail it. The plugin suites,
