@@ -29,25 +29,8 @@ cc=("$@")
 export LC_ALL=C.UTF-8
 tmp=$(mktemp -d)
 trap 'rm -rf -- "$tmp"' EXIT
-failed=0
-passed=0
-
-pass() {
-	passed=$((passed + 1))
-	echo "ok: $*"
-}
-
-fail() {
-	failed=$((failed + 1))
-	echo "FAIL: $*" >&2
-}
-
-# show FILE: the evidence for a failed check
-show() {
-	echo "---- $1:" >&2
-	head -c 4000 -- "$1" >&2
-	echo "----" >&2
-}
+# shellcheck source=tests/assert.sh
+. "$(dirname "$0")/../tests/assert.sh"
 
 for tool in groff python3; do
 	command -v "$tool" >/dev/null || {
@@ -201,5 +184,4 @@ EOF
 	fi
 fi
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish

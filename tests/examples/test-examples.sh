@@ -53,52 +53,14 @@ builtin_plugins=$SPOP_PLUGIN_PATH
 
 rm -rf -- "$work"
 mkdir -p "$work"
-passed=0
-failed=0
 
 cleanup() {
 	"$harness" stop "$dovecot_dir" >/dev/null || true
 }
 trap cleanup EXIT
 
-pass() {
-	passed=$((passed + 1))
-	echo "ok: $*"
-}
-
-fail() {
-	failed=$((failed + 1))
-	echo "FAIL: $*" >&2
-}
-
-# Shows the evidence of a failed check: the last run's output.
-show() {
-	local f
-	for f in "$@"; do
-		echo "---- $f:" >&2
-		head -c 4000 -- "$f" >&2 2>/dev/null
-	done
-	echo "----" >&2
-}
-
-evidence=()
-# check DESCRIPTION COMMAND...: one assertion.
-check() {
-	local what=$1
-	shift
-	if "$@"; then
-		pass "$what"
-	else
-		fail "$what"
-		[ ${#evidence[@]} -eq 0 ] || show "${evidence[@]}"
-	fi
-}
-
-finish() {
-	echo "$passed passed, $failed failed"
-	[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
-	exit
-}
+# shellcheck source=tests/assert.sh
+. "$(dirname "$0")/../assert.sh"
 
 # run NAME ENV... -- PROGRAM ARGS...: runs an example with its stdout and
 # stderr in $work/NAME.out and .err; $status is its exit status.
@@ -117,7 +79,6 @@ run() {
 }
 
 status_is() { [ "$status" -eq "$1" ]; }
-has() { grep -qF -- "$2" "$1"; }               # FILE TEXT
 lacks() { ! grep -qF -- "$2" "$1"; }           # FILE TEXT
 same() { [ "$1" = "$2" ]; }
 count_files() { find "$1" -mindepth 1 -maxdepth 1 -type f | wc -l; }

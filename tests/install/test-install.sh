@@ -40,8 +40,6 @@ unset LD_LIBRARY_PATH
 
 tmp=$(mktemp -d)
 dest=$tmp/dest
-passed=0
-failed=0
 
 cleanup() {
 	"$harness" stop "$dovecot_dir" >/dev/null || true
@@ -49,49 +47,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-pass() {
-	passed=$((passed + 1))
-	echo "ok: $*"
-}
-
-fail() {
-	failed=$((failed + 1))
-	echo "FAIL: $*" >&2
-}
-
-# show FILE...: the evidence for a failed check.
-show() {
-	local f
-	for f in "$@"; do
-		echo "---- $f:" >&2
-		head -c 4000 -- "$f" >&2 2>/dev/null
-	done
-	echo "----" >&2
-}
-
-# check DESCRIPTION COMMAND...: one assertion; on failure shows $evidence.
-evidence=()
-check() {
-	local what=$1
-	shift
-	if "$@"; then
-		pass "$what"
-	else
-		fail "$what"
-		[ ${#evidence[@]} -eq 0 ] || show "${evidence[@]}"
-	fi
-}
-
-# Ends the run early when later checks could only fail for the same reason.
-finish() {
-	echo "$passed passed, $failed failed"
-	[ "$failed" -eq 0 ]
-	exit
-}
-
-has() {	# FILE TEXT: FILE has a line containing TEXT
-	grep -qF -- "$2" "$1"
-}
+# shellcheck source=tests/assert.sh
+. "$(dirname "$0")/../assert.sh"
 
 lacks() {	# TEXT FILE...: no FILE contains TEXT
 	local text=$1
