@@ -17,7 +17,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 out=${1:-$here/corpus/smime-mime}
 keys=$here/corpus/smime/keys
 work=$(mktemp -d)
-trap 'gpgconf --homedir "$work/gnupg" --kill all 2>/dev/null || true; rm -rf "$work"' EXIT
+trap 'rm -rf "$work"' EXIT
 mkdir -p "$out"
 # Old seeds go; inputs a fuzz run found (leak-*, crash-*) stay.
 find "$out" -maxdepth 1 -name "*.bin" ! -name "leak-*" ! -name "crash-*" -delete
@@ -83,16 +83,7 @@ seed ok-both-encrypt-sign $((BOTH | KEYS | OPENSSL)) encrypt-sign.eml
 seed ok-verify-part2 $((VER | KEYS)) mixed.eml
 
 # gpgsm: CMS to the RSA certificate, put in a MIME entity by hand.
-home=$work/gnupg
-mkdir -p "$home"
-chmod 700 "$home"
-printf 'disable-crl-checks\nno-common-certs-import\n' >"$home/gpgsm.conf"
-fpr=$(openssl x509 -in rsa.crt -noout -fingerprint -sha1 | sed 's/.*=//')
-printf '%s S relax\n' "$fpr" >"$home/trustlist.txt"
-gpgsm --homedir "$home" --batch --disable-dirmngr --import rsa.crt 2>/dev/null
-gpgsm --homedir "$home" --batch --disable-dirmngr --disable-crl-checks \
-	--disable-policy-checks --recipient "$fpr" --encrypt \
-	--output gpgsm.der entity.txt 2>/dev/null
+"$here/../gpgsm-encrypt.sh" "$work/gnupg" rsa.crt entity.txt gpgsm.der 2>/dev/null
 {
 	printf 'From: alice@example.org\r\nTo: bob@example.org\r\n'
 	printf 'Subject: gpgsm\r\nMIME-Version: 1.0\r\n'

@@ -16,7 +16,7 @@ set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 out=${1:-$here/corpus/smime}
 work=$(mktemp -d)
-trap 'gpgconf --homedir "$work/gnupg" --kill all 2>/dev/null || true; rm -rf "$work"' EXIT
+trap 'rm -rf "$work"' EXIT
 mkdir -p "$out/keys"
 # Old seeds go; inputs a fuzz run found (leak-*, crash-*) stay.
 find "$out" -maxdepth 1 -name "*.bin" ! -name "leak-*" ! -name "crash-*" -delete
@@ -82,16 +82,7 @@ sign rsa-pss 1 -signer rsa.crt -inkey rsa.key -md sha256 \
 	-keyopt rsa_padding_mode:pss
 sign rsa-nocerts 0 -signer rsa.crt -inkey rsa.key -nocerts -noattr
 
-# gpgsm: a private home with the RSA certificate imported and trusted.
-home=$work/gnupg
-mkdir -p "$home"
-chmod 700 "$home"
-printf 'disable-crl-checks\nno-common-certs-import\n' >"$home/gpgsm.conf"
-fpr=$(openssl x509 -in rsa.crt -noout -fingerprint -sha1 | sed 's/.*=//')
-printf '%s S relax\n' "$fpr" >"$home/trustlist.txt"
-gpgsm --homedir "$home" --batch --disable-dirmngr --import rsa.crt 2>/dev/null
-gpgsm --homedir "$home" --batch --disable-dirmngr --disable-crl-checks \
-	--disable-policy-checks --recipient "$fpr" --encrypt \
-	--output gpgsm.der plain.txt 2>/dev/null
+# gpgsm: to the RSA certificate, from a private home.
+"$here/../gpgsm-encrypt.sh" "$work/gnupg" rsa.crt plain.txt gpgsm.der 2>/dev/null
 seed dec-gpgsm op-dec gpgsm.der
 ls "$out"

@@ -97,22 +97,10 @@ enc ec256-gcm.der -aes-256-gcm ec256.crt
 python3 "$here/ber-mix.py" enveloped rsa-aes256.der ber-aes256
 python3 "$here/ber-mix.py" enveloped rsa-gcm.der ber-gcm
 
-# gpgsm: a private home, the recipient's certificate imported and marked
-# trusted as a root, no CRL checks (there is no CRL for a test key).
+# gpgsm, from a private home (tests/gpgsm-encrypt.sh).
 if command -v gpgsm >/dev/null; then
-	home=$dir/gnupg
-	mkdir -p "$home"
-	chmod 700 "$home"
-	printf 'disable-crl-checks\nno-common-certs-import\n' >"$home/gpgsm.conf"
-	fpr=$(openssl x509 -in rsa.crt -noout -fingerprint -sha1 | sed 's/.*=//')
-	printf '%s S relax\n' "$fpr" >"$home/trustlist.txt"
-	gpgsm --homedir "$home" --batch --disable-dirmngr --import rsa.crt \
-		2>gpgsm-import.log
-	gpgsm --homedir "$home" --batch --disable-dirmngr --disable-crl-checks \
-		--disable-policy-checks \
-		--recipient "$fpr" --encrypt --output gpgsm.der plain.bin \
-		2>gpgsm-encrypt.log
-	gpgconf --homedir "$home" --kill all 2>/dev/null || true
+	"$here/../gpgsm-encrypt.sh" "$dir/gnupg" rsa.crt plain.bin gpgsm.der \
+		2>gpgsm.log
 fi
 
 # NSS: a private database holding the recipient's certificate.
