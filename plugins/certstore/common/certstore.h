@@ -100,8 +100,10 @@ struct certstore {
 	bool wrong_password; /* the failure was the password's */
 };
 
-/* Makes an empty store that takes over in->name. */
-struct certstore *certstore_new(struct certstore_input *in);
+/* Makes an empty store *out that takes over in->name: 0, or the error
+ * code (out of memory, naming in->name) after host->set_error(). */
+int certstore_new(struct spop_host *host, struct certstore_input *in,
+		  struct certstore **out);
 
 /* Reports a failure of reading st: host->set_error(), or for a quiet store
  * st->why. Returns code. */

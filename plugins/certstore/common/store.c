@@ -8,15 +8,20 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct certstore *certstore_new(struct certstore_input *in)
+int certstore_new(struct spop_host *host, struct certstore_input *in,
+		  struct certstore **out)
 {
 	struct certstore *st = calloc(1, sizeof(*st));
 
+	*out = NULL;
 	if (!st)
-		return NULL;
+		return host->set_error(host, SPOP_ERR_CERT_STORE,
+				       "Cannot open the %s: out of memory.",
+				       in->name);
 	st->name = in->name;
 	in->name = NULL;
-	return st;
+	*out = st;
+	return 0;
 }
 
 static int vfail(struct spop_host *host, struct certstore *st, int code,

@@ -290,13 +290,9 @@ static int read_file(struct spop_host *host, struct dirstore *ds,
 			in.name = name;
 		}
 	}
-	st = certstore_new(&in);
-	if (!st) {
-		rc = host->set_error(host, SPOP_ERR_CERT_STORE,
-				     "Cannot open the %s: out of memory.",
-				     ds->name);
+	rc = certstore_new(host, &in, &st);
+	if (rc)
 		goto out;
-	}
 	st->quiet = true;
 	if (pfx) {
 		rc = certstore_pkcs12_read(host, st, p12, password);

@@ -444,11 +444,8 @@ static int jwk_open(struct spop_host *host, int store_type,
 		certstore_input_clear(&in);
 		return rc;
 	}
-	st = certstore_new(&in);
-	if (!st) {
-		rc = host->set_error(host, SPOP_ERR_CERT_STORE,
-				     "Cannot open the %s: out of memory.",
-				     in.name);
+	rc = certstore_new(host, &in, &st);
+	if (rc) {
 		certstore_input_clear(&in);
 		return rc;
 	}

@@ -142,11 +142,8 @@ static int p7b_open(struct spop_host *host, int store_type,
 		certstore_input_clear(&in);
 		return rc;
 	}
-	st = certstore_new(&in);
-	if (!st) {
-		rc = host->set_error(host, SPOP_ERR_CERT_STORE,
-				     "Cannot open the %s: out of memory.",
-				     in.name);
+	rc = certstore_new(host, &in, &st);
+	if (rc) {
 		gnutls_pkcs7_deinit(p7);
 		certstore_input_clear(&in);
 		return rc;

@@ -66,13 +66,9 @@ static int pfx_open(struct spop_host *host, int store_type,
 		certstore_input_clear(&in);
 		return rc;
 	}
-	st = certstore_new(&in);
-	if (!st) {
-		rc = host->set_error(host, SPOP_ERR_CERT_STORE,
-				     "Cannot open the %s: out of memory.",
-				     in.name);
+	rc = certstore_new(host, &in, &st);
+	if (rc)
 		goto out;
-	}
 	rc = certstore_pkcs12_read(host, st, p12, password);
 	if (!rc)
 		rc = certstore_attach_keys(host, st, true);

@@ -83,11 +83,8 @@ static int publickey_open(struct spop_host *host, int store_type,
 	if (store_type == 9 && !certs_or_der(in.data, in.len))
 		certstore_input_unwrap_base64(host, &in, certs_or_der);
 	pem = certstore_pem_has_begin(in.data, in.len);
-	st = certstore_new(&in);
-	if (!st) {
-		rc = host->set_error(host, SPOP_ERR_CERT_STORE,
-				     "Cannot open the %s: out of memory.",
-				     in.name);
+	rc = certstore_new(host, &in, &st);
+	if (rc) {
 		certstore_input_clear(&in);
 		return rc;
 	}
