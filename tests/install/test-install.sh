@@ -84,6 +84,10 @@ under() {	# DIR PATH: PATH lies below DIR
 	case $2 in "$1"/?*) true ;; *) false ;; esac
 }
 
+starts() {	# TEXT PREFIX: TEXT starts with PREFIX
+	case $1 in "$2"*) true ;; *) false ;; esac
+}
+
 same() {	# A B: the strings are equal
 	[ "$1" = "$2" ]
 }
@@ -205,18 +209,36 @@ for f in "$lib" "$pluginsdir"/*.so "$dest$bindir/spop-probe"; do
 		lacks "$builddir" "$tmp/rpath"
 done
 
-# The installed tool runs on the installed library (LD_LIBRARY_PATH stands in
-# for the ld.so.conf entry a real install relies on).
+# The installed tool finds the installed library by itself. With -Drpath=true
+# (the default) its RUNPATH is libdir relative to bindir ($ORIGIN/..), so
+# it runs from the DESTDIR, a prefix it was not configured for, with no
+# LD_LIBRARY_PATH (unset above); ldd must resolve libspop.so.1 to the
+# DESTDIR's copy, not to one the system may have (a libspop1 package).
+# With -Drpath=false (distribution packages) it must carry no RUNPATH.
 probe=$dest$bindir/spop-probe
-evidence=("$tmp/probe.log")
-check "installed spop-probe --list-plugins runs on the installed libspop" \
-	logged "$tmp/probe.log" env LD_LIBRARY_PATH="$inst_lib" \
-	SPOP_PLUGIN_PATH="$pluginsdir" "$probe" --list-plugins
-check "installed spop-probe lists transport direct" has "$tmp/probe.log" direct
-LD_LIBRARY_PATH=$inst_lib ldd "$probe" >"$tmp/probe-ldd" 2>&1
-evidence=("$tmp/probe-ldd")
-check "installed spop-probe loads libspop.so.1 from the DESTDIR" \
-	has "$tmp/probe-ldd" "libspop.so.1 => $lib"
+rpath=$(meson introspect "$builddir" --buildoptions | python3 -c '
+import json, sys
+print(next(str(x["value"]).lower() for x in json.load(sys.stdin) if x["name"] == "rpath"))')
+readelf -d "$probe" >"$tmp/probe-dynamic" 2>&1
+probe_runpath=$(sed -n 's/.*(RUNPATH).*\[\(.*\)\]/\1/p' "$tmp/probe-dynamic")
+evidence=("$tmp/probe-dynamic")
+if [ "$rpath" = true ]; then
+	# shellcheck disable=SC2016 # a literal $ORIGIN
+	check "installed spop-probe's RUNPATH is relative to it (\$ORIGIN/..., found '$probe_runpath')" \
+		starts "$probe_runpath" '$ORIGIN/'
+	ldd "$probe" >"$tmp/probe-ldd" 2>&1
+	probe_lib=$(sed -n 's/^[[:space:]]*libspop\.so\.1 => \(.*\) (0x.*/\1/p' "$tmp/probe-ldd")
+	evidence=("$tmp/probe-ldd")
+	check "installed spop-probe loads libspop.so.1 from the DESTDIR, without LD_LIBRARY_PATH (found '$probe_lib')" \
+		test -n "$probe_lib" -a "$probe_lib" -ef "$lib"
+	evidence=("$tmp/probe.log")
+	check "installed spop-probe --list-plugins runs without LD_LIBRARY_PATH" \
+		logged "$tmp/probe.log" env SPOP_PLUGIN_PATH="$pluginsdir" "$probe" --list-plugins
+	check "installed spop-probe lists transport direct" has "$tmp/probe.log" direct
+else
+	check "installed spop-probe has no RUNPATH with -Drpath=false (found '$probe_runpath')" \
+		same "$probe_runpath" ""
+fi
 evidence=()
 
 # ---- an out-of-tree plugin from the installed SDK ----------------------------
