@@ -1,0 +1,36 @@
+#!/bin/sh
+# Checks that the places that carry libspop's version agree with
+# meson.build's project version (README.md, "Releases"): NEWS's top entry
+# ("libspop 0.1.0 (unreleased)" or "libspop 0.1.0 (2027-01-15)") and the
+# upstream part of debian/changelog's top entry ("libspop (0.1.0-1) ...",
+# without epoch and Debian revision).
+#
+# usage: check-version.sh VERSION SOURCEDIR
+set -eu
+
+if [ $# -ne 2 ]; then
+	echo "usage: $0 VERSION SOURCEDIR" >&2
+	exit 2
+fi
+version=$1
+src=$2
+status=0
+
+news=$(sed -n '1s/^libspop \([^ ]*\) (.*)$/\1/p' "$src/NEWS")
+if [ "$news" = "$version" ]; then
+	echo "ok: NEWS's top entry is $version"
+else
+	echo "FAIL: NEWS's top entry is '$news' (first line: '$(head -n1 "$src/NEWS")'), meson.build says $version" >&2
+	status=1
+fi
+
+full=$(sed -n '1s/^libspop (\([^)]*\)) .*/\1/p' "$src/debian/changelog")
+upstream=${full#*:}
+upstream=${upstream%-*}
+if [ -n "$full" ] && [ "$upstream" = "$version" ]; then
+	echo "ok: debian/changelog's top entry is $full, upstream $version"
+else
+	echo "FAIL: debian/changelog's top entry is '$full' (upstream '$upstream'), meson.build says $version" >&2
+	status=1
+fi
+exit $status
