@@ -94,21 +94,8 @@ expected() {
 # it, "NUMBER SIZE UID" per line (or the message count with stat), into
 # $work/NAME.
 poplib() {
-	python3 - "$2" "$3" "$4" "${5:-}" >"$work/$1" 2>&1 <<'EOF'
-import poplib, sys
-port, user, password, what = sys.argv[1:5]
-p = poplib.POP3("127.0.0.1", int(port), timeout=30)
-p.user(user)
-p.pass_(password)
-if what == "stat":
-    print(p.stat()[0])
-else:
-    sizes = dict(l.decode().split() for l in p.list()[1])
-    uids = dict(l.decode().split() for l in p.uidl()[1])
-    for n in sorted(sizes, key=int):
-        print(n, sizes[n], uids[n])
-p.quit()
-EOF
+	"$srcdir/tests/harness/poplib-listing.py" "$2" "$3" "$4" ${5:+"$5"} \
+		>"$work/$1" 2>&1
 }
 
 # ---- S/MIME mail, made before Dovecot starts ----------------------------------
