@@ -35,7 +35,12 @@ packages=(meson ninja-build pkg-config gcc libglib2.0-dev libgnutls28-dev
 	# The examples test builds examples/plugin with its own Makefile.
 	make
 	# The API reference (-Ddocs=enabled, docs/api).
-	doxygen)
+	doxygen
+	# The Debian packages (debian/, tools/test-packages.sh): dh, the
+	# dpkg-dev tools and lintian. Build dependencies missing from this
+	# list come through apt-get build-dep; with Rules-Requires-Root: no
+	# no fakeroot is needed, and no devscripts or equivs either.
+	debhelper dpkg-dev lintian)
 missing=()
 for p in "${packages[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||

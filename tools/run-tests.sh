@@ -3,8 +3,9 @@
 # errors (the API reference too, where an undocumented public symbol is an
 # error), and runs every suite: once plainly and once under AddressSanitizer
 # and UndefinedBehaviorSanitizer; then the threads suite once more under
-# ThreadSanitizer, the unit suites under valgrind, and every fuzz target
-# briefly over its seeds. The suites
+# ThreadSanitizer, the unit suites under valgrind, every fuzz target
+# briefly over its seeds, and last the Debian packages (built, checked by
+# lintian, installed, used, purged). The suites
 # start their own private Dovecot.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -79,3 +80,8 @@ SPOP_REQUIRE_INTEGRATION=1 \
 # runs: tools/run-fuzz.sh --seconds N.
 rm -rf build-fuzz
 tools/run-fuzz.sh --runs 10000 build-fuzz
+
+# The Debian packages (README.md, "Packages"): dpkg-buildpackage from the
+# tracked files (nocheck: the suites ran above), lintian, then installed
+# and used against a private Dovecot, and purged. About 2 minutes.
+tools/test-packages.sh
