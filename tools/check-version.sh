@@ -3,7 +3,9 @@
 # meson.build's project version (README.md, "Releases"): NEWS's top entry
 # ("libspop 0.1.0 (unreleased)" or "libspop 0.1.0 (2027-01-15)") and the
 # upstream part of debian/changelog's top entry ("libspop (0.1.0-1) ...",
-# without epoch and Debian revision).
+# without epoch and Debian revision); and that both say whether it is
+# released: a date in NEWS goes with a distribution (unstable) in
+# debian/changelog, "(unreleased)" with UNRELEASED.
 #
 # usage: check-version.sh VERSION SOURCEDIR
 set -eu
@@ -31,6 +33,20 @@ if [ -n "$full" ] && [ "$upstream" = "$version" ]; then
 	echo "ok: debian/changelog's top entry is $full, upstream $version"
 else
 	echo "FAIL: debian/changelog's top entry is '$full' (upstream '$upstream'), meson.build says $version" >&2
+	status=1
+fi
+# A release is dated in NEWS and has a distribution in debian/changelog;
+# work towards one is "(unreleased)" in NEWS and UNRELEASED there.
+dist=$(sed -n '1s/^libspop ([^)]*) \([^;]*\);.*/\1/p' "$src/debian/changelog")
+case $(head -n1 "$src/NEWS") in
+*'(unreleased)') news_released=no ;;
+*) news_released=yes ;;
+esac
+if [ "$dist" = UNRELEASED ]; then changelog_released=no; else changelog_released=yes; fi
+if [ "$news_released" = "$changelog_released" ]; then
+	echo "ok: NEWS and debian/changelog agree that $version is released: $news_released"
+else
+	echo "FAIL: NEWS's top entry says released: $news_released; debian/changelog's distribution '$dist' says: $changelog_released" >&2
 	status=1
 fi
 exit $status
