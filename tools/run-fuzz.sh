@@ -6,7 +6,7 @@
 # and a regression test.
 #
 # usage: tools/run-fuzz.sh [--seconds N | --runs N] [--only a,b] [--keep]
-#                          [BUILDDIR]
+#                          [--merge] [BUILDDIR]
 #   --seconds N  each target for N seconds (a long run: e.g. 3600)
 #   --runs N     each target for N executions (default 20000; the test
 #                command's short run on every submission uses 10000)
@@ -14,15 +14,21 @@
 #                BUILDDIR/fuzz-out/NAME/corpus instead of an empty one, so
 #                a long campaign can be run in pieces; each piece's
 #                executions are added to BUILDDIR/fuzz-out/NAME/total
+#   --merge      run nothing: add to the committed seeds (tests/fuzz/corpus/
+#                NAME) the inputs of BUILDDIR/fuzz-out/NAME/corpus that
+#                cover what the seeds do not (libFuzzer's -merge=1), as
+#                run-SHA1, so that a long campaign goes on from them in a
+#                later checkout (the make-seeds scripts keep run-* files)
 #   BUILDDIR     default build-fuzz
 # New inputs that add coverage go to BUILDDIR/fuzz-out/NAME/corpus, never
-# into the committed seeds: add them with `-merge=1` by hand if wanted.
+# into the committed seeds unless --merge is asked for.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 limit=(-runs=20000)
 only=
 keep=
+merge=
 dir=build-fuzz
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -30,7 +36,8 @@ while [ $# -gt 0 ]; do
 	--runs) limit=(-runs="$2"); shift ;;
 	--only) only=$2; shift ;;
 	--keep) keep=1 ;;
-	-h | --help) sed -n '2,20p' "$0"; exit 0 ;;
+	--merge) merge=1 ;;
+	-h | --help) sed -n '2,24p' "$0"; exit 0 ;;
 	*) dir=$1 ;;
 	esac
 	shift
@@ -52,6 +59,32 @@ for t in $targets; do
 		continue
 	fi
 	out=$dir/fuzz-out/$t
+	if [ -n "$merge" ]; then
+		seeds=tests/fuzz/corpus/$t
+		work=$(mktemp -d)
+		# The seeds first, so that -merge=1 adds only the kept inputs
+		# that reach what they do not; those are the files libFuzzer
+		# names by their SHA-1.
+		cp "$seeds"/* "$work"/ 2>/dev/null || true
+		if ! "$dir/tests/fuzz/fuzz-$t" -merge=1 "$work" "$out/corpus" \
+			>"$out/merge.log" 2>&1; then
+			echo "fuzz-$t: the merge FAILED; log in $out/merge.log" >&2
+			rm -rf "$work"
+			failed=1
+			continue
+		fi
+		n=0
+		for f in "$work"/*; do
+			name=${f##*/}
+			if [[ $name =~ ^[0-9a-f]{40}$ ]] && [ ! -e "$seeds/$name" ]; then
+				cp "$f" "$seeds/run-$name"
+				n=$((n + 1))
+			fi
+		done
+		rm -rf "$work"
+		echo "fuzz-$t: $n kept inputs merged into $seeds as run-*"
+		continue
+	fi
 	if [ -z "$keep" ]; then
 		rm -rf "$out"
 	fi

@@ -8,7 +8,7 @@ greeting and of the STAT, LIST, UIDL, LIST n and UIDL n replies, stops the
 server, and turns them into the targets' input formats (their first byte
 and framing: see fuzz-mailbox.c and fuzz-greeting.c). Must run as root (the
 harness's Dovecot master does). Old seeds go; found inputs (crash-*,
-leak-*) stay.
+leak-*) and long runs' merged inputs (run-*) stay.
 
 usage: make-seeds-pop3.py"""
 import os
@@ -87,7 +87,7 @@ def wire(status, lines):
 def clean(d):
     os.makedirs(d, exist_ok=True)
     for name in os.listdir(d):
-        if not name.startswith(("crash-", "leak-")):
+        if not name.startswith(("crash-", "leak-", "run-")):
             os.unlink(os.path.join(d, name))
 
 

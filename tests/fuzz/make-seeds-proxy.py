@@ -24,8 +24,10 @@ def seed(name, variant, data):
 
 def main():
     os.makedirs(OUT, exist_ok=True)
+    # Old seeds go; found inputs and long runs' merged ones stay.
     for f in os.listdir(OUT):
-        os.unlink(os.path.join(OUT, f))
+        if not f.startswith(("crash-", "leak-", "run-")):
+            os.unlink(os.path.join(OUT, f))
     # SOCKS4: VN=0 CD DSTPORT DSTIP
     for v, tag in [(0, "socks4"), (1, "socks4a")]:
         seed(tag + "-granted", v, b"\x00\x5a\x00\x00\x00\x00\x00\x00" +

@@ -98,8 +98,10 @@ def main():
     if len(sys.argv) != 2:
         sys.exit(__doc__)
     os.makedirs(OUT, exist_ok=True)
+    # Old seeds go; found inputs and long runs' merged ones stay.
     for f in os.listdir(OUT):
-        os.unlink(os.path.join(OUT, f))
+        if not f.startswith(("crash-", "leak-", "run-")):
+            os.unlink(os.path.join(OUT, f))
     real = dovecot_challenges(sys.argv[1])
 
     # ---- Dovecot, as it answered ----
