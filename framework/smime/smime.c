@@ -230,9 +230,23 @@ static GByteArray *canonical(GMimeObject *o, size_t reserve)
 	return take_bytes(mem);
 }
 
-/* Content that does not start with a header line is not a MIME entity
- * (gpgsm encrypts files, not mail): it becomes an octet-stream part rather
- * than have its first line read as a header. */
+/* The content as one application/octet-stream part, base64 when stored. */
+static GMimeObject *octet_part(const unsigned char *data, size_t len)
+{
+	GMimePart *p = g_mime_part_new_with_type("application", "octet-stream");
+	GMimeStream *st =
+	    g_mime_stream_mem_new_with_buffer((const char *)data, len);
+	GMimeDataWrapper *w = g_mime_data_wrapper_new_with_stream(
+	    st, GMIME_CONTENT_ENCODING_DEFAULT);
+
+	g_mime_part_set_content(p, w);
+	g_mime_part_set_content_encoding(p, GMIME_CONTENT_ENCODING_BASE64);
+	g_object_unref(w);
+	g_object_unref(st);
+	return GMIME_OBJECT(p);
+}
+
+/* Whether the content starts with a header line. */
 static bool looks_like_entity(const unsigned char *d, size_t len)
 {
 	size_t i = 0;
@@ -242,32 +256,26 @@ static bool looks_like_entity(const unsigned char *d, size_t len)
 	return i > 0 && i < len && d[i] == ':';
 }
 
+/* What an engine gave back, as the entity that replaces the S/MIME one.
+ * Content that does not start with a header line is not a MIME entity
+ * (gpgsm encrypts files, not mail), and GMime builds no entity from some
+ * that do (a Content-Type it cannot read): either becomes an octet-stream
+ * part, so the decrypted or verified bytes are kept rather than lost or
+ * read wrongly. */
 static GMimeObject *parse_entity(const unsigned char *data, size_t len)
 {
-	GMimeObject *o;
+	GMimeObject *o = NULL;
 
-	if (!looks_like_entity(data, len)) {
-		GMimePart *p =
-		    g_mime_part_new_with_type("application", "octet-stream");
+	if (looks_like_entity(data, len)) {
 		GMimeStream *st =
 		    g_mime_stream_mem_new_with_buffer((const char *)data, len);
-		GMimeDataWrapper *w = g_mime_data_wrapper_new_with_stream(
-		    st, GMIME_CONTENT_ENCODING_DEFAULT);
+		GMimeParser *parser = g_mime_parser_new_with_stream(st);
 
-		g_mime_part_set_content(p, w);
-		g_mime_part_set_content_encoding(p,
-						 GMIME_CONTENT_ENCODING_BASE64);
-		g_object_unref(w);
+		o = g_mime_parser_construct_part(parser, NULL);
+		g_object_unref(parser);
 		g_object_unref(st);
-		return GMIME_OBJECT(p);
 	}
-	GMimeStream *st =
-	    g_mime_stream_mem_new_with_buffer((const char *)data, len);
-	GMimeParser *parser = g_mime_parser_new_with_stream(st);
-	o = g_mime_parser_construct_part(parser, NULL);
-	g_object_unref(parser);
-	g_object_unref(st);
-	return o;
+	return o ? o : octet_part(data, len);
 }
 
 static void replace(GMimeMessage *msg, const struct found *f, GMimeObject *by)

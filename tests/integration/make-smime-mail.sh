@@ -31,6 +31,10 @@
 #   m14-corrupt-enc   m03 with its base64 cut after four lines
 #   m15-corrupt-sig   m01 with its signature's base64 cut after three
 #   m16-two-signers   signed by alice and by the expired signer
+# Not in the mailbox (not *.eml):
+#   cut-short.msg  opaque signed-data (-binary) over a header line and a
+#                  five-byte fragment with no line end, which GMime builds
+#                  no entity from (cut-short.txt, the signed bytes)
 # entity.txt is the MIME entity every message protects; its text lines are
 # "Hello Bob," and "this is the secret.".
 set -euo pipefail
@@ -169,6 +173,11 @@ fi
 openssl smime -sign -signer alice.crt -inkey alice.key \
 	-signer expired.crt -inkey expired.key -from alice@example.org \
 	"${hdr[@]}" -subject "two signers" <entity.txt >m16-two-signers.eml
+
+printf 'Content-Type: text/plain\nHello' >cut-short.txt
+openssl smime -sign -signer alice.crt -inkey alice.key -nodetach -binary \
+	-from alice@example.org "${hdr[@]}" -subject "cut short" \
+	<cut-short.txt >cut-short.msg
 
 # Mail is stored with LF line ends, as an MTA stores it (Dovecot sends
 # CRLF); openssl writes CRLF inside the signed parts.

@@ -402,6 +402,41 @@ static void test_corrupt(void)
 	spop_free(s);
 }
 
+/* Signed content GMime builds no entity from (a header line, then a
+ * fragment with no line end) is kept as an application/octet-stream part
+ * holding exactly the signed bytes; it was once handed to GMime as NULL,
+ * leaving the message as it was (fuzz-smime-mime, corpus/smime-mime/
+ * crash-cut-short-content-not-an-entity). */
+static void test_cut_short(void)
+{
+	spop_t *s = load("cut-short.msg");
+	size_t want_len, len, n = 0;
+	char *want = slurp("cut-short.txt", &want_len);
+	const char *text;
+
+	ASSERT_OK(spop_verify_signature(s));
+	CU_ASSERT_EQUAL(status(s).verified, 1);
+	CU_ASSERT_STRING_EQUAL(status(s).layers, "signed");
+	const char *headers = spop_config(s, "MessageHeadersString");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(headers);
+	CU_ASSERT_PTR_NOT_NULL(strstr(headers, "application/octet-stream"));
+	CU_ASSERT_PTR_NULL(strstr(headers, "pkcs7"));
+	ASSERT_OK(spop_get_message_text(s, &text, &len));
+	/* the part's body: base64 lines */
+	char *b64 = g_malloc(len + 1), *o = b64;
+	for (size_t i = 0; i < len; i++)
+		if (text[i] != '\r' && text[i] != '\n')
+			*o++ = text[i];
+	*o = '\0';
+	guchar *got = g_base64_decode(b64, &n);
+	CU_ASSERT_EQUAL(n, want_len);
+	CU_ASSERT_TRUE(n == want_len && !memcmp(got, want, n));
+	g_free(got);
+	g_free(b64);
+	g_free(want);
+	spop_free(s);
+}
+
 /* ---- decryption ---- */
 
 static void test_decrypt(void)
@@ -575,6 +610,7 @@ static const struct test_case local_cases[] = {
     {"SHA-1 refused unless SMIMEAllowWeakDigests", test_weak_digest},
     {"VerifySignature on an unsigned message", test_not_signed},
     {"corrupted CMS: 280 and 284", test_corrupt},
+    {"content that is no MIME entity: kept as octet-stream", test_cut_short},
     {"Decrypt with Cert*", test_decrypt},
     {"Decrypt errors: no Cert*, wrong key, not encrypted", test_decrypt_errors},
     {"two recipients", test_two_recipients},
