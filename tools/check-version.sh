@@ -26,7 +26,13 @@ else
 	status=1
 fi
 
-full=$(sed -n '1s/^libspop (\([^)]*\)) .*/\1/p' "$src/debian/changelog")
+# dpkg-parsechangelog reads the entry as dpkg-buildpackage will (dpkg-dev
+# is installed wherever this runs: the test command and the package build).
+command -v dpkg-parsechangelog >/dev/null || {
+	echo "FAIL: dpkg-parsechangelog is missing (apt-get install dpkg-dev)" >&2
+	exit 1
+}
+full=$(dpkg-parsechangelog -l "$src/debian/changelog" -S Version)
 upstream=${full#*:}
 upstream=${upstream%-*}
 if [ -n "$full" ] && [ "$upstream" = "$version" ]; then
@@ -37,7 +43,7 @@ else
 fi
 # A release is dated in NEWS and has a distribution in debian/changelog;
 # work towards one is "(unreleased)" in NEWS and UNRELEASED there.
-dist=$(sed -n '1s/^libspop ([^)]*) \([^;]*\);.*/\1/p' "$src/debian/changelog")
+dist=$(dpkg-parsechangelog -l "$src/debian/changelog" -S Distribution)
 case $(head -n1 "$src/NEWS") in
 *'(unreleased)') news_released=no ;;
 *) news_released=yes ;;

@@ -13,10 +13,26 @@
 # are removed too).
 #
 # usage: tools/test-packages.sh          (tools/install-deps.sh first)
+#        tools/test-packages.sh --build DIR   only build and lintian, the
+#                               .deb files left in DIR (a new directory)
+#        tools/test-packages.sh --use DIR     the rest, on DIR's packages
+# The test command runs --build in the background while the suites run
+# (it changes nothing on the machine) and --use at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 srcdir=$PWD
 started=$SECONDS
+mode=all
+pkgdir=
+case ${1-} in
+--build | --use)
+	[ $# = 2 ] || { echo "usage: $0 [--build DIR | --use DIR]" >&2; exit 2; }
+	mode=${1#--}
+	pkgdir=$(realpath -m "$2")
+	;;
+'') ;;
+*) echo "usage: $0 [--build DIR | --use DIR]" >&2; exit 2 ;;
+esac
 
 die() {
 	echo "test-packages: FAIL: $*" >&2
@@ -56,14 +72,17 @@ version=$(meson introspect --projectinfo meson.build 2>/dev/null | python3 -c '
 import json, sys
 print(json.load(sys.stdin)["version"])')
 tools/check-version.sh "$version" "$srcdir"
-# dpkg-parsechangelog reads the version as dpkg will, not as a sed does.
-changelog_version=$(dpkg-parsechangelog -S Version)
-upstream=${changelog_version#*:}
-upstream=${upstream%-*}
-[ "$upstream" = "$version" ] ||
-	die "debian/changelog's $changelog_version is not meson.build's $version"
 
 tmp=$(mktemp -d /tmp/test-packages.XXXXXX)
+# Where the .changes and .deb files are: dpkg-buildpackage writes them
+# beside its source tree, $tmp/src.
+if [ "$mode" = build ]; then
+	mkdir "$pkgdir" || die "$pkgdir must be a new directory"
+elif [ "$mode" = use ]; then
+	[ -d "$pkgdir" ] || die "no directory $pkgdir (from --build)"
+else
+	pkgdir=$tmp
+fi
 dovecot_dir=$tmp/dovecot
 installed=0
 added_build_deps=()
@@ -86,6 +105,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
+if [ "$mode" != use ]; then
 # ---- build dependencies ------------------------------------------------------
 
 # install-deps.sh installs them (run-tests.sh runs it first); standing
@@ -116,14 +136,9 @@ if ! (cd "$tmp/src" &&
 	tail -n 60 "$tmp/build.log" >&2
 	die "dpkg-buildpackage failed (the last 60 lines above)"
 fi
-changes=$(echo "$tmp"/libspop_*.changes)
-[ -f "$changes" ] || die "no .changes file in $tmp"
-debs=()
-for p in "${packages[@]}"; do
-	f=$(echo "$tmp/${p}_"*.deb)
-	[ -f "$f" ] || die "no package $p was built"
-	debs+=("$f")
-done
+[ "$mode" = all ] || mv "$tmp"/*.changes "$tmp"/*.deb "$tmp"/*.buildinfo "$pkgdir"/
+changes=$(echo "$pkgdir"/libspop_*.changes)
+[ -f "$changes" ] || die "no .changes file in $pkgdir"
 
 # ---- lintian -----------------------------------------------------------------
 
@@ -134,6 +149,18 @@ if ! lintian --pedantic --display-info --fail-on error,warning "$changes" \
 	die "lintian found errors or warnings (debian/*.lintian-overrides explain the accepted ones)"
 fi
 cat "$tmp/lintian.log"
+if [ "$mode" = build ]; then
+	step "done: $((SECONDS - started)) s; the packages are in $pkgdir"
+	exit 0
+fi
+fi # not --use
+
+debs=()
+for p in "${packages[@]}"; do
+	f=$(echo "$pkgdir/${p}_"*.deb)
+	[ -f "$f" ] || die "no package $p in $pkgdir"
+	debs+=("$f")
+done
 
 # ---- the packages' contents ----------------------------------------------------
 
@@ -146,9 +173,9 @@ lacks() { ! grep -qE -- "$2" "$1"; } # FILE REGEX
 triplet=$(dpkg-architecture -qDEB_HOST_MULTIARCH)
 pluginsdir=/usr/lib/$triplet/spop-1/plugins
 for p in "${packages[@]}"; do
-	dpkg-deb -c "$tmp/${p}_"*.deb | awk '{ print $6 }' | sed 's|^\./|/|' >"$tmp/$p.files"
+	dpkg-deb -c "$pkgdir/${p}_"*.deb | awk '{ print $6 }' | sed 's|^\./|/|' >"$tmp/$p.files"
 	check "$p's version is $version (upstream)" \
-		same "$(dpkg-deb -f "$tmp/${p}_"*.deb Version | sed 's/^[0-9]*://; s/-[^-]*$//')" "$version"
+		same "$(dpkg-deb -f "$pkgdir/${p}_"*.deb Version | sed 's/^[0-9]*://; s/-[^-]*$//')" "$version"
 done
 modules() { # PACKAGE: its plugin modules, by name
 	sed -n "s|^$pluginsdir/\\(spop-.*\\)\\.so\$|\\1|p" "$tmp/$1.files" | sort | tr '\n' ' '
@@ -163,7 +190,7 @@ done
 # The rule behind the split, for plugins added later: what libspop1 ships
 # links neither OpenSSL nor Kerberos.
 mkdir -p "$tmp/libspop1"
-dpkg-deb -x "$tmp/libspop1_"*.deb "$tmp/libspop1"
+dpkg-deb -x "$pkgdir/libspop1_"*.deb "$tmp/libspop1"
 for so in "$tmp/libspop1$pluginsdir"/*.so; do
 	readelf -d "$so" >"$tmp/needed"
 	evidence=("$tmp/needed")
