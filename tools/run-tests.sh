@@ -13,10 +13,10 @@ cd "$(dirname "$0")/.."
 tools/install-deps.sh
 
 # Two steps with builds of their own that change nothing on the machine
-# run in the background at nice 19 from the start, in the half of the
-# machine the suites leave idle while they wait on their servers (CI took
-# 20 minutes with them in line): the fuzz targets' short runs and the
-# Debian package build. Each is waited for where it used to run, and its
+# run in the background at nice 19 from the start, on the core the
+# suites leave idle (the integration suites run one at a time, each on
+# about one core): the fuzz targets' short runs and the Debian package
+# build. Each is waited for where it used to run, and its
 # output printed then. setsid gives each a process group of its own, for
 # the trap to stop it whole if the run ends early.
 declare -A bg_pid bg_log
