@@ -360,6 +360,19 @@ static X509_STORE *system_objects(void)
 		return NULL;
 	}
 	X509_LOOKUP_load_file(lookup, file, X509_FILETYPE_PEM);
+	/* The certificates are shared by every thread's store: OpenSSL 3.0
+	 * fills a certificate's cache of decoded extensions on first use and
+	 * reads its "done" flag without a lock, so it is filled here, before
+	 * any other thread can see them (as the TLS provider does with its
+	 * shared store). */
+	STACK_OF(X509_OBJECT) *objs = X509_STORE_get0_objects(fresh);
+
+	for (int i = 0; i < sk_X509_OBJECT_num(objs); i++) {
+		X509 *x = X509_OBJECT_get0_X509(sk_X509_OBJECT_value(objs, i));
+
+		if (x)
+			X509_check_purpose(x, -1, 0);
+	}
 	ERR_clear_error();
 	system_free();
 	system_path = strdup(file);

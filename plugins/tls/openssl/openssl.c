@@ -1049,6 +1049,31 @@ struct trust_args {
 	const char *paths, *server_cas, *cafile, *cadir;
 };
 
+/* OpenSSL 3.0 decodes a certificate's extensions (key identifiers,
+ * constraints) into a cache the first time a verification needs them,
+ * under the certificate's lock, but reads its "already done" flag without
+ * that lock. The store is shared by every connection of the process
+ * (trust-cache.h), so one thread could compare an anchor's key identifier
+ * while another was still writing it; ThreadSanitizer caught it in the
+ * threads suite. Filling each anchor's cache here, before the store is
+ * shared, leaves the connections only reading. This cannot reach the
+ * anchors of OpenSSLCADir: OpenSSL reads those from the directory during
+ * a verification, when it needs them. */
+static void fill_extension_caches(X509_STORE *store)
+{
+	STACK_OF(X509_OBJECT) *objects = X509_STORE_get0_objects(store);
+
+	for (int i = 0; i < sk_X509_OBJECT_num(objects); i++) {
+		X509 *x =
+		    X509_OBJECT_get0_X509(sk_X509_OBJECT_value(objects, i));
+
+		/* Any purpose (-1): this only fills the cache. */
+		if (x)
+			X509_check_purpose(x, -1, 0);
+	}
+	ERR_clear_error();
+}
+
 static int load_store(void *arg, void **anchors)
 {
 	struct trust_args *a = arg;
@@ -1063,6 +1088,7 @@ static int load_store(void *arg, void **anchors)
 		X509_STORE_free(store);
 		return rc;
 	}
+	fill_extension_caches(store);
 	*anchors = store;
 	return 0;
 }
