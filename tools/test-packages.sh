@@ -105,55 +105,62 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# Builds the packages from the tracked files into $pkgdir and runs
+# lintian on them (--build and the full run).
+build_and_check() {
+	# ---- build dependencies ----------------------------------------------
+
+	# install-deps.sh installs them (run-tests.sh runs it first);
+	# standing alone, apt-get build-dep brings what is missing, removed
+	# again at the end.
+	export DEBIAN_FRONTEND=noninteractive
+	if ! dpkg-checkbuilddeps -Pnocheck 2>"$tmp/builddeps"; then
+		cat "$tmp/builddeps"
+		step "installing the missing build dependencies"
+		dpkg-query -W -f='${binary:Package}\n' | sort >"$tmp/before"
+		apt-get update -qq
+		apt-get build-dep -y -qq -P nocheck ./ >"$tmp/build-dep.log" 2>&1 ||
+			{ cat "$tmp/build-dep.log" >&2; die "apt-get build-dep failed"; }
+		dpkg-query -W -f='${binary:Package}\n' | sort >"$tmp/after"
+		mapfile -t added_build_deps < <(comm -13 "$tmp/before" "$tmp/after")
+	fi
+
+	# ---- build -----------------------------------------------------------
+
+	# The tracked files only, as a fresh clone has them: a file the build
+	# needs but git does not hold fails here, not only in a release.
+	mkdir -p "$tmp/src"
+	git ls-files -z | tar --null -cf - -T - | tar -xf - -C "$tmp/src"
+	step "dpkg-buildpackage -us -uc -b (nocheck)"
+	if ! (cd "$tmp/src" &&
+		DEB_BUILD_OPTIONS="nocheck noautodbgsym parallel=$(nproc)" \
+			DEB_BUILD_PROFILES=nocheck \
+			dpkg-buildpackage -us -uc -b) >"$tmp/build.log" 2>&1; then
+		tail -n 60 "$tmp/build.log" >&2
+		die "dpkg-buildpackage failed (the last 60 lines above)"
+	fi
+	[ "$mode" = all ] || mv "$tmp"/*.changes "$tmp"/*.deb "$tmp"/*.buildinfo "$pkgdir"/
+	changes=$(echo "$pkgdir"/libspop_*.changes)
+	[ -f "$changes" ] || die "no .changes file in $pkgdir"
+
+	# ---- lintian ---------------------------------------------------------
+
+	step "lintian --pedantic (an error or a warning fails)"
+	if ! lintian --pedantic --display-info --fail-on error,warning "$changes" \
+		>"$tmp/lintian.log" 2>&1; then
+		cat "$tmp/lintian.log" >&2
+		die "lintian found errors or warnings (debian/*.lintian-overrides explain the accepted ones)"
+	fi
+	cat "$tmp/lintian.log"
+}
+
 if [ "$mode" != use ]; then
-# ---- build dependencies ------------------------------------------------------
-
-# install-deps.sh installs them (run-tests.sh runs it first); standing
-# alone, apt-get build-dep brings what is missing, removed again at the end.
-export DEBIAN_FRONTEND=noninteractive
-if ! dpkg-checkbuilddeps -Pnocheck 2>"$tmp/builddeps"; then
-	cat "$tmp/builddeps"
-	step "installing the missing build dependencies"
-	dpkg-query -W -f='${binary:Package}\n' | sort >"$tmp/before"
-	apt-get update -qq
-	apt-get build-dep -y -qq -P nocheck ./ >"$tmp/build-dep.log" 2>&1 ||
-		{ cat "$tmp/build-dep.log" >&2; die "apt-get build-dep failed"; }
-	dpkg-query -W -f='${binary:Package}\n' | sort >"$tmp/after"
-	mapfile -t added_build_deps < <(comm -13 "$tmp/before" "$tmp/after")
+	build_and_check
 fi
-
-# ---- build -------------------------------------------------------------------
-
-# The tracked files only, as a fresh clone has them: a file the build needs
-# but git does not hold fails here, not only in a release.
-mkdir -p "$tmp/src"
-git ls-files -z | tar --null -cf - -T - | tar -xf - -C "$tmp/src"
-step "dpkg-buildpackage -us -uc -b (nocheck)"
-if ! (cd "$tmp/src" &&
-	DEB_BUILD_OPTIONS="nocheck noautodbgsym parallel=$(nproc)" \
-		DEB_BUILD_PROFILES=nocheck \
-		dpkg-buildpackage -us -uc -b) >"$tmp/build.log" 2>&1; then
-	tail -n 60 "$tmp/build.log" >&2
-	die "dpkg-buildpackage failed (the last 60 lines above)"
-fi
-[ "$mode" = all ] || mv "$tmp"/*.changes "$tmp"/*.deb "$tmp"/*.buildinfo "$pkgdir"/
-changes=$(echo "$pkgdir"/libspop_*.changes)
-[ -f "$changes" ] || die "no .changes file in $pkgdir"
-
-# ---- lintian -----------------------------------------------------------------
-
-step "lintian --pedantic (an error or a warning fails)"
-if ! lintian --pedantic --display-info --fail-on error,warning "$changes" \
-	>"$tmp/lintian.log" 2>&1; then
-	cat "$tmp/lintian.log" >&2
-	die "lintian found errors or warnings (debian/*.lintian-overrides explain the accepted ones)"
-fi
-cat "$tmp/lintian.log"
 if [ "$mode" = build ]; then
 	step "done: $((SECONDS - started)) s; the packages are in $pkgdir"
 	exit 0
 fi
-fi # not --use
 
 debs=()
 for p in "${packages[@]}"; do
