@@ -654,7 +654,12 @@ int main(int argc, char **argv)
 	g_setenv("HARNESS_EXTRA_USERS", SMIME_USER ":" SMIME_PASSWORD ":files",
 		 TRUE);
 	g_setenv("HARNESS_MAIL_FILES_DIR", dir, TRUE);
-	int rc = integration_main("smime", suites);
+	/* smime-cms and smime-openssl may run at once: each its own
+	 * Dovecot directory. */
+	char *name = g_strdup_printf("smime-%s", engine);
+	int rc = integration_main(name, suites);
+
+	g_free(name);
 	char *rm[] = {"rm", "-rf", dir, NULL};
 	g_spawn_sync(NULL, rm, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL,
 		     NULL, NULL, NULL);
