@@ -12,7 +12,9 @@
 # (the main user's messages, see make-mailbox.sh), DIR/mailbox-USER.txt for
 # every user, DIR/log/dovecot.log. Must run as root: Dovecot's master does.
 # HARNESS_BIG_BYTES, passed on to make-mailbox.sh, sets the size of the main
-# user's big message (default about 50 MiB).
+# user's big message (default about 50 MiB). HARNESS_MAILBOX_CACHE names a
+# directory where the mailboxes made are kept and copied from (cached_mailbox
+# below).
 #
 # TLS is off unless HARNESS_TLS names the server certificate (certificates
 # from make-certs.sh, in HARNESS_CERTS_DIR, default DIR/certs):
@@ -323,13 +325,43 @@ show_log() {
 	echo "----" >&2
 }
 
+# HARNESS_MAILBOX_CACHE (optional): make-mailbox.sh's result for profile
+# $1 is kept there and copied to Maildir $2 and description $3. The key is
+# the profile, the variables make-mailbox.sh reads and its own text, so a
+# changed script or size makes a new entry; the random bodies are then the
+# same in every instance that shares the cache (the meson suites: their
+# build directory's). "files" is never cached: its input is a directory's.
+cached_mailbox() {
+	local profile=$1 maildir=$2 desc=$3 key entry tmp
+	key=$({
+		cat "$here/make-mailbox.sh"
+		printf '%s\n' "$profile" "${HARNESS_BIG_BYTES:-}" \
+			"${HARNESS_BULK_COUNT:-}" "${HARNESS_BIGMANY_COUNT:-}" \
+			"${HARNESS_BIGMANY_BYTES:-}"
+	} | sha256sum | cut -c1-16)
+	entry=$HARNESS_MAILBOX_CACHE/$profile-$key
+	if [ ! -d "$entry" ]; then
+		mkdir -p "$HARNESS_MAILBOX_CACHE"
+		tmp=$(mktemp -d "$HARNESS_MAILBOX_CACHE/.making.XXXXXX")
+		"$here/make-mailbox.sh" "$tmp/maildir" "$profile" "$tmp/desc"
+		# Atomic: a suite that made the same entry meanwhile keeps its.
+		mv -T "$tmp" "$entry" 2>/dev/null || rm -rf "$tmp"
+	fi
+	cp -a "$entry/maildir" "$maildir"
+	cp "$entry/desc" "$desc"
+}
+
 # (Re)creates the Maildir of user $1 from scratch, including Dovecot's index
 # and uidlist files, so Dovecot sees exactly the generated messages.
 make_mailbox() {
 	local user=$1 profile
 	profile=$(user_field "$user" 3) || die "unknown user '$user'"
 	rm -rf "$dir/mail/$user" "$dir/mail/.$user.tmp"
-	"$here/make-mailbox.sh" "$dir/mail/.$user.tmp" "$profile" "$dir/mailbox-$user.txt"
+	if [ -n "${HARNESS_MAILBOX_CACHE:-}" ] && [ "$profile" != files ]; then
+		cached_mailbox "$profile" "$dir/mail/.$user.tmp" "$dir/mailbox-$user.txt"
+	else
+		"$here/make-mailbox.sh" "$dir/mail/.$user.tmp" "$profile" "$dir/mailbox-$user.txt"
+	fi
 	chown -R nobody:nogroup "$dir/mail/.$user.tmp"
 	# Appears complete or not at all for a session that logs in meanwhile.
 	mv "$dir/mail/.$user.tmp" "$dir/mail/$user"
