@@ -560,11 +560,12 @@ cmd_stop() {
 		kill -TERM "$pid" 2>/dev/null || true
 		# Every other process is gone within about 0.2 s, but the
 		# master then waits a second for its log process, holding the
-		# listeners, before it exits: idle time at every stop, about
-		# a minute a CI pass. Once only those two are left (the log
-		# process given a moment to write what the others sent it
-		# last), the master is killed, and the log process ends with
-		# it; the log ends with the same lines as after the long way.
+		# listeners, before it exits: idle time at every stop, and
+		# the suites stop dozens of times. Once only those two are
+		# left (the log process given a moment to write what the
+		# others sent it last), the master is killed, and the log
+		# process ends with it; the log ends with the same lines as
+		# after the long way.
 		if wait_for "$stop_timeout" only_master_and_log "$pid"; then
 			sleep 0.05
 			kill -KILL "$pid" 2>/dev/null || true
