@@ -572,7 +572,10 @@ cmd_stop() {
 		fi
 		stop_pid "$pid" "Dovecot's master" live_or_session
 	fi
-	rm -f "$dir/pid" "$dir/port" "$dir/port-tls"
+	# A killed master leaves its pid file, and the next start in DIR
+	# would take the zombie (which kill(pid, 0) finds until init reaps
+	# it) for a running Dovecot; a clean exit removes the file too.
+	rm -f "$dir/pid" "$dir/port" "$dir/port-tls" "$base_dir/master.pid"
 	for p in $port $tls_port; do
 		port_released "$p"
 	done
