@@ -72,9 +72,12 @@ run_suite() {
 	ninja -C "$dir"
 	# A suite that cannot run here (not root, no Dovecot) fails instead
 	# of skipping: CI passing with the integration suites skipped would
-	# prove nothing.
+	# prove nothing. Four slots on two cores: the two hostile suites,
+	# which mostly wait (tests/integration/meson.build), take two of them
+	# beside the CPU-bound unit suites; the other integration suites run
+	# one at a time whatever the number.
 	SPOP_REQUIRE_INTEGRATION=1 \
-		meson test -C "$dir" --print-errorlogs --num-processes 2
+		meson test -C "$dir" --print-errorlogs --num-processes 4
 }
 
 # -Dman=enabled: without scdoc the man pages and their check would be

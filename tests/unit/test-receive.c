@@ -167,7 +167,11 @@ static void test_scanner_dots(void)
 	int spans = run(wire->str, 1 << 20, 256, 0, want->str);
 	CU_ASSERT(spans > 0 && spans < 200);
 	run(wire->str, 4096, 256, 1, want->str);
-	run(wire->str, 7, 256, -1, want->str);
+	/* lines only, in 61-byte writes: reads end inside lines throughout.
+	 * Not 7-byte writes, which the feeder spaces 100 us apart to make each
+	 * its own read: the 64,000 of those took 18 of the suite's 25 s, and
+	 * the short bodies above already cover every chunk size below 8. */
+	run(wire->str, 61, 256, -1, want->str);
 	g_string_free(wire, TRUE);
 	g_string_free(want, TRUE);
 }
