@@ -17,6 +17,13 @@ cd "$(dirname "$0")/.."
 # with both cores busy, and the probe suite 190 s instead of 60.
 export PATH="/usr/sbin:/usr/bin:/sbin:/bin:$PATH"
 
+# Each step's start, in seconds since this script's: where CI's time goes
+# is read from its log.
+step() {
+	echo "run-tests: +${SECONDS}s: $*"
+}
+
+step "installing dependencies"
 tools/install-deps.sh
 
 # Two steps with builds of their own that change nothing on the machine
@@ -68,8 +75,10 @@ run_suite() {
 	local dir=$1
 	shift
 	rm -rf "$dir"
+	step "building $dir"
 	meson setup "$dir" -Dwerror=true "$@" >/dev/null
 	ninja -C "$dir"
+	step "testing $dir"
 	# A suite that cannot run here (not root, no Dovecot) fails instead
 	# of skipping: CI passing with the integration suites skipped would
 	# prove nothing. Four slots on two cores: the two hostile suites,
@@ -92,6 +101,7 @@ run_suite build-test -Dman=enabled -Ddocs=enabled
 units=$(meson test -C build-test --list 2>/dev/null |
 	sed -n 's|^libspop:unit / \(unit-.*\)$|\1|p')
 [ -n "$units" ] || { echo "run-tests: no unit suites found for valgrind" >&2; exit 1; }
+step "the unit suites under valgrind"
 # shellcheck disable=SC2086 # one suite name per word
 meson test -C build-test --no-rebuild --print-errorlogs --num-processes 2 \
 	--timeout-multiplier 6 --wrap "valgrind --error-exitcode=99 -q \
@@ -121,6 +131,7 @@ for plugin in transport-direct auth-user auth-cram-md5 auth-scram-sha-256 \
 	tsan_targets+=("plugins/spop-$plugin.so" "plugins/spop-$plugin.plugin")
 done
 rm -rf "$tsan_dir"
+step "building $tsan_dir and testing it"
 meson setup "$tsan_dir" -Dwerror=true -Db_sanitize=thread -Db_lundef=false \
 	-Dbuildtype=debug >/dev/null
 ninja -C "$tsan_dir" "${tsan_targets[@]}"
@@ -130,9 +141,13 @@ SPOP_REQUIRE_INTEGRATION=1 \
 	meson test -C "$tsan_dir" --no-rebuild --print-errorlogs \
 	integration-threads
 
+step "waiting for the fuzz targets' short runs"
 bg_wait fuzz
 
 # The packages built above, installed and used against a private Dovecot,
 # and purged.
+step "waiting for the Debian packages"
 bg_wait packages
+step "using the Debian packages"
 tools/test-packages.sh --use "$pkg_dir"
+step "done"
