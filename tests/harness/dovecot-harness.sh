@@ -544,6 +544,13 @@ only_master_and_log() {
 			END { exit n > 0 }'
 }
 
+# stop_pid's "ready to kill" test for the master $1: only it and its log
+# process are left, and the log process has had a moment to write what the
+# others sent it last.
+master_idle() {
+	only_master_and_log "$1" && sleep 0.05
+}
+
 cmd_stop() {
 	local pid waited p port="" tls_port=""
 
@@ -557,20 +564,14 @@ cmd_stop() {
 		# (doveadm stop took 2.5 s instead of 1.1 s on the test VMs).
 		# The master leads its session; login and pop3 processes may
 		# outlive it briefly and still hold the listening socket.
-		kill -TERM "$pid" 2>/dev/null || true
 		# Every other process is gone within about 0.2 s, but the
 		# master then waits a second for its log process, holding the
 		# listeners, before it exits: idle time at every stop, and
 		# the suites stop dozens of times. Once only those two are
-		# left (the log process given a moment to write what the
-		# others sent it last), the master is killed, and the log
+		# left (master_idle), the master is killed, and the log
 		# process ends with it; the log ends with the same lines as
 		# after the long way.
-		if wait_for "$stop_timeout" only_master_and_log "$pid"; then
-			sleep 0.05
-			kill -KILL "$pid" 2>/dev/null || true
-		fi
-		stop_pid "$pid" "Dovecot's master" live_or_session
+		stop_pid "$pid" "Dovecot's master" live_or_session master_idle
 	fi
 	# A killed master leaves its pid file, and the next start in DIR
 	# would take the zombie (which kill(pid, 0) finds until init reaps

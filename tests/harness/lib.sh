@@ -118,12 +118,23 @@ wait_for() {
 
 # Stops process $1 (named $2 in messages): SIGTERM, then SIGKILL after
 # stop_timeout seconds. $3 is the test for "still running" (default live;
-# live_or_session for a daemon whose children outlive it briefly).
+# live_or_session for a daemon whose children outlive it briefly). $4
+# (optional) is a test of the pid that, once it succeeds, has the process
+# killed at once instead of waited for: what is left of its shutdown is
+# only idle time. Whether or not $4 is given, a process still not ready
+# after stop_timeout seconds is killed then, and reported.
 stop_pid() {
-	local pid=$1 what=$2 alive=${3:-live}
+	local pid=$1 what=$2 alive=${3:-live} ready=${4:-false}
 	kill -TERM "$pid" 2>/dev/null || true
-	wait_for "$stop_timeout" eval "! $alive $pid" && return 0
-	kill -KILL "$pid" 2>/dev/null || true
+	if wait_for "$stop_timeout" eval "! $alive $pid || $ready $pid"; then
+		$alive "$pid" || return 0
+		# Ready: after SIGKILL only the kernel's reaping (and, for a
+		# session, its members' ending) is left to wait for.
+		kill -KILL "$pid" 2>/dev/null || true
+		wait_for "$stop_timeout" eval "! $alive $pid" && return 0
+	else
+		kill -KILL "$pid" 2>/dev/null || true
+	fi
 	echo "$harness_name: $what (pid $pid) did not stop in ${stop_timeout}s; killed it" >&2
 }
 
